@@ -1,0 +1,43 @@
+"""Errors of the identity store. Messages name principals, never keys or passwords."""
+
+from __future__ import annotations
+
+
+class BackendError(Exception):
+    """Anything the identity store cannot do; the base of the others."""
+
+
+class PrincipalNotFound(BackendError):
+    def __init__(self, name: str):
+        self.name = name
+        super().__init__(f"principal {name} does not exist")
+
+
+class PrincipalExists(BackendError):
+    def __init__(self, name: str):
+        self.name = name
+        super().__init__(f"principal {name} already exists")
+
+
+class ConcurrentModification(BackendError):
+    """The principal changed since it was read; re-read it and apply the change again."""
+
+    def __init__(self, name: str, expected: int, found: int):
+        self.name = name
+        self.expected = expected
+        self.found = found
+        super().__init__(
+            f"principal {name} was changed by someone else (version {found}, expected "
+            f"{expected}); read it again and retry"
+        )
+
+
+class BackendUnavailable(BackendError):
+    """The store cannot be reached or is locked past the timeout; retrying later may work.
+
+    The KDC answers requests that need the store with KDC_ERR_SVC_UNAVAILABLE.
+    """
+
+
+class SchemaError(BackendError):
+    """The database schema is missing, or newer than this has-kdc understands."""

@@ -1,0 +1,176 @@
+"""The one principal store API, the same for the embedded SQLite file and shared MySQL.
+
+Contract every implementation keeps:
+
+* Each method is atomic on its own. ``transaction()`` groups several into one
+  exclusive unit: inside it, no other writer (thread, process or node) can change
+  the store, so read-check-write sequences such as realm initialization run exactly
+  once even when every node tries at the same moment. SQLite takes its database
+  write lock (``BEGIN IMMEDIATE``); MySQL locks the change-counter row (``SELECT
+  ... FOR UPDATE``), which every write also updates, so the two serialize.
+* Every change (principal added, updated, deleted, renamed; realm config set; node
+  registered) increments one counter in the same transaction. Because that
+  increment is an update of a single row, commits are ordered by it: a reader that
+  saw counter N has seen every change numbered N or lower. A KDC polls
+  ``change_counter()`` (one primary-key read) about once a second and, when it
+  moved, asks ``changes_since(old)`` which principal names to drop from its cache;
+  no query per request, staleness bounded by the poll interval.
+* ``changes_since`` returns ``None`` when its log no longer reaches back to the
+  given counter (pruned, or the database was restored to an older state): the
+  caller must then drop its whole cache.
+* Principal names are stored in MIT canonical text form (``normalize_principal``);
+  lookups take that form, which is what a KDC builds from the request.
+* Errors are ``BackendError`` subclasses; nothing in them contains key material.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
+from types import TracebackType
+
+from has_kdc.backend.errors import SchemaError
+from has_kdc.backend.model import Principal
+
+__all__ = ["INITIALIZED_KEY", "REALM_KEY", "IdentityBackend"]
+
+# Realm configuration keys every node reads the same way.
+REALM_KEY = "realm"
+INITIALIZED_KEY = "initialized"
+
+
+class IdentityBackend(abc.ABC):
+    """Principals, realm configuration, node registry and change tracking."""
+
+    #: the newest schema version this implementation's migrations produce
+    latest_schema_version: int = 0
+
+    # -- principals
+
+    @abc.abstractmethod
+    def get_principal(self, name: str) -> Principal | None:
+        """The principal called ``name``, keys included, or ``None``."""
+
+    @abc.abstractmethod
+    def get_principals(self, names: Iterable[str]) -> dict[str, Principal]:
+        """Several principals in one round trip; names that do not exist are left out."""
+
+    @abc.abstractmethod
+    def list_principals(self, glob: str | None = None) -> list[str]:
+        """Names matching a shell glob (``*``, ``?``, ``[...]``, case-sensitive), sorted."""
+
+    @abc.abstractmethod
+    def add_principal(self, principal: Principal) -> Principal:
+        """Store a new principal; returns it as stored (version 1, times set).
+
+        Raises ``PrincipalExists``.
+        """
+
+    @abc.abstractmethod
+    def update_principal(self, principal: Principal) -> Principal:
+        """Replace attributes and keys of an existing principal, if its version is current.
+
+        Raises ``PrincipalNotFound`` or ``ConcurrentModification``; returns the
+        principal as stored, with its new version.
+        """
+
+    @abc.abstractmethod
+    def delete_principal(self, name: str) -> None:
+        """Remove a principal and its keys. Raises ``PrincipalNotFound``."""
+
+    @abc.abstractmethod
+    def rename_principal(self, old: str, new: str) -> Principal:
+        """Give a principal a new name, keeping its keys usable.
+
+        Keys made with the default salt of the old name keep that salt, stored
+        explicitly, so existing passwords still work. Raises ``PrincipalNotFound``
+        or ``PrincipalExists``.
+        """
+
+    # -- realm configuration (shared by every node)
+
+    @abc.abstractmethod
+    def get_realm_config(self) -> dict[str, str]:
+        """All realm configuration entries."""
+
+    @abc.abstractmethod
+    def get_config(self, key: str) -> str | None:
+        """One realm configuration entry."""
+
+    @abc.abstractmethod
+    def set_config(self, key: str, value: str | None) -> None:
+        """Set (or with ``None`` remove) one realm configuration entry."""
+
+    @abc.abstractmethod
+    def register_node(self, host: str) -> None:
+        """Record that a HAS node runs on ``host`` (idempotent; refreshes its last-seen time)."""
+
+    @abc.abstractmethod
+    def list_nodes(self) -> list[str]:
+        """Hosts of the registered nodes, in registration order."""
+
+    # -- atomicity and change tracking
+
+    @abc.abstractmethod
+    def transaction(self) -> AbstractContextManager[IdentityBackend]:
+        """An exclusive transaction; calls made inside it join it. Rolls back on error."""
+
+    @abc.abstractmethod
+    def change_counter(self) -> int:
+        """The number of the latest committed change (0 for a new store)."""
+
+    @abc.abstractmethod
+    def changes_since(self, counter: int) -> list[str] | None:
+        """Principal names changed after ``counter``, or ``None`` if that is unknowable."""
+
+    @abc.abstractmethod
+    def prune_changes(self, older_than: int) -> int:
+        """Drop change-log entries older than ``older_than`` seconds; returns how many."""
+
+    # -- schema
+
+    @abc.abstractmethod
+    def schema_version(self) -> int:
+        """The schema version of the database (0 when it has none yet)."""
+
+    @abc.abstractmethod
+    def migrate(self, target: int | None = None) -> int:
+        """Create or upgrade the schema (to ``target``, default the latest); idempotent."""
+
+    def check_schema(self) -> None:
+        """Refuse a store with no schema, or one newer than this code (``SchemaError``)."""
+        current = self.schema_version()
+        if current == 0:
+            raise SchemaError(f"{self!r}: no schema yet; run migrate()")
+        if current > self.latest_schema_version:
+            raise SchemaError(
+                f"{self!r}: schema version {current} is newer than this has-kdc understands "
+                f"({self.latest_schema_version}); upgrade has-kdc"
+            )
+
+    # -- lifetime
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release connections; the object is unusable afterwards."""
+
+    def __enter__(self) -> IdentityBackend:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def iter_principals(self, glob: str | None = None, batch: int = 500) -> Iterator[Principal]:
+        """Every principal matching ``glob``, fetched ``batch`` at a time (e.g. for exports)."""
+        names = self.list_principals(glob)
+        for start in range(0, len(names), batch):
+            found = self.get_principals(names[start : start + batch])
+            for name in names[start : start + batch]:
+                if name in found:
+                    yield found[name]

@@ -1,0 +1,63 @@
+"""What the identity store holds: principals and their keys.
+
+Names follow MIT's ``kadm5_principal_ent`` and attribute flags, written positively
+(``allow_forwardable`` for MIT's DISALLOW_FORWARDABLE cleared, ``allow_svr`` for
+DISALLOW_SVR cleared, ``allow_tix`` for DISALLOW_ALL_TIX cleared) so that a fresh
+``Principal`` allows what MIT allows by default.
+
+``version`` is the store's row version: it starts at 1 when the principal is added and
+goes up by one on every change. ``update_principal`` refuses a principal whose
+version is not the stored one, so two admins (or two nodes) never silently
+overwrite each other's changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["KeyData", "Principal"]
+
+
+@dataclass
+class KeyData:
+    """One long-term key: RFC 3961 enctype number, key version, key bytes.
+
+    ``salt`` is the string-to-key salt the key was made with; ``None`` means the
+    RFC 4120 default salt of the principal's name (realm + components).
+    ``s2kparams`` are the string-to-key parameters (e.g. the PBKDF2 iteration
+    count) as sent in PA-ETYPE-INFO2; ``None`` means the enctype's default.
+    """
+
+    enctype: int
+    kvno: int
+    key: bytes = field(repr=False)
+    salt: bytes | None = None
+    s2kparams: bytes | None = None
+
+
+@dataclass
+class Principal:
+    """A principal as the store keeps it. Times are POSIX seconds; ``None`` means no limit."""
+
+    name: str
+    kvno: int = 1
+    keys: list[KeyData] = field(default_factory=list)
+    requires_preauth: bool = True
+    disabled: bool = False
+    allow_forwardable: bool = True
+    allow_proxiable: bool = True
+    allow_renewable: bool = True
+    allow_tix: bool = True
+    allow_svr: bool = True
+    max_life: int | None = None
+    max_renewable_life: int | None = None
+    expiration: int | None = None
+    pw_expiration: int | None = None
+    created: int = 0
+    modified: int = 0
+    version: int = 0
+
+    def keys_for_kvno(self, kvno: int | None = None) -> list[KeyData]:
+        """The keys of ``kvno`` (the current one by default), in stored order."""
+        wanted = self.kvno if kvno is None else kvno
+        return [k for k in self.keys if k.kvno == wanted]

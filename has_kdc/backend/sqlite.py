@@ -1,0 +1,549 @@
+"""The embedded identity store: one SQLite file, shared by every process of one node.
+
+The KDC worker processes, ``has-server``'s web part and the ``kdcinit`` /
+``hadmin-local`` tools open the same file at once, so:
+
+* WAL journal: readers never block the writer nor each other.
+* ``BEGIN IMMEDIATE`` for every write: the write lock is taken up front, so two
+  writers queue on the busy timeout instead of one failing with "database is
+  locked" when it upgrades a read lock.
+* ``synchronous=FULL``: a principal whose keys were handed out in a keytab must
+  not vanish in a power cut.
+* The file is created 0600 before SQLite opens it (SQLite gives its -wal and -shm
+  files the same mode): it holds every key of the realm.
+
+One connection per object, guarded by a lock so threads may share it; open a new
+object after ``fork()``, never share one across processes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sqlite3
+import stat
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
+from pathlib import Path
+
+from has_kdc.backend.errors import (
+    BackendError,
+    BackendUnavailable,
+    ConcurrentModification,
+    PrincipalExists,
+    PrincipalNotFound,
+    SchemaError,
+)
+from has_kdc.backend.interface import IdentityBackend
+from has_kdc.backend.model import KeyData, Principal
+from has_kdc.principal import default_salt, normalize_principal, parse_principal
+
+__all__ = ["MIGRATIONS", "SqliteBackend"]
+
+log = logging.getLogger("has_kdc.backend")
+
+# Versioned schema steps: (version, what it does, statements). Never edit a released
+# step; add the next one.
+MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
+    (
+        1,
+        "principals, keys, realm config, nodes, change counter and log",
+        (
+            """CREATE TABLE principals (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                name TEXT NOT NULL UNIQUE,
+                kvno INTEGER NOT NULL,
+                requires_preauth INTEGER NOT NULL,
+                disabled INTEGER NOT NULL,
+                allow_forwardable INTEGER NOT NULL,
+                allow_proxiable INTEGER NOT NULL,
+                allow_renewable INTEGER NOT NULL,
+                allow_tix INTEGER NOT NULL,
+                allow_svr INTEGER NOT NULL,
+                max_life INTEGER,
+                max_renewable_life INTEGER,
+                expiration INTEGER,
+                pw_expiration INTEGER,
+                created INTEGER NOT NULL,
+                modified INTEGER NOT NULL,
+                version INTEGER NOT NULL)""",
+            """CREATE TABLE principal_keys (
+                principal_id INTEGER NOT NULL REFERENCES principals(id) ON DELETE CASCADE,
+                position INTEGER NOT NULL,
+                enctype INTEGER NOT NULL,
+                kvno INTEGER NOT NULL,
+                key BLOB NOT NULL,
+                salt BLOB,
+                s2kparams BLOB,
+                PRIMARY KEY (principal_id, kvno, enctype))""",
+            "CREATE TABLE realm_config (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+            """CREATE TABLE kdc_nodes (
+                host TEXT PRIMARY KEY,
+                registered INTEGER NOT NULL,
+                last_seen INTEGER NOT NULL)""",
+            """CREATE TABLE change_counter (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                value INTEGER NOT NULL,
+                pruned_through INTEGER NOT NULL)""",
+            "INSERT INTO change_counter (id, value, pruned_through) VALUES (1, 0, 0)",
+            """CREATE TABLE change_log (
+                seq INTEGER PRIMARY KEY,
+                kind TEXT NOT NULL,
+                name TEXT NOT NULL,
+                changed INTEGER NOT NULL)""",
+        ),
+    ),
+    (
+        2,
+        "index the change log by time, for pruning",
+        ("CREATE INDEX change_log_changed ON change_log (changed)",),
+    ),
+)
+LATEST_VERSION = MIGRATIONS[-1][0]
+
+# Entries of the change log older than this are pruned as new changes arrive; a KDC
+# polling every second needs seconds of history, a day leaves room for stopped nodes.
+CHANGE_LOG_RETENTION = 24 * 3600
+_PRUNE_EVERY = 1000
+
+_FLAGS = (
+    "requires_preauth",
+    "disabled",
+    "allow_forwardable",
+    "allow_proxiable",
+    "allow_renewable",
+    "allow_tix",
+    "allow_svr",
+)
+_LIMITS = ("max_life", "max_renewable_life", "expiration", "pw_expiration")
+_COLUMNS = ("name", "kvno", *_FLAGS, *_LIMITS, "created", "modified", "version")
+
+
+def _create_private_file(path: Path) -> None:
+    """Create ``path`` 0600 if it does not exist; warn if an existing one is wider."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            log.warning(
+                "%s has mode %04o; it holds the realm's keys and should be 0600", path, mode
+            )
+        return
+    except FileNotFoundError:
+        raise BackendError(
+            f"cannot create {path}: directory {path.parent} does not exist"
+        ) from None
+    except PermissionError:
+        raise BackendError(f"cannot create {path}: permission denied") from None
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+
+
+class SqliteBackend(IdentityBackend):
+    """``IdentityBackend`` over one SQLite file."""
+
+    latest_schema_version = LATEST_VERSION
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        busy_timeout: float = 30.0,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.path = Path(path)
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._depth = 0
+        _create_private_file(self.path)
+        try:
+            self._conn = sqlite3.connect(
+                self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+            )
+            mode = self._conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise BackendError(f"{self.path}: cannot switch to WAL journal mode ({mode})")
+            self._conn.execute("PRAGMA synchronous=FULL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+        except sqlite3.Error as exc:
+            raise BackendUnavailable(f"cannot open {self.path}: {exc}") from None
+
+    def __repr__(self) -> str:
+        return f"SqliteBackend({str(self.path)!r})"
+
+    # ---------------------------------------------------------------- plumbing
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Translate sqlite3 errors into BackendError kinds (messages carry no data)."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            text = str(exc)
+            if "locked" in text or "busy" in text:
+                raise BackendUnavailable(f"{self.path}: database is busy: {text}") from None
+            if "no such table" in text:
+                raise SchemaError(
+                    f"{self.path}: the schema is missing ({text}); run migrate()"
+                ) from None
+            raise BackendError(f"{self.path}: {text}") from None
+        except sqlite3.DatabaseError as exc:
+            raise BackendError(f"{self.path}: {exc}") from None
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[SqliteBackend]:
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self
+                finally:
+                    self._depth -= 1
+                return
+            with self._errors():
+                self._conn.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield self
+            except BaseException:
+                self._depth = 0
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.execute("ROLLBACK")
+                raise
+            self._depth = 0
+            try:
+                with self._errors():
+                    self._conn.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.execute("ROLLBACK")
+                raise
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        with self._lock, self._errors():
+            yield self._conn
+
+    def _now(self) -> int:
+        return int(self._clock())
+
+    def _log_change(self, kind: str, name: str) -> int:
+        """Bump the counter and record what changed; call inside a transaction."""
+        conn = self._conn
+        conn.execute("UPDATE change_counter SET value = value + 1 WHERE id = 1")
+        seq = conn.execute("SELECT value FROM change_counter WHERE id = 1").fetchone()[0]
+        now = self._now()
+        conn.execute(
+            "INSERT INTO change_log (seq, kind, name, changed) VALUES (?, ?, ?, ?)",
+            (seq, kind, name, now),
+        )
+        if seq % _PRUNE_EVERY == 0:
+            self._prune(now - CHANGE_LOG_RETENTION)
+        return seq
+
+    def _prune(self, cutoff: int) -> int:
+        conn = self._conn
+        row = conn.execute(
+            "SELECT COUNT(*), MAX(seq) FROM change_log WHERE changed < ?", (cutoff,)
+        ).fetchone()
+        if not row[0]:
+            return 0
+        conn.execute("DELETE FROM change_log WHERE seq <= ?", (row[1],))
+        conn.execute(
+            "UPDATE change_counter SET pruned_through = MAX(pruned_through, ?) WHERE id = 1",
+            (row[1],),
+        )
+        return int(row[0])
+
+    # ---------------------------------------------------------------- principals
+
+    def _principals_from_rows(self, rows: Iterable[tuple]) -> dict[str, Principal]:
+        out: dict[str, Principal] = {}
+        width = len(_COLUMNS)
+        for row in rows:
+            name = row[0]
+            principal = out.get(name)
+            if principal is None:
+                values = dict(zip(_COLUMNS, row[:width], strict=True))
+                for flag in _FLAGS:
+                    values[flag] = bool(values[flag])
+                principal = out[name] = Principal(**values)
+            enctype, kvno, key, salt, s2kparams = row[width:]
+            if enctype is not None:
+                principal.keys.append(KeyData(enctype, kvno, bytes(key), salt, s2kparams))
+        return out
+
+    # Built from the fixed column list above, never from input.
+    _SELECT = (
+        "SELECT "  # noqa: S608
+        + ", ".join(f"p.{c}" for c in _COLUMNS)
+        + ", k.enctype, k.kvno, k.key, k.salt, k.s2kparams FROM principals p "
+        "LEFT JOIN principal_keys k ON k.principal_id = p.id "
+    )
+
+    def get_principal(self, name: str) -> Principal | None:
+        with self._read() as conn:
+            rows = conn.execute(
+                self._SELECT + "WHERE p.name = ? ORDER BY k.position", (name,)
+            ).fetchall()
+        return self._principals_from_rows(rows).get(name)
+
+    def get_principals(self, names: Iterable[str]) -> dict[str, Principal]:
+        wanted = list(dict.fromkeys(names))
+        out: dict[str, Principal] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            with self._read() as conn:
+                rows = conn.execute(
+                    self._SELECT + f"WHERE p.name IN ({marks}) ORDER BY p.id, k.position",
+                    chunk,
+                ).fetchall()
+            out.update(self._principals_from_rows(rows))
+        return out
+
+    def list_principals(self, glob: str | None = None) -> list[str]:
+        with self._read() as conn:
+            if glob is None:
+                rows = conn.execute("SELECT name FROM principals ORDER BY name").fetchall()
+            else:
+                rows = conn.execute(
+                    "SELECT name FROM principals WHERE name GLOB ? ORDER BY name", (glob,)
+                ).fetchall()
+        return [r[0] for r in rows]
+
+    @staticmethod
+    def _check_keys(principal: Principal) -> None:
+        seen: set[tuple[int, int]] = set()
+        for key in principal.keys:
+            ident = (key.kvno, key.enctype)
+            if ident in seen:
+                raise BackendError(
+                    f"principal {principal.name}: two keys for enctype {key.enctype} "
+                    f"and kvno {key.kvno}"
+                )
+            seen.add(ident)
+
+    def _write_keys(self, principal_id: int, keys: list[KeyData]) -> None:
+        self._conn.execute("DELETE FROM principal_keys WHERE principal_id = ?", (principal_id,))
+        self._conn.executemany(
+            "INSERT INTO principal_keys (principal_id, position, enctype, kvno, key, salt, "
+            "s2kparams) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (principal_id, i, k.enctype, k.kvno, bytes(k.key), k.salt, k.s2kparams)
+                for i, k in enumerate(keys)
+            ],
+        )
+
+    def add_principal(self, principal: Principal) -> Principal:
+        name = normalize_principal(principal.name)
+        self._check_keys(principal)
+        now = self._now()
+        stored = replace(
+            principal,
+            name=name,
+            keys=list(principal.keys),
+            created=principal.created or now,
+            modified=now,
+            version=1,
+        )
+        with self.transaction(), self._errors():
+            conn = self._conn
+            if conn.execute("SELECT 1 FROM principals WHERE name = ?", (name,)).fetchone():
+                raise PrincipalExists(name)
+            cur = conn.execute(
+                f"INSERT INTO principals ({', '.join(_COLUMNS)}) "  # noqa: S608
+                f"VALUES ({', '.join('?' * len(_COLUMNS))})",
+                [getattr(stored, c) for c in _COLUMNS],
+            )
+            self._write_keys(cur.lastrowid, stored.keys)
+            self._log_change("principal", name)
+        return stored
+
+    def update_principal(self, principal: Principal) -> Principal:
+        self._check_keys(principal)
+        stored = replace(
+            principal,
+            keys=list(principal.keys),
+            modified=self._now(),
+            version=principal.version + 1,
+        )
+        settable = [c for c in _COLUMNS if c not in ("name", "created", "version")]
+        with self.transaction(), self._errors():
+            conn = self._conn
+            row = conn.execute(
+                "SELECT id, version FROM principals WHERE name = ?", (principal.name,)
+            ).fetchone()
+            if row is None:
+                raise PrincipalNotFound(principal.name)
+            if row[1] != principal.version:
+                raise ConcurrentModification(principal.name, principal.version, row[1])
+            conn.execute(
+                f"UPDATE principals SET {', '.join(f'{c} = ?' for c in settable)}, "  # noqa: S608
+                "version = ? WHERE id = ?",
+                [*(getattr(stored, c) for c in settable), stored.version, row[0]],
+            )
+            self._write_keys(row[0], stored.keys)
+            self._log_change("principal", principal.name)
+        return stored
+
+    def delete_principal(self, name: str) -> None:
+        with self.transaction(), self._errors():
+            cur = self._conn.execute("DELETE FROM principals WHERE name = ?", (name,))
+            if cur.rowcount == 0:
+                raise PrincipalNotFound(name)
+            self._log_change("principal", name)
+
+    def rename_principal(self, old: str, new: str) -> Principal:
+        new = normalize_principal(new)
+        with self.transaction(), self._errors():
+            current = self.get_principal(old)
+            if current is None:
+                raise PrincipalNotFound(old)
+            if self._conn.execute("SELECT 1 FROM principals WHERE name = ?", (new,)).fetchone():
+                raise PrincipalExists(new)
+            old_salt = default_salt(*parse_principal(old))
+            keys = [k if k.salt is not None else replace(k, salt=old_salt) for k in current.keys]
+            stored = replace(
+                current, name=new, keys=keys, modified=self._now(), version=current.version + 1
+            )
+            row_id = self._conn.execute(
+                "SELECT id FROM principals WHERE name = ?", (old,)
+            ).fetchone()[0]
+            self._conn.execute(
+                "UPDATE principals SET name = ?, modified = ?, version = ? WHERE id = ?",
+                (new, stored.modified, stored.version, row_id),
+            )
+            self._write_keys(row_id, keys)
+            self._log_change("principal", old)
+            self._log_change("principal", new)
+        return stored
+
+    # ---------------------------------------------------------------- realm config, nodes
+
+    def get_realm_config(self) -> dict[str, str]:
+        with self._read() as conn:
+            return dict(conn.execute("SELECT name, value FROM realm_config").fetchall())
+
+    def get_config(self, key: str) -> str | None:
+        with self._read() as conn:
+            row = conn.execute("SELECT value FROM realm_config WHERE name = ?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def set_config(self, key: str, value: str | None) -> None:
+        with self.transaction(), self._errors():
+            if value is None:
+                self._conn.execute("DELETE FROM realm_config WHERE name = ?", (key,))
+            else:
+                self._conn.execute(
+                    "INSERT INTO realm_config (name, value) VALUES (?, ?) "
+                    "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                    (key, str(value)),
+                )
+            self._log_change("config", key)
+
+    def register_node(self, host: str) -> None:
+        now = self._now()
+        with self.transaction(), self._errors():
+            known = self._conn.execute("SELECT 1 FROM kdc_nodes WHERE host = ?", (host,)).fetchone()
+            self._conn.execute(
+                "INSERT INTO kdc_nodes (host, registered, last_seen) VALUES (?, ?, ?) "
+                "ON CONFLICT (host) DO UPDATE SET last_seen = excluded.last_seen",
+                (host, now, now),
+            )
+            if not known:
+                self._log_change("node", host)
+
+    def list_nodes(self) -> list[str]:
+        with self._read() as conn:
+            rows = conn.execute("SELECT host FROM kdc_nodes ORDER BY registered, host").fetchall()
+        return [r[0] for r in rows]
+
+    # ---------------------------------------------------------------- changes
+
+    def change_counter(self) -> int:
+        with self._read() as conn:
+            return int(conn.execute("SELECT value FROM change_counter WHERE id = 1").fetchone()[0])
+
+    def changes_since(self, counter: int) -> list[str] | None:
+        with self._snapshot() as conn:
+            value, pruned = conn.execute(
+                "SELECT value, pruned_through FROM change_counter WHERE id = 1"
+            ).fetchone()
+            if counter > value or counter < pruned:
+                return None
+            rows = conn.execute(
+                "SELECT name FROM change_log WHERE seq > ? AND kind = 'principal' ORDER BY seq",
+                (counter,),
+            ).fetchall()
+        return list(dict.fromkeys(r[0] for r in rows))
+
+    @contextlib.contextmanager
+    def _snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A consistent snapshot for several reads (a deferred transaction)."""
+        with self._read() as conn:
+            if self._depth:
+                yield conn
+                return
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                conn.execute("COMMIT")
+
+    def prune_changes(self, older_than: int) -> int:
+        with self.transaction(), self._errors():
+            return self._prune(self._now() - older_than)
+
+    # ---------------------------------------------------------------- schema
+
+    def schema_version(self) -> int:
+        with self._read() as conn:
+            exists = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+            ).fetchone()
+            if not exists:
+                return 0
+            return int(
+                conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()[0]
+            )
+
+    def migrate(self, target: int | None = None) -> int:
+        goal = LATEST_VERSION if target is None else target
+        if not 0 <= goal <= LATEST_VERSION:
+            raise SchemaError(f"no schema version {goal}; this has-kdc knows 1 to {LATEST_VERSION}")
+        with self.transaction(), self._errors():
+            conn = self._conn
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
+                "description TEXT NOT NULL, applied INTEGER NOT NULL)"
+            )
+            current = self.schema_version()
+            if current > LATEST_VERSION:
+                raise SchemaError(
+                    f"{self.path}: schema version {current} is newer than this has-kdc "
+                    f"understands ({LATEST_VERSION}); upgrade has-kdc"
+                )
+            for version, description, statements in MIGRATIONS:
+                if current < version <= goal:
+                    for statement in statements:
+                        conn.execute(statement)
+                    conn.execute(
+                        "INSERT INTO schema_version (version, description, applied) "
+                        "VALUES (?, ?, ?)",
+                        (version, description, self._now()),
+                    )
+                    log.info(
+                        "%s: schema upgraded to version %d (%s)", self.path, version, description
+                    )
+            return max(current, goal)
+
+    def close(self) -> None:
+        with self._lock, contextlib.suppress(sqlite3.Error):
+            self._conn.close()

@@ -1,0 +1,200 @@
+"""kdc.conf as HAS writes it, plus the production settings MIT's kdc.conf names.
+
+HAS writes only ``[kdcdefaults]`` with kdc_host, kdc_udp_port, kdc_tcp_port and
+kdc_realm. A production KDC also needs ticket lifetimes, clock skew and the enctypes
+it issues; HAS has no keys for those, so they take MIT's kdc.conf names
+(``max_life``, ``max_renewable_life``, ``supported_enctypes``, ``master_key_type``)
+and may sit either in ``[kdcdefaults]`` or, as in MIT, in ``[realms] REALM = { }``
+(the realm block wins). Clock skew is ``clockskew`` in MIT's krb5.conf; both
+``clock_skew`` and ``clockskew`` are read.
+
+Listeners: with no port key at all the KDC listens on 88 over UDP and TCP, as every
+client expects. Once any port is given, only the protocols given are served (HAS
+docs show kdc.conf files with ``kdc_tcp_port`` alone). Kerby's ``kdc_port`` (both
+protocols) and ``kdc_allow_udp``/``kdc_allow_tcp`` are honoured.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from has_kdc.conf.errors import ConfigError
+from has_kdc.conf.profile import Profile, Relation, Relations, read_profile
+from has_kdc.conf.values import (
+    DEFAULT_ENCTYPES,
+    parse_bool,
+    parse_duration,
+    parse_enctype,
+    parse_enctypes,
+    parse_port,
+)
+
+__all__ = ["DEFAULT_DATA_DIR", "KdcConfig", "kdc_config_from_profile", "read_kdc_conf"]
+
+log = logging.getLogger("has_kdc.conf")
+
+DEFAULT_DATA_DIR = Path("/var/lib/has")
+DEFAULT_KDC_PORT = 88
+
+_REALM = re.compile(r"^[^\s@/\\]+$")
+_HOST = re.compile(r"^[A-Za-z0-9._:%\[\]-]+$")
+
+
+@dataclass(frozen=True)
+class KdcConfig:
+    """The KDC's own settings; durations are in seconds, enctypes are RFC 3961 numbers."""
+
+    kdc_realm: str
+    kdc_host: str = "127.0.0.1"
+    kdc_udp_port: int | None = DEFAULT_KDC_PORT
+    kdc_tcp_port: int | None = DEFAULT_KDC_PORT
+    max_life: int = 24 * 3600
+    max_renewable_life: int = 7 * 24 * 3600
+    clock_skew: int = 300
+    supported_enctypes: tuple[int, ...] = DEFAULT_ENCTYPES
+    master_key_type: int = 18
+    data_dir: Path = DEFAULT_DATA_DIR
+    log_file: Path | None = None
+    source: str | None = field(default=None, compare=False)
+
+
+def _path(rel: Relation, base: Path) -> Path:
+    text = str(rel.value).strip()
+    if not text:
+        raise ConfigError(f"{rel.name}: expected a path, found nothing", rel.source, rel.line)
+    path = Path(text)
+    return path if path.is_absolute() else (base / path)
+
+
+def _realm_name(rel: Relation) -> str:
+    text = str(rel.value).strip()
+    if not _REALM.match(text):
+        raise ConfigError(
+            f"kdc_realm = {rel.value}: expected a realm name such as HADOOP.COM "
+            "(no spaces, '@', '/' or '\\')",
+            rel.source,
+            rel.line,
+        )
+    return text
+
+
+def _host(rel: Relation) -> str:
+    text = str(rel.value).strip()
+    if not _HOST.match(text):
+        raise ConfigError(
+            f"kdc_host = {rel.value}: expected one host name or IP address", rel.source, rel.line
+        )
+    return text
+
+
+_SETTINGS: dict[str, tuple[str, Callable[[Relation], object]]] = {
+    "max_life": ("max_life", parse_duration),
+    "max_renewable_life": ("max_renewable_life", parse_duration),
+    "clock_skew": ("clock_skew", parse_duration),
+    "clockskew": ("clock_skew", parse_duration),
+    "supported_enctypes": ("supported_enctypes", parse_enctypes),
+    "master_key_type": ("master_key_type", parse_enctype),
+}
+_KDCDEFAULTS_ONLY = frozenset(
+    {
+        "kdc_realm",
+        "kdc_host",
+        "kdc_port",
+        "kdc_udp_port",
+        "kdc_tcp_port",
+        "kdc_allow_udp",
+        "kdc_allow_tcp",
+        "data_dir",
+        "log_file",
+    }
+)
+
+
+def _warn_unknown(section: Relations, known: frozenset[str] | set[str], where: str) -> None:
+    for rel in section:
+        if rel.name not in known:
+            log.warning(
+                "%s:%d: unknown setting %r in %s is ignored", rel.source, rel.line, rel.name, where
+            )
+
+
+def kdc_config_from_profile(profile: Profile) -> KdcConfig:
+    """Build a ``KdcConfig`` from a parsed kdc.conf; see the module docstring for the rules."""
+    source = profile.source
+    base = Path(source).parent if source and not source.startswith("<") else Path.cwd()
+    defaults = profile.section("kdcdefaults") or Relations("kdcdefaults", source, 0)
+    for name in profile.sections:
+        if name not in ("kdcdefaults", "realms"):
+            log.warning("%s: section [%s] is not used by has-kdc and is ignored", source, name)
+    _warn_unknown(defaults, _KDCDEFAULTS_ONLY | _SETTINGS.keys(), "[kdcdefaults]")
+
+    realm_rel = defaults.find("kdc_realm")
+    if realm_rel is None:
+        raise ConfigError(
+            "kdc_realm is required: add 'kdc_realm = YOUR.REALM' under [kdcdefaults]", source
+        )
+    values: dict[str, object] = {"kdc_realm": _realm_name(realm_rel), "source": source}
+
+    if (rel := defaults.find("kdc_host")) is not None:
+        values["kdc_host"] = _host(rel)
+    for key in ("data_dir", "log_file"):
+        if (rel := defaults.find(key)) is not None:
+            values[key] = _path(rel, base)
+
+    both = defaults.find("kdc_port")
+    udp_rel, tcp_rel = defaults.find("kdc_udp_port"), defaults.find("kdc_tcp_port")
+    if both is None and udp_rel is None and tcp_rel is None:
+        udp: int | None = DEFAULT_KDC_PORT
+        tcp: int | None = DEFAULT_KDC_PORT
+    else:
+        shared = parse_port(both) if both is not None else None
+        udp = parse_port(udp_rel) if udp_rel is not None else shared
+        tcp = parse_port(tcp_rel) if tcp_rel is not None else shared
+    if (rel := defaults.find("kdc_allow_udp")) is not None and not parse_bool(rel):
+        udp = None
+    if (rel := defaults.find("kdc_allow_tcp")) is not None and not parse_bool(rel):
+        tcp = None
+    if udp is None and tcp is None:
+        raise ConfigError(
+            "no KDC listener left: set kdc_udp_port and/or kdc_tcp_port under [kdcdefaults]",
+            source,
+        )
+    values["kdc_udp_port"], values["kdc_tcp_port"] = udp, tcp
+
+    realm_block = None
+    realms = profile.section("realms")
+    if realms is not None:
+        realm_block = realms.subsection(values["kdc_realm"])  # type: ignore[arg-type]
+        if realm_block is not None:
+            _warn_unknown(realm_block, _SETTINGS.keys(), f"[realms] {values['kdc_realm']}")
+    for block in (defaults, realm_block):  # the realm block comes last: it wins
+        if block is None:
+            continue
+        taken: set[str] = set()
+        for rel in block:
+            target = _SETTINGS.get(rel.name)
+            if target is None or target[0] in taken:
+                continue  # within one block the first value wins, as profile_get_string
+            attr, parse = target
+            values[attr] = parse(rel)
+            taken.add(attr)
+    config = KdcConfig(**values)  # type: ignore[arg-type]
+    if config.max_renewable_life and config.max_renewable_life < config.max_life:
+        log.info(
+            "%s: max_renewable_life (%ds) is shorter than max_life (%ds); renewable tickets "
+            "end at max_renewable_life",
+            source,
+            config.max_renewable_life,
+            config.max_life,
+        )
+    return config
+
+
+def read_kdc_conf(path: str | os.PathLike[str]) -> KdcConfig:
+    """Read a HAS or MIT kdc.conf file into a ``KdcConfig``."""
+    return kdc_config_from_profile(read_profile(path))
