@@ -1,0 +1,148 @@
+"""A minimal DER tag-length-value reader.
+
+pyasn1 decodes against a schema but says little about *where* input went wrong and
+cannot tell which bytes a field came from. This reader fills both gaps: it checks
+that every constructed element of a message tiles its parent exactly (so truncated or
+garbled input is reported with an offset before pyasn1 sees it), and it returns the
+byte span of a field, which is how ``KdcReq.req_body_der`` and ``Ticket.ticket_der``
+are taken from the packet as received.
+
+Spans are ``(start, end)`` offsets into the original bytes, ``end`` exclusive.
+"""
+
+from __future__ import annotations
+
+from has_kdc.asn1.errors import Asn1Error
+
+CLASS_UNIVERSAL = 0x00
+CLASS_APPLICATION = 0x40
+CLASS_CONTEXT = 0x80
+CONSTRUCTED = 0x20
+
+MAX_DEPTH = 48  # RFC 4120 messages nest about 12 deep; anything far deeper is hostile
+
+_CLASS_NAMES = {0x00: "UNIVERSAL", 0x40: "APPLICATION", 0x80: "CONTEXT", 0xC0: "PRIVATE"}
+
+
+def describe_tag(identifier: int, number: int) -> str:
+    """``[APPLICATION 10]``-style text for an error message."""
+    cls = identifier & 0xC0
+    if cls == CLASS_CONTEXT:
+        return f"[{number}]"
+    return f"[{_CLASS_NAMES[cls]} {number}]"
+
+
+def read_header(data: bytes, pos: int, end: int) -> tuple[int, int, int, int]:
+    """Read the header of the element starting at ``pos`` (which must end by ``end``).
+
+    Returns ``(identifier_octet, tag_number, content_start, content_end)``.
+    """
+    if pos >= end:
+        raise Asn1Error(f"truncated DER: expected a tag at offset {pos}, input ends")
+    identifier = data[pos]
+    number = identifier & 0x1F
+    p = pos + 1
+    if number == 0x1F:  # high tag number form
+        number = 0
+        while True:
+            if p >= end:
+                raise Asn1Error(f"truncated DER: tag at offset {pos} is cut short")
+            b = data[p]
+            p += 1
+            number = (number << 7) | (b & 0x7F)
+            if not b & 0x80:
+                break
+            if number > 0xFFFFFF:
+                raise Asn1Error(f"garbled DER: tag number too large at offset {pos}")
+    if p >= end:
+        raise Asn1Error(f"truncated DER: expected a length at offset {p}, input ends")
+    first = data[p]
+    p += 1
+    if first < 0x80:
+        length = first
+    elif first == 0x80:
+        raise Asn1Error(f"not DER: indefinite length at offset {p - 1}")
+    else:
+        n = first & 0x7F
+        if n > 4:
+            raise Asn1Error(f"garbled DER: {n}-byte length field at offset {p - 1}")
+        if p + n > end:
+            raise Asn1Error(f"truncated DER: length field at offset {p - 1} is cut short")
+        length = int.from_bytes(data[p : p + n], "big")
+        p += n
+    content_end = p + length
+    if content_end > end:
+        raise Asn1Error(
+            f"truncated DER: element at offset {pos} declares {length} content bytes, "
+            f"only {end - p} remain"
+        )
+    return identifier, number, p, content_end
+
+
+def check_structure(data: bytes, what: str) -> None:
+    """Check that ``data`` is exactly one DER element whose constructed parts all nest.
+
+    Raises Asn1Error naming ``what`` and the offset of the first problem, including
+    trailing bytes after the element.
+    """
+    end = len(data)
+    if end == 0:
+        raise Asn1Error(f"{what}: empty input")
+    try:
+        _, _, c_start, c_end = read_header(data, 0, end)
+    except Asn1Error as e:
+        raise Asn1Error(f"{what}: {e}") from None
+    if c_end != end:
+        raise Asn1Error(f"{what}: {end - c_end} trailing bytes after the message at offset {c_end}")
+    if not data[0] & CONSTRUCTED:
+        return
+    # Iterative walk: a stack of (position, end) of constructed contents still to read.
+    stack = [(c_start, c_end)]
+    while stack:
+        pos, stop = stack.pop()
+        if pos >= stop:
+            continue
+        try:
+            identifier, _, s, e = read_header(data, pos, stop)
+        except Asn1Error as err:
+            raise Asn1Error(f"{what}: {err}") from None
+        stack.append((e, stop))
+        if identifier & CONSTRUCTED:
+            if len(stack) > MAX_DEPTH:
+                raise Asn1Error(f"{what}: nesting deeper than {MAX_DEPTH} at offset {pos}")
+            stack.append((s, e))
+
+
+def element_span(data: bytes, pos: int) -> tuple[int, int]:
+    """Span of the whole element (header and content) starting at ``pos``."""
+    _, _, _, e = read_header(data, pos, len(data))
+    return pos, e
+
+
+def content_span(data: bytes, pos: int) -> tuple[int, int]:
+    """Span of the content of the element starting at ``pos``."""
+    _, _, s, e = read_header(data, pos, len(data))
+    return s, e
+
+
+def children(data: bytes, start: int, end: int) -> list[tuple[int, int]]:
+    """Spans of the elements that make up the content ``data[start:end]``."""
+    spans = []
+    pos = start
+    while pos < end:
+        _, _, _, e = read_header(data, pos, end)
+        spans.append((pos, e))
+        pos = e
+    return spans
+
+
+def context_field(data: bytes, start: int, end: int, number: int) -> tuple[int, int] | None:
+    """In the SEQUENCE content ``data[start:end]``, the span of the element inside the
+    explicit context tag ``[number]``, or None when the field is absent."""
+    pos = start
+    while pos < end:
+        identifier, tag, s, e = read_header(data, pos, end)
+        if identifier & 0xC0 == CLASS_CONTEXT and tag == number:
+            return element_span(data, s)
+        pos = e
+    return None
