@@ -49,3 +49,35 @@ def write_atomic(
             os.fsync(dfd)
         finally:
             os.close(dfd)
+
+
+def write_if_changed(
+    path: str | os.PathLike[str],
+    data: bytes | str,
+    mode: int = SECRET_MODE,
+    *,
+    uid: int | None = None,
+    gid: int | None = None,
+) -> bool:
+    """Write only when content or mode differ; True if anything changed.
+
+    Reporting "changed" only on a real change is what lets the CLIs and the Ansible
+    modules re-export files idempotently.
+    """
+    target = Path(path)
+    payload = data.encode() if isinstance(data, str) else data
+    try:
+        st = target.stat()
+        same = target.read_bytes() == payload
+    except OSError:
+        st, same = None, False
+    if same and st is not None:
+        owner_ok = (uid is None or st.st_uid == uid) and (gid is None or st.st_gid == gid)
+        if (st.st_mode & 0o7777) == mode and owner_ok:
+            return False
+        os.chmod(target, mode)
+        if not owner_ok:
+            os.chown(target, -1 if uid is None else uid, -1 if gid is None else gid)
+        return True
+    write_atomic(target, payload, mode, uid=uid, gid=gid)
+    return True

@@ -40,7 +40,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from has_kdc.fileio import PUBLIC_MODE, SECRET_MODE, write_atomic
+from has_kdc.fileio import PUBLIC_MODE, SECRET_MODE, write_atomic, write_if_changed
 
 __all__ = [
     "CA_CERT_FILE",
@@ -295,15 +295,7 @@ def _reusable(
 
 def write_trust_bundle(ca: CertificateAuthority, path: str | os.PathLike[str]) -> bool:
     """Write the CA certificate clients trust (0644); True if the file changed."""
-    target = Path(path)
-    pem = ca.cert_pem()
-    try:
-        if target.read_bytes() == pem:
-            return False
-    except OSError:
-        pass
-    write_atomic(target, pem, PUBLIC_MODE)
-    return True
+    return write_if_changed(path, ca.cert_pem(), PUBLIC_MODE)
 
 
 def issue_server_cert(

@@ -35,3 +35,16 @@ def test_failed_write_leaves_no_temp(tmp_path, monkeypatch):
         write_atomic(target, b"lost")
     assert target.read_bytes() == b"keep"
     assert [p.name for p in tmp_path.iterdir()] == ["x"]
+
+
+def test_write_if_changed_reports_only_real_changes(tmp_path):
+    from has_kdc.fileio import write_if_changed
+
+    target = tmp_path / "has-client.conf"
+    assert write_if_changed(target, "a = 1\n", PUBLIC_MODE) is True
+    assert write_if_changed(target, "a = 1\n", PUBLIC_MODE) is False
+    os.chmod(target, 0o640)
+    assert write_if_changed(target, "a = 1\n", PUBLIC_MODE) is True
+    assert stat.S_IMODE(target.stat().st_mode) == PUBLIC_MODE
+    assert write_if_changed(target, "a = 2\n", PUBLIC_MODE) is True
+    assert target.read_text() == "a = 2\n"

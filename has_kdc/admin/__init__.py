@@ -1,1 +1,54 @@
-"""admin"""
+"""Identity administration: principals, keys, keytabs and realm init.
+
+The one place that changes identities; the CLIs, the REST API and the Ansible modules
+all go through it, so every path has the same rules (see `principals` and `realm`).
+"""
+
+from has_kdc.admin.errors import (
+    AdminError,
+    NoSuchPrincipalError,
+    PrincipalExistsError,
+    RealmNotInitializedError,
+)
+from has_kdc.admin.keys import password_keys, random_keys, salt_for
+from has_kdc.admin.principals import ATTRIBUTES, PrincipalAdmin, keytab_entries
+from has_kdc.admin.realm import (
+    ADMIN_KEYTAB,
+    RealmInit,
+    admin_keys,
+    admin_principal_name,
+    ensure_node_principals,
+    http_principal_name,
+    init_realm,
+    is_initialized,
+    tgs_principal_name,
+    write_admin_keytab,
+)
+from has_kdc.admin.timespec import format_duration, format_time, parse_duration, parse_time
+
+__all__ = [
+    "ADMIN_KEYTAB",
+    "ATTRIBUTES",
+    "AdminError",
+    "NoSuchPrincipalError",
+    "PrincipalAdmin",
+    "PrincipalExistsError",
+    "RealmInit",
+    "RealmNotInitializedError",
+    "admin_keys",
+    "admin_principal_name",
+    "ensure_node_principals",
+    "format_duration",
+    "format_time",
+    "http_principal_name",
+    "init_realm",
+    "is_initialized",
+    "keytab_entries",
+    "parse_duration",
+    "parse_time",
+    "password_keys",
+    "random_keys",
+    "salt_for",
+    "tgs_principal_name",
+    "write_admin_keytab",
+]

@@ -50,7 +50,7 @@ from has_kdc.conf.has_ini import (
 from has_kdc.conf.has_server import FILTER_AUTH_TYPES
 from has_kdc.conf.profile import Relation
 from has_kdc.conf.values import parse_bool
-from has_kdc.fileio import PUBLIC_MODE, write_atomic
+from has_kdc.fileio import PUBLIC_MODE, write_if_changed
 
 __all__ = [
     "CA_ROOT_DEFAULT",
@@ -279,19 +279,8 @@ def format_hadmin_conf(conf: HadminConfig, *, header: str | None = _HEADER) -> s
 
 
 def write_client_file(path: str | os.PathLike[str], text: str) -> bool:
-    """Write a client config (0644, atomic) unless it already reads ``text``; True if changed.
-
-    Reporting "changed" only on a real change is what lets the Ansible modules and
-    ``kdcinit`` re-export configs idempotently.
-    """
-    target = Path(path)
-    try:
-        if target.read_text(encoding="utf-8") == text:
-            return False
-    except (OSError, UnicodeDecodeError):
-        pass
-    write_atomic(target, text, PUBLIC_MODE)
-    return True
+    """Write a client config (0644, atomic) unless it already reads ``text``; True if changed."""
+    return write_if_changed(path, text, PUBLIC_MODE)
 
 
 def write_has_client_conf(path: str | os.PathLike[str], conf: HasClientConfig) -> bool:

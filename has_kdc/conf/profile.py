@@ -299,7 +299,7 @@ class _Parser:
         match = _TAG.match(line)
         rest = line[match.end() :].lstrip() if match else line
         if not match or (not rest.startswith("=") and not rest.startswith("*")):
-            raise ConfigError(f"expected 'name = value', found {line!r}", source, lineno)
+            raise ConfigError(_expected_relation(line), source, lineno)
         tag = match.group(0)
         final = False
         if tag.endswith("*"):
@@ -308,7 +308,7 @@ class _Parser:
             final = True
             rest = rest[1:].lstrip()
         if not rest.startswith("=") or not tag:
-            raise ConfigError(f"expected 'name = value', found {line!r}", source, lineno)
+            raise ConfigError(_expected_relation(line), source, lineno)
         value = rest[1:].strip()
         if value == "{":
             sub = Relations(tag, source, lineno)
@@ -406,3 +406,10 @@ def format_profile(
             _format_relations(relations, 1, out)
         out.append("")
     return "\n".join(out)
+
+
+def _expected_relation(line: str) -> str:
+    """Name only the first word of a malformed line: the rest may be a secret value."""
+    words = line.strip().split(None, 1)
+    first = words[0][:40] if words else ""
+    return f"expected 'name = value' after {first!r}"

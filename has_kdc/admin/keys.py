@@ -1,0 +1,58 @@
+"""Long-term keys for a principal: from a password, or random, in every configured enctype.
+
+A password key uses MIT's "normal" salt (RFC 4120 section 4: the realm followed by
+every name component) and each enctype's default s2kparams (4096 PBKDF2 iterations
+for RFC 3962, 32768 for RFC 8009, as MIT's ``kdb5_util``/``kadmin`` make them). Both
+are stored with the key, not left implicit: the KDC sends exactly what made the key
+in PA-ETYPE-INFO2, and a later ``renprinc`` or a change of defaults cannot strand a
+password.
+
+A random key gets no salt (``None``): there is no password to salt, and the KDC
+announces the name's default salt for it, as MIT does.
+
+Every function here returns fresh key material and logs nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from has_kdc.backend import KeyData
+from has_kdc.crypto import enctype_by_id
+from has_kdc.principal import default_salt, parse_principal
+
+__all__ = ["password_keys", "random_keys", "salt_for"]
+
+
+def salt_for(name: str) -> bytes:
+    """The MIT "normal" salt of a canonical principal name."""
+    components, realm = parse_principal(name)
+    return default_salt(components, realm)
+
+
+def password_keys(name: str, password: str, enctypes: Iterable[int], kvno: int) -> list[KeyData]:
+    """Keys of ``name`` derived from ``password``, one per enctype, all at ``kvno``."""
+    salt = salt_for(name)
+    secret = password.encode("utf-8")
+    keys = []
+    for etype in enctypes:
+        enctype = enctype_by_id(etype)
+        params = enctype.default_params
+        keys.append(
+            KeyData(
+                enctype=etype,
+                kvno=kvno,
+                key=enctype.string_to_key(secret, salt, params),
+                salt=salt,
+                s2kparams=params,
+            )
+        )
+    return keys
+
+
+def random_keys(enctypes: Iterable[int], kvno: int) -> list[KeyData]:
+    """Fresh random keys (the OS CSPRNG), one per enctype, all at ``kvno``."""
+    return [
+        KeyData(enctype=etype, kvno=kvno, key=enctype_by_id(etype).random_key())
+        for etype in enctypes
+    ]

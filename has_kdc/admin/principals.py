@@ -1,0 +1,337 @@
+"""Principal operations, as ``kadmin`` offers them: the one place that changes identities.
+
+`PrincipalAdmin` wraps an `IdentityBackend` with the realm's settings (default realm,
+configured enctypes, lifetimes) and is what ``hadmin-local``, the REST API and the
+Ansible modules call. Each read-modify-write runs in one backend transaction, so two
+admins (or two nodes) changing the same principal at once are serialized, never lost.
+
+Behaviour chosen where MIT and HAS differ, and why:
+
+- New principals require pre-authentication (``requires_preauth`` true), whether they
+  get a password or ``-randkey``. HAS (Kerby) enforces pre-authentication realm-wide
+  (``preauth_required`` defaults to true) and the MIT realms Hadoop runs with set
+  ``default_principal_flags = +preauth``; both mean every principal, services
+  included. ``-requires_preauth`` switches it off for one principal.
+- ``max_life``/``max_renewable_life`` left unset mean "the realm's limit" (kdc.conf
+  ``max_life``/``max_renewable_life``); the KDC always applies the smaller of the two.
+- ``cpw`` and ``-randkey`` bump the kvno and keep only the new kvno's keys (MIT
+  without ``-keepold``). Keytabs keep older kvnos, so tickets issued before stay
+  readable by services until they expire.
+- ``ktadd``/``xst`` without ``-norandkey`` re-randomizes the keys first (new kvno),
+  exactly as MIT's; with ``-norandkey`` it exports the current keys unchanged. The
+  keytab file is extended, not replaced (as MIT's), and written atomically, 0600.
+- ``renprinc`` keeps the keys; the backend stores the old name's salt explicitly, so
+  the old password still works under the new name (MIT does the same).
+- A glob for ``listprincs``/``ktadd -glob`` without ``@`` gets ``@DEFAULT_REALM``
+  appended, as MIT's ``listprincs`` does; no glob lists every principal.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
+from pathlib import Path
+
+from has_kdc.admin.errors import AdminError, NoSuchPrincipalError, PrincipalExistsError
+from has_kdc.admin.keys import password_keys, random_keys
+from has_kdc.admin.timespec import format_duration, format_time
+from has_kdc.backend import (
+    IdentityBackend,
+    KeyData,
+    Principal,
+    PrincipalExists,
+    PrincipalNotFound,
+)
+from has_kdc.conf import KdcConfig
+from has_kdc.crypto import enctype_name
+from has_kdc.formats import Keytab, KeytabEntry, make_entry, read_keytab, write_keytab
+from has_kdc.formats.common import NT_PRINCIPAL, NT_SRV_INST, FormatPrincipal
+from has_kdc.principal import normalize_principal, parse_principal
+
+__all__ = ["ATTRIBUTES", "PrincipalAdmin", "keytab_entries"]
+
+#: What ``modify_principal`` (and ``add_principal``'s ``attributes``) may set, with type.
+ATTRIBUTES: dict[str, tuple[type, ...]] = {
+    "requires_preauth": (bool,),
+    "disabled": (bool,),
+    "allow_forwardable": (bool,),
+    "allow_proxiable": (bool,),
+    "allow_renewable": (bool,),
+    "allow_tix": (bool,),
+    "allow_svr": (bool,),
+    "max_life": (int, type(None)),
+    "max_renewable_life": (int, type(None)),
+    "expiration": (int, type(None)),
+    "pw_expiration": (int, type(None)),
+}
+
+# getprinc "Attributes:" words, MIT's names for the flags the model stores positively.
+_FLAG_WORDS = (
+    ("requires_preauth", True, "REQUIRES_PRE_AUTH"),
+    ("allow_forwardable", False, "DISALLOW_FORWARDABLE"),
+    ("allow_proxiable", False, "DISALLOW_PROXIABLE"),
+    ("allow_renewable", False, "DISALLOW_RENEWABLE"),
+    ("allow_tix", False, "DISALLOW_ALL_TIX"),
+    ("allow_svr", False, "DISALLOW_SVR"),
+    ("disabled", True, "DISABLED"),
+)
+
+
+def _check_attributes(attributes: Mapping[str, object]) -> dict[str, object]:
+    checked: dict[str, object] = {}
+    for key, value in attributes.items():
+        if key not in ATTRIBUTES:
+            raise AdminError(
+                f"unknown principal attribute {key!r}; expected one of {', '.join(ATTRIBUTES)}"
+            )
+        types = ATTRIBUTES[key]
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            raise AdminError(f"principal attribute {key} cannot be {value!r}")
+        if isinstance(value, int) and not isinstance(value, bool) and value < 0:
+            raise AdminError(f"principal attribute {key} cannot be negative ({value})")
+        checked[key] = value
+    return checked
+
+
+def keytab_entries(principal: Principal, kvno: int | None = None) -> list[KeytabEntry]:
+    """Keytab entries for the keys of ``principal`` at ``kvno`` (default: current)."""
+    components, realm = parse_principal(principal.name)
+    # As MIT's krb5_parse_name: NT-SRV-INST for krbtgt, NT-PRINCIPAL for everything else.
+    name_type = NT_SRV_INST if components[0] == "krbtgt" and len(components) == 2 else NT_PRINCIPAL
+    fprinc = FormatPrincipal(name_type, realm, components)
+    return [
+        make_entry(fprinc, key.kvno, key.enctype, key.key) for key in principal.keys_for_kvno(kvno)
+    ]
+
+
+class PrincipalAdmin:
+    """Principal and keytab operations for one realm over one identity store."""
+
+    def __init__(self, backend: IdentityBackend, kdc: KdcConfig) -> None:
+        self.backend = backend
+        self.kdc = kdc
+        self.realm = kdc.kdc_realm
+        self.enctypes = tuple(kdc.supported_enctypes)
+
+    # -- names ----------------------------------------------------------------------
+
+    def canonical(self, name: str) -> str:
+        """``name`` in canonical form; a name without ``@`` takes the default realm."""
+        return normalize_principal(name.strip(), self.realm)
+
+    def realm_glob(self, glob: str | None) -> str | None:
+        """MIT's listprincs rule: a glob without '@' is matched in the default realm."""
+        if not glob:
+            return None
+        escaped = False
+        for ch in glob:
+            if ch == "@" and not escaped:
+                return glob
+            escaped = ch == "\\" and not escaped
+        return f"{glob}@{self.realm}"
+
+    # -- reads ------------------------------------------------------------------------
+
+    def get_principal(self, name: str) -> Principal:
+        """The principal with its keys; `NoSuchPrincipalError` if absent."""
+        canonical = self.canonical(name)
+        found = self.backend.get_principal(canonical)
+        if found is None:
+            raise NoSuchPrincipalError(canonical)
+        return found
+
+    def exists(self, name: str) -> bool:
+        return self.backend.get_principal(self.canonical(name)) is not None
+
+    def list_principals(self, glob: str | None = None) -> list[str]:
+        """Names matching ``glob`` (shell wildcards; realm rule as MIT), sorted."""
+        return self.backend.list_principals(self.realm_glob(glob))
+
+    def describe_principal(self, name: str) -> str:
+        """``getprinc`` text: attributes, lifetimes and the key list — never key bytes."""
+        p = self.get_principal(name)
+        realm_life = format_duration(self.kdc.max_life)
+        realm_renew = format_duration(self.kdc.max_renewable_life)
+        max_life = (
+            format_duration(p.max_life) if p.max_life is not None else f"{realm_life} (realm limit)"
+        )
+        max_renew = (
+            format_duration(p.max_renewable_life)
+            if p.max_renewable_life is not None
+            else f"{realm_renew} (realm limit)"
+        )
+        lines = [
+            f"Principal: {p.name}",
+            f"Expiration date: {format_time(p.expiration)}",
+            f"Password expiration date: {format_time(p.pw_expiration)}",
+            f"Maximum ticket life: {max_life}",
+            f"Maximum renewable life: {max_renew}",
+            f"Created: {format_time(p.created)}",
+            f"Last modified: {format_time(p.modified)}",
+            f"Number of keys: {len(p.keys)}",
+        ]
+        for key in sorted(p.keys, key=lambda k: (-k.kvno, self._enctype_rank(k.enctype))):
+            name_of = enctype_name(key.enctype) or f"enctype {key.enctype}"
+            lines.append(f"Key: vno {key.kvno}, {name_of}")
+        flags = [word for attr, on, word in _FLAG_WORDS if getattr(p, attr) is on]
+        lines.append(f"Attributes: {' '.join(flags)}".rstrip())
+        lines.append("Policy: [none]")
+        return "\n".join(lines)
+
+    def _enctype_rank(self, etype: int) -> int:
+        return self.enctypes.index(etype) if etype in self.enctypes else len(self.enctypes)
+
+    # -- changes ------------------------------------------------------------------------
+
+    def add_principal(
+        self,
+        name: str,
+        *,
+        password: str | None = None,
+        randkey: bool = False,
+        attributes: Mapping[str, object] | None = None,
+    ) -> Principal:
+        """Create ``name`` with keys from ``password`` or random keys (``randkey``)."""
+        canonical = self.canonical(name)
+        if (password is None) == (not randkey):
+            raise AdminError(
+                f"cannot add {canonical}: give either a password or random keys, not both"
+                if password is not None
+                else f"cannot add {canonical}: give a password or ask for random keys"
+            )
+        settings = _check_attributes(attributes or {})
+        keys = (
+            password_keys(canonical, password, self.enctypes, 1)
+            if password is not None
+            else random_keys(self.enctypes, 1)
+        )
+        principal = Principal(name=canonical, kvno=1, keys=keys, **settings)  # type: ignore[arg-type]
+        try:
+            return self.backend.add_principal(principal)
+        except PrincipalExists:
+            raise PrincipalExistsError(canonical) from None
+
+    def delete_principal(self, name: str) -> None:
+        canonical = self.canonical(name)
+        self._refuse_builtin(canonical, "delete")
+        try:
+            self.backend.delete_principal(canonical)
+        except PrincipalNotFound:
+            raise NoSuchPrincipalError(canonical) from None
+
+    def rename_principal(self, old: str, new: str) -> Principal:
+        """Rename keeping keys (and so the old password, via the stored old salt)."""
+        old_name, new_name = self.canonical(old), self.canonical(new)
+        self._refuse_builtin(old_name, "rename")
+        if old_name == new_name:
+            raise AdminError(f"cannot rename {old_name} to itself")
+        try:
+            return self.backend.rename_principal(old_name, new_name)
+        except PrincipalNotFound:
+            raise NoSuchPrincipalError(old_name) from None
+        except PrincipalExists:
+            raise PrincipalExistsError(new_name) from None
+
+    def change_password(self, name: str, password: str) -> Principal:
+        """New password keys at kvno + 1; older keys are dropped (MIT cpw without -keepold)."""
+        canonical = self.canonical(name)
+        return self._rekey(
+            canonical, lambda kvno: password_keys(canonical, password, self.enctypes, kvno)
+        )
+
+    def randomize_keys(self, name: str) -> Principal:
+        """New random keys at kvno + 1 (``cpw -randkey``, and ``ktadd`` without -norandkey)."""
+        return self._rekey(self.canonical(name), lambda kvno: random_keys(self.enctypes, kvno))
+
+    def _rekey(self, canonical: str, make_keys: Callable[[int], list[KeyData]]) -> Principal:
+        with self.backend.transaction():
+            current = self.backend.get_principal(canonical)
+            if current is None:
+                raise NoSuchPrincipalError(canonical)
+            kvno = current.kvno + 1
+            keys = make_keys(kvno)
+            return self.backend.update_principal(replace(current, kvno=kvno, keys=keys))
+
+    def modify_principal(
+        self, name: str, attributes: Mapping[str, object], *, kvno: int | None = None
+    ) -> Principal:
+        """Set attributes (see `ATTRIBUTES`); ``kvno`` relabels the current keys (MIT -kvno)."""
+        canonical = self.canonical(name)
+        settings = _check_attributes(attributes)
+        if kvno is not None and not 0 < kvno < 2**32:
+            raise AdminError(f"kvno {kvno} is out of range (1 to 4294967295)")
+        with self.backend.transaction():
+            current = self.backend.get_principal(canonical)
+            if current is None:
+                raise NoSuchPrincipalError(canonical)
+            changed = replace(current, **settings)  # type: ignore[arg-type]
+            if kvno is not None:
+                changed.keys = [replace(k, kvno=kvno) for k in current.keys_for_kvno()]
+                changed.kvno = kvno
+            return self.backend.update_principal(changed)
+
+    def _refuse_builtin(self, canonical: str, verb: str) -> None:
+        if canonical in (f"krbtgt/{self.realm}@{self.realm}", f"kadmin/{self.realm}@{self.realm}"):
+            raise AdminError(
+                f"cannot {verb} {canonical}: the realm needs it (it was created by init)"
+            )
+
+    # -- keytabs ------------------------------------------------------------------------
+
+    def resolve_names(self, names: Iterable[str] = (), glob: str | None = None) -> list[str]:
+        """Canonical names from explicit names and/or a glob; unknown names are errors."""
+        wanted = [self.canonical(n) for n in names]
+        if glob is not None:
+            matched = self.list_principals(glob)
+            if not matched:
+                raise AdminError(f"no principal matches {self.realm_glob(glob)}")
+            wanted += matched
+        if not wanted:
+            raise AdminError("no principal given: name one or more, or use -glob")
+        return list(dict.fromkeys(wanted))
+
+    def export_keytab(
+        self,
+        path: str | os.PathLike[str],
+        names: Iterable[str] = (),
+        *,
+        glob: str | None = None,
+        norandkey: bool = False,
+    ) -> list[KeytabEntry]:
+        """``ktadd``: add keys of the principals to the keytab at ``path``.
+
+        Without ``norandkey`` each principal gets new random keys first (kvno + 1),
+        as MIT's ``ktadd`` does; with it the current keys are exported unchanged. The
+        keytab keeps its other entries and is replaced atomically with mode 0600.
+        Returns the entries added (the caller reports them; key bytes stay inside).
+        """
+        target = Path(path)
+        canonical = self.resolve_names(names, glob)
+        if target.is_dir():
+            raise AdminError(f"keytab {target} is a directory; give a file path")
+        existing = Keytab()
+        if target.exists():
+            try:
+                existing = read_keytab(target)
+            except ValueError as exc:
+                raise AdminError(f"cannot add to keytab {target}: {exc}") from None
+        added: list[KeytabEntry] = []
+        for name in canonical:
+            if not norandkey:
+                self._refuse_builtin_rekey(name)
+            principal = self.get_principal(name) if norandkey else self.randomize_keys(name)
+            entries = keytab_entries(principal)
+            if not entries:
+                raise AdminError(f"principal {name} has no keys to export")
+            added.extend(entries)
+        existing.add(added)
+        write_keytab(target, existing)
+        return added
+
+    def _refuse_builtin_rekey(self, canonical: str) -> None:
+        if canonical == f"krbtgt/{self.realm}@{self.realm}":
+            raise AdminError(
+                f"refusing to re-randomize {canonical} for a keytab (every ticket in the realm "
+                "would stop working); use -norandkey"
+            )

@@ -1,0 +1,292 @@
+"""``hadmin-local <conf_dir> [command ...]``: principal administration on this node.
+
+Like HAS's ``hadmin-local.sh`` (and MIT's ``kadmin.local``) it works on the identity
+store directly, so it needs the node's conf_dir and database access, nothing more.
+Without a command it opens the ``HadminLocalTool.local:`` prompt. HAS's
+``-k ADMIN_KEYTAB`` before the command is accepted for compatibility; local access
+needs no credentials, so it is only checked to be a readable file.
+
+Commands and options follow ``kadmin``; see ``hadmin-local CONF help``. Passwords come
+from ``-pw``, a twice-asked prompt, or standard input (see `cli.passwords`); they and
+the keys never appear in any output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from has_kdc.admin import (
+    AdminError,
+    PrincipalAdmin,
+    parse_duration,
+    parse_time,
+)
+from has_kdc.cli.context import admin_session
+from has_kdc.cli.passwords import read_new_password
+from has_kdc.cli.shell import USER_ERRORS, Command, CommandParser, Console
+from has_kdc.crypto import enctype_name
+
+__all__ = ["HadminLocal", "main"]
+
+PROMPT = "HadminLocalTool.local:"
+
+# modprinc/addprinc switches: option word -> attribute of the principal.
+_SWITCHES = {
+    "requires_preauth": "requires_preauth",
+    "allow_forwardable": "allow_forwardable",
+    "allow_proxiable": "allow_proxiable",
+    "allow_renewable": "allow_renewable",
+    "allow_tix": "allow_tix",
+    "allow_svr": "allow_svr",
+}
+
+
+def _add_switches(parser: CommandParser, names: Sequence[str]) -> None:
+    for word in names:
+        parser.add_argument(
+            f"+{word}", dest=word, action="store_const", const=True, help=f"set {word}"
+        )
+        parser.add_argument(
+            f"-{word}", dest=word, action="store_const", const=False, help=f"clear {word}"
+        )
+
+
+def _add_lifetimes(parser: CommandParser, *, pwexpire: bool) -> None:
+    parser.add_argument("-maxlife", metavar="DURATION", help="maximum ticket life, e.g. 10h")
+    parser.add_argument("-maxrenewlife", metavar="DURATION", help="maximum renewable life, e.g. 7d")
+    parser.add_argument("-expire", metavar="TIME", help="expiration: 2027-01-01, or never")
+    if pwexpire:
+        parser.add_argument("-pwexpire", metavar="TIME", help="password expiration, or never")
+
+
+def _attributes(options: argparse.Namespace, switches: Sequence[str]) -> dict[str, object]:
+    """The attribute changes an option set asks for (only what was given)."""
+    out: dict[str, object] = {}
+    for word in switches:
+        value = getattr(options, word, None)
+        if value is not None:
+            out[_SWITCHES[word]] = value
+    if getattr(options, "maxlife", None) is not None:
+        out["max_life"] = parse_duration(options.maxlife)
+    if getattr(options, "maxrenewlife", None) is not None:
+        out["max_renewable_life"] = parse_duration(options.maxrenewlife)
+    if getattr(options, "expire", None) is not None:
+        out["expiration"] = parse_time(options.expire)
+    if getattr(options, "pwexpire", None) is not None:
+        out["pw_expiration"] = parse_time(options.pwexpire)
+    if getattr(options, "disable", False):
+        out["disabled"] = True
+    if getattr(options, "enable", False):
+        out["disabled"] = False
+    return out
+
+
+class HadminLocal(Console):
+    """The hadmin-local commands over one `PrincipalAdmin`."""
+
+    def __init__(self, admin: PrincipalAdmin, **streams: TextIO) -> None:
+        super().__init__("hadmin-local", PROMPT, **streams)  # type: ignore[arg-type]
+        self.admin = admin
+        self._register()
+
+    # -- command table ------------------------------------------------------------------
+
+    def _register(self) -> None:
+        p = self.parser("addprinc", "add a principal")
+        keysrc = p.add_mutually_exclusive_group()
+        keysrc.add_argument("-pw", metavar="PASSWORD", help="the password (else prompted)")
+        keysrc.add_argument("-randkey", action="store_true", help="random keys, no password")
+        _add_switches(
+            p,
+            (
+                "requires_preauth",
+                "allow_forwardable",
+                "allow_proxiable",
+                "allow_renewable",
+                "allow_tix",
+                "allow_svr",
+            ),
+        )
+        _add_lifetimes(p, pwexpire=True)
+        p.add_argument("name", metavar="NAME")
+        self.add(Command("addprinc", p, self.addprinc, ("add_principal", "ank")))
+
+        p = self.parser("delprinc", "delete a principal")
+        p.add_argument("-force", action="store_true", help="do not ask for confirmation")
+        p.add_argument("name", metavar="NAME")
+        self.add(Command("delprinc", p, self.delprinc, ("delete_principal",)))
+
+        p = self.parser("renprinc", "rename a principal (keys are kept)")
+        p.add_argument("-force", action="store_true", help="accepted for MIT compatibility")
+        p.add_argument("old", metavar="OLD")
+        p.add_argument("new", metavar="NEW")
+        self.add(Command("renprinc", p, self.renprinc, ("rename_principal",)))
+
+        p = self.parser("getprinc", "show a principal (never its keys)")
+        p.add_argument("-terse", action="store_true", help="accepted for MIT compatibility")
+        p.add_argument("name", metavar="NAME")
+        self.add(Command("getprinc", p, self.getprinc, ("get_principal",)))
+
+        p = self.parser("listprincs", "list principals, optionally matching a glob")
+        p.add_argument("glob", metavar="GLOB", nargs="?")
+        self.add(Command("listprincs", p, self.listprincs, ("list_principals", "getprincs")))
+
+        p = self.parser("cpw", "change a principal's password or randomize its keys")
+        keysrc = p.add_mutually_exclusive_group()
+        keysrc.add_argument("-pw", metavar="PASSWORD", help="the new password (else prompted)")
+        keysrc.add_argument("-randkey", action="store_true", help="new random keys")
+        p.add_argument("name", metavar="NAME")
+        self.add(Command("cpw", p, self.cpw, ("change_password",)))
+
+        p = self.parser("modprinc", "change a principal's attributes")
+        _add_switches(p, tuple(_SWITCHES))
+        _add_lifetimes(p, pwexpire=True)
+        p.add_argument("-kvno", type=int, metavar="KVNO", help="set the key version number")
+        state = p.add_mutually_exclusive_group()
+        state.add_argument("-disable", action="store_true", help="refuse all tickets")
+        state.add_argument("-enable", action="store_true", help="undo -disable")
+        p.add_argument("name", metavar="NAME")
+        self.add(Command("modprinc", p, self.modprinc, ("modify_principal",)))
+
+        p = self.parser("ktadd", "add principals' keys to a keytab")
+        p.add_argument("-k", "-keytab", dest="keytab", metavar="KEYTAB", required=True)
+        p.add_argument("-norandkey", action="store_true", help="export the current keys as-is")
+        p.add_argument("-q", action="store_true", help="do not list the entries added")
+        p.add_argument("-glob", metavar="GLOB", help="every principal matching GLOB")
+        p.add_argument("names", metavar="NAME", nargs="*")
+        self.add(Command("ktadd", p, self.ktadd, ("xst",)))
+
+    # -- commands ---------------------------------------------------------------------
+
+    def _password(self, options: argparse.Namespace, canonical: str) -> str | None:
+        if options.randkey:
+            return None
+        if options.pw is not None:
+            return str(options.pw)
+        return read_new_password(self, canonical)
+
+    def addprinc(self, options: argparse.Namespace) -> int:
+        canonical = self.admin.canonical(options.name)
+        attributes = _attributes(options, tuple(_SWITCHES))
+        if self.admin.exists(canonical):
+            raise AdminError(f"principal {canonical} already exists")
+        password = self._password(options, canonical)
+        self.admin.add_principal(
+            canonical, password=password, randkey=password is None, attributes=attributes
+        )
+        self.out(f'Principal "{canonical}" created.')
+        return 0
+
+    def delprinc(self, options: argparse.Namespace) -> int:
+        canonical = self.admin.canonical(options.name)
+        self.admin.get_principal(canonical)  # a missing principal fails before the question
+        if not options.force:
+            question = f'Are you sure you want to delete the principal "{canonical}"? (yes/no): '
+            if not self.stdin_is_tty() and not self.interactive:
+                self.out(question)
+            answer = self.read_line(question)
+            if answer is None:
+                raise AdminError(
+                    f"not deleting {canonical}: no answer on standard input; use -force"
+                )
+            if answer.strip().lower() != "yes":
+                self.out(f'Principal "{canonical}" not deleted.')
+                return 1
+        self.admin.delete_principal(canonical)
+        self.out(f'Principal "{canonical}" deleted.')
+        return 0
+
+    def renprinc(self, options: argparse.Namespace) -> int:
+        renamed = self.admin.rename_principal(options.old, options.new)
+        self.out(f'Principal "{self.admin.canonical(options.old)}" renamed to "{renamed.name}".')
+        return 0
+
+    def getprinc(self, options: argparse.Namespace) -> int:
+        self.out(self.admin.describe_principal(options.name))
+        return 0
+
+    def listprincs(self, options: argparse.Namespace) -> int:
+        for name in self.admin.list_principals(options.glob):
+            self.out(name)
+        return 0
+
+    def cpw(self, options: argparse.Namespace) -> int:
+        canonical = self.admin.canonical(options.name)
+        self.admin.get_principal(canonical)
+        password = self._password(options, canonical)
+        if password is None:
+            self.admin.randomize_keys(canonical)
+            self.out(f'Key for "{canonical}" randomized.')
+        else:
+            self.admin.change_password(canonical, password)
+            self.out(f'Password for "{canonical}" changed.')
+        return 0
+
+    def modprinc(self, options: argparse.Namespace) -> int:
+        attributes = _attributes(options, tuple(_SWITCHES))
+        if not attributes and options.kvno is None:
+            raise AdminError("nothing to change: give at least one option (see 'help modprinc')")
+        changed = self.admin.modify_principal(options.name, attributes, kvno=options.kvno)
+        self.out(f'Principal "{changed.name}" modified.')
+        return 0
+
+    def ktadd(self, options: argparse.Namespace) -> int:
+        if not options.names and options.glob is None:
+            raise AdminError("no principal given: name one or more, or use -glob GLOB")
+        entries = self.admin.export_keytab(
+            options.keytab, options.names, glob=options.glob, norandkey=options.norandkey
+        )
+        if not options.q:
+            for entry in entries:
+                etype = enctype_name(entry.enctype) or str(entry.enctype)
+                self.out(
+                    f"Entry for principal {entry.principal} with kvno {entry.kvno}, "
+                    f"encryption type {etype} added to keytab WRFILE:{options.keytab}."
+                )
+        return 0
+
+
+def _main_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hadmin-local",
+        description="Principal administration on this HAS node (direct database access).",
+        usage="hadmin-local [-h] conf_dir [-k ADMIN_KEYTAB] [command [args ...]]",
+        epilog="Without a command, opens the interactive prompt. Type 'help' there. "
+        "-k ADMIN_KEYTAB right after conf_dir is accepted as HAS's hadmin-local takes it; "
+        "local access needs no credentials, so the file is only checked to be readable.",
+    )
+    parser.add_argument("conf_dir", help="HAS conf_dir holding kdc.conf and backend.conf")
+    parser.add_argument("command", nargs=argparse.REMAINDER, help="command and its arguments")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    admin_keytab = None
+    if len(args) >= 3 and args[1] == "-k":  # HAS: hadmin-local <conf_dir> -k <keytab>
+        admin_keytab = args[2]
+        del args[1:3]
+    options = _main_parser().parse_args(args)
+    options.admin_keytab = admin_keytab
+    try:
+        if options.admin_keytab is not None and not os.access(options.admin_keytab, os.R_OK):
+            raise AdminError(f"cannot read admin keytab {options.admin_keytab}")
+        with admin_session(options.conf_dir) as session:
+            console = HadminLocal(session.admin)
+            if options.command:
+                return console.run_command(list(options.command))
+            return console.interact()
+    except USER_ERRORS as exc:
+        print(f"hadmin-local: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("hadmin-local: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,298 @@
+"""``has-server <conf_dir>``: run this node's KDC (UDP and TCP) until SIGTERM or SIGINT.
+
+Start-up, in order: read kdc.conf and backend.conf (a wrong value stops here with
+``file:line: what is wrong``), open the identity store once to check it, register
+this node, then bind ``kdc_host`` on ``kdc_udp_port``/``kdc_tcp_port`` with
+``--workers`` processes. Logs go to stderr, or to ``--log-file`` (else kdc.conf's
+``log_file``); with ``--daemon`` and neither, to ``<data_dir>/has-server.log``.
+
+``--daemon`` detaches (double fork, new session, stdio on /dev/null). The parent waits
+on a pipe and exits 0 only once the listeners are bound and the pidfile is written
+(atomically, 0644), so ``has-server CONF --daemon --pidfile F && kinit ...`` works.
+If start-up fails it exits 1 with the reason.
+
+A realm that is not initialized yet does not stop the server (HAS starts servers
+first, then runs init): until any node initializes the realm, every AS/TGS request
+gets KRB-ERROR KDC_ERR_SVC_UNAVAILABLE (29) — a prompt answer that makes MIT
+clients try their next KDC instead of timing out — and anything else gets no
+answer. Each worker checks the shared ``initialized`` entry at most once a second
+while waiting (`RealmGate`), and not at all afterwards; so a node answers within
+about a second of ``kdcinit init`` on any node, without a restart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from has_kdc.admin import ensure_node_principals, is_initialized
+from has_kdc.asn1.constants import KDC_ERR_SVC_UNAVAILABLE
+from has_kdc.backend import BackendError, IdentityBackend, open_backend
+from has_kdc.conf import ConfDir, ConfigError, load_conf_dir
+from has_kdc.fileio import PUBLIC_MODE, write_atomic
+from has_kdc.kdc.errors import build_krb_error
+from has_kdc.kdc.handler import Kdc
+from has_kdc.net import KdcHandlers, NetBindError, WorkerStartupError, run_workers
+
+__all__ = ["RealmGate", "main", "make_handlers"]
+
+log = logging.getLogger("has_kdc.server")
+
+#: How often a waiting worker re-reads the shared ``initialized`` entry (seconds).
+INIT_POLL_INTERVAL = 1.0
+_KDC_REQ_TAGS = (0x6A, 0x6C)  # [APPLICATION 10] AS-REQ, [APPLICATION 12] TGS-REQ
+
+
+class RealmGate:
+    """The KDC handler, held back with error 29 until the realm is initialized."""
+
+    def __init__(
+        self,
+        kdc: Kdc,
+        backend: IdentityBackend,
+        clock: Callable[[], float] = time.monotonic,
+        poll_interval: float = INIT_POLL_INTERVAL,
+    ) -> None:
+        self.kdc = kdc
+        self.backend = backend
+        self._clock = clock
+        self._poll_interval = poll_interval
+        self._open = False
+        self._checked_at = float("-inf")
+
+    def is_open(self) -> bool:
+        if self._open:
+            return True
+        now = self._clock()
+        if now - self._checked_at >= self._poll_interval:
+            self._checked_at = now
+            try:
+                self._open = is_initialized(self.backend)
+            except BackendError as exc:
+                log.warning("cannot read whether the realm is initialized: %s", exc)
+            if self._open:
+                log.info("realm %s is initialized: KDC answering", self.kdc.realm.realm)
+        return self._open
+
+    def handle(self, request: bytes, transport: str) -> bytes | None:
+        if self.is_open():
+            return self.kdc.handle(request, transport)
+        if not request or request[0] not in _KDC_REQ_TAGS:
+            return None
+        return build_krb_error(
+            KDC_ERR_SVC_UNAVAILABLE,
+            now=time.time(),
+            realm=self.kdc.realm.realm,
+            sname=self.kdc.realm.tgs_name,
+            e_text="realm not initialized yet",
+        )
+
+
+def make_handlers(conf_dir: str) -> KdcHandlers:
+    """Each worker's KDC over its own backend connection (module-level: picklable)."""
+    conf = load_conf_dir(conf_dir)
+    backend = open_backend(conf.backend)
+    kdc = Kdc(conf.kdc, backend)
+    gate = RealmGate(kdc, backend)
+    return KdcHandlers(
+        handle=gate.handle,
+        too_big_reply=kdc.response_too_big,
+        field_toolong_reply=kdc.field_toolong,
+        generic_error_reply=kdc.generic_error,
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="has-server", description="Run the HAS node's Kerberos KDC (UDP and TCP)."
+    )
+    parser.add_argument("conf_dir", help="HAS conf_dir holding kdc.conf and backend.conf")
+    parser.add_argument("--daemon", action="store_true", help="detach once listening")
+    parser.add_argument("--pidfile", metavar="FILE", help="write the server's pid here")
+    parser.add_argument("--workers", type=int, default=1, metavar="N", help="KDC processes")
+    parser.add_argument("--log-file", metavar="FILE", help="log here instead of stderr")
+    parser.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+        type=str.upper,
+        help="default INFO",
+    )
+    return parser
+
+
+def _setup_logging(log_file: Path | None, level: str) -> None:
+    handler: logging.Handler
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(log_file)
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+def _prepare_store(conf: ConfDir) -> None:
+    """Check the store opens; register this node (and its HTTP principal once initialized)."""
+    backend = open_backend(conf.backend)
+    try:
+        backend.register_node(conf.kdc.kdc_host)
+        if ensure_node_principals(backend, conf.kdc, conf.kdc.kdc_host):
+            log.info("created HTTP/%s@%s for this node", conf.kdc.kdc_host, conf.kdc.kdc_realm)
+        if not is_initialized(backend):
+            log.warning(
+                "realm %s is not initialized yet: KDC requests get KDC_ERR_SVC_UNAVAILABLE "
+                "until 'kdcinit <conf_dir> init -p DIR' runs on any node",
+                conf.kdc.kdc_realm,
+            )
+    finally:
+        backend.close()
+
+
+def _serve(conf: ConfDir, options: argparse.Namespace, on_ready: Callable[[], None]) -> None:
+    kdc = conf.kdc
+    log.info(
+        "has-server starting: realm %s, %s udp %s tcp %s, %d worker(s)",
+        kdc.kdc_realm,
+        kdc.kdc_host,
+        kdc.kdc_udp_port,
+        kdc.kdc_tcp_port,
+        options.workers,
+    )
+    _prepare_store(conf)
+    run_workers(
+        options.workers,
+        functools.partial(make_handlers, str(conf.path)),
+        host=kdc.kdc_host,
+        udp_port=kdc.kdc_udp_port,
+        tcp_port=kdc.kdc_tcp_port,
+        on_ready=on_ready,
+    )
+    log.info("has-server stopped")
+
+
+def _write_pidfile(path: str | None) -> None:
+    if path:
+        write_atomic(path, f"{os.getpid()}\n", mode=PUBLIC_MODE)
+
+
+def _remove_pidfile(path: str | None) -> None:
+    if path:
+        with contextlib.suppress(OSError):
+            if Path(path).read_text().strip() == str(os.getpid()):
+                os.unlink(path)
+
+
+_STARTUP_ERRORS = (ConfigError, BackendError, NetBindError, WorkerStartupError, OSError, ValueError)
+
+
+def _run_foreground(conf: ConfDir, options: argparse.Namespace) -> int:
+    try:
+        _serve(conf, options, lambda: _write_pidfile(options.pidfile))
+    except _STARTUP_ERRORS as exc:
+        log.error("has-server: %s", exc)
+        return 1
+    finally:
+        _remove_pidfile(options.pidfile)
+    return 0
+
+
+def _run_daemon(conf: ConfDir, options: argparse.Namespace) -> int:
+    """Double fork; the first parent returns once the grandchild reports readiness."""
+    ready_r, ready_w = os.pipe()
+    if os.fork() > 0:
+        os.close(ready_w)
+        chunks = []
+        while chunk := os.read(ready_r, 4096):
+            chunks.append(chunk)
+        os.close(ready_r)
+        message = b"".join(chunks).decode(errors="replace")
+        if message == "ready":
+            return 0
+        reason = message.removeprefix("error: ") or "exited before listening (see its log)"
+        print(f"has-server: {reason}", file=sys.stderr)
+        return 1
+    # first child: new session, then fork again so the daemon is no session leader
+    os.close(ready_r)
+    os.setsid()
+    if os.fork() > 0:
+        os._exit(0)
+    os.chdir("/")
+    os.umask(0o022)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
+
+    def report(text: str) -> None:
+        with contextlib.suppress(OSError):
+            os.write(ready_w, text.encode())
+            os.close(ready_w)
+
+    def on_ready() -> None:
+        _write_pidfile(options.pidfile)
+        report("ready")
+
+    status = 0
+    try:
+        _serve(conf, options, on_ready)
+    except _STARTUP_ERRORS as exc:
+        log.error("has-server: %s", exc)
+        report(f"error: {exc}")
+        status = 1
+    except BaseException as exc:
+        log.exception("has-server failed")
+        report(f"error: {type(exc).__name__}: {exc}")
+        status = 1
+    finally:
+        _remove_pidfile(options.pidfile)
+        report("")
+    os._exit(status)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options = _parser().parse_args(argv)
+    if options.workers < 1:
+        print("has-server: --workers must be at least 1", file=sys.stderr)
+        return 2
+    # Absolute from here on: the daemon changes to / and workers reload the conf_dir.
+    options.conf_dir = str(Path(options.conf_dir).absolute())
+    try:
+        conf = load_conf_dir(options.conf_dir)
+    except ConfigError as exc:
+        print(f"has-server: {exc}", file=sys.stderr)
+        return 2
+    log_file = Path(options.log_file).absolute() if options.log_file else conf.kdc.log_file
+    if log_file is None and options.daemon:
+        log_file = conf.kdc.data_dir / "has-server.log"
+    if options.pidfile:
+        options.pidfile = str(Path(options.pidfile).absolute())
+    try:
+        _setup_logging(log_file, options.log_level)
+    except OSError as exc:
+        print(f"has-server: cannot open log file {log_file}: {exc}", file=sys.stderr)
+        return 2
+    if options.daemon:
+        return _run_daemon(conf, options)
+    # SIGTERM before the listeners are up must still stop cleanly (run_workers takes over).
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        return _run_foreground(conf, options)
+    except KeyboardInterrupt:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
