@@ -22,60 +22,21 @@ import time
 from datetime import UTC, datetime
 
 from has_kdc.admin.errors import AdminError
+from has_kdc.conf.values import DURATION_FORMS, duration_seconds
 
 __all__ = ["format_duration", "format_time", "parse_duration", "parse_time"]
 
-_UNIT_SECONDS = {
-    "w": 7 * 86400,
-    "week": 7 * 86400,
-    "weeks": 7 * 86400,
-    "d": 86400,
-    "day": 86400,
-    "days": 86400,
-    "h": 3600,
-    "hr": 3600,
-    "hour": 3600,
-    "hours": 3600,
-    "m": 60,
-    "min": 60,
-    "mins": 60,
-    "minute": 60,
-    "minutes": 60,
-    "s": 1,
-    "sec": 1,
-    "secs": 1,
-    "second": 1,
-    "seconds": 1,
-}
-_GROUP = re.compile(r"\s*(\d+)\s*([a-z]+)\s*")
-_CLOCK = re.compile(r"^(\d+):(\d{1,2})(?::(\d{1,2}))?$")
-
-_DURATION_HELP = "a duration such as 600, 10h, 7d, '1d 2h 30m' or 10:00:00"
 _TIME_HELP = "a time such as 2027-01-01, '2027-01-01 10:00:00', 'now + 30d' or never"
 
 
 def parse_duration(text: str) -> int:
     """Seconds in ``text``; a duration of zero is allowed (MIT reads it as 'unlimited')."""
-    spec = text.strip().lower()
-    if not spec:
-        raise AdminError(f"empty duration: expected {_DURATION_HELP}")
-    if spec.isdigit():
-        return int(spec)
-    clock = _CLOCK.match(spec)
-    if clock:
-        hours, minutes, seconds = (int(g) if g else 0 for g in clock.groups())
-        if minutes > 59 or seconds > 59:
-            raise AdminError(f"invalid duration {text!r}: expected {_DURATION_HELP}")
-        return hours * 3600 + minutes * 60 + seconds
-    total = 0
-    pos = 0
-    while pos < len(spec):
-        group = _GROUP.match(spec, pos)
-        if not group or group.group(2) not in _UNIT_SECONDS:
-            raise AdminError(f"invalid duration {text!r}: expected {_DURATION_HELP}")
-        total += int(group.group(1)) * _UNIT_SECONDS[group.group(2)]
-        pos = group.end()
-    return total
+    if not text.strip():
+        raise AdminError(f"empty duration: expected {DURATION_FORMS}")
+    try:
+        return duration_seconds(text)
+    except ValueError as exc:
+        raise AdminError(str(exc)) from None
 
 
 _DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")

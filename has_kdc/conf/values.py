@@ -14,7 +14,9 @@ from has_kdc.conf.profile import Relation
 
 __all__ = [
     "DEFAULT_ENCTYPES",
+    "DURATION_FORMS",
     "ENCTYPE_NAMES",
+    "duration_seconds",
     "parse_bool",
     "parse_duration",
     "parse_enctype",
@@ -80,11 +82,54 @@ _SALT_TYPES_IGNORED = ("normal", "")
 _TRUE = frozenset({"true", "yes", "y", "t", "on", "1"})
 _FALSE = frozenset({"false", "no", "n", "f", "off", "0", "nil"})
 
-_DHMS = re.compile(
-    r"^(?:(?P<d>\d+)\s*d)?\s*(?:(?P<h>\d+)\s*h)?\s*(?:(?P<m>\d+)\s*m)?\s*(?:(?P<s>\d+)\s*s)?$"
-)
+_UNIT_SECONDS = {
+    **dict.fromkeys(("w", "week", "weeks"), 7 * 86400),
+    **dict.fromkeys(("d", "day", "days"), 86400),
+    **dict.fromkeys(("h", "hr", "hour", "hours"), 3600),
+    **dict.fromkeys(("m", "min", "mins", "minute", "minutes"), 60),
+    **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), 1),
+}
+_GROUP = re.compile(r"\s*(\d+)\s*([a-z]+)\s*")
 _CLOCK = re.compile(r"^(?:(?P<d>\d+)\s*d\s*)?(?P<h>\d+):(?P<m>\d{1,2})(?::(?P<s>\d{1,2}))?$")
-_DURATION_FORMS = "seconds ('36000'), units ('10h', '7d', '1d 2h', '90m') or 'h:m[:s]' ('10:00:00')"
+DURATION_FORMS = (
+    "a duration such as seconds ('36000'), units largest first ('10h', '7d', '1d 2h 30m',"
+    " '90 minutes') or 'h:m[:s]' ('10:00:00')"
+)
+
+
+def duration_seconds(text: str) -> int:
+    """Seconds in a duration written as ``krb5_string_to_deltat`` reads it.
+
+    The one duration reader of the project: config files and command lines (kadmin's
+    ``-maxlife 10h``) accept the same spellings. Raises ValueError naming the forms.
+    """
+    spec = text.strip().lower()
+    if spec.isdigit():
+        return int(spec)
+    clock = _CLOCK.match(spec)
+    if clock:
+        minutes, seconds = int(clock["m"]), int(clock["s"] or 0)
+        if minutes >= 60 or seconds >= 60:
+            raise ValueError(
+                f"invalid duration {text!r}: minutes and seconds must be below 60;"
+                f" expected {DURATION_FORMS}"
+            )
+        return int(clock["d"] or 0) * 86400 + int(clock["h"]) * 3600 + minutes * 60 + seconds
+    total, pos, last_unit = 0, 0, None
+    while spec and pos < len(spec):
+        group = _GROUP.match(spec, pos)
+        if not group or group.group(2) not in _UNIT_SECONDS:
+            break
+        unit = _UNIT_SECONDS[group.group(2)]
+        if last_unit is not None and unit >= last_unit:
+            break  # MIT's grammar takes units largest first, each once
+        total += int(group.group(1)) * unit
+        last_unit = unit
+        pos = group.end()
+    else:
+        if spec:
+            return total
+    raise ValueError(f"invalid duration {text!r}: expected {DURATION_FORMS}")
 
 
 def _where(rel: Relation) -> tuple[str, int]:
@@ -93,24 +138,12 @@ def _where(rel: Relation) -> tuple[str, int]:
 
 def parse_duration(rel: Relation) -> int:
     """A duration in seconds, from any of the forms ``krb5_string_to_deltat`` takes."""
-    text = str(rel.value).strip().lower()
-    if text.isdigit():
-        return int(text)
-    match = _CLOCK.match(text)
-    if match:
-        minutes, seconds = int(match["m"]), int(match["s"] or 0)
-        if minutes >= 60 or seconds >= 60:
-            raise ConfigError(
-                f"{rel.name} = {rel.value}: minutes and seconds must be below 60", *_where(rel)
-            )
-        return int(match["d"] or 0) * 86400 + int(match["h"]) * 3600 + minutes * 60 + seconds
-    match = _DHMS.match(text)
-    if text and match and any(match.groupdict().values()):
-        parts = {k: int(v or 0) for k, v in match.groupdict().items()}
-        return parts["d"] * 86400 + parts["h"] * 3600 + parts["m"] * 60 + parts["s"]
-    raise ConfigError(
-        f"{rel.name} = {rel.value}: expected a duration: {_DURATION_FORMS}", *_where(rel)
-    )
+    try:
+        return duration_seconds(str(rel.value))
+    except ValueError:
+        raise ConfigError(
+            f"{rel.name} = {rel.value}: expected {DURATION_FORMS}", *_where(rel)
+        ) from None
 
 
 def parse_bool(rel: Relation) -> bool:
