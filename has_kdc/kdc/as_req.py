@@ -1,0 +1,307 @@
+"""AS exchange (RFC 4120 §3.1): a decoded AS-REQ in, an encoded AS-REP out.
+
+The order of checks is MIT's ``process_as_req`` (src/kdc/do_as_req.c), so a client
+gets the same error MIT would give for the same request: client lookup, server
+lookup, option and account checks (``validate_as_request``), session key enctype,
+ticket times and flags, reply key, then pre-authentication — so a user who
+mistypes their own name hears "Client not found" before "Password incorrect", and
+PREAUTH_REQUIRED reveals only what MIT's does.
+
+Pre-authentication is PA-ENC-TIMESTAMP (RFC 4120 §5.2.7.2): the client encrypts the
+current time under its long-term key (usage 1). A wrong key is
+KDC_ERR_PREAUTH_FAILED (MIT kinit: "Password incorrect"), a timestamp outside the
+clock skew KRB_AP_ERR_SKEW. Both PREAUTH_REQUIRED and PREAUTH_FAILED carry
+METHOD-DATA with PA-ETYPE-INFO2 (enctype, salt, s2kparams of the reply key) and an
+empty PA-ENC-TIMESTAMP, which is how the client learns the salt to derive its key.
+
+Like MIT, the AS-REP itself always carries PA-ETYPE-INFO2 for the reply key, and
+its encrypted part is encoded as EncTGSRepPart ([APPLICATION 26]): MIT's encoder
+has always done so (``encode_krb5_enc_kdc_rep_part`` uses the TGS tag; RFC 4120
+§5.4.2 tells clients to accept either), and every client in the field accepts it.
+"""
+
+from __future__ import annotations
+
+from has_kdc.asn1.codec import (
+    decode_encrypted_data,
+    decode_pa_enc_ts_enc,
+    encode,
+    encode_etype_info2,
+    encode_method_data,
+)
+from has_kdc.asn1.constants import (
+    APP_ENC_TGS_REP_PART,
+    DOMAIN_X500_COMPRESS,
+    KDC_ERR_C_PRINCIPAL_UNKNOWN,
+    KDC_ERR_CLIENT_REVOKED,
+    KDC_ERR_ETYPE_NOSUPP,
+    KDC_ERR_KEY_EXPIRED,
+    KDC_ERR_MUST_USE_USER2USER,
+    KDC_ERR_NAME_EXP,
+    KDC_ERR_PREAUTH_FAILED,
+    KDC_ERR_PREAUTH_REQUIRED,
+    KDC_ERR_S_PRINCIPAL_UNKNOWN,
+    KDC_ERR_SERVICE_EXP,
+    KDC_ERR_SVC_UNAVAILABLE,
+    KRB_AP_ERR_SKEW,
+    KRB_AS_REP,
+    KRB_AS_REQ,
+    KRB_ERR_GENERIC,
+    KU_AS_REP_ENC_PART,
+    KU_PA_ENC_TIMESTAMP,
+    KU_TICKET,
+    LR_NONE,
+    NT_ENTERPRISE,
+    NT_PRINCIPAL,
+    PA_ENC_TIMESTAMP,
+    PA_ETYPE_INFO2,
+)
+from has_kdc.asn1.errors import Asn1Error
+from has_kdc.asn1.messages import (
+    EncKdcRepPart,
+    EncryptedData,
+    EncryptionKey,
+    EncTicketPart,
+    ETypeInfo2Entry,
+    KdcRep,
+    KdcReq,
+    LastReqEntry,
+    PAData,
+    PrincipalName,
+    Ticket,
+    TransitedEncoding,
+)
+from has_kdc.backend.errors import BackendError
+from has_kdc.backend.model import KeyData
+from has_kdc.crypto import CryptoError, enctype_by_id
+from has_kdc.kdc import policy
+from has_kdc.kdc.context import PWCHANGE_SERVICE, RealmContext, RequestLog, principal_text
+from has_kdc.kdc.errors import KdcError
+from has_kdc.kdc.policy import FLAG, OPT
+from has_kdc.kdc.principal_cache import CachedPrincipal
+from has_kdc.principal import PrincipalNameError, parse_principal
+
+__all__ = ["process_as_req"]
+
+_LAST_REQ_NONE = (LastReqEntry(LR_NONE, 0),)
+_EMPTY_TRANSITED = TransitedEncoding(DOMAIN_X500_COMPRESS, b"")
+
+
+def process_as_req(ctx: RealmContext, req: KdcReq, now: float, rlog: RequestLog) -> bytes:
+    """Answer one AS-REQ with the encoded AS-REP; raise ``KdcError`` to refuse it."""
+    body = req.req_body
+    kdc_time = int(now)
+    rlog.etypes = body.etypes
+    if req.msg_type != KRB_AS_REQ:
+        raise KdcError(KRB_ERR_GENERIC, "VALIDATE_MESSAGE_TYPE")
+    if body.cname is None:
+        raise KdcError(KDC_ERR_C_PRINCIPAL_UNKNOWN, "NULL_CLIENT")
+    client_name = _client_lookup_name(body.cname, body.realm)
+    rlog.cname = principal_text(body.cname, body.realm)
+    if body.sname is None:
+        raise KdcError(KDC_ERR_S_PRINCIPAL_UNKNOWN, "NULL_SERVER")
+    server_name = principal_text(body.sname, body.realm)
+    rlog.sname = server_name
+
+    client = _lookup(ctx, client_name, "CLIENT_NOT_FOUND", KDC_ERR_C_PRINCIPAL_UNKNOWN)
+    server = _lookup(ctx, server_name, "SERVER_NOT_FOUND", KDC_ERR_S_PRINCIPAL_UNKNOWN)
+    options = int(body.kdc_options)
+    _validate_as_request(ctx, options, client, server, kdc_time)
+
+    session_etype = policy.select_session_enctype(body.etypes, server.current_keys, ctx.permitted)
+    if session_etype is None:
+        raise KdcError(KDC_ERR_ETYPE_NOSUPP, "BAD_ENCRYPTION_TYPE")
+
+    cp, sp = client.principal, server.principal
+    flags = policy.ticket_flags(options, client=cp, server=sp)
+    starttime = body.from_time if options & OPT.POSTDATED and body.from_time else kdc_time
+    endtime = policy.ticket_endtime(starttime, body.till, (cp.max_life, sp.max_life, ctx.max_life))
+    renew_till = policy.renew_till(
+        options,
+        starttime=starttime,
+        endtime=endtime,
+        till=body.till,
+        rtime=body.rtime,
+        max_renewable_lives=(sp.max_renewable_life, ctx.max_renewable_life, cp.max_renewable_life),
+        allowed=cp.allow_renewable and sp.allow_renewable,
+    )
+    if renew_till is not None:
+        flags |= FLAG.RENEWABLE
+
+    reply_etype = policy.select_client_key_enctype(body.etypes, client.current_keys, ctx.permitted)
+    if reply_etype is None:
+        raise KdcError(KDC_ERR_ETYPE_NOSUPP, "CANT_FIND_CLIENT_KEY")
+    reply_key = client.current_keys[reply_etype]
+    etype_info2, method_data = _hint_list(client, reply_key)
+
+    for pa in req.padata:
+        if pa.padata_type == PA_ENC_TIMESTAMP:
+            _verify_enc_timestamp(ctx, client, pa.padata_value, kdc_time, method_data)
+            flags |= FLAG.PRE_AUTHENT
+            break
+    if cp.requires_preauth and not flags & FLAG.PRE_AUTHENT:
+        raise KdcError(KDC_ERR_PREAUTH_REQUIRED, "NEEDED_PREAUTH", method_data)
+
+    # -- issue --------------------------------------------------------------------
+    rlog.authtime = kdc_time
+    session_et = enctype_by_id(session_etype)
+    session_key = EncryptionKey(session_etype, session_et.random_key())
+    if options & OPT.CANONICALIZE:
+        cname = PrincipalName(NT_PRINCIPAL, client.components)
+    else:
+        cname = body.cname
+    if options & OPT.CANONICALIZE and ctx.is_local_tgs(server.components, server.realm):
+        sname = PrincipalName(body.sname.name_type, server.components)
+    else:
+        sname = body.sname
+    start_field = None if starttime == kdc_time else starttime
+
+    ticket_etype = policy.select_ticket_key_enctype(server.current_keys, ctx.permitted)
+    if ticket_etype is None:
+        raise KdcError(KDC_ERR_ETYPE_NOSUPP, "FINDING_SERVER_KEY")
+    server_key = server.current_keys[ticket_etype]
+    enc_ticket = EncTicketPart(
+        flags=flags,
+        key=session_key,
+        crealm=ctx.realm,
+        cname=cname,
+        transited=_EMPTY_TRANSITED,
+        authtime=kdc_time,
+        starttime=start_field,
+        endtime=endtime,
+        renew_till=renew_till,
+        caddr=body.addresses,
+    )
+    ticket = Ticket(
+        realm=ctx.realm,
+        sname=sname,
+        enc_part=EncryptedData(
+            ticket_etype,
+            enctype_by_id(ticket_etype).encrypt(server_key.key, KU_TICKET, encode(enc_ticket)),
+            server_key.kvno,
+        ),
+    )
+    enc_rep = EncKdcRepPart(
+        key=session_key,
+        last_req=_LAST_REQ_NONE,
+        nonce=body.nonce,
+        key_expiration=_key_expiration(client),
+        flags=flags,
+        authtime=kdc_time,
+        starttime=start_field,
+        endtime=endtime,
+        renew_till=renew_till,
+        srealm=ctx.realm,
+        sname=sname,
+        caddr=body.addresses,
+        application_tag=APP_ENC_TGS_REP_PART,
+    )
+    reply = KdcRep(
+        msg_type=KRB_AS_REP,
+        padata=(etype_info2,),
+        crealm=ctx.realm,
+        cname=cname,
+        ticket=ticket,
+        # No kvno: MIT's KDC sets it only after encoding, so it never reaches the wire.
+        enc_part=EncryptedData(
+            reply_etype,
+            enctype_by_id(reply_etype).encrypt(reply_key.key, KU_AS_REP_ENC_PART, encode(enc_rep)),
+        ),
+    )
+    rlog.rep_etype, rlog.tkt_etype, rlog.ses_etype = reply_etype, ticket_etype, session_etype
+    return encode(reply)
+
+
+def _client_lookup_name(cname: PrincipalName, realm: str) -> str:
+    """The store name of the client; an enterprise name (``user@REALM`` in one
+    component, RFC 6806) names the principal it spells."""
+    if cname.name_type == NT_ENTERPRISE and len(cname.components) == 1:
+        try:
+            components, name_realm = parse_principal(cname.components[0], realm)
+        except PrincipalNameError:
+            raise KdcError(KDC_ERR_C_PRINCIPAL_UNKNOWN, "CLIENT_NOT_FOUND") from None
+        return principal_text(PrincipalName(NT_PRINCIPAL, components), name_realm)
+    return principal_text(cname, realm)
+
+
+def _lookup(ctx: RealmContext, name: str, status: str, code: int) -> CachedPrincipal:
+    try:
+        entry = ctx.principals.get(name)
+    except BackendError:
+        raise KdcError(KDC_ERR_SVC_UNAVAILABLE, "LOOKING_UP_" + status.split("_")[0]) from None
+    if entry is None:
+        raise KdcError(code, status)
+    return entry
+
+
+def _validate_as_request(
+    ctx: RealmContext,
+    options: int,
+    client: CachedPrincipal,
+    server: CachedPrincipal,
+    kdc_time: int,
+) -> None:
+    """MIT ``validate_as_request``: options, expirations, locked-out principals."""
+    policy.check_as_options(options)
+    cp, sp = client.principal, server.principal
+    if cp.expiration and kdc_time > cp.expiration:
+        raise KdcError(KDC_ERR_NAME_EXP, "CLIENT EXPIRED")
+    if cp.pw_expiration and kdc_time > cp.pw_expiration and server.components != PWCHANGE_SERVICE:
+        raise KdcError(KDC_ERR_KEY_EXPIRED, "CLIENT KEY EXPIRED")
+    if sp.expiration and kdc_time > sp.expiration:
+        raise KdcError(KDC_ERR_SERVICE_EXP, "SERVICE EXPIRED")
+    if cp.disabled or not cp.allow_tix:
+        raise KdcError(KDC_ERR_CLIENT_REVOKED, "CLIENT LOCKED OUT")
+    if sp.disabled or not sp.allow_tix:
+        raise KdcError(KDC_ERR_S_PRINCIPAL_UNKNOWN, "SERVICE LOCKED OUT")
+    if not sp.allow_svr:
+        raise KdcError(KDC_ERR_MUST_USE_USER2USER, "SERVICE NOT ALLOWED")
+
+
+def _hint_list(client: CachedPrincipal, reply_key: KeyData) -> tuple[PAData, bytes]:
+    """PA-ETYPE-INFO2 for the reply key, and the METHOD-DATA hints for errors.
+
+    MIT sends one ETYPE-INFO2 entry, for the key it will use (``add_etype_info``);
+    its salt is what lets the client turn the password into that key. The hints
+    are PA-ETYPE-INFO2 then an empty PA-ENC-TIMESTAMP. Both only change with the
+    principal, so they are encoded once per cached principal and key.
+    """
+    memo_key = ("hints", reply_key.kvno, reply_key.enctype)
+    cached = client.memo.get(memo_key)
+    if cached is None:
+        entry = ETypeInfo2Entry(reply_key.enctype, client.salt(reply_key), reply_key.s2kparams)
+        etype_info2 = PAData(PA_ETYPE_INFO2, encode_etype_info2((entry,)))
+        cached = (etype_info2, encode_method_data((etype_info2, PAData(PA_ENC_TIMESTAMP, b""))))
+        client.memo[memo_key] = cached
+    return cached  # type: ignore[return-value]
+
+
+def _verify_enc_timestamp(
+    ctx: RealmContext,
+    client: CachedPrincipal,
+    value: bytes,
+    kdc_time: int,
+    method_data: bytes,
+) -> None:
+    """MIT ``enc_ts_verify``: decrypt with the client's key of the enctype used, check skew."""
+    failed = KdcError(KDC_ERR_PREAUTH_FAILED, "PREAUTH_FAILED", method_data)
+    try:
+        enc = decode_encrypted_data(value)
+    except Asn1Error:
+        raise failed from None
+    key = client.current_keys.get(enc.etype)
+    if key is None or enc.etype not in ctx.permitted:
+        raise failed
+    try:
+        plain = enctype_by_id(enc.etype).decrypt(key.key, KU_PA_ENC_TIMESTAMP, enc.cipher)
+        stamp = decode_pa_enc_ts_enc(plain)
+    except (CryptoError, Asn1Error):
+        raise failed from None
+    if abs(stamp.patimestamp - kdc_time) > ctx.clock_skew:
+        raise KdcError(KRB_AP_ERR_SKEW, "PREAUTH_FAILED")
+
+
+def _key_expiration(client: CachedPrincipal) -> int | None:
+    """MIT ``get_key_exp``: the earlier of account and password expiration, if any."""
+    times = [t for t in (client.principal.expiration, client.principal.pw_expiration) if t]
+    return min(times) if times else None

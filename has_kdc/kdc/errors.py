@@ -1,0 +1,129 @@
+"""Why a KDC request failed: one exception carrying everything the KRB-ERROR needs.
+
+AS and TGS processing raise ``KdcError`` at the first check that fails; the handler
+turns it into a KRB-ERROR (``krb_error.py``) and a log line. Three things travel
+together because MIT keeps them together:
+
+- ``code``: the RFC 4120 error code the client acts on (25 makes kinit prompt for a
+  password, 24 makes it print "Password incorrect");
+- ``status``: MIT's short status string (``NEEDED_PREAUTH``, ``CLIENT_NOT_FOUND``,
+  ...). MIT's krb5kdc logs it *and* sends it as the KRB-ERROR e-text, so an operator
+  grepping logs, and a Java client printing e-text, see the same words as with MIT;
+- ``e_data``: the METHOD-DATA hints for PREAUTH_REQUIRED / PREAUTH_FAILED.
+
+Messages never carry key bytes, passwords or plaintext.
+"""
+
+from __future__ import annotations
+
+from has_kdc.asn1.codec import encode
+from has_kdc.asn1.constants import error_name
+from has_kdc.asn1.messages import KrbError, PrincipalName
+
+__all__ = [
+    "MIT_ERROR_MESSAGES",
+    "KdcError",
+    "build_krb_error",
+    "error_message",
+]
+
+#: MIT's com_err texts for the protocol codes (src/lib/krb5/error_tables/krb5_err.et):
+#: what MIT kinit prints for each code, used in our log lines so they read the same.
+MIT_ERROR_MESSAGES: dict[int, str] = {
+    0: "No error",
+    1: "Client's entry in database has expired",
+    2: "Server's entry in database has expired",
+    3: "Requested protocol version not supported",
+    6: "Client not found in Kerberos database",
+    7: "Server not found in Kerberos database",
+    8: "Principal has multiple entries in Kerberos database",
+    9: "Client or server has a null key",
+    10: "Ticket is ineligible for postdating",
+    11: "Requested effective lifetime is negative or too short",
+    12: "KDC policy rejects request",
+    13: "KDC can't fulfill requested option",
+    14: "KDC has no support for encryption type",
+    15: "KDC has no support for checksum type",
+    16: "KDC has no support for padata type",
+    17: "KDC has no support for transited type",
+    18: "Client's credentials have been revoked",
+    19: "Credentials for server have been revoked",
+    20: "TGT has been revoked",
+    21: "Client not yet valid - try again later",
+    22: "Server not yet valid - try again later",
+    23: "Password has expired",
+    24: "Preauthentication failed",
+    25: "Additional pre-authentication required",
+    26: "Requested server and ticket don't match",
+    27: "Server principal valid for user2user only",
+    29: "A service is not available that is required to process the request",
+    31: "Decrypt integrity check failed",
+    32: "Ticket expired",
+    33: "Ticket not yet valid",
+    34: "Request is a replay",
+    35: "The ticket isn't for us",
+    36: "Ticket/authenticator don't match",
+    37: "Clock skew too great",
+    38: "Incorrect net address",
+    39: "Protocol version mismatch",
+    40: "Invalid message type",
+    41: "Message stream modified",
+    44: "Key version number for principal in key table is incorrect",
+    50: "Inappropriate type of checksum in message",
+    52: "Response too big for UDP, retry with TCP",
+    60: "Generic error (see e-text)",
+    61: "Field is too long for this implementation",
+    68: "Wrong realm",
+}
+
+
+def error_message(code: int) -> str:
+    """MIT's text for ``code`` (its RFC name when MIT has none listed here)."""
+    return MIT_ERROR_MESSAGES.get(code) or error_name(code)
+
+
+class KdcError(Exception):
+    """A request the KDC refuses; becomes one KRB-ERROR.
+
+    ``status`` is MIT's status word for the log and the e-text; ``e_data`` is the
+    already-encoded e-data (METHOD-DATA) or None.
+    """
+
+    def __init__(self, code: int, status: str, e_data: bytes | None = None) -> None:
+        super().__init__(f"{status}: {error_message(code)} ({error_name(code)}, {code})")
+        self.code = code
+        self.status = status
+        self.e_data = e_data
+
+
+def build_krb_error(
+    code: int,
+    *,
+    now: float,
+    realm: str,
+    sname: PrincipalName,
+    crealm: str | None = None,
+    cname: PrincipalName | None = None,
+    e_text: str | None = None,
+    e_data: bytes | None = None,
+) -> bytes:
+    """One encoded KRB-ERROR as MIT's ``krb5_mk_error`` sends it from the KDC.
+
+    ``stime``/``susec`` are the KDC's time (clients use them to report skew);
+    ``realm``/``sname`` name the requested server and ``crealm``/``cname`` the
+    client, as in the request. No ctime/cusec: MIT's KDC leaves them out.
+    """
+    seconds = int(now)
+    return encode(
+        KrbError(
+            stime=seconds,
+            susec=min(int((now - seconds) * 1_000_000), 999_999),
+            error_code=code,
+            realm=realm,
+            sname=sname,
+            crealm=crealm if cname is not None else None,
+            cname=cname,
+            e_text=e_text or None,
+            e_data=e_data,
+        )
+    )

@@ -1,0 +1,175 @@
+"""Principals in memory, kept fresh by the store's change counter: no query per request.
+
+A KDC answers the same few principals (krbtgt, the services, the users logging in)
+thousands of times a second, and the database changes a few times a day. So the KDC
+reads each principal once and then asks the store, at most every ``refresh_interval``
+seconds, one cheap question: "has anything changed since counter N?"
+(``change_counter()``). Only when it has does it ask which names changed
+(``changes_since(N)``) and forget those. A request between two polls costs no query at
+all, and a change made on any node is seen within ``refresh_interval`` (default 1 s).
+
+Unknown names are cached too (negative entries), with the same invalidation: a
+client hammering a misspelled principal costs no query either, and the principal
+answers as soon as it is created.
+
+The entry keeps, next to the ``Principal``, its keys indexed by (kvno, enctype) and
+its current keys by enctype, so the hot path never scans key lists.
+
+Bounded: at most ``max_entries`` names, least recently used first out.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from has_kdc.backend.model import KeyData, Principal
+from has_kdc.principal import default_salt, parse_principal
+
+__all__ = ["CachedPrincipal", "PrincipalCache", "PrincipalStore"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_REFRESH_INTERVAL = 1.0
+DEFAULT_MAX_ENTRIES = 200_000
+
+
+class PrincipalStore(Protocol):
+    """The part of the identity backend the KDC uses."""
+
+    def get_principal(self, name: str) -> Principal | None: ...
+
+    def change_counter(self) -> int: ...
+
+    def changes_since(self, counter: int) -> Iterable[str] | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CachedPrincipal:
+    """A principal with its keys indexed for the KDC.
+
+    ``current_keys``: enctype → key of the current kvno (the first stored one when a
+    kvno holds two keys of one enctype). ``keys_by_kvno``: (kvno, enctype) → key, to
+    decrypt tickets issued under an older kvno.
+    """
+
+    principal: Principal
+    components: tuple[str, ...]
+    realm: str
+    current_keys: dict[int, KeyData] = field(repr=False)
+    keys_by_kvno: dict[tuple[int, int], KeyData] = field(repr=False)
+    #: Per-principal results that only change with the principal (the encoded
+    #: pre-authentication hints of each key), filled by the KDC on first use.
+    memo: dict[object, object] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def of(cls, principal: Principal) -> CachedPrincipal:
+        components, realm = parse_principal(principal.name)
+        current: dict[int, KeyData] = {}
+        by_kvno: dict[tuple[int, int], KeyData] = {}
+        for key in principal.keys:
+            by_kvno.setdefault((key.kvno, key.enctype), key)
+            if key.kvno == principal.kvno:
+                current.setdefault(key.enctype, key)
+        if not current and principal.keys:
+            # No key at the recorded kvno: fall back to the highest kvno present.
+            top = max(k.kvno for k in principal.keys)
+            for key in principal.keys:
+                if key.kvno == top:
+                    current.setdefault(key.enctype, key)
+        return cls(principal, components, realm, current, by_kvno)
+
+    def salt(self, key: KeyData) -> bytes:
+        """The string-to-key salt of ``key``: its own, or the default of this name."""
+        return key.salt if key.salt is not None else default_salt(self.components, self.realm)
+
+    @property
+    def name(self) -> str:
+        return self.principal.name
+
+
+class PrincipalCache:
+    """Principal lookups for the KDC, served from memory between change polls.
+
+    ``clock`` is a monotonic seconds clock (tests pass a fake one). The store's
+    ``changes_since`` may return None to mean "cannot tell which": everything cached
+    is then dropped.
+    """
+
+    def __init__(
+        self,
+        store: PrincipalStore,
+        *,
+        refresh_interval: float = DEFAULT_REFRESH_INTERVAL,
+        max_entries: int = DEFAULT_MAX_ENTRIES,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if max_entries < 1:
+            raise ValueError(f"principal cache max_entries must be at least 1, got {max_entries}")
+        self._store = store
+        self._refresh_interval = refresh_interval
+        self._max_entries = max_entries
+        self._clock = clock
+        self._entries: OrderedDict[str, CachedPrincipal | None] = OrderedDict()
+        self._counter: int | None = None
+        self._last_poll = float("-inf")
+        self.hits = 0
+        self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, name: str) -> CachedPrincipal | None:
+        """The principal called ``name`` (MIT text form with realm), or None if unknown.
+
+        Backend errors (``BackendUnavailable``) propagate: the caller answers
+        SVC_UNAVAILABLE rather than pretending the principal does not exist.
+        """
+        self._maybe_poll()
+        entries = self._entries
+        try:
+            entry = entries[name]
+        except KeyError:
+            pass
+        else:
+            self.hits += 1
+            entries.move_to_end(name)
+            return entry
+        self.misses += 1
+        principal = self._store.get_principal(name)
+        entry = CachedPrincipal.of(principal) if principal is not None else None
+        entries[name] = entry
+        if len(entries) > self._max_entries:
+            entries.popitem(last=False)
+        return entry
+
+    def invalidate(self, names: Iterable[str] | None = None) -> None:
+        """Forget ``names``, or everything when None."""
+        if names is None:
+            self._entries.clear()
+            return
+        for name in names:
+            self._entries.pop(name, None)
+
+    def _maybe_poll(self) -> None:
+        now = self._clock()
+        if 0 <= now - self._last_poll < self._refresh_interval:
+            return
+        self._last_poll = now
+        counter = self._store.change_counter()
+        if self._counter is None:
+            # First poll: nothing cached can predate it except what get() loaded
+            # before, which we cannot date; start clean.
+            self._entries.clear()
+        elif counter != self._counter:
+            changed = self._store.changes_since(self._counter)
+            if changed is None:
+                log.debug("principal cache: change log does not reach %d, flushing", self._counter)
+                self._entries.clear()
+            else:
+                self.invalidate(changed)
+        self._counter = counter

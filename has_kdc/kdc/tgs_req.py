@@ -1,0 +1,382 @@
+"""TGS exchange (RFC 4120 §3.3): a decoded TGS-REQ in, an encoded TGS-REP out.
+
+The client proves itself with PA-TGS-REQ: an AP-REQ holding its TGT (encrypted
+under the krbtgt key, usage 2) and an authenticator under the TGT session key
+(usage 7) whose checksum covers the request body exactly as sent (usage 6). The
+checks and their errors follow MIT (``kdc_process_tgs_req`` in src/kdc/kdc_util.c,
+``krb5_rd_req_decoded_anyflag``, src/kdc/tgs_policy.c):
+
+- a ticket or authenticator that does not decrypt, or a checksum that does not
+  match: KRB_AP_ERR_BAD_INTEGRITY (31) — MIT uses 31 for all three;
+- authenticator client other than the ticket's: KRB_AP_ERR_BADMATCH (36);
+- ticket not yet valid (33) or expired (32), allowing the clock skew; authenticator
+  time outside the skew: KRB_AP_ERR_SKEW (37);
+- an unkeyed checksum: KRB_AP_ERR_INAPP_CKSUM (50), since anyone could recompute it;
+- option checks against the TGT (FORWARDED needs FORWARDABLE, RENEW needs
+  RENEWABLE, ...): KDC_ERR_BADOPTION (13).
+
+The reply is encrypted with the authenticator's subkey when there is one (usage 9),
+else with the TGT session key (usage 8). Cross-realm is not served: a TGT from
+another realm, or a service in another realm, is answered KDC_ERR_S_PRINCIPAL_UNKNOWN
+as MIT answers a realm it has no cross-realm key for.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from has_kdc.asn1.codec import (
+    decode_ap_req,
+    decode_authenticator,
+    decode_enc_ticket_part,
+    encode,
+)
+from has_kdc.asn1.constants import (
+    ADDRTYPE_IPV4,
+    ADDRTYPE_IPV6,
+    APP_ENC_TGS_REP_PART,
+    KDC_ERR_ETYPE_NOSUPP,
+    KDC_ERR_MUST_USE_USER2USER,
+    KDC_ERR_PADATA_TYPE_NOSUPP,
+    KDC_ERR_POLICY,
+    KDC_ERR_S_PRINCIPAL_UNKNOWN,
+    KDC_ERR_SERVICE_EXP,
+    KDC_ERR_SUMTYPE_NOSUPP,
+    KDC_ERR_SVC_UNAVAILABLE,
+    KRB_AP_ERR_BAD_INTEGRITY,
+    KRB_AP_ERR_BADADDR,
+    KRB_AP_ERR_BADKEYVER,
+    KRB_AP_ERR_BADMATCH,
+    KRB_AP_ERR_INAPP_CKSUM,
+    KRB_AP_ERR_SKEW,
+    KRB_AP_ERR_TKT_EXPIRED,
+    KRB_AP_ERR_TKT_NYV,
+    KRB_ERR_GENERIC,
+    KRB_TGS_REP,
+    KRB_TGS_REQ,
+    KU_TGS_REP_ENC_PART_SESSION_KEY,
+    KU_TGS_REP_ENC_PART_SUBKEY,
+    KU_TGS_REQ_AUTH,
+    KU_TGS_REQ_AUTH_CKSUM,
+    KU_TICKET,
+    LR_NONE,
+    PA_TGS_REQ,
+    APOptions,
+)
+from has_kdc.asn1.errors import Asn1Error
+from has_kdc.asn1.messages import (
+    ApReq,
+    Authenticator,
+    EncKdcRepPart,
+    EncryptedData,
+    EncryptionKey,
+    EncTicketPart,
+    HostAddress,
+    KdcRep,
+    KdcReq,
+    KdcReqBody,
+    LastReqEntry,
+    Ticket,
+)
+from has_kdc.backend.errors import BackendError
+from has_kdc.backend.model import Principal
+from has_kdc.crypto import (
+    CryptoError,
+    UnsupportedChecksum,
+    checksum_by_type,
+    enctype_by_id,
+)
+from has_kdc.kdc import policy
+from has_kdc.kdc.context import RealmContext, RequestLog, principal_text
+from has_kdc.kdc.errors import KdcError
+from has_kdc.kdc.policy import FLAG, OPT
+from has_kdc.kdc.principal_cache import CachedPrincipal
+
+__all__ = ["process_tgs_req"]
+
+_LAST_REQ_NONE = (LastReqEntry(LR_NONE, 0),)
+_O = OPT
+
+
+def process_tgs_req(
+    ctx: RealmContext,
+    req: KdcReq,
+    now: float,
+    rlog: RequestLog,
+    peer_address: str | None = None,
+) -> bytes:
+    """Answer one TGS-REQ with the encoded TGS-REP; raise ``KdcError`` to refuse it.
+
+    ``peer_address`` (the client's IP, when the transport knows it) is checked
+    against an addressed TGT's address list, as MIT does.
+    """
+    body = req.req_body
+    kdc_time = int(now)
+    rlog.etypes = body.etypes
+    if body.sname is not None:
+        rlog.sname = principal_text(body.sname, body.realm)
+    if req.msg_type != KRB_TGS_REQ:
+        raise KdcError(KRB_ERR_GENERIC, "VALIDATE_MESSAGE_TYPE")
+
+    tgt, header, session, subkey = _read_pa_tgs_req(ctx, req, kdc_time, rlog, peer_address)
+    rlog.authtime = tgt.authtime
+    if body.sname is None:
+        raise KdcError(KDC_ERR_S_PRINCIPAL_UNKNOWN, "NULL_SERVER")
+    server_name = principal_text(body.sname, body.realm)
+    server = _lookup_server(ctx, server_name)
+    options = int(body.kdc_options)
+    _check_server(options, server, kdc_time)
+    header_server_name = principal_text(header.sname, header.realm)
+    policy.check_tgs_options(
+        options,
+        tgt_flags=int(tgt.flags),
+        tgt_starttime=tgt.starttime or tgt.authtime,
+        tgt_renew_till=tgt.renew_till,
+        now=kdc_time,
+        tgt_is_for_request_server=header_server_name == server_name,
+        tgt_server_is_tgs=ctx.is_local_tgs(header.sname.components, header.realm),
+        request_server_is_tgs=_is_tgs(server.components),
+    )
+
+    session_etype = policy.select_session_enctype(body.etypes, server.current_keys, ctx.permitted)
+    if session_etype is None:
+        raise KdcError(KDC_ERR_ETYPE_NOSUPP, "BAD_ENCRYPTION_TYPE")
+    sp = server.principal
+    flags = policy.ticket_flags(options, server=sp, tgt_flags=int(tgt.flags))
+    starttime, endtime, renew_till = _ticket_times(ctx, options, body, tgt, sp, kdc_time)
+    if renew_till is not None:
+        flags |= FLAG.RENEWABLE
+    else:
+        flags &= ~FLAG.RENEWABLE
+
+    ticket_etype = policy.select_ticket_key_enctype(server.current_keys, ctx.permitted)
+    if ticket_etype is None:
+        raise KdcError(KDC_ERR_ETYPE_NOSUPP, "FINDING_SERVER_KEY")
+    server_key = server.current_keys[ticket_etype]
+    session_key = EncryptionKey(session_etype, enctype_by_id(session_etype).random_key())
+    caddr = body.addresses if options & (_O.FORWARDED | _O.PROXY) else tgt.caddr
+    start_field = None if starttime == tgt.authtime else starttime
+    enc_ticket = EncTicketPart(
+        flags=flags,
+        key=session_key,
+        crealm=tgt.crealm,
+        cname=tgt.cname,
+        transited=tgt.transited,
+        authtime=tgt.authtime,
+        starttime=start_field,
+        endtime=endtime,
+        renew_till=renew_till,
+        caddr=caddr,
+        authorization_data=tgt.authorization_data,
+    )
+    ticket = Ticket(
+        realm=ctx.realm,
+        sname=body.sname,
+        enc_part=EncryptedData(
+            ticket_etype,
+            enctype_by_id(ticket_etype).encrypt(server_key.key, KU_TICKET, encode(enc_ticket)),
+            server_key.kvno,
+        ),
+    )
+    enc_rep = EncKdcRepPart(
+        key=session_key,
+        last_req=_LAST_REQ_NONE,
+        nonce=body.nonce,
+        flags=flags,
+        authtime=tgt.authtime,
+        starttime=start_field,
+        endtime=endtime,
+        renew_till=renew_till,
+        srealm=ctx.realm,
+        sname=body.sname,
+        caddr=caddr,
+        application_tag=APP_ENC_TGS_REP_PART,
+    )
+    if subkey is not None:
+        reply_key, usage = subkey, KU_TGS_REP_ENC_PART_SUBKEY
+    else:
+        reply_key, usage = session, KU_TGS_REP_ENC_PART_SESSION_KEY
+    try:
+        reply_et = enctype_by_id(reply_key.keytype)
+        cipher = reply_et.encrypt(reply_key.keyvalue, usage, encode(enc_rep))
+    except CryptoError:
+        raise KdcError(KDC_ERR_ETYPE_NOSUPP, "BAD_ENCRYPTION_TYPE") from None
+    reply = KdcRep(
+        msg_type=KRB_TGS_REP,
+        crealm=tgt.crealm,
+        cname=tgt.cname,
+        ticket=ticket,
+        enc_part=EncryptedData(reply_key.keytype, cipher),
+    )
+    rlog.rep_etype, rlog.tkt_etype, rlog.ses_etype = reply_key.keytype, ticket_etype, session_etype
+    return encode(reply)
+
+
+def _read_pa_tgs_req(
+    ctx: RealmContext,
+    req: KdcReq,
+    kdc_time: int,
+    rlog: RequestLog,
+    peer_address: str | None,
+) -> tuple[EncTicketPart, Ticket, EncryptionKey, EncryptionKey | None]:
+    """Decrypt and check the TGT and authenticator of PA-TGS-REQ.
+
+    Returns the decrypted TGT, the ticket as sent, its session key and the
+    authenticator subkey (or None).
+    """
+    pa_value = next((pa.padata_value for pa in req.padata if pa.padata_type == PA_TGS_REQ), None)
+    if pa_value is None:
+        raise KdcError(KDC_ERR_PADATA_TYPE_NOSUPP, "PROCESS_TGS")
+    try:
+        ap_req: ApReq = decode_ap_req(pa_value)
+    except Asn1Error:
+        raise KdcError(KRB_ERR_GENERIC, "PROCESS_TGS") from None
+    if ap_req.ap_options & (APOptions.USE_SESSION_KEY | APOptions.MUTUAL_REQUIRED):
+        raise KdcError(KDC_ERR_POLICY, "PROCESS_TGS")
+    header = ap_req.ticket
+    header_server = _lookup_header_server(ctx, principal_text(header.sname, header.realm))
+
+    enc = header.enc_part
+    if enc.kvno:
+        key = header_server.keys_by_kvno.get((enc.kvno, enc.etype))
+    else:
+        key = header_server.current_keys.get(enc.etype)
+    if key is None:
+        raise KdcError(KRB_AP_ERR_BADKEYVER, "PROCESS_TGS")
+    try:
+        plain = enctype_by_id(enc.etype).decrypt(key.key, KU_TICKET, enc.cipher)
+    except CryptoError:
+        raise KdcError(KRB_AP_ERR_BAD_INTEGRITY, "PROCESS_TGS") from None
+    try:
+        tgt = decode_enc_ticket_part(plain)
+    except Asn1Error:
+        raise KdcError(KRB_ERR_GENERIC, "PROCESS_TGS") from None
+    rlog.cname = principal_text(tgt.cname, tgt.crealm)
+
+    session = tgt.key
+    try:
+        session_et = enctype_by_id(session.keytype)
+        auth_plain = session_et.decrypt(
+            session.keyvalue, KU_TGS_REQ_AUTH, ap_req.authenticator.cipher
+        )
+    except CryptoError:
+        raise KdcError(KRB_AP_ERR_BAD_INTEGRITY, "PROCESS_TGS") from None
+    try:
+        auth: Authenticator = decode_authenticator(auth_plain)
+    except Asn1Error:
+        raise KdcError(KRB_ERR_GENERIC, "PROCESS_TGS") from None
+    if auth.crealm != tgt.crealm or auth.cname.components != tgt.cname.components:
+        raise KdcError(KRB_AP_ERR_BADMATCH, "PROCESS_TGS")
+    if tgt.caddr and peer_address is not None and not _address_listed(peer_address, tgt.caddr):
+        raise KdcError(KRB_AP_ERR_BADADDR, "PROCESS_TGS")
+    skew = ctx.clock_skew
+    if (tgt.starttime or tgt.authtime) > kdc_time + skew:
+        raise KdcError(KRB_AP_ERR_TKT_NYV, "PROCESS_TGS")
+    if kdc_time > tgt.endtime + skew:
+        raise KdcError(KRB_AP_ERR_TKT_EXPIRED, "PROCESS_TGS")
+    if abs(auth.ctime - kdc_time) > skew:
+        raise KdcError(KRB_AP_ERR_SKEW, "PROCESS_TGS")
+    _verify_body_checksum(req, auth, session)
+    return tgt, header, session, auth.subkey
+
+
+def _verify_body_checksum(req: KdcReq, auth: Authenticator, session: EncryptionKey) -> None:
+    """The authenticator checksum must be keyed and match the request body as sent."""
+    if auth.cksum is None:
+        raise KdcError(KRB_AP_ERR_INAPP_CKSUM, "PROCESS_TGS")
+    try:
+        ctype = checksum_by_type(auth.cksum.cksumtype)
+    except UnsupportedChecksum:
+        raise KdcError(KDC_ERR_SUMTYPE_NOSUPP, "PROCESS_TGS") from None
+    if not ctype.keyed:
+        raise KdcError(KRB_AP_ERR_INAPP_CKSUM, "PROCESS_TGS")
+    if ctype.enctype is not None and ctype.enctype.etype != session.keytype:
+        raise KdcError(KRB_AP_ERR_INAPP_CKSUM, "PROCESS_TGS")
+    body_der = req.req_body_der if req.req_body_der is not None else encode(req.req_body)
+    try:
+        ctype.verify(session.keyvalue, KU_TGS_REQ_AUTH_CKSUM, body_der, auth.cksum.checksum)
+    except CryptoError:
+        raise KdcError(KRB_AP_ERR_BAD_INTEGRITY, "PROCESS_TGS") from None
+
+
+def _lookup_header_server(ctx: RealmContext, name: str) -> CachedPrincipal:
+    try:
+        entry = ctx.principals.get(name)
+    except BackendError:
+        raise KdcError(KDC_ERR_SVC_UNAVAILABLE, "PROCESS_TGS") from None
+    if entry is None or entry.principal.disabled or not entry.principal.allow_tix:
+        raise KdcError(KDC_ERR_S_PRINCIPAL_UNKNOWN, "PROCESS_TGS")
+    return entry
+
+
+def _lookup_server(ctx: RealmContext, name: str) -> CachedPrincipal:
+    try:
+        entry = ctx.principals.get(name)
+    except BackendError:
+        raise KdcError(KDC_ERR_SVC_UNAVAILABLE, "LOOKING_UP_SERVER") from None
+    if entry is None:
+        raise KdcError(KDC_ERR_S_PRINCIPAL_UNKNOWN, "LOOKING_UP_SERVER")
+    return entry
+
+
+def _check_server(options: int, server: CachedPrincipal, kdc_time: int) -> None:
+    """MIT ``check_tgs_svc_policy``: locked-out, user-only, expired, non-renewable."""
+    sp = server.principal
+    if options & _O.RENEWABLE and not sp.allow_renewable:
+        raise KdcError(KDC_ERR_POLICY, "NON-RENEWABLE TICKET")
+    if sp.disabled or not sp.allow_tix:
+        raise KdcError(KDC_ERR_S_PRINCIPAL_UNKNOWN, "SERVER LOCKED OUT")
+    if not sp.allow_svr:
+        raise KdcError(KDC_ERR_MUST_USE_USER2USER, "SERVER NOT ALLOWED")
+    if sp.expiration and kdc_time > sp.expiration:
+        raise KdcError(KDC_ERR_SERVICE_EXP, "SERVICE EXPIRED")
+
+
+def _ticket_times(
+    ctx: RealmContext,
+    options: int,
+    body: KdcReqBody,
+    tgt: EncTicketPart,
+    sp: Principal,
+    kdc_time: int,
+) -> tuple[int, int, int | None]:
+    """Start, end and renew-till of the new ticket (MIT ``compute_ticket_times``).
+
+    VALIDATE keeps the TGT's times; RENEW gives the TGT's lifetime again from now,
+    but not past its renew-till; otherwise the end is capped by the request, the
+    service's and the realm's maximum life and the TGT's own end.
+    """
+    if options & _O.VALIDATE:
+        return tgt.starttime or tgt.authtime, tgt.endtime, tgt.renew_till
+    starttime = body.from_time if options & _O.POSTDATED and body.from_time else kdc_time
+    if options & _O.RENEW:
+        life = tgt.endtime - (tgt.starttime or tgt.authtime)
+        endtime = min(tgt.renew_till or 0, starttime + life)
+    else:
+        endtime = policy.ticket_endtime(
+            starttime, body.till, (sp.max_life, ctx.max_life), limit=tgt.endtime
+        )
+    renew_till = policy.renew_till(
+        options,
+        starttime=starttime,
+        endtime=endtime,
+        till=body.till,
+        rtime=body.rtime,
+        max_renewable_lives=(sp.max_renewable_life, ctx.max_renewable_life),
+        allowed=sp.allow_renewable and bool(tgt.flags & FLAG.RENEWABLE),
+        tgt_renew_till=tgt.renew_till,
+    )
+    return starttime, endtime, renew_till
+
+
+def _is_tgs(components: tuple[str, ...]) -> bool:
+    return len(components) == 2 and components[0] == "krbtgt"
+
+
+def _address_listed(peer: str, addresses: tuple[HostAddress, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(peer)
+    except ValueError:
+        return False
+    wanted = ADDRTYPE_IPV4 if ip.version == 4 else ADDRTYPE_IPV6
+    return any(a.addr_type == wanted and a.address == ip.packed for a in addresses)
