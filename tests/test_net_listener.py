@@ -38,7 +38,7 @@ GENERIC = b"KRB-ERROR 60"
 TIMEOUT = 3.0
 
 
-def stand_in_kdc(request: bytes, transport: Transport) -> bytes | None:
+def stand_in_kdc(request: bytes, transport: Transport, peer: str | None = None) -> bytes | None:
     if not request.startswith(b"REQ"):
         raise ValueError("not a Kerberos message")
     if request == b"REQ-none":
@@ -346,7 +346,7 @@ def test_two_listeners_share_a_port_on_two_loopback_addresses() -> None:
     port = free_port("127.0.1.1")
 
     def tagged(tag: bytes) -> KdcHandlers:
-        return KdcHandlers(handle=lambda request, transport: tag + request)
+        return KdcHandlers(handle=lambda request, transport, peer: tag + request)
 
     with (
         running(tagged(b"node1:"), host="127.0.0.1", udp_port=port, tcp_port=port),

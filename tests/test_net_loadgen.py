@@ -31,7 +31,7 @@ ECHO_SCRIPT = """
 import asyncio, sys
 from has_kdc.net import KdcHandlers, serve
 port = int(sys.argv[1])
-asyncio.run(serve(KdcHandlers(handle=lambda request, transport: request), host="127.0.0.1",
+asyncio.run(serve(KdcHandlers(handle=lambda request, transport, peer: request), host="127.0.0.1",
                   udp_port=port, tcp_port=port, on_ready=lambda _: print("READY", flush=True)))
 """
 

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 10.0
 
 
-def answer_with_pid(request: bytes, transport: Transport) -> bytes:
+def answer_with_pid(request: bytes, transport: Transport, peer: str | None = None) -> bytes:
     return b"%d" % os.getpid()
 
 

@@ -82,9 +82,9 @@ class RealmGate:
                 log.info("realm %s is initialized: KDC answering", self.kdc.realm.realm)
         return self._open
 
-    def handle(self, request: bytes, transport: str) -> bytes | None:
+    def handle(self, request: bytes, transport: str, peer: str | None = None) -> bytes | None:
         if self.is_open():
-            return self.kdc.handle(request, transport)
+            return self.kdc.handle(request, transport, peer=peer)
         if not request or request[0] not in _KDC_REQ_TAGS:
             return None
         return build_krb_error(

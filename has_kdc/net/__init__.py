@@ -8,7 +8,7 @@ The interface the KDC layer provides
 ``KdcHandlers(handle, too_big_reply=None, field_toolong_reply=None,
 generic_error_reply=None)``:
 
-- ``handle(request: bytes, transport: Literal["udp", "tcp"]) -> bytes | None`` —
+- ``handle(request: bytes, transport: Literal["udp", "tcp"], peer: str | None) -> bytes | None`` —
   the KDC. It must be fast and must not block (CPU work only: it runs on the event
   loop). ``None`` means send nothing; over TCP the connection is then closed, as MIT
   krb5kdc does, so the client is not left waiting. It may raise: the exception is

@@ -21,10 +21,11 @@ from has_kdc.net.stats import NetStats
 log = logging.getLogger(__name__)
 
 Transport = Literal["udp", "tcp"]
-#: ``handle(request, transport) -> reply | None``: the KDC. Synchronous and CPU-only;
+#: ``handle(request, transport, peer) -> reply | None``: the KDC; peer is the client's IP
+#: address or None. Synchronous and CPU-only;
 #: None means "send nothing" (over TCP the connection is then closed, as MIT does, so
 #: the client is not left waiting).
-Handler = Callable[[bytes, Transport], "bytes | None"]
+Handler = Callable[[bytes, Transport, "str | None"], "bytes | None"]
 #: Builds an error reply from the request it answers (None: send nothing).
 ErrorReplyBuilder = Callable[[bytes], "bytes | None"]
 
@@ -100,11 +101,11 @@ class Dispatcher:
         self._udp_limit = limits.udp_reply_limit
         self._error_log = _RateLimitedLog()
 
-    def answer_udp(self, request: bytes) -> bytes | None:
+    def answer_udp(self, request: bytes, peer: str | None = None) -> bytes | None:
         """The datagram to send back for ``request``, or None."""
         stats = self.stats
         stats.requests_udp += 1
-        reply = self._call(request, "udp")
+        reply = self._call(request, "udp", peer)
         if reply is not None and len(reply) > self._udp_limit:
             stats.too_big += 1
             reply = self._build(self.handlers.too_big_reply, request, "too_big_reply")
@@ -117,11 +118,11 @@ class Dispatcher:
             stats.replies_udp += 1
         return reply
 
-    def answer_tcp(self, request: bytes) -> bytes | None:
+    def answer_tcp(self, request: bytes, peer: str | None = None) -> bytes | None:
         """The record payload to send back for ``request``, or None (close)."""
         stats = self.stats
         stats.requests_tcp += 1
-        reply = self._call(request, "tcp")
+        reply = self._call(request, "tcp", peer)
         if reply is None:
             stats.dropped += 1
         else:
@@ -140,9 +141,9 @@ class Dispatcher:
             self._log_error("field_toolong_reply raised", exc_info=True)
             return None
 
-    def _call(self, request: bytes, transport: Transport) -> bytes | None:
+    def _call(self, request: bytes, transport: Transport, peer: str | None) -> bytes | None:
         try:
-            return self.handlers.handle(request, transport)
+            return self.handlers.handle(request, transport, peer)
         except Exception:
             self.stats.handler_errors += 1
             # The length only: request bytes may carry encrypted timestamps or tickets.

@@ -68,6 +68,7 @@ class KdcStreamProtocol(asyncio.Protocol):
         self._transport = transport
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]} port {peer[1]}" if peer else "?"
+        self.peer_host: str | None = peer[0] if peer else None
         self._connections.add(self)
         self._arm_idle_timer()
 
@@ -85,7 +86,7 @@ class KdcStreamProtocol(asyncio.Protocol):
             self.close()
             return
         for request in requests:
-            reply = self._dispatcher.answer_tcp(request)
+            reply = self._dispatcher.answer_tcp(request, self.peer_host)
             if reply is None:
                 self.close()
                 return

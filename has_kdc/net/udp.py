@@ -60,7 +60,7 @@ class UdpEndpoint:
                 # A pending ICMP error and the like: about an earlier exchange.
                 log.debug("UDP receive error ignored: %s", exc)
                 continue
-            reply = answer(request)
+            reply = answer(request, address[0])
             if reply is None:
                 continue
             try:
