@@ -22,3 +22,62 @@ def mit_realm(tmp_path: Path) -> Iterator[MitRealm]:
         yield realm
     finally:
         realm.stop()
+
+
+@pytest.fixture
+def has_node(tmp_path: Path) -> Iterator[object]:
+    """A started has-kdc node (tests.hasnode.HasNode) for HADOOP.COM on 127.0.0.1, initialized."""
+    from tests.hasnode import HasNode
+
+    node = HasNode(tmp_path / "has", "HADOOP.COM")
+    node.init()
+    node.start()
+    try:
+        yield node
+    finally:
+        node.stop()
+
+
+# ---------------------------------------------------------------------- MariaDB
+
+MYSQL_TEST_USER = "has"
+MYSQL_TEST_PASSWORD = "has-db-Secret-42"
+
+
+@pytest.fixture(scope="session")
+def mariadb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """One MariaDB server for the whole session (tests.mariadb.MariaDb); starting takes seconds.
+
+    Tests that stop or kill a server start their own MariaDb instead of this one.
+    """
+    from tests.mariadb import MariaDb
+
+    server = MariaDb(tmp_path_factory.mktemp("mariadb"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def mysql_backend_config(mariadb: object, request: pytest.FixtureRequest) -> Iterator[object]:
+    """A fresh, empty database on the session MariaDB and the BackendConfig to reach it."""
+    import hashlib
+    import os
+
+    from has_kdc.conf import BackendConfig
+
+    digest = hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:12]
+    name = f"t_{os.getpid()}_{digest}"
+    mariadb.drop_database(name)  # type: ignore[attr-defined]
+    mariadb.create_database(name, MYSQL_TEST_USER, MYSQL_TEST_PASSWORD)  # type: ignore[attr-defined]
+    yield BackendConfig(
+        kind="mysql",
+        mysql_host=mariadb.host,  # type: ignore[attr-defined]
+        mysql_port=mariadb.port,  # type: ignore[attr-defined]
+        mysql_database=name,
+        mysql_user=MYSQL_TEST_USER,
+        mysql_password=MYSQL_TEST_PASSWORD,
+    )
+    mariadb.drop_database(name)  # type: ignore[attr-defined]

@@ -1,0 +1,1065 @@
+"""The shared identity store: one MySQL/MariaDB database behind every HAS node.
+
+Redundant nodes hold no state of their own, so everything that makes a realm lives
+here, and this module is where "two nodes, one realm" is made true:
+
+* **Exclusive units.** ``transaction()`` (and every write) starts by locking the one
+  row of ``change_counter`` with ``SELECT ... FOR UPDATE``. Every write also bumps
+  that row, so all writers, on every node, queue on it: a read-check-write such as
+  realm initialization runs exactly once however many nodes start it together.
+  Reads take no lock and are never blocked by a writer.
+* **READ COMMITTED.** A KDC keeps its connection for days and polls
+  ``change_counter()`` every second; under InnoDB's default REPEATABLE READ a
+  transaction's snapshot could hide other nodes' commits. Each session is set to
+  READ COMMITTED, and each call runs in its own short transaction that ends with
+  COMMIT (which also releases metadata locks a later migration would wait on).
+* **Bounded waits.** Connect, read and write timeouts and the lock-wait timeouts
+  are small (3, 5, 5 and 4 seconds by default), so no call outlives a Kerberos
+  client's patience: a dead or hung server turns into ``BackendUnavailable``
+  within those bounds, and the KDC answers KDC_ERR_SVC_UNAVAILABLE.
+* **Recovery without restart.** A lost connection is dropped and the next call
+  opens a new one. A call that finds its connection dead at once (the server was
+  restarted since the last call) is retried once on a new connection, so the first
+  request after a database restart succeeds. After a failed connect, calls fail
+  fast for ``reconnect_interval`` seconds instead of each waiting for a timeout.
+* **Exact names.** Principal names, hosts and config keys are ``VARBINARY``:
+  compared byte for byte like SQLite's BINARY collation. (``utf8mb4_bin`` is a PAD
+  SPACE collation in MariaDB, where ``'a@R'`` equals ``'a@R '``.) Tables are
+  InnoDB, utf8mb4.
+* **Secrets.** The password is held in one private attribute; it never appears in
+  a repr, a log line or an error (messages are scrubbed of it as well).
+
+One connection per object, guarded by a lock so threads may share it. KDC worker
+processes each open their own object; an object used after ``fork()`` drops the
+inherited connection (without closing the parent's session) and opens a new one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import re
+import ssl
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
+from typing import Any, TypeVar
+
+import pymysql
+from pymysql.cursors import Cursor
+
+from has_kdc.backend.errors import (
+    BackendError,
+    BackendUnavailable,
+    ConcurrentModification,
+    PrincipalExists,
+    PrincipalNotFound,
+    SchemaError,
+)
+from has_kdc.backend.interface import IdentityBackend
+from has_kdc.backend.model import KeyData, Principal
+from has_kdc.conf.backend import BackendConfig
+from has_kdc.principal import default_salt, normalize_principal, parse_principal
+
+__all__ = ["LATEST_VERSION", "MIGRATIONS", "MysqlBackend", "glob_to_like", "glob_to_regex"]
+
+log = logging.getLogger("has_kdc.backend")
+
+T = TypeVar("T")
+
+_TABLE = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+
+# Versioned schema steps: (version, what it does, statements). Never edit a released
+# step; add the next one. MySQL commits each DDL statement on its own, so a step cut
+# short (a crash) is finished by running it again: "already exists" errors of a
+# repeated statement are taken as done (see _ALREADY_DONE).
+MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
+    (
+        1,
+        "principals, keys, realm config, nodes, change counter and log",
+        (
+            f"""CREATE TABLE IF NOT EXISTS principals (
+                id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+                name VARBINARY(1024) NOT NULL,
+                kvno BIGINT NOT NULL,
+                requires_preauth BOOLEAN NOT NULL,
+                disabled BOOLEAN NOT NULL,
+                allow_forwardable BOOLEAN NOT NULL,
+                allow_proxiable BOOLEAN NOT NULL,
+                allow_renewable BOOLEAN NOT NULL,
+                allow_tix BOOLEAN NOT NULL,
+                allow_svr BOOLEAN NOT NULL,
+                max_life BIGINT NULL,
+                max_renewable_life BIGINT NULL,
+                expiration BIGINT NULL,
+                pw_expiration BIGINT NULL,
+                created BIGINT NOT NULL,
+                modified BIGINT NOT NULL,
+                version BIGINT NOT NULL,
+                UNIQUE KEY principals_name (name)) {_TABLE}""",
+            f"""CREATE TABLE IF NOT EXISTS principal_keys (
+                principal_id BIGINT NOT NULL,
+                position INT NOT NULL,
+                enctype INT NOT NULL,
+                kvno BIGINT NOT NULL,
+                key_contents VARBINARY(512) NOT NULL,
+                salt VARBINARY(2048) NULL,
+                s2kparams VARBINARY(255) NULL,
+                PRIMARY KEY (principal_id, kvno, enctype),
+                CONSTRAINT principal_keys_principal FOREIGN KEY (principal_id)
+                    REFERENCES principals (id) ON DELETE CASCADE) {_TABLE}""",
+            f"""CREATE TABLE IF NOT EXISTS realm_config (
+                name VARBINARY(255) NOT NULL PRIMARY KEY,
+                value TEXT NOT NULL) {_TABLE}""",
+            f"""CREATE TABLE IF NOT EXISTS kdc_nodes (
+                host VARBINARY(255) NOT NULL PRIMARY KEY,
+                registered BIGINT NOT NULL,
+                last_seen BIGINT NOT NULL) {_TABLE}""",
+            f"""CREATE TABLE IF NOT EXISTS change_counter (
+                id TINYINT NOT NULL PRIMARY KEY,
+                value BIGINT NOT NULL,
+                pruned_through BIGINT NOT NULL,
+                CONSTRAINT change_counter_one_row CHECK (id = 1)) {_TABLE}""",
+            "INSERT IGNORE INTO change_counter (id, value, pruned_through) VALUES (1, 0, 0)",
+            f"""CREATE TABLE IF NOT EXISTS change_log (
+                seq BIGINT NOT NULL PRIMARY KEY,
+                kind VARCHAR(16) NOT NULL,
+                name VARBINARY(1024) NOT NULL,
+                changed BIGINT NOT NULL) {_TABLE}""",
+        ),
+    ),
+    (
+        2,
+        "index the change log by time, for pruning",
+        ("CREATE INDEX change_log_changed ON change_log (changed)",),
+    ),
+)
+LATEST_VERSION = MIGRATIONS[-1][0]
+
+# Entries of the change log older than this are pruned as new changes arrive (as in
+# the SQLite store): a KDC polling every second needs seconds of history.
+CHANGE_LOG_RETENTION = 24 * 3600
+_PRUNE_EVERY = 1000
+_MAX_NAME = 1024  # bytes of UTF-8, the width of the name columns
+
+_FLAGS = (
+    "requires_preauth",
+    "disabled",
+    "allow_forwardable",
+    "allow_proxiable",
+    "allow_renewable",
+    "allow_tix",
+    "allow_svr",
+)
+_LIMITS = ("max_life", "max_renewable_life", "expiration", "pw_expiration")
+_COLUMNS = ("name", "kvno", *_FLAGS, *_LIMITS, "created", "modified", "version")
+
+# MySQL / MariaDB error numbers (mysqld_error.h, errmsg.h).
+_CONNECTION_LOST = frozenset(
+    {
+        0,  # PyMySQL: the connection is already closed
+        1053,  # ER_SERVER_SHUTDOWN
+        1927,  # ER_CONNECTION_KILLED (MariaDB)
+        2006,  # CR_SERVER_GONE_ERROR
+        2013,  # CR_SERVER_LOST
+        2014,  # CR_COMMANDS_OUT_OF_SYNC
+        2055,  # CR_SERVER_LOST_EXTENDED
+        4031,  # ER_CLIENT_INTERACTION_TIMEOUT (MySQL 8)
+    }
+)
+_CANNOT_CONNECT = frozenset({2002, 2003, 2005, 1040, 1129, 1203})
+_BUSY = frozenset({1205, 1213})  # lock wait timeout, deadlock
+_READ_ONLY = frozenset({1290, 1792, 1836})
+_ACCESS_DENIED = frozenset({1044, 1045, 1698})
+_NO_SUCH_TABLE = 1146
+_UNKNOWN_DATABASE = 1049
+_ALREADY_DONE = frozenset({1050, 1060, 1061})  # table, column, index exists
+_SSL_ERROR = 2026
+
+# A dead connection found this fast is stale (the server restarted since the last
+# call), not slow: the call is repeated once on a new connection.
+_STALE_RETRY_WITHIN = 1.0
+_MIGRATE_LOCK_WAIT = 120.0
+
+
+class _ConnectionLost(BackendUnavailable):
+    """The connection broke mid-call; ``during_commit`` means the outcome is unknown."""
+
+    def __init__(self, message: str, *, during_commit: bool = False):
+        super().__init__(message)
+        self.during_commit = during_commit
+
+
+# ---------------------------------------------------------------------- globs
+
+
+def _glob_tokens(glob: str) -> Iterator[tuple[str, str]]:
+    """Split a SQLite-style glob into ('lit', c), ('any', ''), ('one', ''), ('set', regex)."""
+    i = 0
+    while i < len(glob):
+        ch = glob[i]
+        if ch == "*":
+            yield "any", ""
+        elif ch == "?":
+            yield "one", ""
+        elif ch == "[":
+            j = i + 1
+            negate = j < len(glob) and glob[j] == "^"
+            if negate:
+                j += 1
+            start = j
+            if j < len(glob) and glob[j] == "]":
+                j += 1  # a ']' first in the set is a member
+            while j < len(glob) and glob[j] != "]":
+                j += 1
+            if j >= len(glob):  # no closing ']': SQLite matches nothing
+                yield "never", ""
+                return
+            members = glob[start:j]
+            parts = []
+            k = 0
+            while k < len(members):
+                if k + 2 < len(members) and members[k + 1] == "-":
+                    parts.append(f"{re.escape(members[k])}-{re.escape(members[k + 2])}")
+                    k += 3
+                else:
+                    parts.append(re.escape(members[k]))
+                    k += 1
+            yield "set", ("[^" if negate else "[") + "".join(parts) + "]"
+            i = j
+        else:
+            yield "lit", ch
+        i += 1
+
+
+def glob_to_regex(glob: str) -> re.Pattern[str]:
+    """The exact meaning of a SQLite GLOB (``*``, ``?``, ``[a-z]``, ``[^...]``) as a regex."""
+    out = []
+    for kind, value in _glob_tokens(glob):
+        if kind == "never":
+            return re.compile(r"(?!)")
+        out.append(
+            {"any": ".*", "one": ".", "set": value, "lit": re.escape(value)}[kind]  # type: ignore[index]
+        )
+    return re.compile("".join(out), re.DOTALL)
+
+
+def glob_to_like(glob: str) -> str:
+    """A LIKE pattern (escape ``\\``) matching a superset of ``glob``, for the index.
+
+    ``?`` and ``[...]`` become ``%``; the regex of ``glob_to_regex`` then keeps the exact
+    matches. A pattern starting with literal text uses the name index.
+    """
+    out = []
+    for kind, value in _glob_tokens(glob):
+        if kind == "any":
+            out.append("%")
+        elif kind in ("one", "set"):
+            # '_' would match one byte of the VARBINARY name, not one character.
+            out.append("%")
+        elif kind == "lit":
+            out.append("\\" + value if value in "%_\\" else value)
+    return "".join(out)
+
+
+# ---------------------------------------------------------------------- backend
+
+
+class MysqlBackend(IdentityBackend):
+    """``IdentityBackend`` over one MySQL or MariaDB database (PyMySQL).
+
+    Nothing is opened until the first call, so an object can be made while the
+    database is down; every call then says ``BackendUnavailable`` until it is back.
+    """
+
+    latest_schema_version = LATEST_VERSION
+
+    def __init__(
+        self,
+        host: str,
+        port: int = 3306,
+        database: str = "has",
+        user: str = "has",
+        password: str = "",
+        *,
+        create_database: bool = False,
+        ssl_context: ssl.SSLContext | None = None,
+        connect_timeout: float = 3.0,
+        io_timeout: float = 5.0,
+        lock_timeout: int = 4,
+        reconnect_interval: float = 0.5,
+        clock: Callable[[], float] = time.time,
+    ):
+        if lock_timeout < 1 or lock_timeout >= io_timeout:
+            raise BackendError(
+                f"MySQL lock timeout {lock_timeout} s must be at least 1 s and shorter than "
+                f"the read timeout ({io_timeout} s), or a lock wait would look like a dead server"
+            )
+        self.host = host
+        self.port = int(port)
+        self.database = database
+        self.user = user
+        self.__password = password
+        self.create_database = create_database
+        self.ssl_context = ssl_context
+        self.connect_timeout = connect_timeout
+        self.io_timeout = io_timeout
+        self.lock_timeout = int(lock_timeout)
+        self.reconnect_interval = reconnect_interval
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._conn: pymysql.connections.Connection | None = None
+        self._cur: Cursor | None = None
+        self._pid = os.getpid()
+        self._down_until = 0.0
+        self._down_reason = ""
+
+    @classmethod
+    def from_config(cls, config: BackendConfig, **options: Any) -> MysqlBackend:
+        """The backend a ``backend.conf`` (``mysql_url``, user, password, TLS) describes.
+
+        JDBC timeouts in the URL (``connectTimeout``, ``socketTimeout``, in
+        milliseconds as Connector/J reads them) override the defaults.
+        """
+        if not config.mysql_host or not config.mysql_database:
+            raise BackendError("the mysql backend needs mysql_url with a host and a database")
+        if not config.mysql_user:
+            raise BackendError("the mysql backend needs mysql_user")
+        params = {k.lower(): v for k, v in config.mysql_params.items()}
+        for param, option in (
+            ("connecttimeout", "connect_timeout"),
+            ("sockettimeout", "io_timeout"),
+        ):
+            if param in params and option not in options:
+                try:
+                    millis = int(params[param])
+                except ValueError:
+                    raise BackendError(
+                        f"mysql_url: {param}={params[param]!r} is not a number of milliseconds"
+                    ) from None
+                if millis > 0:
+                    options[option] = millis / 1000
+        if "io_timeout" in options and "lock_timeout" not in options:
+            options["lock_timeout"] = max(1, int(options["io_timeout"]) - 1)
+            if options["lock_timeout"] >= options["io_timeout"]:
+                options["io_timeout"] = options["lock_timeout"] + 1.0
+        context = None
+        if config.mysql_ssl:
+            context = ssl_context_for(
+                str(config.mysql_ssl_ca) if config.mysql_ssl_ca else None,
+                verify=config.mysql_ssl_verify,
+            )
+        return cls(
+            config.mysql_host,
+            config.mysql_port,
+            config.mysql_database,
+            config.mysql_user,
+            config.mysql_password or "",
+            create_database=config.mysql_create_database,
+            ssl_context=context,
+            **options,
+        )
+
+    def __repr__(self) -> str:
+        return f"MysqlBackend('mysql://{self.user}@{self.host}:{self.port}/{self.database}')"
+
+    @property
+    def where(self) -> str:
+        """``host:port/database``, for messages."""
+        return f"MySQL at {self.host}:{self.port}/{self.database}"
+
+    # ---------------------------------------------------------------- connection
+
+    def _scrub(self, text: str) -> str:
+        if self.__password and self.__password in text:
+            text = text.replace(self.__password, "********")
+        return text
+
+    def _describe(self, exc: BaseException) -> str:
+        args = getattr(exc, "args", ())
+        if len(args) >= 2 and isinstance(args[0], int):
+            return self._scrub(f"({args[0]}) {args[1]}")
+        return self._scrub(str(exc) or type(exc).__name__)
+
+    def _open(self) -> pymysql.connections.Connection:
+        """A new connection, set up for short READ COMMITTED transactions."""
+        kwargs: dict[str, Any] = {
+            "host": self.host,
+            "port": self.port,
+            "user": self.user,
+            "password": self.__password,
+            "database": self.database,
+            "charset": "utf8mb4",
+            "autocommit": False,
+            "connect_timeout": self.connect_timeout,
+            "read_timeout": self.io_timeout,
+            "write_timeout": self.io_timeout,
+        }
+        if self.ssl_context is not None:
+            kwargs["ssl"] = self.ssl_context
+        try:
+            try:
+                conn = pymysql.connect(**kwargs)
+            except pymysql.err.OperationalError as exc:
+                if exc.args[0] != _UNKNOWN_DATABASE or not self.create_database:
+                    raise
+                self._create_database(kwargs)
+                conn = pymysql.connect(**kwargs)
+            try:
+                with conn.cursor() as cur:
+                    cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+                    cur.execute(
+                        "SET SESSION innodb_lock_wait_timeout = %s, lock_wait_timeout = %s, "
+                        "sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,"
+                        "ERROR_FOR_DIVISION_BY_ZERO,NO_ZERO_DATE'",
+                        (self.lock_timeout, self.lock_timeout),
+                    )
+                conn.commit()
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    conn.close()
+                raise
+        except pymysql.err.MySQLError as exc:
+            raise self._connect_error(exc) from None
+        except (OSError, ssl.SSLError) as exc:
+            raise BackendUnavailable(f"cannot reach {self.where}: {self._describe(exc)}") from None
+        return conn
+
+    def _create_database(self, kwargs: dict[str, Any]) -> None:
+        """``createDB=true``: make the database (utf8mb4, binary collation) once."""
+        bare = dict(kwargs, database=None)
+        conn = pymysql.connect(**bare)
+        try:
+            with conn.cursor() as cur:
+                name = self.database.replace("`", "``")
+                cur.execute(
+                    f"CREATE DATABASE IF NOT EXISTS `{name}` "
+                    "CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+                )
+            conn.commit()
+            log.info("%s: database created", self.where)
+        finally:
+            conn.close()
+
+    def _connect_error(self, exc: pymysql.err.MySQLError) -> BackendError:
+        code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else -1
+        detail = self._describe(exc)
+        if code in _ACCESS_DENIED:
+            return BackendError(
+                f"{self.where} refused user {self.user!r}: access denied ({detail}); check "
+                "mysql_user and mysql_password (or mysql_password_file) and the user's grants"
+            )
+        if code == _UNKNOWN_DATABASE:
+            return BackendError(
+                f"{self.where}: the database {self.database!r} does not exist; create it, or "
+                "add createDB=true to mysql_url"
+            )
+        if code == _SSL_ERROR:
+            return BackendError(f"{self.where}: TLS to the database failed: {detail}")
+        if code in _CANNOT_CONNECT or code in _CONNECTION_LOST:
+            return BackendUnavailable(f"cannot reach {self.where}: {detail}")
+        return BackendUnavailable(f"cannot connect to {self.where}: {detail}")
+
+    def _connection(self) -> pymysql.connections.Connection:
+        """The open connection, or a new one (failing fast right after a failed connect)."""
+        if self._pid != os.getpid():
+            # Inherited through fork(): the parent owns that session. Forget it
+            # without COM_QUIT, which would end the parent's session too.
+            self._conn = None
+            self._pid = os.getpid()
+        if self._conn is not None:
+            return self._conn
+        now = time.monotonic()
+        if now < self._down_until:
+            raise BackendUnavailable(
+                f"{self._down_reason} (next connection attempt in {self._down_until - now:.1f} s)"
+            )
+        try:
+            self._conn = self._open()
+        except BackendUnavailable as exc:
+            self._down_until = time.monotonic() + self.reconnect_interval
+            self._down_reason = str(exc)
+            raise
+        if self._down_reason:
+            log.info("%s: connected again", self.where)
+            self._down_reason = ""
+        return self._conn
+
+    def _drop(self) -> None:
+        """Forget a broken connection (closing it politely if it still can be)."""
+        conn, self._conn, self._cur = self._conn, None, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+    def _translate(
+        self, exc: pymysql.err.MySQLError, *, during_commit: bool = False
+    ) -> BackendError:
+        code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else -1
+        detail = self._describe(exc)
+        if isinstance(exc, pymysql.err.InterfaceError) or code in _CONNECTION_LOST:
+            if during_commit:
+                return _ConnectionLost(
+                    f"lost the connection to {self.where} while committing; the change may "
+                    f"or may not have been applied ({detail})",
+                    during_commit=True,
+                )
+            return _ConnectionLost(f"lost the connection to {self.where}: {detail}")
+        if code in _CANNOT_CONNECT:
+            return BackendUnavailable(f"cannot reach {self.where}: {detail}")
+        if code in _BUSY:
+            return BackendUnavailable(f"{self.where}: database is busy: {detail}")
+        if code in _READ_ONLY:
+            return BackendUnavailable(f"{self.where} is read-only: {detail}")
+        if code == _NO_SUCH_TABLE:
+            return SchemaError(f"{self.where}: the schema is missing ({detail}); run migrate()")
+        return BackendError(f"{self.where}: {detail}")
+
+    @contextlib.contextmanager
+    def _unit(self, *, write: bool) -> Iterator[Cursor]:
+        """One transaction on the connection: begin (locking the counter), yield, commit."""
+        cur = self._begin(write)
+        try:
+            yield cur
+        except BaseException as exc:
+            self._rollback_or_drop(exc)
+            raise
+        try:
+            cur.connection.commit()
+        except pymysql.err.MySQLError as exc:
+            error = self._translate(exc, during_commit=True)
+            self._rollback_or_drop(error)
+            raise error from None
+
+    def _begin(self, write: bool) -> Cursor:
+        """A cursor on a live connection; for a write, with the counter row locked.
+
+        Nothing has been done yet when a stale connection shows here, so the lock
+        is tried once more on a new connection (as ``_atomic`` does for calls).
+        """
+        for attempt in (1, 2):
+            reused = self._conn is not None and self._pid == os.getpid()
+            started = time.monotonic()
+            conn = self._connection()
+            try:
+                cur = conn.cursor()
+                if write:
+                    conn.begin()
+                    cur.execute("SELECT value FROM change_counter WHERE id = 1 FOR UPDATE")
+                    if cur.fetchone() is None:
+                        raise SchemaError(f"{self.where}: the change counter row is missing")
+                return cur
+            except pymysql.err.MySQLError as exc:
+                error = self._translate(exc)
+                self._rollback_or_drop(error)
+                if (
+                    attempt == 1
+                    and reused
+                    and isinstance(error, _ConnectionLost)
+                    and time.monotonic() - started < _STALE_RETRY_WITHIN
+                ):
+                    continue
+                raise error from None
+            except BaseException as exc:
+                self._rollback_or_drop(exc)
+                raise
+        raise AssertionError("unreachable")
+
+    def _rollback_or_drop(self, exc: BaseException) -> None:
+        if isinstance(exc, _ConnectionLost) or not isinstance(exc, Exception):
+            # Broken, or interrupted mid-protocol (KeyboardInterrupt): start afresh.
+            self._drop()
+            return
+        if self._conn is not None:
+            try:
+                self._conn.rollback()
+            except Exception:
+                self._drop()
+
+    def _atomic(self, work: Callable[[Cursor], T], *, write: bool = False) -> T:
+        """Run ``work`` in a transaction of its own, or as part of the open one."""
+        with self._lock:
+            if self._depth:
+                assert self._cur is not None
+                try:
+                    return work(self._cur)
+                except pymysql.err.MySQLError as exc:
+                    raise self._translate(exc) from None
+            reused = self._conn is not None and self._pid == os.getpid()
+            started = time.monotonic()
+            try:
+                return self._run_once(work, write)
+            except _ConnectionLost as lost:
+                if (
+                    not reused
+                    or lost.during_commit
+                    or time.monotonic() - started > _STALE_RETRY_WITHIN
+                ):
+                    raise
+                log.info("%s: connection was stale, reconnecting", self.where)
+            return self._run_once(work, write)
+
+    def _run_once(self, work: Callable[[Cursor], T], write: bool) -> T:
+        with self._unit(write=write) as cur:
+            try:
+                return work(cur)
+            except pymysql.err.MySQLError as exc:
+                raise self._translate(exc) from None
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[MysqlBackend]:
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self
+                finally:
+                    self._depth -= 1
+                return
+            with self._unit(write=True) as cur:
+                self._cur = cur
+                self._depth = 1
+                try:
+                    yield self
+                finally:
+                    self._depth = 0
+                    self._cur = None
+
+    def _now(self) -> int:
+        return int(self._clock())
+
+    @staticmethod
+    def _log_change(cur: Cursor, kind: str, name: str, now: int) -> int:
+        """Bump the counter and record what changed; runs inside a write transaction."""
+        cur.execute("UPDATE change_counter SET value = value + 1 WHERE id = 1")
+        cur.execute("SELECT value FROM change_counter WHERE id = 1")
+        seq = int(cur.fetchone()[0])
+        cur.execute(
+            "INSERT INTO change_log (seq, kind, name, changed) VALUES (%s, %s, %s, %s)",
+            (seq, kind, name.encode("utf-8"), now),
+        )
+        if seq % _PRUNE_EVERY == 0:
+            MysqlBackend._prune(cur, now - CHANGE_LOG_RETENTION)
+        return seq
+
+    @staticmethod
+    def _prune(cur: Cursor, cutoff: int) -> int:
+        cur.execute("SELECT COUNT(*), MAX(seq) FROM change_log WHERE changed < %s", (cutoff,))
+        count, top = cur.fetchone()
+        if not count:
+            return 0
+        cur.execute("DELETE FROM change_log WHERE seq <= %s", (top,))
+        cur.execute(
+            "UPDATE change_counter SET pruned_through = GREATEST(pruned_through, %s) WHERE id = 1",
+            (top,),
+        )
+        return int(count)
+
+    # ---------------------------------------------------------------- principals
+
+    # Built from the fixed column list above, never from input.
+    _SELECT = (
+        "SELECT "  # noqa: S608
+        + ", ".join(f"p.{c}" for c in _COLUMNS)
+        + ", k.enctype, k.kvno, k.key_contents, k.salt, k.s2kparams FROM principals p "
+        "LEFT JOIN principal_keys k ON k.principal_id = p.id "
+    )
+
+    @staticmethod
+    def _principals_from_rows(rows: Iterable[tuple]) -> dict[str, Principal]:
+        out: dict[str, Principal] = {}
+        width = len(_COLUMNS)
+        for row in rows:
+            name = bytes(row[0]).decode("utf-8")
+            principal = out.get(name)
+            if principal is None:
+                values = dict(zip(_COLUMNS, row[:width], strict=True))
+                values["name"] = name
+                for flag in _FLAGS:
+                    values[flag] = bool(values[flag])
+                principal = out[name] = Principal(**values)
+            enctype, kvno, key, salt, s2kparams = row[width:]
+            if enctype is not None:
+                principal.keys.append(
+                    KeyData(
+                        int(enctype),
+                        int(kvno),
+                        bytes(key),
+                        None if salt is None else bytes(salt),
+                        None if s2kparams is None else bytes(s2kparams),
+                    )
+                )
+        return out
+
+    @staticmethod
+    def _name_param(name: str) -> bytes:
+        return name.encode("utf-8")
+
+    def get_principal(self, name: str) -> Principal | None:
+        def work(cur: Cursor) -> list[tuple]:
+            cur.execute(
+                self._SELECT + "WHERE p.name = %s ORDER BY k.position", (self._name_param(name),)
+            )
+            return list(cur.fetchall())
+
+        return self._principals_from_rows(self._atomic(work)).get(name)
+
+    def get_principals(self, names: Iterable[str]) -> dict[str, Principal]:
+        wanted = list(dict.fromkeys(names))
+        out: dict[str, Principal] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = [self._name_param(n) for n in wanted[start : start + 500]]
+
+            def work(cur: Cursor, chunk: list[bytes] = chunk) -> list[tuple]:
+                marks = ", ".join(["%s"] * len(chunk))
+                cur.execute(
+                    self._SELECT + f"WHERE p.name IN ({marks}) ORDER BY p.id, k.position",
+                    chunk,
+                )
+                return list(cur.fetchall())
+
+            out.update(self._principals_from_rows(self._atomic(work)))
+        return out
+
+    def list_principals(self, glob: str | None = None) -> list[str]:
+        def work(cur: Cursor) -> list[tuple]:
+            if glob is None:
+                cur.execute("SELECT name FROM principals ORDER BY name")
+            else:
+                cur.execute(
+                    "SELECT name FROM principals WHERE name LIKE %s ESCAPE '\\\\' ORDER BY name",
+                    (glob_to_like(glob).encode("utf-8"),),
+                )
+            return list(cur.fetchall())
+
+        names = [bytes(r[0]).decode("utf-8") for r in self._atomic(work)]
+        if glob is None:
+            return names
+        exact = glob_to_regex(glob)
+        return [n for n in names if exact.fullmatch(n)]
+
+    @staticmethod
+    def _check_principal(principal: Principal, name: str) -> None:
+        if len(name.encode("utf-8")) > _MAX_NAME:
+            raise BackendError(
+                f"principal {name[:60]}...: the name is longer than {_MAX_NAME} bytes"
+            )
+        seen: set[tuple[int, int]] = set()
+        for key in principal.keys:
+            ident = (key.kvno, key.enctype)
+            if ident in seen:
+                raise BackendError(
+                    f"principal {name}: two keys for enctype {key.enctype} and kvno {key.kvno}"
+                )
+            seen.add(ident)
+
+    @staticmethod
+    def _write_keys(cur: Cursor, principal_id: int, keys: list[KeyData]) -> None:
+        cur.execute("DELETE FROM principal_keys WHERE principal_id = %s", (principal_id,))
+        if keys:
+            cur.executemany(
+                "INSERT INTO principal_keys (principal_id, position, enctype, kvno, key_contents, "
+                "salt, s2kparams) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                [
+                    (principal_id, i, k.enctype, k.kvno, bytes(k.key), k.salt, k.s2kparams)
+                    for i, k in enumerate(keys)
+                ],
+            )
+
+    def add_principal(self, principal: Principal) -> Principal:
+        name = normalize_principal(principal.name)
+        self._check_principal(principal, name)
+        now = self._now()
+        stored = replace(
+            principal,
+            name=name,
+            keys=list(principal.keys),
+            created=principal.created or now,
+            modified=now,
+            version=1,
+        )
+
+        def work(cur: Cursor) -> None:
+            cur.execute("SELECT 1 FROM principals WHERE name = %s", (self._name_param(name),))
+            if cur.fetchone():
+                raise PrincipalExists(name)
+            values = [getattr(stored, c) for c in _COLUMNS]
+            values[0] = self._name_param(name)
+            cur.execute(
+                f"INSERT INTO principals ({', '.join(_COLUMNS)}) "  # noqa: S608
+                f"VALUES ({', '.join(['%s'] * len(_COLUMNS))})",
+                values,
+            )
+            self._write_keys(cur, cur.lastrowid, stored.keys)
+            self._log_change(cur, "principal", name, now)
+
+        self._atomic(work, write=True)
+        return stored
+
+    def update_principal(self, principal: Principal) -> Principal:
+        self._check_principal(principal, principal.name)
+        now = self._now()
+        stored = replace(
+            principal, keys=list(principal.keys), modified=now, version=principal.version + 1
+        )
+        settable = [c for c in _COLUMNS if c not in ("name", "created", "version")]
+
+        def work(cur: Cursor) -> None:
+            cur.execute(
+                "SELECT id, version FROM principals WHERE name = %s",
+                (self._name_param(principal.name),),
+            )
+            row = cur.fetchone()
+            if row is None:
+                raise PrincipalNotFound(principal.name)
+            if row[1] != principal.version:
+                raise ConcurrentModification(principal.name, principal.version, int(row[1]))
+            cur.execute(
+                f"UPDATE principals SET {', '.join(f'{c} = %s' for c in settable)}, "  # noqa: S608
+                "version = %s WHERE id = %s",
+                [*(getattr(stored, c) for c in settable), stored.version, row[0]],
+            )
+            self._write_keys(cur, row[0], stored.keys)
+            self._log_change(cur, "principal", principal.name, now)
+
+        self._atomic(work, write=True)
+        return stored
+
+    def delete_principal(self, name: str) -> None:
+        def work(cur: Cursor) -> None:
+            cur.execute("DELETE FROM principals WHERE name = %s", (self._name_param(name),))
+            if cur.rowcount == 0:
+                raise PrincipalNotFound(name)
+            self._log_change(cur, "principal", name, self._now())
+
+        self._atomic(work, write=True)
+
+    def rename_principal(self, old: str, new: str) -> Principal:
+        new = normalize_principal(new)
+        self._check_principal(Principal(new), new)
+        with self.transaction():
+            current = self.get_principal(old)
+            if current is None:
+                raise PrincipalNotFound(old)
+            old_salt = default_salt(*parse_principal(old))
+            keys = [k if k.salt is not None else replace(k, salt=old_salt) for k in current.keys]
+            stored = replace(
+                current, name=new, keys=keys, modified=self._now(), version=current.version + 1
+            )
+
+            def work(cur: Cursor) -> None:
+                cur.execute("SELECT 1 FROM principals WHERE name = %s", (self._name_param(new),))
+                if cur.fetchone():
+                    raise PrincipalExists(new)
+                cur.execute("SELECT id FROM principals WHERE name = %s", (self._name_param(old),))
+                row_id = cur.fetchone()[0]
+                cur.execute(
+                    "UPDATE principals SET name = %s, modified = %s, version = %s WHERE id = %s",
+                    (self._name_param(new), stored.modified, stored.version, row_id),
+                )
+                self._write_keys(cur, row_id, keys)
+                self._log_change(cur, "principal", old, stored.modified)
+                self._log_change(cur, "principal", new, stored.modified)
+
+            self._atomic(work, write=True)
+        return stored
+
+    # ---------------------------------------------------------------- realm config, nodes
+
+    def get_realm_config(self) -> dict[str, str]:
+        def work(cur: Cursor) -> list[tuple]:
+            cur.execute("SELECT name, value FROM realm_config")
+            return list(cur.fetchall())
+
+        return {bytes(k).decode("utf-8"): v for k, v in self._atomic(work)}
+
+    def get_config(self, key: str) -> str | None:
+        def work(cur: Cursor) -> tuple | None:
+            cur.execute("SELECT value FROM realm_config WHERE name = %s", (key.encode("utf-8"),))
+            return cur.fetchone()
+
+        row = self._atomic(work)
+        return None if row is None else row[0]
+
+    def set_config(self, key: str, value: str | None) -> None:
+        name = key.encode("utf-8")
+
+        def work(cur: Cursor) -> None:
+            if value is None:
+                cur.execute("DELETE FROM realm_config WHERE name = %s", (name,))
+            else:
+                cur.execute("SELECT 1 FROM realm_config WHERE name = %s", (name,))
+                if cur.fetchone():
+                    cur.execute(
+                        "UPDATE realm_config SET value = %s WHERE name = %s", (str(value), name)
+                    )
+                else:
+                    cur.execute(
+                        "INSERT INTO realm_config (name, value) VALUES (%s, %s)", (name, str(value))
+                    )
+            self._log_change(cur, "config", key, self._now())
+
+        self._atomic(work, write=True)
+
+    def register_node(self, host: str) -> None:
+        now = self._now()
+        encoded = host.encode("utf-8")
+
+        def work(cur: Cursor) -> None:
+            cur.execute("SELECT 1 FROM kdc_nodes WHERE host = %s", (encoded,))
+            if cur.fetchone():
+                cur.execute("UPDATE kdc_nodes SET last_seen = %s WHERE host = %s", (now, encoded))
+            else:
+                cur.execute(
+                    "INSERT INTO kdc_nodes (host, registered, last_seen) VALUES (%s, %s, %s)",
+                    (encoded, now, now),
+                )
+                self._log_change(cur, "node", host, now)
+
+        self._atomic(work, write=True)
+
+    def list_nodes(self) -> list[str]:
+        def work(cur: Cursor) -> list[tuple]:
+            cur.execute("SELECT host FROM kdc_nodes ORDER BY registered, host")
+            return list(cur.fetchall())
+
+        return [bytes(r[0]).decode("utf-8") for r in self._atomic(work)]
+
+    # ---------------------------------------------------------------- changes
+
+    def change_counter(self) -> int:
+        def work(cur: Cursor) -> int:
+            cur.execute("SELECT value FROM change_counter WHERE id = 1")
+            row = cur.fetchone()
+            if row is None:
+                raise SchemaError(f"{self.where}: the change counter row is missing")
+            return int(row[0])
+
+        return self._atomic(work)
+
+    def changes_since(self, counter: int) -> list[str] | None:
+        # The log is read first and the counter after: under READ COMMITTED the two
+        # reads see different moments, and in this order a prune that raced the log
+        # read shows up in pruned_through, so no incomplete answer is given.
+        def work(cur: Cursor) -> list[str] | None:
+            cur.execute(
+                "SELECT name FROM change_log WHERE seq > %s AND kind = 'principal' ORDER BY seq",
+                (counter,),
+            )
+            rows = list(cur.fetchall())
+            cur.execute("SELECT value, pruned_through FROM change_counter WHERE id = 1")
+            value, pruned = cur.fetchone()
+            if counter > value or counter < pruned:
+                return None
+            return list(dict.fromkeys(bytes(r[0]).decode("utf-8") for r in rows))
+
+        return self._atomic(work)
+
+    def prune_changes(self, older_than: int) -> int:
+        return self._atomic(lambda cur: self._prune(cur, self._now() - older_than), write=True)
+
+    # ---------------------------------------------------------------- schema
+
+    @staticmethod
+    def _read_schema_version(cur: Cursor) -> int:
+        cur.execute(
+            "SELECT COUNT(*) FROM information_schema.tables "
+            "WHERE table_schema = DATABASE() AND table_name = 'schema_version'"
+        )
+        if not cur.fetchone()[0]:
+            return 0
+        cur.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version")
+        return int(cur.fetchone()[0])
+
+    def schema_version(self) -> int:
+        return self._atomic(self._read_schema_version)
+
+    def _migrate_lock_name(self) -> str:
+        # GET_LOCK names are server-wide and at most 64 characters.
+        digest = hashlib.sha256(self.database.encode("utf-8")).hexdigest()[:32]
+        return f"has_kdc.schema.{digest}"
+
+    def migrate(self, target: int | None = None) -> int:
+        """Create or upgrade the schema; one node at a time (``GET_LOCK``), others wait."""
+        goal = LATEST_VERSION if target is None else target
+        if not 0 <= goal <= LATEST_VERSION:
+            raise SchemaError(f"no schema version {goal}; this has-kdc knows 1 to {LATEST_VERSION}")
+        with self._lock:
+            if self._depth:
+                raise BackendError("migrate() cannot run inside a transaction (DDL commits)")
+            # Lock, steps and release on one connection: GET_LOCK belongs to the session.
+            return self._atomic(lambda cur: self._migrate_with_lock(cur, goal))
+
+    def _migrate_with_lock(self, cur: Cursor, goal: int) -> int:
+        lock_name = self._migrate_lock_name()
+        deadline = time.monotonic() + _MIGRATE_LOCK_WAIT
+        wait = max(1, self.lock_timeout - 1)  # each wait stays inside the read timeout
+        while True:
+            cur.execute("SELECT GET_LOCK(%s, %s)", (lock_name, wait))
+            if cur.fetchone()[0] == 1:
+                break
+            if time.monotonic() > deadline:
+                raise BackendUnavailable(
+                    f"{self.where}: another node has been migrating the schema for over "
+                    f"{_MIGRATE_LOCK_WAIT:.0f} s; try again later"
+                )
+        try:
+            return self._migrate_locked(cur, goal)
+        finally:
+            with contextlib.suppress(pymysql.err.MySQLError):
+                cur.execute("DO RELEASE_LOCK(%s)", (lock_name,))
+
+    def _migrate_locked(self, cur: Cursor, goal: int) -> int:
+        cur.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version (version INT NOT NULL PRIMARY KEY, "
+            f"description VARCHAR(255) NOT NULL, applied BIGINT NOT NULL) {_TABLE}"
+        )
+        current = self._read_schema_version(cur)
+        if current > LATEST_VERSION:
+            raise SchemaError(
+                f"{self.where}: schema version {current} is newer than this has-kdc "
+                f"understands ({LATEST_VERSION}); upgrade has-kdc"
+            )
+        for version, description, statements in MIGRATIONS:
+            if current < version <= goal:
+                for statement in statements:
+                    try:
+                        cur.execute(statement)
+                    except pymysql.err.MySQLError as exc:
+                        if not exc.args or exc.args[0] not in _ALREADY_DONE:
+                            raise
+                cur.execute(
+                    "INSERT INTO schema_version (version, description, applied) "
+                    "VALUES (%s, %s, %s)",
+                    (version, description, self._now()),
+                )
+                cur.connection.commit()
+                log.info("%s: schema upgraded to version %d (%s)", self.where, version, description)
+        return max(current, goal)
+
+    # ---------------------------------------------------------------- lifetime
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pid != os.getpid():
+                self._conn = None
+                return
+            self._drop()
+
+
+def ssl_context_for(ca_file: str | None, *, verify: bool = True) -> ssl.SSLContext:
+    """TLS to the database: the given CA (or the system's), host name checked if ``verify``."""
+    try:
+        context = ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise BackendError(
+            f"mysql_ssl_ca = {ca_file}: cannot load the CA certificate: {exc}"
+        ) from None
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
