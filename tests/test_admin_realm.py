@@ -35,8 +35,11 @@ def test_first_init_creates_builtins_with_random_keys(tmp_path):
             "krbtgt/HADOOP.COM@HADOOP.COM",
             "kadmin/HADOOP.COM@HADOOP.COM",
             "HTTP/127.0.0.1@HADOOP.COM",
+            "kadmin/changepw@HADOOP.COM",
         ]
         assert is_initialized(backend)
+        changepw = backend.get_principal("kadmin/changepw@HADOOP.COM")
+        assert changepw is not None and changepw.max_life == 300
         for name in result.created_principals:
             p = backend.get_principal(name)
             assert p is not None and p.kvno == 1

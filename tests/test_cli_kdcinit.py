@@ -47,6 +47,7 @@ def test_init_then_again_through_the_console_script(tmp_path):
     assert listing == [
         "HTTP/127.0.0.1@HADOOP.COM",
         "kadmin/HADOOP.COM@HADOOP.COM",
+        "kadmin/changepw@HADOOP.COM",
         "krbtgt/HADOOP.COM@HADOOP.COM",
     ]
 

@@ -34,6 +34,7 @@ __all__ = [
     "RealmInit",
     "admin_keys",
     "admin_principal_name",
+    "changepw_principal_name",
     "ensure_node_principals",
     "http_principal_name",
     "init_realm",
@@ -51,6 +52,15 @@ def tgs_principal_name(realm: str) -> str:
 
 def admin_principal_name(realm: str) -> str:
     return format_principal(("kadmin", realm), realm)
+
+
+def changepw_principal_name(realm: str) -> str:
+    """``kadmin/changepw``: MIT clients ask for it when a password has expired."""
+    return format_principal(("kadmin", "changepw"), realm)
+
+
+#: MIT gives kadmin/changepw a five-minute ticket life: its tickets only change a password.
+CHANGEPW_MAX_LIFE = 300
 
 
 def http_principal_name(host: str, realm: str) -> str:
@@ -76,10 +86,14 @@ def is_initialized(backend: IdentityBackend) -> bool:
     return bool(backend.get_config(INITIALIZED_KEY))
 
 
-def _add_random(backend: IdentityBackend, name: str, enctypes: tuple[int, ...]) -> bool:
+def _add_random(
+    backend: IdentityBackend, name: str, enctypes: tuple[int, ...], max_life: int | None = None
+) -> bool:
     if backend.get_principal(name) is not None:
         return False
-    backend.add_principal(Principal(name=name, kvno=1, keys=random_keys(enctypes, 1)))
+    backend.add_principal(
+        Principal(name=name, kvno=1, keys=random_keys(enctypes, 1), max_life=max_life)
+    )
     return True
 
 
@@ -115,6 +129,9 @@ def init_realm(backend: IdentityBackend, kdc: KdcConfig) -> RealmInit:
         for name in names:
             if _add_random(backend, name, enctypes):
                 created.append(name)
+        changepw = changepw_principal_name(realm)
+        if _add_random(backend, changepw, enctypes, max_life=CHANGEPW_MAX_LIFE):
+            created.append(changepw)
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         backend.set_config(REALM_KEY, realm)
         backend.set_config(INITIALIZED_KEY, stamp)
@@ -130,12 +147,18 @@ def ensure_node_principals(backend: IdentityBackend, kdc: KdcConfig, host: str) 
     its HTTP principal whichever order things happened in. Before ``init`` it does
     nothing: ``init`` creates the principals of every node registered by then.
     """
+    enctypes = tuple(kdc.supported_enctypes)
     with backend.transaction():
         if not is_initialized(backend):
             return False
-        return _add_random(
-            backend, http_principal_name(host, kdc.kdc_realm), tuple(kdc.supported_enctypes)
+        # Realms initialized before kadmin/changepw was a built-in get it here too.
+        _add_random(
+            backend,
+            changepw_principal_name(kdc.kdc_realm),
+            enctypes,
+            max_life=CHANGEPW_MAX_LIFE,
         )
+        return _add_random(backend, http_principal_name(host, kdc.kdc_realm), enctypes)
 
 
 def admin_keys(backend: IdentityBackend, kdc: KdcConfig) -> Principal:

@@ -148,6 +148,9 @@ def process_tgs_req(
         flags |= FLAG.RENEWABLE
     else:
         flags &= ~FLAG.RENEWABLE
+    if not options & _O.DISABLE_TRANSITED_CHECK:
+        # One realm: the transited field is empty, so the check always passes (as MIT).
+        flags |= FLAG.TRANSITED_POLICY_CHECKED
 
     ticket_etype = policy.select_ticket_key_enctype(server.current_keys, ctx.permitted)
     if ticket_etype is None:
