@@ -48,6 +48,7 @@ from has_kdc.asn1.constants import (
     APOptions,
     KDCOptions,
     TicketFlags,
+    flags_from_wire,
 )
 from has_kdc.asn1.errors import Asn1Error
 from has_kdc.asn1.messages import (
@@ -283,7 +284,7 @@ def _req_body_from(node: Any, data: bytes, span: tuple[int, int] | None) -> KdcR
         s, e = der.content_span(data, span[0])
         tickets_span = der.context_field(data, s, e, 11)
     return KdcReqBody(
-        kdc_options=KDCOptions(_flags_from(node[0])),
+        kdc_options=flags_from_wire(KDCOptions, _flags_from(node[0])),
         cname=None if cname is None else _principal_from(cname),
         realm=_text(node[2]),
         sname=None if sname is None else _principal_from(sname),
@@ -300,7 +301,7 @@ def _req_body_from(node: Any, data: bytes, span: tuple[int, int] | None) -> KdcR
 
 def _enc_ticket_part_from(node: Any) -> EncTicketPart:
     return EncTicketPart(
-        flags=TicketFlags(_flags_from(node[0])),
+        flags=flags_from_wire(TicketFlags, _flags_from(node[0])),
         key=_key_from(node[1]),
         crealm=_text(node[2]),
         cname=_principal_from(node[3]),
@@ -321,7 +322,7 @@ def _enc_kdc_rep_part_from(node: Any, application_tag: int) -> EncKdcRepPart:
         last_req=tuple(LastReqEntry(int(e[0]), _time_from(e[1], "lr-value")) for e in node[1]),
         nonce=int(node[2]),
         key_expiration=_opt_time(node, 3, "key-expiration"),
-        flags=TicketFlags(_flags_from(node[4])),
+        flags=flags_from_wire(TicketFlags, _flags_from(node[4])),
         authtime=_time_from(node[5], "authtime"),
         starttime=_opt_time(node, 6, "starttime"),
         endtime=_time_from(node[7], "endtime"),
@@ -360,7 +361,7 @@ def _krb_cred_info_from(node: Any) -> KrbCredInfo:
         key=_key_from(node[0]),
         prealm=None if prealm is None else _text(prealm),
         pname=None if pname is None else _principal_from(pname),
-        flags=None if flags is None else TicketFlags(_flags_from(flags)),
+        flags=None if flags is None else flags_from_wire(TicketFlags, _flags_from(flags)),
         authtime=_opt_time(node, 4, "authtime"),
         starttime=_opt_time(node, 5, "starttime"),
         endtime=_opt_time(node, 6, "endtime"),
@@ -1013,7 +1014,7 @@ def _ap_req_from(tree: Any, raw: bytes) -> ApReq:
     return ApReq(
         pvno=int(tree[0]),
         msg_type=_check_msg_type(tree, KRB_AP_REQ),
-        ap_options=APOptions(_flags_from(tree[2])),
+        ap_options=flags_from_wire(APOptions, _flags_from(tree[2])),
         ticket=_ticket_from(tree[3], raw[span[0] : span[1]]),
         authenticator=_enc_data_from(tree[4]),
     )

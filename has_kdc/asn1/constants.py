@@ -15,6 +15,7 @@ is ``0x40000000`` and the four bytes of the BIT STRING are ``value.to_bytes(4, "
 from __future__ import annotations
 
 import enum
+import typing
 
 PVNO = 5  # protocol version number carried in every message (pvno / tkt-vno)
 
@@ -313,3 +314,23 @@ class APOptions(enum.IntFlag):
     RESERVED = _bit(0)
     USE_SESSION_KEY = _bit(1)
     MUTUAL_REQUIRED = _bit(2)
+
+
+_FlagT = typing.TypeVar("_FlagT", KDCOptions, TicketFlags, APOptions)
+_NAMED_VALUES: dict[type, frozenset[int]] = {
+    cls: frozenset(m.value for m in cls.__members__.values())
+    for cls in (KDCOptions, TicketFlags, APOptions)
+}
+
+
+def flags_from_wire(cls: type[_FlagT], value: int) -> _FlagT:
+    """``cls(value)`` without growing the enum's cache of value combinations.
+
+    ``enum.Flag`` keeps every combination it has ever built; any unauthenticated
+    client could send AS-REQs with all 2**32 option values and grow that cache
+    without bound. The member returned stays valid; it is only not remembered.
+    """
+    member = cls(value)
+    if value not in _NAMED_VALUES[cls]:
+        cls._value2member_map_.pop(value, None)
+    return member

@@ -36,6 +36,7 @@ from has_kdc.asn1.constants import (
     APOptions,
     KDCOptions,
     TicketFlags,
+    flags_from_wire,
 )
 from has_kdc.asn1.messages import (
     ApReq,
@@ -386,7 +387,7 @@ def _req_body(d: bytes, p: int, end: int, keep_ticket_der: bool) -> tuple[KdcReq
         tickets = tuple(found)
     _end(q, e)
     body = KdcReqBody(
-        kdc_options=KDCOptions(kdc_options),
+        kdc_options=flags_from_wire(KDCOptions, kdc_options),
         cname=cname,
         realm=realm,
         sname=sname,
@@ -510,7 +511,7 @@ def _decode_ap_req(d: bytes) -> ApReq:
     return ApReq(
         pvno=pvno,
         msg_type=msg_type,
-        ap_options=APOptions(ap_options),
+        ap_options=flags_from_wire(APOptions, ap_options),
         ticket=ticket,
         authenticator=authenticator,
     )
@@ -583,7 +584,7 @@ def _decode_enc_ticket_part(d: bytes) -> EncTicketPart:
         authz = _authz(pairs)
     _end(q, e)
     return EncTicketPart(
-        flags=TicketFlags(flags),
+        flags=flags_from_wire(TicketFlags, flags),
         key=EncryptionKey(keytype, keyvalue),
         crealm=crealm,
         cname=cname,
@@ -644,7 +645,7 @@ def _decode_enc_kdc_rep_part(d: bytes) -> EncKdcRepPart:
         last_req=tuple(last_req),
         nonce=nonce,
         key_expiration=key_expiration,
-        flags=TicketFlags(flags),
+        flags=flags_from_wire(TicketFlags, flags),
         authtime=authtime,
         starttime=starttime,
         endtime=endtime,
