@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(krb5-user krb5-kdc krb5-admin-server mariadb-server mariadb-client curl python3-venv)
+APT_PACKAGES=(krb5-user krb5-kdc krb5-admin-server mariadb-server mariadb-client curl python3-venv libkrb5-dev gcc)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
