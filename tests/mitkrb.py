@@ -175,7 +175,11 @@ class MitRealm(MitClient):
             "aes256-cts-hmac-sha384-192:normal aes128-cts-hmac-sha256-128:normal"
         ),
         kdc_extra: dict[str, str] | None = None,
+        no_db_writes: bool = True,
     ) -> None:
+        """``no_db_writes``: MIT's [dbmodules] disable_last_success/disable_lockout, so a
+        login writes nothing to the database (the fast configuration issue 10 compares
+        against); False keeps MIT's default, which records every pre-authenticated login."""
         self.host = host
         self.port = free_port(host)
         super().__init__(tmp, realm, [f"{host}:{self.port}"])
@@ -191,8 +195,6 @@ class MitRealm(MitClient):
             "master_key_type": "aes256-cts-hmac-sha1-96",
             "supported_enctypes": supported_enctypes,
             "default_principal_flags": "+preauth",
-            "disable_last_success": "true",
-            "disable_lockout": "true",
         }
         realm_settings.update(kdc_extra or {})
         lines = [
@@ -204,7 +206,18 @@ class MitRealm(MitClient):
             f"    {realm} = {{",
         ]
         lines += [f"        {k} = {v}" for k, v in realm_settings.items()]
-        lines += ["    }", "", "[logging]", f"    kdc = FILE:{self.tmp / 'krb5kdc.log'}", ""]
+        lines += ["    }", ""]
+        if no_db_writes:
+            # kdc.conf(5): these two are read from [dbmodules], not from [realms].
+            lines += [
+                "[dbmodules]",
+                f"    {realm} = {{",
+                "        disable_last_success = true",
+                "        disable_lockout = true",
+                "    }",
+                "",
+            ]
+        lines += ["[logging]", f"    kdc = FILE:{self.tmp / 'krb5kdc.log'}", ""]
         self.kdc_conf.write_text("\n".join(lines))
         (self.tmp / "kadm5.acl").write_text("")
         self.env["KRB5_KDC_PROFILE"] = str(self.kdc_conf)
