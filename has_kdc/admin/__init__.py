@@ -1,4 +1,4 @@
-"""Identity administration: principals, keys, keytabs and realm init.
+"""Identity administration: principals, keys, keytabs, realm init and Hadoop host roles.
 
 The one place that changes identities; the CLIs, the REST API and the Ansible modules
 all go through it, so every path has the same rules (see `principals` and `realm`).
@@ -9,6 +9,16 @@ from has_kdc.admin.errors import (
     NoSuchPrincipalError,
     PrincipalExistsError,
     RealmNotInitializedError,
+)
+from has_kdc.admin.hostroles import (
+    HOST_ROLES,
+    BulkResult,
+    HostRoles,
+    KeytabExport,
+    create_principals,
+    export_host_keytabs,
+    host_role_principals,
+    read_hostroles,
 )
 from has_kdc.admin.keys import password_keys, random_keys, salt_for
 from has_kdc.admin.principals import ATTRIBUTES, PrincipalAdmin, keytab_entries
@@ -29,7 +39,11 @@ from has_kdc.admin.timespec import format_duration, format_time, parse_duration,
 __all__ = [
     "ADMIN_KEYTAB",
     "ATTRIBUTES",
+    "HOST_ROLES",
     "AdminError",
+    "BulkResult",
+    "HostRoles",
+    "KeytabExport",
     "NoSuchPrincipalError",
     "PrincipalAdmin",
     "PrincipalExistsError",
@@ -37,9 +51,12 @@ __all__ = [
     "RealmNotInitializedError",
     "admin_keys",
     "admin_principal_name",
+    "create_principals",
     "ensure_node_principals",
+    "export_host_keytabs",
     "format_duration",
     "format_time",
+    "host_role_principals",
     "http_principal_name",
     "init_realm",
     "is_initialized",
@@ -48,6 +65,7 @@ __all__ = [
     "parse_time",
     "password_keys",
     "random_keys",
+    "read_hostroles",
     "salt_for",
     "tgs_principal_name",
     "write_admin_keytab",

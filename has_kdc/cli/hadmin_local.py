@@ -9,6 +9,13 @@ needs no credentials, so it is only checked to be a readable file.
 Commands and options follow ``kadmin``; see ``hadmin-local CONF help``. Passwords come
 from ``-pw``, a twice-asked prompt, or standard input (see `cli.passwords`); they and
 the keys never appear in any output.
+
+HAS's Hadoop bulk commands (`has_kdc.admin.hostroles`) are here too: ``hostroles``
+(alias ``get_hostroles``), ``creprincs HOSTROLES.json`` (``create_principals``) and
+``expkeytabs HOST [ROLE] [-p DIR]`` (``export_keytabs``). ``creprincs`` reports progress
+on stderr (a line kept up to date on a terminal, else one line every ``-progress N``
+principals) and ends with ``created X, skipped Y, failed Z in T s`` on stdout; it
+exits 1 if any principal failed.
 """
 
 from __future__ import annotations
@@ -20,10 +27,15 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from has_kdc.admin import (
+    HOST_ROLES,
     AdminError,
     PrincipalAdmin,
+    create_principals,
+    export_host_keytabs,
+    host_role_principals,
     parse_duration,
     parse_time,
+    read_hostroles,
 )
 from has_kdc.cli.context import admin_session
 from has_kdc.cli.passwords import read_new_password
@@ -160,6 +172,29 @@ class HadminLocal(Console):
         p.add_argument("names", metavar="NAME", nargs="*")
         self.add(Command("ktadd", p, self.ktadd, ("xst",)))
 
+        p = self.parser("hostroles", "list the Hadoop host roles and their principal names")
+        self.add(Command("hostroles", p, self.hostroles, ("get_hostroles",)))
+
+        p = self.parser(
+            "creprincs", "create the principals of hosts x roles in a hostroles JSON file"
+        )
+        p.add_argument("-chunk", type=int, default=500, metavar="N", help="principals per batch")
+        p.add_argument(
+            "-progress", type=int, default=1000, metavar="N", help="progress line every N"
+        )
+        p.add_argument(
+            "file",
+            metavar="HOSTROLES_FILE",
+            help='{"HOSTS": [{"name": ..., "hostRoles": "HDFS,YARN"}]}',
+        )
+        self.add(Command("creprincs", p, self.creprincs, ("create_principals",)))
+
+        p = self.parser("expkeytabs", "write <ROLE>-<host>.keytab for a host's roles")
+        p.add_argument("-p", dest="directory", metavar="DIR", default=".", help="where (default .)")
+        p.add_argument("host", metavar="HOST")
+        p.add_argument("role", metavar="ROLE", nargs="?", help="one role (default: all)")
+        self.add(Command("expkeytabs", p, self.expkeytabs, ("export_keytabs",)))
+
     # -- commands ---------------------------------------------------------------------
 
     def _password(self, options: argparse.Namespace, canonical: str) -> str | None:
@@ -248,6 +283,70 @@ class HadminLocal(Console):
                     f"encryption type {etype} added to keytab WRFILE:{options.keytab}."
                 )
         return 0
+
+    def hostroles(self, _options: argparse.Namespace) -> int:
+        for role, names in HOST_ROLES.items():
+            self.out(f"\tHostRole: {role}, PrincipalNames: {', '.join(names)}")
+        return 0
+
+    def creprincs(self, options: argparse.Namespace) -> int:
+        if options.chunk < 1 or options.progress < 1:
+            raise AdminError("-chunk and -progress must be at least 1")
+        hosts = read_hostroles(options.file)
+        names = host_role_principals(hosts, self.admin.realm)
+        progress = _Progress(self, options.progress)
+        result = create_principals(
+            self.admin.backend,
+            names,
+            self.admin.enctypes,
+            chunk=options.chunk,
+            progress=progress,
+        )
+        progress.finish()
+        for name, reason in result.failed:
+            self.err(f"creprincs: {name}: {reason}")
+        self.out(result.summary())
+        return 1 if result.failed else 0
+
+    def expkeytabs(self, options: argparse.Namespace) -> int:
+        exports = export_host_keytabs(
+            self.admin.backend, self.admin.realm, options.host, options.directory, options.role
+        )
+        for export in exports:
+            self.out(
+                f"Keytab of {export.role} for {options.host} exported to {export.path} "
+                f"({', '.join(export.principals)})."
+            )
+        return 0
+
+
+class _Progress:
+    """creprincs progress on stderr: one line redrawn on a terminal, else every N."""
+
+    def __init__(self, console: HadminLocal, every: int) -> None:
+        self.console = console
+        self.every = every
+        self.last = 0
+        try:
+            self.tty = console.stderr.isatty()
+        except (AttributeError, ValueError):
+            self.tty = False
+        self.drawn = False
+
+    def __call__(self, done: int, total: int) -> None:
+        text = f"creprincs: {done}/{total} principals ({100 * done // max(total, 1)}%)"
+        if self.tty:
+            self.console.stderr.write("\r" + text)
+            self.console.stderr.flush()
+            self.drawn = True
+        elif done // self.every > self.last // self.every or done == total:
+            self.console.err(text)
+        self.last = done
+
+    def finish(self) -> None:
+        if self.drawn:
+            self.console.stderr.write("\n")
+            self.console.stderr.flush()
 
 
 def _main_parser() -> argparse.ArgumentParser:

@@ -16,6 +16,15 @@ The entry keeps, next to the ``Principal``, its keys indexed by (kvno, enctype) 
 its current keys by enctype, so the hot path never scans key lists.
 
 Bounded: at most ``max_entries`` names, least recently used first out.
+
+The staleness bound, for several nodes over one database: a change committed through
+any node is honoured by this cache within ``refresh_interval`` plus the time of one
+``change_counter()`` query (about 1 s by default) — as long as the store answers.
+When it does not (``BackendUnavailable``): the request that runs the poll gets the
+error (the KDC answers KDC_ERR_SVC_UNAVAILABLE), and so does every lookup of a name
+not cached; names already cached keep being served until the store is back, when the
+next poll catches up on everything changed meanwhile (or flushes, if the change log
+no longer reaches back). See docs/ha.md.
 """
 
 from __future__ import annotations

@@ -1,0 +1,101 @@
+"""Several has-kdc nodes over one MariaDB database, and probes that time what they answer.
+
+- ``mysql_config(server, database)``: the ``BackendConfig`` of a database on a
+  ``tests.mariadb.MariaDb`` (created with its own user).
+- ``make_nodes(tmp, config, hosts)``: one ``HasNode`` per loopback address, all on one
+  KDC port and realm, as the HA layout has them (127.0.1.1, 127.0.1.2, ...).
+- ``probe(host, port, principal)``: one AS-REQ (no pre-authentication) over UDP with
+  our own client; returns the KRB-ERROR code (25 PREAUTH_REQUIRED means "known and
+  usable", 6 "unknown", 18 "revoked", 29 "service unavailable"), 0 for an AS-REP, or
+  ``None`` when nothing came back within ``timeout``. Unlike MIT kinit it never
+  retries, so it shows exactly what one node answered and how fast.
+- ``wait_for(check, timeout)``: poll until ``check()`` is true; returns the seconds it
+  took (or raises with the last value).
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from has_kdc.asn1.codec import decode_krb_error, encode
+from has_kdc.asn1.constants import KRB_ERROR
+from has_kdc.client.kdc_client import build_as_req, principal_name
+from has_kdc.conf import BackendConfig
+from tests.hasnode import HasNode
+from tests.mitkrb import free_port
+
+T = TypeVar("T")
+
+REALM = "HADOOP.COM"
+HOSTS = ("127.0.1.1", "127.0.1.2")
+DB_USER = "has"
+DB_PASSWORD = "ha-db-Secret-7"  # a throwaway test server's
+
+
+def mysql_config(server: object, database: str) -> BackendConfig:
+    """A fresh database ``database`` on ``server`` (a tests.mariadb.MariaDb) for the nodes."""
+    server.drop_database(database)  # type: ignore[attr-defined]
+    server.create_database(database, DB_USER, DB_PASSWORD)  # type: ignore[attr-defined]
+    return BackendConfig(
+        kind="mysql",
+        mysql_host=server.host,  # type: ignore[attr-defined]
+        mysql_port=server.port,  # type: ignore[attr-defined]
+        mysql_database=database,
+        mysql_user=DB_USER,
+        mysql_password=DB_PASSWORD,
+    )
+
+
+def make_nodes(
+    tmp: Path, config: BackendConfig, hosts: tuple[str, ...] = HOSTS, port: int | None = None
+) -> list[HasNode]:
+    """One node per host, same KDC port (free on every host) and realm, one database."""
+    if port is None:
+        while True:
+            port = free_port(hosts[0])
+            try:
+                for host in hosts[1:]:
+                    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+                        udp.bind((host, port))
+                    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+                        tcp.bind((host, port))
+            except OSError:
+                continue
+            break
+    return [
+        HasNode(tmp / f"node{i + 1}", REALM, host, port, backend=config)
+        for i, host in enumerate(hosts)
+    ]
+
+
+def probe(host: str, port: int, principal: str, timeout: float = 3.0) -> int | None:
+    """What one KDC answers to one AS-REQ for ``principal``: error code, 0, or None."""
+    cname, realm = principal_name(principal, REALM)
+    request = encode(build_as_req(cname, realm))
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        udp.settimeout(timeout)
+        udp.sendto(request, (host, port))
+        try:
+            reply, _ = udp.recvfrom(65536)
+        except TimeoutError:
+            return None
+    if reply[:1] == bytes((0x60 | KRB_ERROR,)):
+        return decode_krb_error(reply).error_code
+    return 0
+
+
+def wait_for(check: Callable[[], T], timeout: float, interval: float = 0.02) -> float:
+    """Seconds until ``check()`` returns something true; AssertionError after ``timeout``."""
+    started = time.monotonic()
+    while True:
+        value = check()
+        elapsed = time.monotonic() - started
+        if value:
+            return elapsed
+        if elapsed > timeout:
+            raise AssertionError(f"still {value!r} after {elapsed:.2f} s")
+        time.sleep(interval)
