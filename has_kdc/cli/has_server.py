@@ -1,10 +1,20 @@
-"""``has-server <conf_dir>``: run this node's KDC (UDP and TCP) until SIGTERM or SIGINT.
+"""``has-server <conf_dir>``: run this node's HTTPS service and KDC until SIGTERM or SIGINT.
 
-Start-up, in order: read kdc.conf and backend.conf (a wrong value stops here with
-``file:line: what is wrong``), open the identity store once to check it, register
-this node, then bind ``kdc_host`` on ``kdc_udp_port``/``kdc_tcp_port`` with
-``--workers`` processes. Logs go to stderr, or to ``--log-file`` (else kdc.conf's
-``log_file``); with ``--daemon`` and neither, to ``<data_dir>/has-server.log``.
+Start-up, in order: read kdc.conf, backend.conf and has-server.conf (a wrong value
+stops here with ``file:line: what is wrong``), open the identity store once to check
+it, register this node with its KDC and HTTPS ports, start the HTTPS service on
+``https_host:https_port`` (and plain HTTP only when has-server.conf sets
+``http_host``/``http_port``), then bind ``kdc_host`` on ``kdc_udp_port``/``kdc_tcp_port``
+with ``--workers`` processes. Without has-server.conf only the KDC runs.
+
+HTTPS needs the node's PEM certificate and key: ``ssl_cert_file``/``ssl_key_file`` in
+has-server.conf, or ``server.pem``/``server.key`` in the conf_dir, which
+``kdcinit <conf_dir> certs`` creates (with the cluster CA). The web server runs on a
+thread of the main process, so with ``--workers N > 1`` the KDC workers are started
+with the "spawn" method, and HTTPS is served once, by the supervising process.
+
+Logs go to stderr, or to ``--log-file`` (else kdc.conf's ``log_file``); with
+``--daemon`` and neither, to ``<data_dir>/has-server.log``.
 
 ``--daemon`` detaches (double fork, new session, stdio on /dev/null). The parent waits
 on a pipe and exits 0 only once the listeners are bound and the pidfile is written
@@ -29,6 +39,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -36,11 +47,29 @@ from pathlib import Path
 from has_kdc.admin import ensure_node_principals, is_initialized
 from has_kdc.asn1.constants import KDC_ERR_SVC_UNAVAILABLE
 from has_kdc.backend import BackendError, IdentityBackend, open_backend
-from has_kdc.conf import ConfDir, ConfigError, load_conf_dir
+from has_kdc.conf import (
+    HAS_SERVER_CONF,
+    ConfDir,
+    ConfigError,
+    HasServerConfig,
+    load_conf_dir,
+    read_has_server_conf,
+)
 from has_kdc.fileio import PUBLIC_MODE, write_atomic
 from has_kdc.kdc.errors import build_krb_error
 from has_kdc.kdc.handler import Kdc
 from has_kdc.net import KdcHandlers, NetBindError, WorkerStartupError, run_workers
+from has_kdc.web import (
+    HasService,
+    KdcCounters,
+    WebContext,
+    WebServer,
+    WebServerThread,
+    WebStartupError,
+    server_ssl_context,
+    server_tls_files,
+)
+from has_kdc.web.realm_view import register_node_endpoints
 
 __all__ = ["RealmGate", "main", "make_handlers"]
 
@@ -60,9 +89,11 @@ class RealmGate:
         backend: IdentityBackend,
         clock: Callable[[], float] = time.monotonic,
         poll_interval: float = INIT_POLL_INTERVAL,
+        counters: KdcCounters | None = None,
     ) -> None:
         self.kdc = kdc
         self.backend = backend
+        self.counters = counters
         self._clock = clock
         self._poll_interval = poll_interval
         self._open = False
@@ -78,11 +109,21 @@ class RealmGate:
                 self._open = is_initialized(self.backend)
             except BackendError as exc:
                 log.warning("cannot read whether the realm is initialized: %s", exc)
+                if self.counters is not None:
+                    self.counters.database_error()
             if self._open:
                 log.info("realm %s is initialized: KDC answering", self.kdc.realm.realm)
         return self._open
 
     def handle(self, request: bytes, transport: str, peer: str | None = None) -> bytes | None:
+        if self.counters is None:
+            return self._answer(request, transport, peer)
+        start = time.perf_counter()
+        reply = self._answer(request, transport, peer)
+        self.counters.observe(request, reply, time.perf_counter() - start)
+        return reply
+
+    def _answer(self, request: bytes, transport: str, peer: str | None) -> bytes | None:
         if self.is_open():
             return self.kdc.handle(request, transport, peer=peer)
         if not request or request[0] not in _KDC_REQ_TAGS:
@@ -96,12 +137,25 @@ class RealmGate:
         )
 
 
-def make_handlers(conf_dir: str) -> KdcHandlers:
-    """Each worker's KDC over its own backend connection (module-level: picklable)."""
+def make_handlers(
+    conf_dir: str,
+    counters_path: str | None = None,
+    log_file: str | None = None,
+    log_level: str = "INFO",
+) -> KdcHandlers:
+    """Each worker's KDC over its own backend connection (module-level: picklable).
+
+    ``counters_path`` is the supervisor's `KdcCounters` file: the worker claims a row
+    of it, and the web server reports the sum as metrics. A worker started with
+    "spawn" inherits no logging set-up, so it sets up its own (``log_file`` or stderr).
+    """
+    if not logging.getLogger().handlers:
+        _setup_logging(Path(log_file) if log_file else None, log_level)
     conf = load_conf_dir(conf_dir)
     backend = open_backend(conf.backend)
     kdc = Kdc(conf.kdc, backend)
-    gate = RealmGate(kdc, backend)
+    counters = KdcCounters.attach(counters_path) if counters_path else None
+    gate = RealmGate(kdc, backend, counters=counters)
     return KdcHandlers(
         handle=gate.handle,
         too_big_reply=kdc.response_too_big,
@@ -112,9 +166,14 @@ def make_handlers(conf_dir: str) -> KdcHandlers:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="has-server", description="Run the HAS node's Kerberos KDC (UDP and TCP)."
+        prog="has-server",
+        description="Run the HAS node: HTTPS REST API (/has/v1) and Kerberos KDC (UDP and TCP).",
+        epilog="Certificates: 'kdcinit CONF_DIR certs' creates the cluster CA and this "
+        "node's server.pem/server.key.",
     )
-    parser.add_argument("conf_dir", help="HAS conf_dir holding kdc.conf and backend.conf")
+    parser.add_argument(
+        "conf_dir", help="HAS conf_dir holding kdc.conf, backend.conf and has-server.conf"
+    )
     parser.add_argument("--daemon", action="store_true", help="detach once listening")
     parser.add_argument("--pidfile", metavar="FILE", help="write the server's pid here")
     parser.add_argument("--workers", type=int, default=1, metavar="N", help="KDC processes")
@@ -144,11 +203,20 @@ def _setup_logging(log_file: Path | None, level: str) -> None:
     root.setLevel(level)
 
 
-def _prepare_store(conf: ConfDir) -> None:
-    """Check the store opens; register this node (and its HTTP principal once initialized)."""
+def _read_server_conf(conf: ConfDir) -> HasServerConfig | None:
+    """has-server.conf of the conf_dir, or None (KDC only) when there is none."""
+    path = conf.path / HAS_SERVER_CONF
+    if not path.exists():
+        log.warning("%s does not exist: serving the KDC only, no HTTPS", path)
+        return None
+    return read_has_server_conf(path)
+
+
+def _prepare_store(conf: ConfDir, server_conf: HasServerConfig | None = None) -> None:
+    """Check the store opens; register this node and its ports (and its HTTP principal)."""
     backend = open_backend(conf.backend)
     try:
-        backend.register_node(conf.kdc.kdc_host)
+        register_node_endpoints(backend, conf.kdc.kdc_host, conf.kdc, server_conf)
         if ensure_node_principals(backend, conf.kdc, conf.kdc.kdc_host):
             log.info("created HTTP/%s@%s for this node", conf.kdc.kdc_host, conf.kdc.kdc_realm)
         if not is_initialized(backend):
@@ -161,25 +229,69 @@ def _prepare_store(conf: ConfDir) -> None:
         backend.close()
 
 
+def _web_server(
+    conf: ConfDir,
+    server_conf: HasServerConfig,
+    counters: KdcCounters,
+    kdc_ready: threading.Event,
+) -> WebServerThread:
+    cert, key, _ca = server_tls_files(server_conf, conf.path)
+    ssl_context = server_ssl_context(cert, key)
+    context = WebContext(
+        HasService(conf.path, conf),
+        kdc_listening=kdc_ready.is_set,
+        kdc_counters=counters,
+    )
+    return WebServerThread(WebServer(context, server_conf, ssl_context))
+
+
 def _serve(conf: ConfDir, options: argparse.Namespace, on_ready: Callable[[], None]) -> None:
     kdc = conf.kdc
+    server_conf = _read_server_conf(conf)
     log.info(
-        "has-server starting: realm %s, %s udp %s tcp %s, %d worker(s)",
+        "has-server starting: realm %s, %s udp %s tcp %s, %d worker(s)%s",
         kdc.kdc_realm,
         kdc.kdc_host,
         kdc.kdc_udp_port,
         kdc.kdc_tcp_port,
         options.workers,
+        f", https {server_conf.https_host}:{server_conf.https_port}" if server_conf else "",
     )
-    _prepare_store(conf)
-    run_workers(
-        options.workers,
-        functools.partial(make_handlers, str(conf.path)),
-        host=kdc.kdc_host,
-        udp_port=kdc.kdc_udp_port,
-        tcp_port=kdc.kdc_tcp_port,
-        on_ready=on_ready,
-    )
+    _prepare_store(conf, server_conf)
+    # One row per worker, plus room for restarted workers while a dead one's pid lingers.
+    counters = KdcCounters.create(options.workers * 2 + 1)
+    kdc_ready = threading.Event()
+    web = None
+    try:
+        if server_conf is not None:
+            web = _web_server(conf, server_conf, counters, kdc_ready)
+            web.start()
+
+        def ready() -> None:
+            kdc_ready.set()
+            on_ready()
+
+        run_workers(
+            options.workers,
+            functools.partial(
+                make_handlers,
+                str(conf.path),
+                str(counters.path),
+                str(options.log_path) if options.log_path else None,
+                options.log_level,
+            ),
+            host=kdc.kdc_host,
+            udp_port=kdc.kdc_udp_port,
+            tcp_port=kdc.kdc_tcp_port,
+            on_ready=ready,
+            # Forking while the web thread runs could copy its held locks.
+            start_method="spawn" if web is not None and options.workers > 1 else "fork",
+        )
+    finally:
+        kdc_ready.clear()
+        if web is not None:
+            web.stop()
+        counters.close()
     log.info("has-server stopped")
 
 
@@ -195,7 +307,15 @@ def _remove_pidfile(path: str | None) -> None:
                 os.unlink(path)
 
 
-_STARTUP_ERRORS = (ConfigError, BackendError, NetBindError, WorkerStartupError, OSError, ValueError)
+_STARTUP_ERRORS = (
+    ConfigError,
+    BackendError,
+    NetBindError,
+    WorkerStartupError,
+    WebStartupError,
+    OSError,
+    ValueError,
+)
 
 
 def _run_foreground(conf: ConfDir, options: argparse.Namespace) -> int:
@@ -271,12 +391,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     options.conf_dir = str(Path(options.conf_dir).absolute())
     try:
         conf = load_conf_dir(options.conf_dir)
+        server_path = conf.path / HAS_SERVER_CONF
+        if server_path.exists():  # checked here too, so a wrong value fails before --daemon
+            read_has_server_conf(server_path)
     except ConfigError as exc:
         print(f"has-server: {exc}", file=sys.stderr)
         return 2
     log_file = Path(options.log_file).absolute() if options.log_file else conf.kdc.log_file
     if log_file is None and options.daemon:
         log_file = conf.kdc.data_dir / "has-server.log"
+    options.log_path = log_file
     if options.pidfile:
         options.pidfile = str(Path(options.pidfile).absolute())
     try:

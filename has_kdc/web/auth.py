@@ -1,0 +1,103 @@
+"""Who is asking: the authentication slot of the web server, and the admin check.
+
+The server itself authenticates nobody. ``filter_auth_type = kerberos`` is served by
+an `Authenticator` installed in ``WebContext.authenticator`` (the SPNEGO acceptor,
+has_kdc/web/spnego.py). The middleware here calls it once per request, before any
+handler:
+
+- it returns ``None`` when the request carries no credentials it understands, or
+  an `AuthResult` naming the client principal (plus response headers such as the
+  mutual-authentication ``WWW-Authenticate: Negotiate <token>``, added to the answer);
+- it raises ``ApiError(401, ...)`` for credentials that are present and wrong.
+
+The result lands in ``request[AUTH_RESULT_KEY]`` (`request_principal` reads it).
+Endpoints that need an administrator call `require_admin`: without a principal the
+answer is 401 (with ``WWW-Authenticate: Negotiate`` when Kerberos is configured, so
+curl --negotiate and browsers retry), with a principal that is not an admin it is 403. With no
+authenticator installed every admin endpoint is therefore refused: deny by default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from aiohttp import web
+
+from has_kdc.web.errors import ApiError
+
+if TYPE_CHECKING:
+    from has_kdc.web.context import WebContext
+
+__all__ = [
+    "AUTH_RESULT_KEY",
+    "AuthResult",
+    "Authenticator",
+    "make_auth_middleware",
+    "request_principal",
+    "require_admin",
+]
+
+#: request key holding the AuthResult (or None) of the request
+AUTH_RESULT_KEY: web.RequestKey[AuthResult | None] = web.RequestKey("has_auth_result", object)
+
+
+@dataclass(frozen=True)
+class AuthResult:
+    """An authenticated client: its principal name, and headers for the response."""
+
+    principal: str
+    response_headers: Mapping[str, str] = field(default_factory=dict)
+
+
+class Authenticator(Protocol):
+    """Checks a request's credentials (see the module docstring)."""
+
+    async def __call__(self, request: web.Request) -> AuthResult | None: ...
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def make_auth_middleware(
+    context: WebContext,
+) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+    @web.middleware
+    async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        result = None
+        authenticator = context.authenticator
+        if authenticator is not None:
+            result = await authenticator(request)
+        request[AUTH_RESULT_KEY] = result
+        response = await handler(request)
+        if result is not None:
+            for name, value in result.response_headers.items():
+                response.headers[name] = value
+        return response
+
+    return auth_middleware
+
+
+def request_principal(request: web.Request) -> str | None:
+    result: AuthResult | None = request.get(AUTH_RESULT_KEY)
+    return result.principal if result is not None else None
+
+
+def require_admin(request: web.Request, context: WebContext) -> str:
+    """The admin principal of the request, else ApiError 401 or 403."""
+    principal = request_principal(request)
+    if principal is None:
+        headers = {}
+        if context.service.server_conf().filter_auth_type == "kerberos":
+            headers["WWW-Authenticate"] = "Negotiate"
+        raise ApiError(
+            401,
+            "unauthorized",
+            "this endpoint needs an authenticated administrator "
+            "(Kerberos SPNEGO: Authorization: Negotiate)",
+            headers=headers,
+        )
+    if principal not in context.admin_principals():
+        raise ApiError(403, "forbidden", f"{principal} is not an administrator of this realm")
+    return principal

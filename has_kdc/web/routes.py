@@ -1,0 +1,73 @@
+"""The route table: every endpoint once, with what the router, the gates and OpenAPI need.
+
+A `Route` names its verb, path, handler, parameters and access rule. `create_app`
+registers the routes it is given and `openapi.build_document` describes the same
+list, so the description cannot drift from what is served. Other parts of has-kdc
+add endpoints by handing their own routes to ``create_app(extra_routes=...)`` (the
+TGT-over-HTTPS plugins, the SPNEGO admin API).
+
+Access rules (``access``):
+
+- ``public``: served over HTTPS and, when configured, plain HTTP (health, metrics,
+  the OpenAPI document, the CA certificate);
+- ``tls``: HTTPS only, anyone (HAS's "AuthType: HTTPS" endpoints);
+- ``conf``: HTTPS only, and only while has-server.conf says ``enable_conf = true``
+  or the request carries an authenticated administrator (HAS's ConfFilter);
+- ``admin``: HTTPS only, authenticated administrator required.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from aiohttp import web
+
+__all__ = ["API_PREFIX", "Access", "Param", "Route"]
+
+API_PREFIX = "/has/v1"
+
+Access = Literal["public", "tls", "conf", "admin"]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class Param:
+    """One query (or JSON body) parameter, as OpenAPI describes it."""
+
+    name: str
+    description: str
+    required: bool = False
+    type: Literal["string", "integer", "boolean"] = "string"
+    secret: bool = False  # a password: better sent in the JSON body than the URL
+    pattern: str | None = None
+    minimum: int | None = None
+    maximum: int | None = None
+
+
+@dataclass(frozen=True)
+class Route:
+    """One endpoint. ``path`` is relative to /has/v1 unless it starts with '/'."""
+
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    access: Access = "tls"
+    params: tuple[Param, ...] = ()
+    #: whether the parameters may also come as a JSON object body
+    json_body: bool = False
+    #: media type of a 200 answer
+    produces: str = "application/json"
+    #: what HAS calls this endpoint (for the documentation), if it has one
+    has_counterpart: str | None = None
+    tag: str = "has"
+    responses: dict[int, str] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def full_path(self) -> str:
+        if self.path.startswith("/"):
+            return self.path
+        return f"{API_PREFIX}/{self.path}" if self.path else API_PREFIX

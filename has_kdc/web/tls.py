@@ -1,0 +1,89 @@
+"""TLS for the HAS HTTPS service and its clients: TLS 1.2 or newer, modern ciphers only.
+
+The server context takes the node's PEM certificate and key (``ssl_cert_file`` and
+``ssl_key_file`` in has-server.conf; by default ``server.pem`` and ``server.key`` in
+the conf_dir, where ``kdcinit <conf_dir> certs`` writes them). HAS's Java key stores
+(``ssl_server_conf``) are not read: a PEM pair is what OpenSSL takes, and
+``kdcinit certs`` makes one.
+
+Ciphers for TLS 1.2 are ECDHE with AES-GCM or ChaCha20-Poly1305 (forward secrecy,
+AEAD), as Mozilla's "intermediate" profile; TLS 1.3 suites are OpenSSL's defaults,
+all of them AEAD. Compression and renegotiation stay off (OpenSSL 3's defaults).
+Clients use the same rules (has_kdc.client.has_client.client_ssl_context).
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+from pathlib import Path
+
+from has_kdc.conf import ConfigError, HasServerConfig
+
+__all__ = [
+    "DEFAULT_CA_FILE",
+    "DEFAULT_CERT_FILE",
+    "DEFAULT_KEY_FILE",
+    "TLS12_CIPHERS",
+    "server_ssl_context",
+    "server_tls_files",
+]
+
+DEFAULT_CERT_FILE = "server.pem"
+DEFAULT_KEY_FILE = "server.key"
+DEFAULT_CA_FILE = "ca-root.pem"
+
+TLS12_CIPHERS = ":".join(
+    (
+        "ECDHE-ECDSA-AES128-GCM-SHA256",
+        "ECDHE-RSA-AES128-GCM-SHA256",
+        "ECDHE-ECDSA-AES256-GCM-SHA384",
+        "ECDHE-RSA-AES256-GCM-SHA384",
+        "ECDHE-ECDSA-CHACHA20-POLY1305",
+        "ECDHE-RSA-CHACHA20-POLY1305",
+    )
+)
+
+
+def server_tls_files(
+    conf: HasServerConfig, conf_dir: str | os.PathLike[str]
+) -> tuple[Path, Path, Path | None]:
+    """(certificate, key, CA bundle or None) of this node, configured or the defaults."""
+    base = Path(conf_dir)
+    cert = conf.ssl_cert_file or base / DEFAULT_CERT_FILE
+    key = conf.ssl_key_file or base / DEFAULT_KEY_FILE
+    ca = conf.ssl_ca_file or base / DEFAULT_CA_FILE
+    where = conf.source or str(base / "has-server.conf")
+    if not cert.is_file() or not key.is_file():
+        missing = cert if not cert.is_file() else key
+        raise ConfigError(
+            f"HTTPS needs a PEM certificate and key, and {missing} does not exist: set "
+            "ssl_cert_file and ssl_key_file under [HAS], or run "
+            f"'kdcinit {base} certs' to create them",
+            where,
+        )
+    return cert, key, (ca if ca.is_file() else None)
+
+
+def _base_context(purpose: ssl.Purpose) -> ssl.SSLContext:
+    ctx = ssl.create_default_context(purpose)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.set_ciphers(TLS12_CIPHERS)
+    ctx.options |= ssl.OP_NO_COMPRESSION
+    return ctx
+
+
+def server_ssl_context(
+    cert_file: str | os.PathLike[str], key_file: str | os.PathLike[str]
+) -> ssl.SSLContext:
+    """The HTTPS server's context: TLS >= 1.2, the node's certificate, no client certs."""
+    ctx = _base_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.options |= ssl.OP_CIPHER_SERVER_PREFERENCE
+    try:
+        ctx.load_cert_chain(os.fspath(cert_file), os.fspath(key_file))
+    except (OSError, ssl.SSLError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(
+            f"cannot load the TLS certificate {cert_file} with key {key_file}: {reason}"
+        ) from None
+    return ctx

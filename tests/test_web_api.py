@@ -1,0 +1,288 @@
+"""The /has/v1 REST API served for real over HTTPS (one node, SQLite), in this process.
+
+The web server runs on its thread as in has-server; requests go through TLS with the
+cluster CA, by the project's HTTPS client or raw http.client where a test needs to
+send something malformed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from has_kdc.client.has_client import HasClientError
+from has_kdc.conf import load_conf_dir, read_backend_conf, read_has_server_conf, set_enable_conf
+from has_kdc.web import default_routes
+from tests.webnode import ADMIN, REALM, Node, keytab_principals, make_node
+
+
+@pytest.fixture
+def node(tmp_path: Path) -> Iterator[Node]:
+    n = make_node(tmp_path)
+    try:
+        yield n
+    finally:
+        n.thread.stop()
+
+
+# ------------------------------------------------------------------ errors are JSON
+
+
+def test_unknown_path_is_404_json(node):
+    status, body = node.error("GET", "/has/v1/nosuchthing")
+    assert status == 404 and body["error"] == "not_found"
+    status, body = node.error("GET", "/")
+    assert status == 404
+
+
+def test_wrong_verb_is_405_json_with_allow(node):
+    status, headers, data = node.raw("DELETE", "/has/v1/getkrb5conf")
+    assert status == 405
+    assert headers["allow"] == "GET"
+    assert json.loads(data)["error"] == "method_not_allowed"
+    status, body = node.error("POST", "/has/v1/conf/configkdc")
+    assert status == 405 and "PUT" in body["detail"]
+
+
+@pytest.mark.parametrize(
+    ("query", "word"),
+    [
+        ("port=abc&realm=HADOOP.COM&host=h", "integer"),
+        ("port=0&realm=HADOOP.COM&host=h", "at least 1"),
+        ("port=88&host=h", "missing parameter(s): realm"),
+        ("port=88&realm=HADOOP.COM&host=h&colour=red", "unknown parameter 'colour'"),
+        ("port=88&port=89&realm=HADOOP.COM&host=h", "given 2 times"),
+        ("port=88&realm=BAD%20REALM&host=h", "not a realm name"),
+        ("port=88&realm=HADOOP.COM&host=bad_host!", "not a host name"),
+    ],
+)
+def test_bad_parameters_are_400(node, query, word):
+    before = (node.conf_dir / "kdc.conf").read_text()
+    status, body = node.error("PUT", f"/has/v1/conf/configkdc?{query}")
+    assert status == 400, body
+    assert word in body["detail"]
+    assert (node.conf_dir / "kdc.conf").read_text() == before
+
+
+def test_invalid_json_bodies_are_4xx(node):
+    json_type = {"Content-Type": "application/json"}
+    status, body = node.error("PUT", "/has/v1/conf/configkdc", b'{"port": 88,', headers=json_type)
+    assert (status, body["error"]) == (400, "invalid_json")
+    status, body = node.error("PUT", "/has/v1/conf/configkdc", b"[1, 2]", headers=json_type)
+    assert (status, body["error"]) == (400, "invalid_json")
+    status, body = node.error(
+        "PUT",
+        "/has/v1/conf/configkdc",
+        b'{"port": "x", "realm": "R", "host": "h"}',
+        headers=json_type,
+    )
+    assert status == 400 and "integer" in body["detail"]
+    status, body = node.error(
+        "PUT", "/has/v1/conf/configkdc", b"port=88", headers={"Content-Type": "text/plain"}
+    )
+    assert status == 415
+    status, body = node.error("PUT", "/has/v1/conf/configkdc", b"x" * 200_000, headers=json_type)
+    assert status == 413
+
+
+# ------------------------------------------------------------------ realm and configs
+
+
+def test_kdcinit_returns_the_admin_keytab_once_created(node):
+    first = node.client.put("kdcinit")
+    assert first.headers["x-has-realm-created"] == "true"
+    assert first.headers["cache-control"] == "no-store"
+    principals = keytab_principals(first.body)
+    assert principals == {ADMIN}
+    again = node.client.get("kdcinit")
+    assert again.headers["x-has-realm-created"] == "false"
+    assert again.body == first.body  # the same keys: init never re-keys
+    assert node.client.get("kdcstart").json()["initialized"] is True
+
+
+def test_client_configs_name_this_node(node):
+    node.client.put("kdcinit")
+    krb5 = node.client.get("getkrb5conf")
+    assert krb5.headers["content-disposition"] == "attachment; filename=krb5.conf"
+    conf = load_conf_dir(node.conf_dir).kdc
+    assert f"kdc = 127.0.0.1:{conf.kdc_udp_port}" in krb5.text()
+    has = node.client.get("gethasconf").text()
+    assert "https_host = 127.0.0.1" in has and f"https_port = {node.port}" in has
+    assert "auth_type = MySQL" in has
+    core = node.client.get("getcoresite").text()
+    assert f"https://127.0.0.1:{node.port}/has/v1?auth_type=MySQL" in core
+    roles = node.client.get("hostroles").json()
+    assert {"HostRole": "HDFS", "PrincipalNames": ["HTTP", "hdfs"]} in roles
+    pem = node.client.get("getcert").body
+    assert pem == node.ca_file.read_bytes()
+
+
+def test_conf_endpoints_edit_files_and_are_closed_without_enable_conf(node, caplog):
+    msg = node.client.put("conf/setplugin", plugin="RAM").json()["msg"]
+    assert "RAM" in msg
+    assert read_has_server_conf(node.conf_dir / "has-server.conf").auth_type == "RAM"
+    assert "auth_type = RAM" in node.client.get("gethasconf").text()
+
+    node.client.put(
+        "conf/configkdc", json_body={"host": "emr-header-1", "port": 88, "realm": REALM}
+    )
+    kdc = load_conf_dir(node.conf_dir).kdc
+    assert (kdc.kdc_host, kdc.kdc_tcp_port, kdc.kdc_realm) == ("emr-header-1", 88, REALM)
+
+    secret = "db-Secret-77"
+    with caplog.at_level(logging.DEBUG):
+        answer = node.client.put(
+            "conf/configkdcbackend",
+            json_body={
+                "backendType": "mysql",
+                "url": "jdbc:mysql://127.0.0.1:3306/has",
+                "user": "has",
+                "password": secret,
+            },
+        )
+    assert secret not in answer.text() and secret not in caplog.text
+    path = node.conf_dir / "backend.conf"
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    backend = read_backend_conf(path, environ={})
+    assert (backend.kind, backend.mysql_database, backend.mysql_password) == (
+        "mysql",
+        "has",
+        secret,
+    )
+
+    status, body = node.error("PUT", "/has/v1/conf/configkdcbackend?backendType=json")
+    assert status == 400 and "json" in body["detail"]
+
+    set_enable_conf(node.conf_dir / "has-server.conf", False)
+    status, body = node.error("PUT", "/has/v1/conf/setplugin?plugin=MySQL")
+    assert (status, body["error"]) == (403, "configuration_disabled")
+    status, body = node.error("GET", "/has/v1/kdcinit")
+    assert status == 403
+    # an administrator may still use them
+    status, _, _ = node.raw(
+        "PUT", "/has/v1/conf/setplugin?plugin=MySQL", headers={"X-Test-Principal": ADMIN}
+    )
+    assert status == 200
+
+
+def test_configkdc_refuses_another_realm_once_initialized(node):
+    node.client.put("kdcinit")
+    status, body = node.error("PUT", "/has/v1/conf/configkdc?host=h&port=88&realm=OTHER.COM")
+    assert status == 409 and "HADOOP.COM" in body["detail"]
+
+
+# ------------------------------------------------------------------ health, metrics, OpenAPI
+
+
+def test_health_reports_init_and_kdc_state(node):
+    status, _, data = node.raw("GET", "/has/v1/health")
+    body = json.loads(data)
+    assert status == 503
+    assert body["database"]["reachable"] is True and body["realm"]["initialized"] is False
+    node.client.put("kdcinit")
+    assert node.client.get("health").json()["status"] == "ok"
+    node.listening[0] = False
+    status, _, data = node.raw("GET", "/has/v1/health")
+    assert status == 503 and json.loads(data)["kdc"]["listening"] is False
+    with pytest.raises(HasClientError) as info:
+        node.client.get("kdcstart")
+    assert info.value.status == 503
+
+
+def test_metrics_count_requests_by_route_template(node):
+    node.raw("GET", "/has/v1/nosuchthing")
+    node.raw("GET", "/has/v1/getkrb5conf")
+    node.raw("PUT", "/has/v1/conf/configkdc?port=x&host=h&realm=R")
+    text = node.client.get("/metrics").text()
+    assert 'has_http_requests_total{path="unmatched",method="GET",status="404"} 1' in text
+    assert 'has_http_requests_total{path="/has/v1/getkrb5conf",method="GET",status="200"} 1' in text
+    assert (
+        'has_http_requests_total{path="/has/v1/conf/configkdc",method="PUT",status="400"} 1' in text
+    )
+    assert (
+        'has_http_request_duration_seconds_count{path="/has/v1/getkrb5conf",method="GET"} 1' in text
+    )
+    assert "has_database_up 1" in text and "has_realm_initialized 0" in text
+
+
+def test_openapi_document_lists_the_served_routes(node):
+    doc = node.client.get("openapi.json").json()
+    served = {(r.method.lower(), r.full_path) for r in default_routes()}
+    described = {(m, p) for p, ops in doc["paths"].items() for m in ops}
+    assert served == described
+
+
+# ------------------------------------------------------------------ admin endpoints
+
+
+def test_admin_endpoints_deny_by_default_and_serve_admins(node):
+    node.client.put("kdcinit")
+    status, headers, data = node.raw("GET", "/has/v1/admin/getprincipals")
+    assert status == 401 and headers["www-authenticate"] == "Negotiate"
+    assert json.loads(data)["error"] == "unauthorized"
+    status, body = node.error(
+        "GET", "/has/v1/admin/getprincipals", headers={"X-Test-Principal": f"alice@{REALM}"}
+    )
+    assert status == 403
+    admin = {"X-Test-Principal": ADMIN, "Content-Type": "application/json"}
+    status, headers, data = node.raw(
+        "POST", "/has/v1/admin/addprincipal", json.dumps({"principal": "alice"}).encode(), admin
+    )
+    assert status == 200 and headers["x-authenticated"] == ADMIN
+    status, body = node.error("POST", "/has/v1/admin/addprincipal?principal=alice", headers=admin)
+    assert (status, body["error"]) == (409, "principal_exists")
+    hosts = {"HOSTS": [{"name": "host1", "hostRoles": "HDFS,YARN"}]}
+    status, _, data = node.raw(
+        "PUT", "/has/v1/admin/createprincipals", json.dumps(hosts).encode(), admin
+    )
+    assert status == 200 and set(json.loads(data)["created"]) == {
+        f"HTTP/host1@{REALM}",
+        f"hdfs/host1@{REALM}",
+        f"yarn/host1@{REALM}",
+    }
+    status, _, data = node.raw(
+        "GET", "/has/v1/admin/exportkeytabs?host=host1&role=hdfs", None, admin
+    )
+    assert status == 200
+    assert keytab_principals(data) == {
+        f"HTTP/host1@{REALM}",
+        f"hdfs/host1@{REALM}",
+    }
+    status, _, data = node.raw("GET", "/has/v1/admin/getprincipals?exp=*host1", None, admin)
+    assert json.loads(data)["principals"] == [
+        f"HTTP/host1@{REALM}",
+        f"hdfs/host1@{REALM}",
+        f"yarn/host1@{REALM}",
+    ]
+    status, body = node.error(
+        "DELETE", "/has/v1/admin/deleteprincipal?principal=bob", headers=admin
+    )
+    assert (status, body["error"]) == (404, "no_such_principal")
+
+
+# ------------------------------------------------------------------ plain HTTP
+
+
+def test_plain_http_serves_only_public_endpoints(tmp_path):
+    n = make_node(tmp_path, http=True)
+    try:
+        status, _, data = n.raw("GET", "/has/v1/health", plain=True)
+        assert status == 503 and json.loads(data)["realm"]["initialized"] is False
+        status, body = n.error("GET", "/has/v1/getkrb5conf", plain=True)
+        assert (status, body["error"]) == (403, "https_required")
+        status, body = n.error("GET", "/has/v1/kdcinit", plain=True)
+        assert status == 403
+    finally:
+        n.thread.stop()
+
+
+def test_no_plain_http_unless_configured(node):
+    conf = read_has_server_conf(node.conf_dir / "has-server.conf")
+    assert not conf.http_enabled
+    assert [scheme for scheme, _, _ in node.thread.server.addresses] == ["https"]
