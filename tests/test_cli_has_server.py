@@ -160,3 +160,20 @@ def test_foreground_stops_cleanly_on_sigterm(tmp_path):
     assert proc.returncode == 0
     assert "has-server stopped" in err
     assert not node.pidfile.exists()
+
+
+@pytest.mark.mit
+def test_daemon_with_workers_reports_ready_and_serves(tmp_path):
+    """Forked workers inherit the readiness pipe; the launcher must still return at once."""
+    node = HasNode(tmp_path / "has", "HADOOP.COM")
+    node.init()
+    started = time.monotonic()
+    node.start("--workers", "2")
+    try:
+        assert time.monotonic() - started < 20
+        node.hadmin("addprinc", "-pw", "w-pw", "worker-user")
+        client = node.mit_client(tmp_path / "client")
+        client.kinit("worker-user", "w-pw")
+        assert "Default principal: worker-user@HADOOP.COM" in client.klist().stdout
+    finally:
+        node.stop()

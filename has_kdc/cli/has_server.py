@@ -44,9 +44,10 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from has_kdc.admin import ensure_node_principals, is_initialized
+from has_kdc.admin import is_initialized
 from has_kdc.asn1.constants import KDC_ERR_SVC_UNAVAILABLE
-from has_kdc.backend import BackendError, IdentityBackend, open_backend
+from has_kdc.backend import BackendError, IdentityBackend
+from has_kdc.cli.backend_startup import StoreStartup, open_backend_deferred
 from has_kdc.conf import (
     HAS_SERVER_CONF,
     ConfDir,
@@ -70,6 +71,7 @@ from has_kdc.web import (
     server_tls_files,
 )
 from has_kdc.web.realm_view import register_node_endpoints
+from has_kdc.web.tgt_api import TgtService, tgt_routes
 
 __all__ = ["RealmGate", "main", "make_handlers"]
 
@@ -152,7 +154,7 @@ def make_handlers(
     if not logging.getLogger().handlers:
         _setup_logging(Path(log_file) if log_file else None, log_level)
     conf = load_conf_dir(conf_dir)
-    backend = open_backend(conf.backend)
+    backend = open_backend_deferred(conf.backend)
     kdc = Kdc(conf.kdc, backend)
     counters = KdcCounters.attach(counters_path) if counters_path else None
     gate = RealmGate(kdc, backend, counters=counters)
@@ -212,23 +214,6 @@ def _read_server_conf(conf: ConfDir) -> HasServerConfig | None:
     return read_has_server_conf(path)
 
 
-def _prepare_store(conf: ConfDir, server_conf: HasServerConfig | None = None) -> None:
-    """Check the store opens; register this node and its ports (and its HTTP principal)."""
-    backend = open_backend(conf.backend)
-    try:
-        register_node_endpoints(backend, conf.kdc.kdc_host, conf.kdc, server_conf)
-        if ensure_node_principals(backend, conf.kdc, conf.kdc.kdc_host):
-            log.info("created HTTP/%s@%s for this node", conf.kdc.kdc_host, conf.kdc.kdc_realm)
-        if not is_initialized(backend):
-            log.warning(
-                "realm %s is not initialized yet: KDC requests get KDC_ERR_SVC_UNAVAILABLE "
-                "until 'kdcinit <conf_dir> init -p DIR' runs on any node",
-                conf.kdc.kdc_realm,
-            )
-    finally:
-        backend.close()
-
-
 def _web_server(
     conf: ConfDir,
     server_conf: HasServerConfig,
@@ -242,7 +227,9 @@ def _web_server(
         kdc_listening=kdc_ready.is_set,
         kdc_counters=counters,
     )
-    return WebServerThread(WebServer(context, server_conf, ssl_context))
+    # TGT over HTTPS (PUT /has/v1?type=<auth_type>): has_kdc.web.tgt_api
+    routes = tgt_routes(TgtService.for_context(context))
+    return WebServerThread(WebServer(context, server_conf, ssl_context, extra_routes=routes))
 
 
 def _serve(conf: ConfDir, options: argparse.Namespace, on_ready: Callable[[], None]) -> None:
@@ -257,7 +244,13 @@ def _serve(conf: ConfDir, options: argparse.Namespace, on_ready: Callable[[], No
         options.workers,
         f", https {server_conf.https_host}:{server_conf.https_port}" if server_conf else "",
     )
-    _prepare_store(conf, server_conf)
+    startup = StoreStartup(
+        conf,
+        register=lambda backend: register_node_endpoints(
+            backend, conf.kdc.kdc_host, conf.kdc, server_conf
+        ),
+    )
+    startup.first_attempt()
     # One row per worker, plus room for restarted workers while a dead one's pid lingers.
     counters = KdcCounters.create(options.workers * 2 + 1)
     kdc_ready = threading.Event()
@@ -270,6 +263,7 @@ def _serve(conf: ConfDir, options: argparse.Namespace, on_ready: Callable[[], No
         def ready() -> None:
             kdc_ready.set()
             on_ready()
+            startup.start_background()
 
         run_workers(
             options.workers,
@@ -288,10 +282,12 @@ def _serve(conf: ConfDir, options: argparse.Namespace, on_ready: Callable[[], No
             start_method="spawn" if web is not None and options.workers > 1 else "fork",
         )
     finally:
+        startup.stop()
         kdc_ready.clear()
         if web is not None:
             web.stop()
         counters.close()
+    startup.raise_fatal()
     log.info("has-server stopped")
 
 
@@ -334,11 +330,13 @@ def _run_daemon(conf: ConfDir, options: argparse.Namespace) -> int:
     ready_r, ready_w = os.pipe()
     if os.fork() > 0:
         os.close(ready_w)
-        chunks = []
-        while chunk := os.read(ready_r, 4096):
-            chunks.append(chunk)
+        # One line, or EOF if the daemon died first. Forked KDC workers inherit the
+        # write end, so EOF alone would never come while they run.
+        data = b""
+        while b"\n" not in data and (chunk := os.read(ready_r, 4096)):
+            data += chunk
         os.close(ready_r)
-        message = b"".join(chunks).decode(errors="replace")
+        message = data.partition(b"\n")[0].decode(errors="replace")
         if message == "ready":
             return 0
         reason = message.removeprefix("error: ") or "exited before listening (see its log)"
@@ -356,9 +354,15 @@ def _run_daemon(conf: ConfDir, options: argparse.Namespace) -> int:
         os.dup2(devnull, fd)
     os.close(devnull)
 
+    reported = False
+
     def report(text: str) -> None:
+        nonlocal reported
+        if reported:
+            return
+        reported = True
         with contextlib.suppress(OSError):
-            os.write(ready_w, text.encode())
+            os.write(ready_w, text.encode() + b"\n")
             os.close(ready_w)
 
     def on_ready() -> None:
