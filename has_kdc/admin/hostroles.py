@@ -49,6 +49,7 @@ __all__ = [
     "create_principals",
     "export_host_keytabs",
     "host_role_principals",
+    "host_roles_json",
     "keytab_file_name",
     "parse_hostroles",
     "read_hostroles",
@@ -67,6 +68,12 @@ HOST_ROLES: dict[str, tuple[str, ...]] = {
     "OOZIE": ("oozie",),
     "HUE": ("hue",),
 }
+
+
+def host_roles_json() -> list[dict[str, object]]:
+    """``[{"HostRole": "HDFS", "PrincipalNames": ["HTTP", "hdfs"]}, ...]`` as HAS answers."""
+    return [{"HostRole": role, "PrincipalNames": list(names)} for role, names in HOST_ROLES.items()]
+
 
 DEFAULT_CHUNK = 500
 _BAD_HOST_CHARS = frozenset("/@\\\"'")

@@ -18,13 +18,13 @@ import logging
 from aiohttp import web
 
 from has_kdc.admin import PrincipalAdmin, PrincipalExistsError, keytab_entries
+from has_kdc.admin.hostroles import HOST_ROLES
 from has_kdc.formats.keytab import keytab_to_bytes
 from has_kdc.principal import format_principal
 from has_kdc.web.api import PARAMS_KEY
 from has_kdc.web.auth import request_principal
 from has_kdc.web.context import CONTEXT, WebContext
 from has_kdc.web.errors import ApiError
-from has_kdc.web.host_roles import HOST_ROLES
 from has_kdc.web.routes import Param, Route
 from has_kdc.web.service import check_host
 

@@ -14,9 +14,9 @@ from typing import Any
 
 from aiohttp import web
 
+from has_kdc.admin.hostroles import host_roles_json
 from has_kdc.web.context import CONTEXT, WebContext
 from has_kdc.web.errors import ApiError
-from has_kdc.web.host_roles import host_roles_json
 from has_kdc.web.metrics import MetricsText
 from has_kdc.web.routes import Param, Route
 
