@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from has_kdc.conf import read_has_client_conf, read_has_server_conf
-from has_kdc.web.confedit import set_relations
+from has_kdc.conf.edit import set_relations
 from tests.hasnode import HasNode
 from tests.mitkrb import free_port
 

@@ -10,10 +10,10 @@ import pytest
 from has_kdc.asn1.constants import KDC_ERR_PREAUTH_REQUIRED, KDC_ERR_SVC_UNAVAILABLE, NT_SRV_INST
 from has_kdc.asn1.messages import PrincipalName
 from has_kdc.conf import parse_has_server_conf, parse_profile
+from has_kdc.conf.edit import set_relations
 from has_kdc.conf.kdc import kdc_config_from_profile
 from has_kdc.kdc.errors import build_krb_error
 from has_kdc.web import default_routes
-from has_kdc.web.confedit import set_relations
 from has_kdc.web.metrics import KDC_BUCKETS, KdcCounters, MetricsText, kdc_reply_code
 from has_kdc.web.openapi import build_document
 

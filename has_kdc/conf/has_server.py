@@ -43,6 +43,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from has_kdc.conf.edit import set_relations
 from has_kdc.conf.errors import ConfigError
 from has_kdc.conf.has_ini import (
     HasIniValues,
@@ -237,9 +238,6 @@ def parse_has_server_conf(text: str, source: str = "<string>") -> HasServerConfi
     return has_server_config_from_values(parse_has_ini(text, source, HAS_SERVER_KEYS))
 
 
-_ENABLE_CONF_LINE = re.compile(r"^(\s*enable_conf\s*=\s*)(.*?)(\s*)$")
-
-
 def set_enable_conf(path: str | os.PathLike[str], enabled: bool) -> bool:
     """Set ``enable_conf`` in has-server.conf, keeping every other line as written.
 
@@ -253,45 +251,8 @@ def set_enable_conf(path: str | os.PathLike[str], enabled: bool) -> bool:
         mode = stat.S_IMODE(target.stat().st_mode)
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", str(target)) from None
-    value = "true" if enabled else "false"
-    lines = text.splitlines(keepends=True)
-    section = ""
-    found = False
-    for i, line in enumerate(lines):
-        stripped = line.strip()
-        if stripped.startswith("["):
-            section = stripped[1:].split("]", 1)[0].strip()
-            continue
-        match = _ENABLE_CONF_LINE.match(line.rstrip("\r\n"))
-        if match and section in ("", "HAS"):
-            ending = line[len(line.rstrip("\r\n")) :]
-            lines[i] = f"{match[1]}{value}{match[3]}{ending}"
-            found = True
-    if not found:
-        lines = _insert_enable_conf(lines, value)
-    new = "".join(lines)
+    new = set_relations(text, "HAS", {"enable_conf": "true" if enabled else "false"})
     if new == text:
         return False
     write_atomic(target, new, mode or PUBLIC_MODE)
     return True
-
-
-def _insert_enable_conf(lines: list[str], value: str) -> list[str]:
-    """Add the key at the end of [HAS] (or at the top of a file without sections)."""
-    if lines and not lines[-1].endswith("\n"):
-        lines[-1] += "\n"
-    has_start = next((i for i, ln in enumerate(lines) if ln.strip() == "[HAS]"), None)
-    if has_start is None:
-        if any(ln.strip().startswith("[") for ln in lines):
-            return [f"enable_conf = {value}\n", *lines]
-        return [*lines, f"enable_conf = {value}\n"]
-    end = has_start + 1
-    indent = "  "
-    for i in range(has_start + 1, len(lines)):
-        stripped = lines[i].strip()
-        if stripped.startswith("["):
-            break
-        if stripped and not stripped.startswith(("#", ";")):
-            end = i + 1
-            indent = lines[i][: len(lines[i]) - len(lines[i].lstrip())]
-    return [*lines[:end], f"{indent}enable_conf = {value}\n", *lines[end:]]
