@@ -24,6 +24,7 @@ from has_kdc.backend import (
     ConcurrentModification,
     IdentityBackend,
     KeyData,
+    PluginUser,
     Principal,
     PrincipalExists,
     PrincipalNotFound,
@@ -585,9 +586,10 @@ def test_upgrade_path_from_version_1(flavor, clock):
         backend.set_config(REALM_KEY, REALM)
         backend.register_node("emr-header-1")
         assert not flavor.has_change_log_index(backend)
-        assert backend.migrate() == 2
+        assert backend.migrate() == backend.latest_schema_version
         assert flavor.has_change_log_index(backend)
-        assert backend.schema_version() == 2
+        assert backend.schema_version() == backend.latest_schema_version
+        assert backend.list_plugin_users() == []
         assert backend.get_principal(f"alice@{REALM}") == stored
         assert backend.get_config(REALM_KEY) == REALM
         assert backend.list_nodes() == ["emr-header-1"]
@@ -602,8 +604,9 @@ def test_newer_schema_refused(flavor, store):
         store.migrate()
     with pytest.raises(SchemaError, match="upgrade has-kdc"):
         open_backend(flavor.config, migrate=False)
-    with pytest.raises(SchemaError, match="no schema version 3"):
-        store.migrate(target=3)
+    beyond = store.latest_schema_version + 1
+    with pytest.raises(SchemaError, match=f"no schema version {beyond}"):
+        store.migrate(target=beyond)
 
 
 def test_open_backend(flavor):
@@ -633,3 +636,81 @@ def test_keys_never_in_repr(store):
     assert AES256_KEY.hex() not in text
     assert repr(AES256_KEY) not in text
     assert "key=" not in text
+
+
+# ---------------------------------------------------------------------- plugin users
+# The MySQL authentication plugin's users (TGT over HTTPS): schema version 3.
+
+HASH_A = "$scrypt$ln=1,r=8,p=1$c2FsdA$aGFzaC1h"
+HASH_B = "$scrypt$ln=1,r=8,p=1$c2FsdA$aGFzaC1i"
+
+
+def test_plugin_user_put_get_list_delete(store, clock):
+    assert store.get_plugin_user("alice") is None
+    stored = store.put_plugin_user(PluginUser("alice", HASH_A))
+    assert (stored.created, stored.modified, stored.disabled) == (clock.now, clock.now, False)
+    assert store.get_plugin_user("alice") == stored
+    store.put_plugin_user(PluginUser("bob", HASH_B, disabled=True))
+    assert [u.name for u in store.list_plugin_users()] == ["alice", "bob"]
+    assert store.get_plugin_user("bob").disabled is True
+    assert store.delete_plugin_user("alice") is True
+    assert store.delete_plugin_user("alice") is False
+    assert store.get_plugin_user("alice") is None
+    assert [u.name for u in store.list_plugin_users()] == ["bob"]
+
+
+def test_plugin_user_replace_keeps_created(store, clock):
+    first = store.put_plugin_user(PluginUser("alice", HASH_A))
+    clock.now += 100
+    second = store.put_plugin_user(PluginUser("alice", HASH_B, disabled=True))
+    assert second.created == first.created
+    assert second.modified == first.created + 100
+    again = store.get_plugin_user("alice")
+    assert (again.password_hash, again.disabled, again.created) == (HASH_B, True, first.created)
+    assert len(store.list_plugin_users()) == 1
+
+
+def test_plugin_user_names_are_exact(store):
+    store.put_plugin_user(PluginUser("Alice", HASH_A))
+    store.put_plugin_user(PluginUser("alice", HASH_B))
+    assert store.get_plugin_user("Alice").password_hash == HASH_A
+    assert store.get_plugin_user("alice").password_hash == HASH_B
+    assert store.get_plugin_user("alice ") is None
+    assert store.get_plugin_user("ALICE") is None
+
+
+def test_plugin_users_are_not_principal_changes(store):
+    before = store.change_counter()
+    store.put_plugin_user(PluginUser("alice", HASH_A))
+    store.delete_plugin_user("alice")
+    assert store.change_counter() == before
+    assert store.list_principals() == []
+
+
+def test_plugin_user_seen_by_another_node_at_once(store, other):
+    store.put_plugin_user(PluginUser("alice", HASH_A))
+    assert other.get_plugin_user("alice").password_hash == HASH_A
+    other.put_plugin_user(PluginUser("alice", HASH_B, disabled=True))
+    assert store.get_plugin_user("alice").disabled is True
+
+
+def test_plugin_user_bad_values_refused(store):
+    with pytest.raises(BackendError, match="1 to 255 bytes"):
+        store.put_plugin_user(PluginUser("", HASH_A))
+    with pytest.raises(BackendError, match="1 to 255 bytes"):
+        store.put_plugin_user(PluginUser("x" * 256, HASH_A))
+    with pytest.raises(BackendError, match="password hash"):
+        store.put_plugin_user(PluginUser("alice", ""))
+    assert store.list_plugin_users() == []
+
+
+def test_plugin_user_put_joins_a_transaction(store):
+    with pytest.raises(RuntimeError), store.transaction():
+        store.put_plugin_user(PluginUser("alice", HASH_A))
+        raise RuntimeError("roll back")
+    assert store.get_plugin_user("alice") is None
+
+
+def test_plugin_user_hash_never_in_repr(store):
+    stored = store.put_plugin_user(PluginUser("alice", HASH_A))
+    assert HASH_A not in repr(stored) + str(stored) + repr(store.list_plugin_users())

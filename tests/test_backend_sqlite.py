@@ -386,7 +386,7 @@ def test_upgrade_path_from_version_1(db_path):
         with backend._read() as conn:
             index = "SELECT 1 FROM sqlite_master WHERE name = 'change_log_changed'"
             assert conn.execute(index).fetchone() is None
-        assert backend.migrate() == 2
+        assert backend.migrate() == LATEST_VERSION
         with backend._read() as conn:
             assert conn.execute(index).fetchone() is not None
         assert backend.get_principal(f"alice@{REALM}").keys == alice().keys

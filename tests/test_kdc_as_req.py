@@ -13,7 +13,7 @@ from has_kdc.asn1.codec import (
     encode,
 )
 from has_kdc.asn1.constants import (
-    APP_ENC_TGS_REP_PART,
+    APP_ENC_AS_REP_PART,
     KDC_ERR_BADOPTION,
     KDC_ERR_C_PRINCIPAL_UNKNOWN,
     KDC_ERR_CLIENT_REVOKED,
@@ -114,7 +114,8 @@ def test_preauth_succeeds_and_reply_has_pre_authent_and_etype_info2() -> None:
     rep, enc = as_rep(kdc, req, alice_key())
     assert enc.nonce == req.req_body.nonce
     assert enc.flags & TicketFlags.PRE_AUTHENT and enc.flags & TicketFlags.INITIAL
-    assert enc.application_tag == APP_ENC_TGS_REP_PART  # as MIT encodes it
+    # EncASRepPart as RFC 4120 §5.4.2 defines it (MIT sends 26; strict clients need 25)
+    assert enc.application_tag == APP_ENC_AS_REP_PART
     assert rep.cname == ALICE and rep.crealm == REALM
     assert rep.enc_part.etype == 18 and rep.enc_part.kvno is None  # as MIT sends it
     assert etype_info2_of(rep.padata) == (ETypeInfo2Entry(18, f"{REALM}alice".encode()),)
@@ -372,7 +373,8 @@ def test_requested_lifetime_is_honoured() -> None:
     now = int(clock())
     _, enc = as_rep(kdc, preauth_req(clock, till=now + 3600), alice_key())
     assert enc.endtime == now + 3600
-    assert enc.starttime is None and enc.renew_till is None
+    # starttime: left out of the ticket (it equals authtime), always named in the reply
+    assert enc.starttime == now and enc.renew_till is None
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from has_kdc.backend.errors import (
 )
 from has_kdc.backend.factory import open_backend
 from has_kdc.backend.interface import INITIALIZED_KEY, REALM_KEY, IdentityBackend
-from has_kdc.backend.model import KeyData, Principal
+from has_kdc.backend.model import KeyData, PluginUser, Principal
 
 __all__ = [
     "INITIALIZED_KEY",
@@ -20,6 +20,7 @@ __all__ = [
     "ConcurrentModification",
     "IdentityBackend",
     "KeyData",
+    "PluginUser",
     "Principal",
     "PrincipalExists",
     "PrincipalNotFound",

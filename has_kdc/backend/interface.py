@@ -30,14 +30,24 @@ from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from types import TracebackType
 
-from has_kdc.backend.errors import SchemaError
-from has_kdc.backend.model import Principal
+from has_kdc.backend.errors import BackendError, SchemaError
+from has_kdc.backend.model import PluginUser, Principal
 
-__all__ = ["INITIALIZED_KEY", "REALM_KEY", "IdentityBackend"]
+__all__ = ["INITIALIZED_KEY", "REALM_KEY", "IdentityBackend", "check_plugin_user"]
 
 # Realm configuration keys every node reads the same way.
 REALM_KEY = "realm"
 INITIALIZED_KEY = "initialized"
+
+
+def check_plugin_user(user: PluginUser) -> None:
+    """What every store refuses: names it cannot key on, hashes it cannot hold."""
+    if not user.name or len(user.name.encode("utf-8")) > 255:
+        raise BackendError("a plugin user name must be 1 to 255 bytes long")
+    if not user.password_hash or len(user.password_hash) > 255:
+        raise BackendError(
+            f"plugin user {user.name}: the password hash must be 1 to 255 characters"
+        )
 
 
 class IdentityBackend(abc.ABC):
@@ -66,6 +76,17 @@ class IdentityBackend(abc.ABC):
 
         Raises ``PrincipalExists``.
         """
+
+    def add_principals(self, principals: Iterable[Principal]) -> list[Principal]:
+        """Store several new principals at once: all of them or, on any error, none.
+
+        For bulk creation (``creprincs``: hosts x Hadoop roles). One transaction and
+        one change-counter step per principal, as ``add_principal`` would give;
+        implementations batch the statements. Raises ``PrincipalExists`` if any name
+        is taken (or given twice).
+        """
+        with self.transaction():
+            return [self.add_principal(p) for p in principals]
 
     @abc.abstractmethod
     def update_principal(self, principal: Principal) -> Principal:
@@ -109,6 +130,28 @@ class IdentityBackend(abc.ABC):
     @abc.abstractmethod
     def list_nodes(self) -> list[str]:
         """Hosts of the registered nodes, in registration order."""
+
+    # -- users of the MySQL authentication plugin (TGT over HTTPS)
+
+    @abc.abstractmethod
+    def get_plugin_user(self, name: str) -> PluginUser | None:
+        """The plugin user called ``name`` (exact, case-sensitive), or ``None``."""
+
+    @abc.abstractmethod
+    def put_plugin_user(self, user: PluginUser) -> PluginUser:
+        """Create the user, or replace hash and ``disabled`` of an existing one.
+
+        Returns the user as stored: ``created`` kept from the first write,
+        ``modified`` set to now. Not a principal change: the change counter stays.
+        """
+
+    @abc.abstractmethod
+    def delete_plugin_user(self, name: str) -> bool:
+        """Remove the user; ``False`` when there was none."""
+
+    @abc.abstractmethod
+    def list_plugin_users(self) -> list[PluginUser]:
+        """Every plugin user, sorted by name."""
 
     # -- atomicity and change tracking
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["KeyData", "Principal"]
+__all__ = ["KeyData", "PluginUser", "Principal"]
 
 
 @dataclass
@@ -61,3 +61,20 @@ class Principal:
         """The keys of ``kvno`` (the current one by default), in stored order."""
         wanted = self.kvno if kvno is None else kvno
         return [k for k in self.keys if k.kvno == wanted]
+
+
+@dataclass
+class PluginUser:
+    """A user of the MySQL authentication plugin (TGT over HTTPS), in the shared store.
+
+    HAS keeps these in a ``has_user`` table with the password in plain text; here
+    ``password_hash`` is a self-describing scrypt hash (`has_kdc.plugins.passwords`).
+    The store never looks inside it. ``disabled`` users are refused without their
+    password being checked. Times are POSIX seconds, set by the store.
+    """
+
+    name: str
+    password_hash: str = field(repr=False)
+    disabled: bool = False
+    created: int = 0
+    modified: int = 0

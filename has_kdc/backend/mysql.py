@@ -59,8 +59,8 @@ from has_kdc.backend.errors import (
     PrincipalNotFound,
     SchemaError,
 )
-from has_kdc.backend.interface import IdentityBackend
-from has_kdc.backend.model import KeyData, Principal
+from has_kdc.backend.interface import IdentityBackend, check_plugin_user
+from has_kdc.backend.model import KeyData, PluginUser, Principal
 from has_kdc.conf.backend import BackendConfig
 from has_kdc.principal import default_salt, normalize_principal, parse_principal
 
@@ -135,6 +135,18 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
         2,
         "index the change log by time, for pruning",
         ("CREATE INDEX change_log_changed ON change_log (changed)",),
+    ),
+    (
+        3,
+        "users of the MySQL authentication plugin (TGT over HTTPS)",
+        (
+            f"""CREATE TABLE IF NOT EXISTS has_users (
+                name VARBINARY(255) NOT NULL PRIMARY KEY,
+                password_hash VARCHAR(255) NOT NULL,
+                disabled BOOLEAN NOT NULL,
+                created BIGINT NOT NULL,
+                modified BIGINT NOT NULL) {_TABLE}""",
+        ),
     ),
 )
 LATEST_VERSION = MIGRATIONS[-1][0]
@@ -800,6 +812,85 @@ class MysqlBackend(IdentityBackend):
         self._atomic(work, write=True)
         return stored
 
+    _BULK_CHUNK = 500  # names per IN list and per multi-row INSERT batch
+
+    def add_principals(self, principals: Iterable[Principal]) -> list[Principal]:
+        """Many principals in one transaction, a few statements per 500 (not per name).
+
+        Multi-row INSERTs (PyMySQL's ``executemany``) for principals, keys and the
+        change log; the counter moves by the number added, each name getting its
+        own change number, exactly as one ``add_principal`` per name would.
+        """
+        now = self._now()
+        stored: list[Principal] = []
+        seen: set[str] = set()
+        for principal in principals:
+            name = normalize_principal(principal.name)
+            self._check_principal(principal, name)
+            if name in seen:
+                raise PrincipalExists(name)
+            seen.add(name)
+            stored.append(
+                replace(
+                    principal,
+                    name=name,
+                    keys=list(principal.keys),
+                    created=principal.created or now,
+                    modified=now,
+                    version=1,
+                )
+            )
+        if not stored:
+            return []
+
+        def work(cur: Cursor) -> None:
+            for start in range(0, len(stored), self._BULK_CHUNK):
+                self._insert_chunk(cur, stored[start : start + self._BULK_CHUNK], now)
+
+        self._atomic(work, write=True)
+        return stored
+
+    def _insert_chunk(self, cur: Cursor, chunk: list[Principal], now: int) -> None:
+        names = [self._name_param(p.name) for p in chunk]
+        marks = ", ".join(["%s"] * len(names))
+        cur.execute(f"SELECT name FROM principals WHERE name IN ({marks}) LIMIT 1", names)  # noqa: S608
+        taken = cur.fetchone()
+        if taken:
+            raise PrincipalExists(bytes(taken[0]).decode("utf-8"))
+        rows = []
+        for principal, name in zip(chunk, names, strict=True):
+            values = [getattr(principal, c) for c in _COLUMNS]
+            values[0] = name
+            rows.append(values)
+        cur.executemany(
+            f"INSERT INTO principals ({', '.join(_COLUMNS)}) "  # noqa: S608
+            f"VALUES ({', '.join(['%s'] * len(_COLUMNS))})",
+            rows,
+        )
+        cur.execute(f"SELECT name, id FROM principals WHERE name IN ({marks})", names)  # noqa: S608
+        ids = {bytes(n): int(i) for n, i in cur.fetchall()}
+        keys = [
+            (ids[name], i, k.enctype, k.kvno, bytes(k.key), k.salt, k.s2kparams)
+            for principal, name in zip(chunk, names, strict=True)
+            for i, k in enumerate(principal.keys)
+        ]
+        if keys:
+            cur.executemany(
+                "INSERT INTO principal_keys (principal_id, position, enctype, kvno, key_contents, "
+                "salt, s2kparams) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                keys,
+            )
+        cur.execute("UPDATE change_counter SET value = value + %s WHERE id = 1", (len(chunk),))
+        cur.execute("SELECT value FROM change_counter WHERE id = 1")
+        last = int(cur.fetchone()[0])
+        first = last - len(chunk) + 1
+        cur.executemany(
+            "INSERT INTO change_log (seq, kind, name, changed) VALUES (%s, %s, %s, %s)",
+            [(first + i, "principal", name, now) for i, name in enumerate(names)],
+        )
+        if last // _PRUNE_EVERY != (first - 1) // _PRUNE_EVERY:  # a multiple in first..last
+            self._prune(cur, now - CHANGE_LOG_RETENTION)
+
     def update_principal(self, principal: Principal) -> Principal:
         self._check_principal(principal, principal.name)
         now = self._now()
@@ -928,6 +1019,70 @@ class MysqlBackend(IdentityBackend):
             return list(cur.fetchall())
 
         return [bytes(r[0]).decode("utf-8") for r in self._atomic(work)]
+
+    # ---------------------------------------------------------------- plugin users
+
+    _USER_COLUMNS = "name, password_hash, disabled, created, modified"
+
+    @staticmethod
+    def _plugin_user(row: tuple) -> PluginUser:
+        name, password_hash, disabled, created, modified = row
+        return PluginUser(
+            bytes(name).decode("utf-8"),
+            str(password_hash),
+            bool(disabled),
+            int(created),
+            int(modified),
+        )
+
+    def get_plugin_user(self, name: str) -> PluginUser | None:
+        def work(cur: Cursor) -> tuple | None:
+            cur.execute(
+                f"SELECT {self._USER_COLUMNS} FROM has_users WHERE name = %s",  # noqa: S608
+                (name.encode("utf-8"),),
+            )
+            return cur.fetchone()
+
+        row = self._atomic(work)
+        return None if row is None else self._plugin_user(row)
+
+    def put_plugin_user(self, user: PluginUser) -> PluginUser:
+        check_plugin_user(user)
+        now = self._now()
+        encoded = user.name.encode("utf-8")
+
+        def work(cur: Cursor) -> int:
+            cur.execute("SELECT created FROM has_users WHERE name = %s FOR UPDATE", (encoded,))
+            row = cur.fetchone()
+            if row is None:
+                cur.execute(
+                    f"INSERT INTO has_users ({self._USER_COLUMNS}) "  # noqa: S608
+                    "VALUES (%s, %s, %s, %s, %s)",
+                    (encoded, user.password_hash, user.disabled, now, now),
+                )
+                return now
+            cur.execute(
+                "UPDATE has_users SET password_hash = %s, disabled = %s, modified = %s "
+                "WHERE name = %s",
+                (user.password_hash, user.disabled, now, encoded),
+            )
+            return int(row[0])
+
+        created = self._atomic(work, write=True)
+        return replace(user, created=created, modified=now)
+
+    def delete_plugin_user(self, name: str) -> bool:
+        def work(cur: Cursor) -> bool:
+            return cur.execute("DELETE FROM has_users WHERE name = %s", (name.encode("utf-8"),)) > 0
+
+        return self._atomic(work, write=True)
+
+    def list_plugin_users(self) -> list[PluginUser]:
+        def work(cur: Cursor) -> list[tuple]:
+            cur.execute(f"SELECT {self._USER_COLUMNS} FROM has_users ORDER BY name")  # noqa: S608
+            return list(cur.fetchall())
+
+        return [self._plugin_user(r) for r in self._atomic(work)]
 
     # ---------------------------------------------------------------- changes
 

@@ -37,8 +37,8 @@ from has_kdc.backend.errors import (
     PrincipalNotFound,
     SchemaError,
 )
-from has_kdc.backend.interface import IdentityBackend
-from has_kdc.backend.model import KeyData, Principal
+from has_kdc.backend.interface import IdentityBackend, check_plugin_user
+from has_kdc.backend.model import KeyData, PluginUser, Principal
 from has_kdc.principal import default_salt, normalize_principal, parse_principal
 
 __all__ = ["MIGRATIONS", "SqliteBackend"]
@@ -100,6 +100,18 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
         2,
         "index the change log by time, for pruning",
         ("CREATE INDEX change_log_changed ON change_log (changed)",),
+    ),
+    (
+        3,
+        "users of the MySQL authentication plugin (TGT over HTTPS)",
+        (
+            """CREATE TABLE has_users (
+                name TEXT NOT NULL PRIMARY KEY,
+                password_hash TEXT NOT NULL,
+                disabled INTEGER NOT NULL,
+                created INTEGER NOT NULL,
+                modified INTEGER NOT NULL)""",
+        ),
     ),
 )
 LATEST_VERSION = MIGRATIONS[-1][0]
@@ -465,6 +477,47 @@ class SqliteBackend(IdentityBackend):
             rows = conn.execute("SELECT host FROM kdc_nodes ORDER BY registered, host").fetchall()
         return [r[0] for r in rows]
 
+    # ---------------------------------------------------------------- plugin users
+
+    def get_plugin_user(self, name: str) -> PluginUser | None:
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT name, password_hash, disabled, created, modified FROM has_users "
+                "WHERE name = ?",
+                (name,),
+            ).fetchone()
+        return None if row is None else _plugin_user(row)
+
+    def put_plugin_user(self, user: PluginUser) -> PluginUser:
+        check_plugin_user(user)
+        now = self._now()
+        with self.transaction(), self._errors():
+            row = self._conn.execute(
+                "SELECT created FROM has_users WHERE name = ?", (user.name,)
+            ).fetchone()
+            created = int(row[0]) if row else now
+            self._conn.execute(
+                "INSERT INTO has_users (name, password_hash, disabled, created, modified) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
+                "password_hash = excluded.password_hash, disabled = excluded.disabled, "
+                "modified = excluded.modified",
+                (user.name, user.password_hash, int(user.disabled), created, now),
+            )
+        return replace(user, created=created, modified=now)
+
+    def delete_plugin_user(self, name: str) -> bool:
+        with self.transaction(), self._errors():
+            cur = self._conn.execute("DELETE FROM has_users WHERE name = ?", (name,))
+            return cur.rowcount > 0
+
+    def list_plugin_users(self) -> list[PluginUser]:
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT name, password_hash, disabled, created, modified FROM has_users "
+                "ORDER BY name"
+            ).fetchall()
+        return [_plugin_user(r) for r in rows]
+
     # ---------------------------------------------------------------- changes
 
     def change_counter(self) -> int:
@@ -547,3 +600,8 @@ class SqliteBackend(IdentityBackend):
     def close(self) -> None:
         with self._lock, contextlib.suppress(sqlite3.Error):
             self._conn.close()
+
+
+def _plugin_user(row: tuple) -> PluginUser:
+    name, password_hash, disabled, created, modified = row
+    return PluginUser(str(name), str(password_hash), bool(disabled), int(created), int(modified))

@@ -39,6 +39,7 @@ from has_kdc.admin import (
 )
 from has_kdc.cli.context import admin_session
 from has_kdc.cli.passwords import read_new_password
+from has_kdc.cli.plugin_users import register_plugin_user_commands
 from has_kdc.cli.shell import USER_ERRORS, Command, CommandParser, Console
 from has_kdc.crypto import enctype_name
 
@@ -194,6 +195,8 @@ class HadminLocal(Console):
         p.add_argument("host", metavar="HOST")
         p.add_argument("role", metavar="ROLE", nargs="?", help="one role (default: all)")
         self.add(Command("expkeytabs", p, self.expkeytabs, ("export_keytabs",)))
+
+        register_plugin_user_commands(self, self.admin)
 
     # -- commands ---------------------------------------------------------------------
 

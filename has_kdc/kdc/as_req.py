@@ -14,10 +14,18 @@ clock skew KRB_AP_ERR_SKEW. Both PREAUTH_REQUIRED and PREAUTH_FAILED carry
 METHOD-DATA with PA-ETYPE-INFO2 (enctype, salt, s2kparams of the reply key) and an
 empty PA-ENC-TIMESTAMP, which is how the client learns the salt to derive its key.
 
-Like MIT, the AS-REP itself always carries PA-ETYPE-INFO2 for the reply key, and
-its encrypted part is encoded as EncTGSRepPart ([APPLICATION 26]): MIT's encoder
-has always done so (``encode_krb5_enc_kdc_rep_part`` uses the TGS tag; RFC 4120
-§5.4.2 tells clients to accept either), and every client in the field accepts it.
+Like MIT, the AS-REP itself always carries PA-ETYPE-INFO2 for the reply key. Its
+encrypted part is EncASRepPart ([APPLICATION 25]), as RFC 4120 §5.4.2 defines it,
+Heimdal and Active Directory send it, and Apache Kerby (HAS's own KDC) sends it.
+MIT's krb5kdc sends EncTGSRepPart ([APPLICATION 26]) in both replies, a legacy the
+RFC's compatibility note lets clients tolerate ("MAY relax the check"); MIT,
+Heimdal, the JDK and gokrb5 accept either tag, but strict clients such as impacket
+accept only 25 and cannot log in to MIT's KDC at all. Tag 25 works with all of them.
+
+The ticket leaves out a starttime equal to the authtime, as MIT does (RFC 4120 §5.3:
+an absent starttime means the authtime), but the reply part always names it, as
+Kerby and Active Directory do: clients that copy the reply into a credential cache
+(impacket's ``CCache.fromTGT``) read starttime unconditionally.
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ from has_kdc.asn1.codec import (
     encode_method_data,
 )
 from has_kdc.asn1.constants import (
-    APP_ENC_TGS_REP_PART,
+    APP_ENC_AS_REP_PART,
     DOMAIN_X500_COMPRESS,
     KDC_ERR_C_PRINCIPAL_UNKNOWN,
     KDC_ERR_CLIENT_REVOKED,
@@ -63,6 +71,7 @@ from has_kdc.asn1.messages import (
     EncryptionKey,
     EncTicketPart,
     ETypeInfo2Entry,
+    HostAddress,
     KdcRep,
     KdcReq,
     LastReqEntry,
@@ -81,7 +90,7 @@ from has_kdc.kdc.policy import FLAG, OPT
 from has_kdc.kdc.principal_cache import CachedPrincipal
 from has_kdc.principal import PrincipalNameError, parse_principal
 
-__all__ = ["process_as_req"]
+__all__ = ["build_as_rep", "process_as_req"]
 
 _LAST_REQ_NONE = (LastReqEntry(LR_NONE, 0),)
 _EMPTY_TRANSITED = TransitedEncoding(DOMAIN_X500_COMPRESS, b"")
@@ -144,8 +153,6 @@ def process_as_req(ctx: RealmContext, req: KdcReq, now: float, rlog: RequestLog)
 
     # -- issue --------------------------------------------------------------------
     rlog.authtime = kdc_time
-    session_et = enctype_by_id(session_etype)
-    session_key = EncryptionKey(session_etype, session_et.random_key())
     if options & OPT.CANONICALIZE:
         cname = PrincipalName(NT_PRINCIPAL, client.components)
     else:
@@ -154,6 +161,54 @@ def process_as_req(ctx: RealmContext, req: KdcReq, now: float, rlog: RequestLog)
         sname = PrincipalName(body.sname.name_type, server.components)
     else:
         sname = body.sname
+    reply, ticket_etype = build_as_rep(
+        ctx,
+        server=server,
+        cname=cname,
+        sname=sname,
+        session_etype=session_etype,
+        reply_key=EncryptionKey(reply_etype, reply_key.key),
+        padata=(etype_info2,),
+        flags=flags,
+        kdc_time=kdc_time,
+        starttime=starttime,
+        endtime=endtime,
+        renew_till=renew_till,
+        addresses=body.addresses,
+        nonce=body.nonce,
+        key_expiration=_key_expiration(client),
+    )
+    rlog.rep_etype, rlog.tkt_etype, rlog.ses_etype = reply_etype, ticket_etype, session_etype
+    return reply
+
+
+def build_as_rep(
+    ctx: RealmContext,
+    *,
+    server: CachedPrincipal,
+    cname: PrincipalName,
+    sname: PrincipalName,
+    session_etype: int,
+    reply_key: EncryptionKey,
+    padata: tuple[PAData, ...],
+    flags: int,
+    kdc_time: int,
+    starttime: int,
+    endtime: int,
+    renew_till: int | None,
+    addresses: tuple[HostAddress, ...] | None,
+    nonce: int,
+    key_expiration: int | None,
+) -> tuple[bytes, int]:
+    """The encoded AS-REP once every check has passed, and the enctype of its ticket.
+
+    A new session key, the ticket under the server's key, and the reply part under
+    ``reply_key`` (usage 3). Shared by the AS exchange and by TGT-over-HTTPS
+    (`has_kdc.kdc.issue`), whose reply key comes from the authentication plugin.
+    Raises ``KdcError`` when the server has no key the realm permits.
+    """
+    session_et = enctype_by_id(session_etype)
+    session_key = EncryptionKey(session_etype, session_et.random_key())
     start_field = None if starttime == kdc_time else starttime
 
     ticket_etype = policy.select_ticket_key_enctype(server.current_keys, ctx.permitted)
@@ -170,7 +225,7 @@ def process_as_req(ctx: RealmContext, req: KdcReq, now: float, rlog: RequestLog)
         starttime=start_field,
         endtime=endtime,
         renew_till=renew_till,
-        caddr=body.addresses,
+        caddr=addresses,
     )
     ticket = Ticket(
         realm=ctx.realm,
@@ -184,32 +239,32 @@ def process_as_req(ctx: RealmContext, req: KdcReq, now: float, rlog: RequestLog)
     enc_rep = EncKdcRepPart(
         key=session_key,
         last_req=_LAST_REQ_NONE,
-        nonce=body.nonce,
-        key_expiration=_key_expiration(client),
+        nonce=nonce,
+        key_expiration=key_expiration,
         flags=flags,
         authtime=kdc_time,
-        starttime=start_field,
+        starttime=starttime,  # always, unlike the ticket: see the module docstring
         endtime=endtime,
         renew_till=renew_till,
         srealm=ctx.realm,
         sname=sname,
-        caddr=body.addresses,
-        application_tag=APP_ENC_TGS_REP_PART,
+        caddr=addresses,
+        application_tag=APP_ENC_AS_REP_PART,
     )
+    reply_et = enctype_by_id(reply_key.keytype)
     reply = KdcRep(
         msg_type=KRB_AS_REP,
-        padata=(etype_info2,),
+        padata=padata,
         crealm=ctx.realm,
         cname=cname,
         ticket=ticket,
         # No kvno: MIT's KDC sets it only after encoding, so it never reaches the wire.
         enc_part=EncryptedData(
-            reply_etype,
-            enctype_by_id(reply_etype).encrypt(reply_key.key, KU_AS_REP_ENC_PART, encode(enc_rep)),
+            reply_key.keytype,
+            reply_et.encrypt(reply_key.keyvalue, KU_AS_REP_ENC_PART, encode(enc_rep)),
         ),
     )
-    rlog.rep_etype, rlog.tkt_etype, rlog.ses_etype = reply_etype, ticket_etype, session_etype
-    return encode(reply)
+    return encode(reply), ticket_etype
 
 
 def _client_lookup_name(cname: PrincipalName, realm: str) -> str:

@@ -1,0 +1,248 @@
+"""Benchmark TGT over HTTPS: ``PUT /has/v1?type=MySQL`` against two has-server nodes.
+
+Starts a MariaDB (tests/mariadb.py) and two has-server nodes on 127.0.1.1 and
+127.0.1.2 over it (tests/hasnode.py: real console scripts, one CA), initializes the
+realm and adds MySQL plugin users whose password hashes use the scrypt cost under
+test. Then client threads, each with one kept-alive HTTPS connection to one node
+(alternating between the nodes), log in as fast as they can for ``--duration``
+seconds or ``--max-requests`` requests, whichever comes first; every answer is
+decrypted and checked as login-test does (a wrong or undecryptable answer counts as
+an error, not as speed). Printed per row: requests, requests/s, p50 and p99 latency.
+
+Rows: one per ``--scrypt-ln`` value. ln=15 is the default hash cost (what
+``hadmin-local addpluginuser`` stores): the node spends most of each request in
+scrypt, by design. A low ln shows the ceiling of the rest (TLS, JSON, the KDC, the
+reply's string-to-key and AES).
+
+    .venv/bin/python -m bench.tgt_https_bench                      # ln 15 and 8, 10 s each
+    .venv/bin/python -m bench.tgt_https_bench --scrypt-ln 15 --duration 20 --clients 6
+
+Everything runs on this machine's loopback; everything started is stopped and the
+temp directory removed (unless ``--keep``). Run from the checkout's top directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import socket
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from has_kdc.backend import PluginUser, open_backend
+from has_kdc.client.has_client import client_ssl_context
+from has_kdc.client.tgt_client import HasTgtClient, TgtRequestError
+from has_kdc.conf import BackendConfig
+from has_kdc.plugins.mysql import MySqlClientPlugin
+from has_kdc.plugins.passwords import ScryptParams, hash_password
+from tests.hasnode import HasNode
+
+REALM = "HADOOP.COM"
+HOSTS = ("127.0.1.1", "127.0.1.2")
+USERS = 16
+PASSWORD = "bench-Password-1"
+
+
+def port_free_on_all(hosts: tuple[str, ...]) -> int:
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind((hosts[0], 0))
+            port = probe.getsockname()[1]
+        try:
+            for host in hosts:
+                for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+                    with socket.socket(socket.AF_INET, kind) as s:
+                        s.bind((host, port))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no port free on every host")
+
+
+@dataclass
+class Result:
+    scrypt_ln: int
+    clients: int
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    per_node: dict[str, int] = field(default_factory=dict)
+
+    def pct(self, p: float) -> float:
+        lat = sorted(self.latencies)
+        return lat[min(len(lat) - 1, int(p * len(lat)))] * 1000 if lat else float("nan")
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+    def row(self) -> str:
+        nodes = ", ".join(f"{h}: {n}" for h, n in sorted(self.per_node.items()))
+        return (
+            f"| {self.scrypt_ln} | {self.clients} | {len(self.latencies)} | {self.rate:.1f} | "
+            f"{self.pct(0.5):.1f} | {self.pct(0.99):.1f} | {len(self.errors)} | {nodes} |"
+        )
+
+
+def run_load(
+    nodes: list[HasNode], ln: int, clients: int, duration: float, max_requests: int
+) -> Result:
+    result = Result(ln, clients)
+    lock = threading.Lock()
+    stop_at = time.monotonic() + duration
+    budget = [max_requests]
+    plugin = MySqlClientPlugin()
+    ca = client_ssl_context(nodes[0].ca_file)
+
+    def worker(index: int) -> None:
+        node = nodes[index % len(nodes)]
+        user = f"bench{index % USERS}"
+        claims = plugin.make_token(None, {"userName": user, "password": PASSWORD})
+        passphrase = plugin.reply_passphrase(claims)
+        with HasTgtClient([node.base_url], ca, timeout=30) as client:
+            while time.monotonic() < stop_at:
+                with lock:
+                    if budget[0] <= 0:
+                        return
+                    budget[0] -= 1
+                started = time.perf_counter()
+                try:
+                    login = client.request_tgt("MySQL", claims, passphrase=passphrase)
+                except TgtRequestError as exc:
+                    with lock:
+                        result.errors.append(str(exc))
+                    continue
+                elapsed = time.perf_counter() - started
+                with lock:
+                    if login.credentials.client != f"{user}@{REALM}":
+                        result.errors.append(f"TGT for {login.credentials.client}")
+                        continue
+                    result.latencies.append(elapsed)
+                    result.per_node[node.host] = result.per_node.get(node.host, 0) + 1
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+    began = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(duration + 60)
+    result.seconds = time.perf_counter() - began
+    return result
+
+
+def set_users(config: BackendConfig, ln: int) -> None:
+    params = ScryptParams(ln=ln)
+    with open_backend(config) as backend:
+        for i in range(USERS):
+            backend.put_plugin_user(PluginUser(f"bench{i}", hash_password(PASSWORD, params=params)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--scrypt-ln", default="15,8", help="hash costs to run (log2 N), comma-separated"
+    )
+    parser.add_argument("--clients", type=int, default=4, help="client threads (keep-alive each)")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per row")
+    parser.add_argument("--max-requests", type=int, default=5000, help="requests per row at most")
+    parser.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
+    parser.add_argument("--keep", action="store_true", help="keep the temp directory")
+    options = parser.parse_args(argv)
+    try:
+        costs = [int(x) for x in options.scrypt_ln.split(",") if x.strip()]
+        for ln in costs:
+            ScryptParams(ln=ln)
+    except ValueError as exc:
+        print(f"tgt_https_bench: --scrypt-ln: {exc}", file=sys.stderr)
+        return 2
+    if options.clients < 1 or options.duration <= 0 or options.max_requests < 1:
+        print(
+            "tgt_https_bench: --clients, --duration, --max-requests must be positive",
+            file=sys.stderr,
+        )
+        return 2
+
+    from tests.mariadb import MariaDb
+
+    tmp = Path(tempfile.mkdtemp(prefix="tgt-https-bench-"))
+    server = MariaDb(tmp / "mariadb")
+    nodes: list[HasNode] = []
+    results: list[Result] = []
+    try:
+        server.start()
+        server.create_database("has", "has", "bench-db-pw-1")
+        config = BackendConfig(
+            kind="mysql",
+            mysql_host=server.host,
+            mysql_port=server.port,
+            mysql_database="has",
+            mysql_user="has",
+            mysql_password="bench-db-pw-1",
+        )
+        kdc_port, https_port = port_free_on_all(HOSTS), port_free_on_all(HOSTS)
+        for i, host in enumerate(HOSTS):
+            node = HasNode(
+                tmp / f"node{i + 1}",
+                REALM,
+                host,
+                kdc_port,
+                backend=config,
+                https_port=https_port,
+                ca_dir=tmp / "ca",
+            )
+            node.start()
+            nodes.append(node)
+        nodes[0].init()
+        for ln in costs:
+            set_users(config, ln)
+            warm = run_load(nodes, ln, len(nodes), 2.0, 2 * len(nodes))  # connections, caches
+            if warm.errors:
+                raise RuntimeError(f"warm-up failed: {warm.errors[0]}")
+            result = run_load(nodes, ln, options.clients, options.duration, options.max_requests)
+            results.append(result)
+            print(f"scrypt ln={ln}: {result.row()}", flush=True)
+    finally:
+        for node in nodes:
+            node.stop()
+        server.stop()
+        if not options.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    print()
+    print(f"TGT over HTTPS, 2 nodes ({', '.join(HOSTS)}), keep-alive, MariaDB, {REALM}")
+    print("| scrypt ln | clients | requests | req/s | p50 ms | p99 ms | errors | per node |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---|")
+    for result in results:
+        print(result.row())
+    for result in results:
+        for error in result.errors[:3]:
+            print(f"error (ln={result.scrypt_ln}): {error}")
+    if options.json:
+        Path(options.json).write_text(
+            json.dumps(
+                [
+                    {
+                        "scrypt_ln": r.scrypt_ln,
+                        "clients": r.clients,
+                        "requests": len(r.latencies),
+                        "req_per_s": r.rate,
+                        "p50_ms": r.pct(0.5),
+                        "p99_ms": r.pct(0.99),
+                        "errors": len(r.errors),
+                        "per_node": r.per_node,
+                    }
+                    for r in results
+                ],
+                indent=2,
+            )
+        )
+    return 1 if any(r.errors for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,154 @@
+"""hadmin-local commands for the MySQL plugin's users (TGT over HTTPS).
+
+HAS keeps these users in a ``has_user`` table that the operator fills with SQL
+(``INSERT INTO has_user VALUES ('hdfs', 'test')``: plain-text passwords, see
+has-project/docs/mysql-plugin.md). has-kdc stores scrypt hashes in the realm's own
+store, so the table is managed here instead:
+
+- ``addpluginuser [-pw PASSWORD] [-disable] NAME``   (alias ``add_plugin_user``)
+- ``resetpluginuser [-pw PASSWORD] NAME``            new password (``reset_plugin_user``)
+- ``modpluginuser -disable|-enable NAME``            (``modify_plugin_user``)
+- ``delpluginuser [-force] NAME``                     (``delete_plugin_user``)
+- ``listpluginusers``                                 names, state, times (``list_plugin_users``)
+
+Passwords come from ``-pw``, a twice-asked prompt on a terminal, or standard input
+(one line, or the same line twice), as for addprinc; they are never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import time
+
+from has_kdc.admin import AdminError, PrincipalAdmin
+from has_kdc.backend import PluginUser
+from has_kdc.cli.shell import Command, Console
+from has_kdc.plugins.mysql import check_user_name
+from has_kdc.plugins.passwords import hash_password
+
+__all__ = ["register_plugin_user_commands"]
+
+
+def _read_password(console: Console, name: str) -> str:
+    enter = f'Enter password for plugin user "{name}": '
+    again = f'Re-enter password for plugin user "{name}": '
+    if console.stdin_is_tty():
+        first, second = getpass.getpass(enter), getpass.getpass(again)
+    elif console.interactive:
+        first, second = console.read_line(enter) or "", console.read_line(again) or ""
+    else:
+        lines = console.stdin.read().splitlines()
+        if not lines or len(lines) > 2:
+            raise AdminError(
+                f"no password for plugin user {name}: give -pw PASSWORD or one line "
+                "(or the same line twice) on standard input"
+            )
+        first, second = lines[0], lines[-1]
+    if first != second:
+        raise AdminError(f"passwords for plugin user {name} do not match; nothing was changed")
+    if not first:
+        raise AdminError(f"empty password for plugin user {name}; nothing was changed")
+    return first
+
+
+def _name(raw: str) -> str:
+    try:
+        return check_user_name(raw)
+    except ValueError as exc:
+        raise AdminError(str(exc)) from None
+
+
+def _stamp(seconds: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(seconds)) if seconds else "-"
+
+
+def register_plugin_user_commands(console: Console, admin: PrincipalAdmin) -> None:
+    """Add the plugin user commands to ``console`` (hadmin-local), over ``admin``'s store."""
+    backend = admin.backend
+
+    def password(options: argparse.Namespace, name: str) -> str:
+        return str(options.pw) if options.pw is not None else _read_password(console, name)
+
+    def add(options: argparse.Namespace) -> int:
+        name = _name(options.name)
+        if backend.get_plugin_user(name) is not None:
+            raise AdminError(f"plugin user {name} already exists (resetpluginuser changes it)")
+        backend.put_plugin_user(
+            PluginUser(name, hash_password(password(options, name)), disabled=options.disable)
+        )
+        console.out(f'Plugin user "{name}" created{" (disabled)" if options.disable else ""}.')
+        return 0
+
+    def reset(options: argparse.Namespace) -> int:
+        name = _name(options.name)
+        user = backend.get_plugin_user(name)
+        if user is None:
+            raise AdminError(f"plugin user {name} does not exist")
+        backend.put_plugin_user(
+            PluginUser(name, hash_password(password(options, name)), disabled=user.disabled)
+        )
+        console.out(f'Password for plugin user "{name}" changed.')
+        return 0
+
+    def modify(options: argparse.Namespace) -> int:
+        name = _name(options.name)
+        user = backend.get_plugin_user(name)
+        if user is None:
+            raise AdminError(f"plugin user {name} does not exist")
+        backend.put_plugin_user(PluginUser(name, user.password_hash, disabled=options.disable))
+        console.out(f'Plugin user "{name}" {"disabled" if options.disable else "enabled"}.')
+        return 0
+
+    def delete(options: argparse.Namespace) -> int:
+        name = _name(options.name)
+        if backend.get_plugin_user(name) is None:
+            raise AdminError(f"plugin user {name} does not exist")
+        if not options.force:
+            question = f'Are you sure you want to delete the plugin user "{name}"? (yes/no): '
+            if not console.stdin_is_tty() and not console.interactive:
+                console.out(question)
+            answer = console.read_line(question)
+            if answer is None:
+                raise AdminError(f"not deleting {name}: no answer on standard input; use -force")
+            if answer.strip().lower() != "yes":
+                console.out(f'Plugin user "{name}" not deleted.')
+                return 1
+        backend.delete_plugin_user(name)
+        console.out(f'Plugin user "{name}" deleted.')
+        return 0
+
+    def listing(_options: argparse.Namespace) -> int:
+        for user in backend.list_plugin_users():
+            state = "disabled" if user.disabled else "enabled"
+            console.out(
+                f"{user.name}\t{state}\tcreated {_stamp(user.created)}\t"
+                f"modified {_stamp(user.modified)}"
+            )
+        return 0
+
+    p = console.parser("addpluginuser", "add a user of the MySQL plugin (TGT over HTTPS)")
+    p.add_argument("-pw", metavar="PASSWORD", help="the password (else prompted)")
+    p.add_argument("-disable", action="store_true", help="create it disabled")
+    p.add_argument("name", metavar="NAME")
+    console.add(Command("addpluginuser", p, add, ("add_plugin_user",)))
+
+    p = console.parser("resetpluginuser", "set a new password for a MySQL plugin user")
+    p.add_argument("-pw", metavar="PASSWORD", help="the new password (else prompted)")
+    p.add_argument("name", metavar="NAME")
+    console.add(Command("resetpluginuser", p, reset, ("reset_plugin_user",)))
+
+    p = console.parser("modpluginuser", "disable or enable a MySQL plugin user")
+    state = p.add_mutually_exclusive_group(required=True)
+    state.add_argument("-disable", dest="disable", action="store_true", help="refuse logins")
+    state.add_argument("-enable", dest="disable", action="store_false", help="allow logins")
+    p.add_argument("name", metavar="NAME")
+    console.add(Command("modpluginuser", p, modify, ("modify_plugin_user",)))
+
+    p = console.parser("delpluginuser", "delete a MySQL plugin user")
+    p.add_argument("-force", action="store_true", help="do not ask for confirmation")
+    p.add_argument("name", metavar="NAME")
+    console.add(Command("delpluginuser", p, delete, ("delete_plugin_user",)))
+
+    p = console.parser("listpluginusers", "list the MySQL plugin users")
+    console.add(Command("listpluginusers", p, listing, ("list_plugin_users",)))

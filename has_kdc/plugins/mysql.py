@@ -1,0 +1,188 @@
+"""The ``MySQL`` plugin: users and password hashes in the shared database.
+
+HAS (has-plugins ``MySQLHasClientPlugin`` / ``MySQLHasServerPlugin``):
+
+- the client reads ``userName`` and ``password`` from the environment and makes a
+  token with subject = user name and the attributes ``user`` and ``secret`` (and
+  ``passPhrase`` = user name + password), valid for 60 minutes;
+- the server looks the pair up in a ``has_user(user_name, pass_word)`` table (plain
+  text) of a database named by ``mysqlUrl``/``mysqlUser``/``mysqlPasswd`` environment
+  variables, and on success vouches for the token's user with
+  ``passPhrase = user + secret``; the reply key is string-to-key of that passphrase
+  with the principal ``<user>@REALM``'s salt.
+
+Here the users live in the ``has_users`` table of the realm's own store (schema
+version 3, `IdentityBackend.get_plugin_user`) — the same MySQL database every node
+already shares, or the SQLite file of a single node — with scrypt hashes instead of
+plain text, managed with ``hadmin-local <conf_dir> addpluginuser`` and friends. The
+token and passphrase are HAS's. The client also takes ``HAS_USER`` /
+``HAS_PASSWORD``, and prompts on a terminal when neither is set.
+
+User names are one Kerberos name component: letters, digits and ``._-`` (no ``/``
+or ``@``), so a plugin user can never be issued a ticket as a service or another
+realm's principal.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from has_kdc.backend import BackendError
+from has_kdc.conf import HasClientConfig
+from has_kdc.plugins import (
+    AuthenticatedUser,
+    AuthenticationFailed,
+    BadToken,
+    PluginContext,
+    PluginUnavailable,
+    Prompt,
+)
+from has_kdc.plugins.passwords import dummy_hash, verify_password
+from has_kdc.principal import format_principal
+
+__all__ = [
+    "PLUGIN",
+    "TOKEN_LIFETIME",
+    "MySqlClientPlugin",
+    "MySqlPlugin",
+    "MySqlServerPlugin",
+    "check_user_name",
+    "token_expired",
+]
+
+NAME = "MySQL"
+#: HAS's client plugins make tokens valid for 60 minutes.
+TOKEN_LIFETIME = 3600
+#: Environment variables, HAS's first (MySQLHasClientPlugin), then has-kdc's.
+USER_ENV = ("userName", "HAS_USER")
+PASSWORD_ENV = ("password", "HAS_PASSWORD")
+_USER_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$")
+
+
+def check_user_name(name: str) -> str:
+    """``name`` if it can be a plugin user (one principal component), else ``ValueError``."""
+    if not isinstance(name, str) or not _USER_NAME.match(name):
+        raise ValueError(
+            f"{name!r} is not a plugin user name: 1 to 64 letters, digits, '.', '_' or '-', "
+            "not starting with '.' or '-'"
+        )
+    return name
+
+
+def token_expired(token: Mapping[str, Any], now: float) -> bool:
+    """HAS's check (MySQLHasServerPlugin): a token past its ``exp`` is refused."""
+    exp = token.get("exp")
+    if exp is None:
+        return False
+    if isinstance(exp, bool) or not isinstance(exp, (int, float)):
+        raise BadToken("the token's exp claim is not a number of seconds")
+    return now > exp
+
+
+def _string_claim(token: Mapping[str, Any], *names: str) -> str:
+    for name in names:
+        value = token.get(name)
+        if isinstance(value, str) and value:
+            return value
+    raise BadToken(f"the token has no {' or '.join(names)} (a non-empty string)")
+
+
+def _first_env(environ: Mapping[str, str], names: tuple[str, ...]) -> str | None:
+    for name in names:
+        if environ.get(name):
+            return environ[name]
+    return None
+
+
+class MySqlServerPlugin:
+    """Checks ``user``/``secret`` against the ``has_users`` table of the shared store."""
+
+    name = NAME
+
+    def subject(self, token: Mapping[str, Any]) -> str:
+        return _string_claim(token, "user", "sub")
+
+    def authenticate(self, token: Mapping[str, Any], context: PluginContext) -> AuthenticatedUser:
+        user = self.subject(token)
+        secret = _string_claim(token, "secret")
+        try:
+            check_user_name(user)
+        except ValueError as exc:
+            raise BadToken(str(exc)) from None
+        if token_expired(token, context.clock()):
+            raise AuthenticationFailed("the auth token has expired; log in again")
+        try:
+            stored = context.backend().get_plugin_user(user)
+        except BackendError as exc:
+            raise PluginUnavailable(f"cannot read the plugin users: {exc}") from None
+        try:
+            matched = verify_password(
+                secret, stored.password_hash if stored is not None else dummy_hash()
+            )
+        except ValueError:
+            raise PluginUnavailable(
+                f"the stored password hash of plugin user {user} is damaged; reset it with "
+                f"'hadmin-local <conf_dir> resetpluginuser {user}'"
+            ) from None
+        if stored is None or not matched:
+            raise AuthenticationFailed("wrong user name or password")
+        if stored.disabled:
+            raise AuthenticationFailed(f"plugin user {user} is disabled")
+        return AuthenticatedUser(
+            principal=format_principal((user,), context.realm),
+            user=user,
+            reply_key_material=(user + secret).encode("utf-8"),
+        )
+
+
+class MySqlClientPlugin:
+    """User name and password from the environment (HAS's names first) or a prompt."""
+
+    name = NAME
+
+    def make_token(
+        self,
+        config: HasClientConfig | None,
+        environ: Mapping[str, str],
+        prompt: Prompt | None = None,
+    ) -> dict[str, Any]:
+        user = _first_env(environ, USER_ENV)
+        if user is None and prompt is not None:
+            user = prompt("User name: ", False).strip()
+        if not user:
+            raise BadToken("no user name: set userName (or HAS_USER) for the MySQL plugin")
+        password = _first_env(environ, PASSWORD_ENV)
+        if password is None and prompt is not None:
+            password = prompt(f"Password for {user}: ", True)
+        if not password:
+            raise BadToken("no password: set password (or HAS_PASSWORD) for the MySQL plugin")
+        now = int(time.time())
+        return {
+            "iss": "has",
+            "sub": user,
+            "iat": now,
+            "exp": now + TOKEN_LIFETIME,
+            "user": user,
+            "secret": password,
+        }
+
+    def reply_passphrase(self, token: Mapping[str, Any]) -> bytes:
+        return (_string_claim(token, "user", "sub") + _string_claim(token, "secret")).encode()
+
+
+class MySqlPlugin:
+    """The entry point object (``has_kdc.plugins`` group, name ``MySQL``)."""
+
+    name = NAME
+
+    def server_plugin(self) -> MySqlServerPlugin:
+        return MySqlServerPlugin()
+
+    def client_plugin(self) -> MySqlClientPlugin:
+        return MySqlClientPlugin()
+
+
+PLUGIN = MySqlPlugin()
