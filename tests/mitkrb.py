@@ -176,12 +176,15 @@ class MitRealm(MitClient):
         ),
         kdc_extra: dict[str, str] | None = None,
         no_db_writes: bool = True,
+        port: int | None = None,
     ) -> None:
         """``no_db_writes``: MIT's [dbmodules] disable_last_success/disable_lockout, so a
         login writes nothing to the database (the fast configuration issue 10 compares
         against); False keeps MIT's default, which records every pre-authenticated login."""
         self.host = host
-        self.port = free_port(host)
+        # ``port``: a fixed port (e.g. 88 on a spare loopback address, for clients that
+        # cannot be told another one); a free one by default.
+        self.port = port if port is not None else free_port(host)
         super().__init__(tmp, realm, [f"{host}:{self.port}"])
         self.kdc_conf = self.tmp / "kdc.conf"
         realm_settings = {

@@ -113,23 +113,24 @@ def process_tgs_req(
     body = req.req_body
     kdc_time = int(now)
     rlog.etypes = body.etypes
-    if body.sname is not None:
-        rlog.sname = principal_text(body.sname, body.realm)
+    server_name = None if body.sname is None else principal_text(body.sname, body.realm)
+    rlog.sname = server_name
     if req.msg_type != KRB_TGS_REQ:
         raise KdcError(KRB_ERR_GENERIC, "VALIDATE_MESSAGE_TYPE")
 
-    tgt, header, session, subkey = _read_pa_tgs_req(ctx, req, kdc_time, rlog, peer_address)
+    tgt, header, header_server_name, session, subkey = _read_pa_tgs_req(
+        ctx, req, kdc_time, rlog, peer_address
+    )
     rlog.authtime = tgt.authtime
-    if body.sname is None:
+    if server_name is None:
         raise KdcError(KDC_ERR_S_PRINCIPAL_UNKNOWN, "NULL_SERVER")
-    server_name = principal_text(body.sname, body.realm)
     server = _lookup_server(ctx, server_name)
     options = int(body.kdc_options)
+    tgt_flags = int(tgt.flags)
     _check_server(options, server, kdc_time)
-    header_server_name = principal_text(header.sname, header.realm)
     policy.check_tgs_options(
         options,
-        tgt_flags=int(tgt.flags),
+        tgt_flags=tgt_flags,
         tgt_starttime=tgt.starttime or tgt.authtime,
         tgt_renew_till=tgt.renew_till,
         now=kdc_time,
@@ -142,8 +143,8 @@ def process_tgs_req(
     if session_etype is None:
         raise KdcError(KDC_ERR_ETYPE_NOSUPP, "BAD_ENCRYPTION_TYPE")
     sp = server.principal
-    flags = policy.ticket_flags(options, server=sp, tgt_flags=int(tgt.flags))
-    starttime, endtime, renew_till = _ticket_times(ctx, options, body, tgt, sp, kdc_time)
+    flags = policy.ticket_flags(options, server=sp, tgt_flags=tgt_flags)
+    starttime, endtime, renew_till = _ticket_times(ctx, options, body, tgt, sp, kdc_time, tgt_flags)
     if renew_till is not None:
         flags |= FLAG.RENEWABLE
     else:
@@ -187,7 +188,7 @@ def process_tgs_req(
         nonce=body.nonce,
         flags=flags,
         authtime=tgt.authtime,
-        starttime=start_field,
+        starttime=starttime,  # always in the reply (see has_kdc/kdc/as_req.py)
         endtime=endtime,
         renew_till=renew_till,
         srealm=ctx.realm,
@@ -221,11 +222,11 @@ def _read_pa_tgs_req(
     kdc_time: int,
     rlog: RequestLog,
     peer_address: str | None,
-) -> tuple[EncTicketPart, Ticket, EncryptionKey, EncryptionKey | None]:
+) -> tuple[EncTicketPart, Ticket, str, EncryptionKey, EncryptionKey | None]:
     """Decrypt and check the TGT and authenticator of PA-TGS-REQ.
 
-    Returns the decrypted TGT, the ticket as sent, its session key and the
-    authenticator subkey (or None).
+    Returns the decrypted TGT, the ticket as sent, the name of its server, its
+    session key and the authenticator subkey (or None).
     """
     pa_value = next((pa.padata_value for pa in req.padata if pa.padata_type == PA_TGS_REQ), None)
     if pa_value is None:
@@ -237,7 +238,8 @@ def _read_pa_tgs_req(
     if ap_req.ap_options & (APOptions.USE_SESSION_KEY | APOptions.MUTUAL_REQUIRED):
         raise KdcError(KDC_ERR_POLICY, "PROCESS_TGS")
     header = ap_req.ticket
-    header_server = _lookup_header_server(ctx, principal_text(header.sname, header.realm))
+    header_server_name = principal_text(header.sname, header.realm)
+    header_server = _lookup_header_server(ctx, header_server_name)
 
     enc = header.enc_part
     if enc.kvno:
@@ -246,14 +248,7 @@ def _read_pa_tgs_req(
         key = header_server.current_keys.get(enc.etype)
     if key is None:
         raise KdcError(KRB_AP_ERR_BADKEYVER, "PROCESS_TGS")
-    try:
-        plain = enctype_by_id(enc.etype).decrypt(key.key, KU_TICKET, enc.cipher)
-    except CryptoError:
-        raise KdcError(KRB_AP_ERR_BAD_INTEGRITY, "PROCESS_TGS") from None
-    try:
-        tgt = decode_enc_ticket_part(plain)
-    except Asn1Error:
-        raise KdcError(KRB_ERR_GENERIC, "PROCESS_TGS") from None
+    tgt = _decrypt_ticket(ctx, enc, key.key)
     rlog.cname = principal_text(tgt.cname, tgt.crealm)
 
     session = tgt.key
@@ -280,7 +275,28 @@ def _read_pa_tgs_req(
     if abs(auth.ctime - kdc_time) > skew:
         raise KdcError(KRB_AP_ERR_SKEW, "PROCESS_TGS")
     _verify_body_checksum(req, auth, session)
-    return tgt, header, session, auth.subkey
+    return tgt, header, header_server_name, session, auth.subkey
+
+
+def _decrypt_ticket(ctx: RealmContext, enc: EncryptedData, key: bytes) -> EncTicketPart:
+    """The EncTicketPart of a presented ticket: from the realm's ticket cache when
+    these bytes were decrypted under this key before (see ``ticket_cache``)."""
+    cacheable = type(enc.cipher) is bytes
+    if cacheable:
+        tgt = ctx.tickets.get(enc.etype, key, enc.cipher)
+        if tgt is not None:
+            return tgt
+    try:
+        plain = enctype_by_id(enc.etype).decrypt(key, KU_TICKET, enc.cipher)
+    except CryptoError:
+        raise KdcError(KRB_AP_ERR_BAD_INTEGRITY, "PROCESS_TGS") from None
+    try:
+        tgt = decode_enc_ticket_part(plain)
+    except Asn1Error:
+        raise KdcError(KRB_ERR_GENERIC, "PROCESS_TGS") from None
+    if cacheable:
+        ctx.tickets.put(enc.etype, key, enc.cipher, tgt)
+    return tgt
 
 
 def _verify_body_checksum(req: KdcReq, auth: Authenticator, session: EncryptionKey) -> None:
@@ -342,6 +358,7 @@ def _ticket_times(
     tgt: EncTicketPart,
     sp: Principal,
     kdc_time: int,
+    tgt_flags: int,
 ) -> tuple[int, int, int | None]:
     """Start, end and renew-till of the new ticket (MIT ``compute_ticket_times``).
 
@@ -366,7 +383,7 @@ def _ticket_times(
         till=body.till,
         rtime=body.rtime,
         max_renewable_lives=(sp.max_renewable_life, ctx.max_renewable_life),
-        allowed=sp.allow_renewable and bool(tgt.flags & FLAG.RENEWABLE),
+        allowed=sp.allow_renewable and bool(tgt_flags & FLAG.RENEWABLE),
         tgt_renew_till=tgt.renew_till,
     )
     return starttime, endtime, renew_till
