@@ -10,6 +10,15 @@ caller finds it set and changes nothing. Either way the result carries the curre
 ``kadmin`` keys, so any node can write the one shared ``admin.keytab`` — a repeated
 ``init`` never re-keys the realm.
 
+A node is often reached by more names than its ``kdc_host``: clients open
+``https://emr-header-1:8092`` while the node binds an address, and MIT's GSS library
+asks for a ticket to ``HTTP/<the name in the URL>``. `node_service_principals` says
+which SPNEGO principals a node answers for (HTTP/ of https_host and kdc_host, plus
+has-server.conf's ``kerberos_principal`` list); has-server records them in the realm
+configuration (``principals/<host>``, `record_node_principals`) when it registers,
+so that ``init`` — run on whichever node — creates them for every registered node,
+and `ensure_node_principals` creates them for a node that joins later.
+
 A database that already belongs to another realm (its ``realm`` entry differs from
 kdc.conf's ``kdc_realm``) is refused rather than mixed.
 """
@@ -18,6 +27,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,9 +35,9 @@ from has_kdc.admin.errors import AdminError, RealmNotInitializedError
 from has_kdc.admin.keys import random_keys
 from has_kdc.admin.principals import keytab_entries
 from has_kdc.backend import INITIALIZED_KEY, REALM_KEY, IdentityBackend, Principal
-from has_kdc.conf import KdcConfig
+from has_kdc.conf import HasServerConfig, KdcConfig
 from has_kdc.formats import KeytabEntry, write_keytab
-from has_kdc.principal import format_principal
+from has_kdc.principal import PrincipalNameError, format_principal, normalize_principal
 
 __all__ = [
     "ADMIN_KEYTAB",
@@ -39,11 +49,19 @@ __all__ = [
     "http_principal_name",
     "init_realm",
     "is_initialized",
+    "node_host_names",
+    "node_service_principals",
+    "record_node_principals",
+    "recorded_node_principals",
     "tgs_principal_name",
     "write_admin_keytab",
 ]
 
 ADMIN_KEYTAB = "admin.keytab"
+#: realm configuration key prefix: ``principals/<host>`` = that node's SPNEGO principals
+NODE_PRINCIPALS_PREFIX = "principals/"
+_WILDCARD_HOSTS = ("0.0.0.0", "::", "")  # noqa: S104 (bind addresses, compared)
+_HOST_PLACEHOLDER = "_HOST"  # Hadoop's stand-in for the host name
 
 
 def tgs_principal_name(realm: str) -> str:
@@ -65,6 +83,61 @@ CHANGEPW_MAX_LIFE = 300
 
 def http_principal_name(host: str, realm: str) -> str:
     return format_principal(("HTTP", host), realm)
+
+
+def node_host_names(kdc: KdcConfig, server: HasServerConfig | None) -> list[str]:
+    """The host names a node is known by: https_host (unless a wildcard) and kdc_host.
+
+    Lower case, as MIT's ``krb5_sname_to_principal`` makes the host part of ``HTTP/``.
+    """
+    hosts = []
+    if server is not None and server.https_host not in _WILDCARD_HOSTS:
+        hosts.append(server.https_host.strip("[]").lower())
+    hosts.append(kdc.kdc_host.strip("[]").lower())
+    return list(dict.fromkeys(hosts))
+
+
+def node_service_principals(kdc: KdcConfig, server: HasServerConfig | None) -> list[str]:
+    """The SPNEGO principals of a node: ``HTTP/<host>@REALM`` for each of its host names,
+    then has-server.conf's ``kerberos_principal`` entries (``_HOST`` expanded to each host
+    name, the realm added where missing). Entries of another realm are refused:
+    this node's KDC cannot issue tickets for them.
+    """
+    realm = kdc.kdc_realm
+    hosts = node_host_names(kdc, server)
+    names = [http_principal_name(h, realm) for h in hosts]
+    for entry in server.kerberos_principal if server is not None else ():
+        expanded = (
+            [entry.replace(_HOST_PLACEHOLDER, h) for h in hosts]
+            if _HOST_PLACEHOLDER in entry
+            else [entry]
+        )
+        for text in expanded:
+            try:
+                name = normalize_principal(text, realm)
+            except PrincipalNameError as exc:
+                raise AdminError(f"kerberos_principal {entry}: {exc}") from None
+            if not name.endswith("@" + realm):
+                raise AdminError(
+                    f"kerberos_principal {entry} is not in realm {realm}: this node's KDC "
+                    "cannot issue tickets for it"
+                )
+            names.append(name)
+    return list(dict.fromkeys(names))
+
+
+def record_node_principals(backend: IdentityBackend, host: str, names: list[str]) -> None:
+    """Store ``host``'s SPNEGO principals in the realm configuration (only when changed)."""
+    key = NODE_PRINCIPALS_PREFIX + host
+    value = ",".join(names)
+    if backend.get_config(key) != value:
+        backend.set_config(key, value)
+
+
+def recorded_node_principals(config: dict[str, str], host: str) -> list[str]:
+    """The principals `record_node_principals` stored for ``host`` (none: empty list)."""
+    value = config.get(NODE_PRINCIPALS_PREFIX + host, "")
+    return [name for name in value.split(",") if name]
 
 
 @dataclass
@@ -124,8 +197,12 @@ def init_realm(backend: IdentityBackend, kdc: KdcConfig) -> RealmInit:
             return RealmInit(realm, False, [], admin, stamp)
         created = []
         hosts = [kdc.kdc_host, *backend.list_nodes()]
+        config = backend.get_realm_config()
         names = [tgs_principal_name(realm), admin_name]
-        names += [http_principal_name(h, realm) for h in dict.fromkeys(hosts)]
+        for host in dict.fromkeys(hosts):
+            names.append(http_principal_name(host, realm))
+            names += [n for n in recorded_node_principals(config, host) if n.endswith("@" + realm)]
+        names = list(dict.fromkeys(names))
         for name in names:
             if _add_random(backend, name, enctypes):
                 created.append(name)
@@ -140,11 +217,14 @@ def init_realm(backend: IdentityBackend, kdc: KdcConfig) -> RealmInit:
         return RealmInit(realm, True, created, admin, stamp)
 
 
-def ensure_node_principals(backend: IdentityBackend, kdc: KdcConfig, host: str) -> bool:
-    """``HTTP/<host>@REALM`` for a node joining an initialized realm; True if created.
+def ensure_node_principals(
+    backend: IdentityBackend, kdc: KdcConfig, host: str, extra: Iterable[str] = ()
+) -> bool:
+    """``HTTP/<host>@REALM`` (and the ``extra`` principals, e.g. the node's other SPNEGO
+    names) for a node joining an initialized realm; True if any was created.
 
     A node started after ``init`` registers itself and calls this, so every node has
-    its HTTP principal whichever order things happened in. Before ``init`` it does
+    its HTTP principals whichever order things happened in. Before ``init`` it does
     nothing: ``init`` creates the principals of every node registered by then.
     """
     enctypes = tuple(kdc.supported_enctypes)
@@ -158,7 +238,10 @@ def ensure_node_principals(backend: IdentityBackend, kdc: KdcConfig, host: str) 
             enctypes,
             max_life=CHANGEPW_MAX_LIFE,
         )
-        return _add_random(backend, http_principal_name(host, kdc.kdc_realm), enctypes)
+        created = False
+        for name in dict.fromkeys([http_principal_name(host, kdc.kdc_realm), *extra]):
+            created = _add_random(backend, name, enctypes) or created
+        return created
 
 
 def admin_keys(backend: IdentityBackend, kdc: KdcConfig) -> Principal:

@@ -42,7 +42,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from has_kdc.admin import ensure_node_principals, is_initialized
 from has_kdc.backend import BackendError, BackendUnavailable, IdentityBackend, open_backend
@@ -149,7 +149,10 @@ class StoreStartup:
     then turns it into has-server's exit status.
 
     ``register(backend)`` records the node (default ``backend.register_node(kdc_host)``;
-    has-server passes one that also stores the node's ports for client exports).
+    has-server passes one that also stores the node's ports and SPNEGO principals).
+    ``service_principals``: the node's other SPNEGO principals (``HTTP/<https_host>``,
+    has-server.conf's ``kerberos_principal``), created with ``HTTP/<kdc_host>`` once
+    the realm is initialized.
     """
 
     def __init__(
@@ -161,8 +164,10 @@ class StoreStartup:
         maximum: float = DEFAULT_MAXIMUM_DELAY,
         on_fatal: Callable[[BackendError], None] | None = None,
         register: Callable[[IdentityBackend], None] | None = None,
+        service_principals: Sequence[str] = (),
     ) -> None:
         self.conf = conf
+        self.service_principals = tuple(service_principals)
         self._register_node = register or (lambda backend: backend.register_node(conf.kdc.kdc_host))
         self.log = log
         self.initial = initial
@@ -180,8 +185,11 @@ class StoreStartup:
     def _register(self, backend: IdentityBackend) -> None:
         kdc = self.conf.kdc
         self._register_node(backend)
-        if ensure_node_principals(backend, kdc, kdc.kdc_host):
-            self.log.info("created HTTP/%s@%s for this node", kdc.kdc_host, kdc.kdc_realm)
+        if ensure_node_principals(backend, kdc, kdc.kdc_host, self.service_principals):
+            names = dict.fromkeys(
+                [f"HTTP/{kdc.kdc_host}@{kdc.kdc_realm}", *self.service_principals]
+            )
+            self.log.info("created the missing of %s for this node", ", ".join(names))
         if not is_initialized(backend):
             self.log.warning(
                 "realm %s is not initialized yet: KDC requests get KDC_ERR_SVC_UNAVAILABLE "

@@ -21,6 +21,15 @@ on a pipe and exits 0 only once the listeners are bound and the pidfile is writt
 (atomically, 0644), so ``has-server CONF --daemon --pidfile F && kinit ...`` works.
 If start-up fails it exits 1 with the reason.
 
+With ``filter_auth_type = kerberos`` (HAS's default) the admin endpoints take HTTP
+Negotiate (SPNEGO): the acceptor holds no keytab but reads the node's service keys
+from the identity store, for the principals `node_service_principals` names
+(``HTTP/<https_host>``, ``HTTP/<kdc_host>`` and has-server.conf's
+``kerberos_principal`` list), with one replay cache per process and kdc.conf's clock
+skew. Those principals are recorded with the node's registration, created by
+``init`` (or at start-up, once the realm is initialized), and admit only
+``kadmin/REALM@REALM`` plus has-server.conf's ``admin_principals``.
+
 A realm that is not initialized yet does not stop the server (HAS starts servers
 first, then runs init): until any node initializes the realm, every AS/TGS request
 gets KRB-ERROR KDC_ERR_SVC_UNAVAILABLE (29) — a prompt answer that makes MIT
@@ -44,7 +53,12 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from has_kdc.admin import is_initialized
+from has_kdc.admin import (
+    AdminError,
+    is_initialized,
+    node_service_principals,
+    record_node_principals,
+)
 from has_kdc.asn1.constants import KDC_ERR_SVC_UNAVAILABLE
 from has_kdc.backend import BackendError, IdentityBackend
 from has_kdc.cli.backend_startup import StoreStartup, open_backend_deferred
@@ -57,6 +71,7 @@ from has_kdc.conf import (
     read_has_server_conf,
 )
 from has_kdc.fileio import PUBLIC_MODE, write_atomic
+from has_kdc.gss import Acceptor, BackendKeys, Krb5Acceptor, ReplayCache
 from has_kdc.kdc.errors import build_krb_error
 from has_kdc.kdc.handler import Kdc
 from has_kdc.net import KdcHandlers, NetBindError, WorkerStartupError, run_workers
@@ -70,10 +85,11 @@ from has_kdc.web import (
     server_ssl_context,
     server_tls_files,
 )
+from has_kdc.web.negotiate import NegotiateAuthenticator
 from has_kdc.web.realm_view import register_node_endpoints
 from has_kdc.web.tgt_api import TgtService, tgt_routes
 
-__all__ = ["RealmGate", "main", "make_handlers"]
+__all__ = ["RealmGate", "main", "make_handlers", "negotiate_authenticator"]
 
 log = logging.getLogger("has_kdc.server")
 
@@ -214,11 +230,35 @@ def _read_server_conf(conf: ConfDir) -> HasServerConfig | None:
     return read_has_server_conf(path)
 
 
+class _StoreKeys:
+    """`BackendKeys` over the web service's store, opened at first use (the store may
+    be down when has-server starts; a lookup then fails with 503, not a crash)."""
+
+    def __init__(self, service: HasService) -> None:
+        self._service = service
+
+    def get_principal(self, name: str) -> object:
+        return self._service.backend().get_principal(name)
+
+
+def negotiate_authenticator(context: WebContext, services: Sequence[str]) -> NegotiateAuthenticator:
+    """SPNEGO for the admin endpoints: this node's ``services``, keys from the store."""
+    skew = context.service.conf.kdc.clock_skew
+    krb5 = Krb5Acceptor(
+        BackendKeys(_StoreKeys(context.service)),
+        services=services,
+        replay_cache=ReplayCache(skew),
+        skew=skew,
+    )
+    return NegotiateAuthenticator(Acceptor(krb5), run=context.run)
+
+
 def _web_server(
     conf: ConfDir,
     server_conf: HasServerConfig,
     counters: KdcCounters,
     kdc_ready: threading.Event,
+    services: Sequence[str] = (),
 ) -> WebServerThread:
     cert, key, _ca = server_tls_files(server_conf, conf.path)
     ssl_context = server_ssl_context(cert, key)
@@ -227,6 +267,9 @@ def _web_server(
         kdc_listening=kdc_ready.is_set,
         kdc_counters=counters,
     )
+    if server_conf.filter_auth_type == "kerberos":
+        context.authenticator = negotiate_authenticator(context, services)
+        log.info("admin endpoints take Kerberos (SPNEGO) for %s", ", ".join(services))
     # TGT over HTTPS (PUT /has/v1?type=<auth_type>): has_kdc.web.tgt_api
     routes = tgt_routes(TgtService.for_context(context))
     return WebServerThread(WebServer(context, server_conf, ssl_context, extra_routes=routes))
@@ -244,12 +287,16 @@ def _serve(conf: ConfDir, options: argparse.Namespace, on_ready: Callable[[], No
         options.workers,
         f", https {server_conf.https_host}:{server_conf.https_port}" if server_conf else "",
     )
-    startup = StoreStartup(
-        conf,
-        register=lambda backend: register_node_endpoints(
-            backend, conf.kdc.kdc_host, conf.kdc, server_conf
-        ),
-    )
+    try:
+        services = node_service_principals(kdc, server_conf)
+    except AdminError as exc:
+        raise ConfigError(str(exc), str(conf.path / HAS_SERVER_CONF)) from None
+
+    def register(backend: IdentityBackend) -> None:
+        register_node_endpoints(backend, kdc.kdc_host, kdc, server_conf)
+        record_node_principals(backend, kdc.kdc_host, services)
+
+    startup = StoreStartup(conf, register=register, service_principals=services)
     startup.first_attempt()
     # One row per worker, plus room for restarted workers while a dead one's pid lingers.
     counters = KdcCounters.create(options.workers * 2 + 1)
@@ -257,7 +304,7 @@ def _serve(conf: ConfDir, options: argparse.Namespace, on_ready: Callable[[], No
     web = None
     try:
         if server_conf is not None:
-            web = _web_server(conf, server_conf, counters, kdc_ready)
+            web = _web_server(conf, server_conf, counters, kdc_ready, services)
             web.start()
 
         def ready() -> None:

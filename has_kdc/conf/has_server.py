@@ -23,8 +23,17 @@ defaults where HAS has one:
 - ``enable_conf``: whether the configuration endpoints (configkdc, setplugin, …) are
   open. HAS refuses to start without the key; has-kdc reads its absence as false.
 - ``[PLUGIN] auth_type`` (MySQL): the plugin that turns other credentials into a TGT.
-- ``realm``, ``admin_keytab``, ``admin_keytab_principal``, ``kerberos_principal``,
-  ``kerberos_keytab``, ``kerberos_name_rules``.
+- ``realm``, ``admin_keytab``, ``admin_keytab_principal``, ``kerberos_keytab``,
+  ``kerberos_name_rules``.
+- ``kerberos_principal``: the SPNEGO service principal(s) of this node, comma-separated
+  (HAS takes one, with Hadoop's ``_HOST`` standing for the node's host name). The node
+  always accepts ``HTTP/<https_host>`` and ``HTTP/<kdc_host>``; list here the other
+  names clients reach it by, e.g. ``kerberos_principal = HTTP/emr-header-1@HADOOP.COM``
+  when https_host is an address. ``_HOST`` expands to https_host and kdc_host.
+- ``admin_principals``: principals admitted to the admin endpoints besides
+  ``kadmin/REALM@REALM`` (and ``admin_keytab_principal``), comma-separated, e.g.
+  ``admin_principals = alice@HADOOP.COM, ops/admin@HADOOP.COM``. Re-read with the
+  file: a change applies without a restart.
 - TLS: HAS's ``ssl_server_conf`` (an ssl-server.conf with Java key stores; default
   ``<conf_dir>/ssl-server.conf`` when that file exists), ``ssl_client_conf``, and
   ``ssl_client_cert`` (the certificate HAS hands to clients at ``/conf/getcert``).
@@ -40,7 +49,7 @@ import logging
 import os
 import re
 import stat
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from has_kdc.conf.edit import set_relations
@@ -103,6 +112,7 @@ HAS_SERVER_KEYS: dict[str, str] = {
     "kerberos_name_rules": "HAS",
     "admin_keytab": "HAS",
     "admin_keytab_principal": "HAS",
+    "admin_principals": "HAS",
     "auth_type": "PLUGIN",
 }
 _REALM = re.compile(r"^[^\s@/\\]+$")
@@ -127,11 +137,13 @@ class HasServerConfig:
     ssl_server: SslConf | None = None
     ssl_client_conf: Path | None = None
     ssl_client_cert: Path | None = None
-    kerberos_principal: str | None = None
+    #: SPNEGO principals as written (``_HOST`` not yet expanded); see the module docstring
+    kerberos_principal: tuple[str, ...] = ()
     kerberos_keytab: Path | None = None
     kerberos_name_rules: str | None = None
     admin_keytab: Path | None = None
     admin_keytab_principal: str | None = None
+    admin_principals: tuple[str, ...] = ()
     source: str | None = field(default=None, compare=False)
 
     @property
@@ -160,6 +172,26 @@ def _realm(rel: Relation) -> str:
     return text
 
 
+def _principal_list(rel: Relation, example: str) -> tuple[str, ...]:
+    """Comma-separated principal names; each checked as one word, none twice."""
+    parts = [p.strip() for p in str(rel.value).split(",")]
+    if not parts or any(not p for p in parts):
+        raise ConfigError(
+            f"{rel.name} = {rel.value}: expected principal names separated by commas "
+            f"(e.g. {example})",
+            rel.source,
+            rel.line,
+        )
+    names = tuple(
+        parse_name(replace(rel, value=part), f"principal names such as {example}") for part in parts
+    )
+    if len(set(names)) != len(names):
+        raise ConfigError(
+            f"{rel.name} = {rel.value}: a principal is listed twice", rel.source, rel.line
+        )
+    return names
+
+
 def has_server_config_from_values(values: HasIniValues) -> HasServerConfig:
     """Check and type the values of a has-server.conf (see the module docstring)."""
     out: dict[str, object] = {"source": values.source}
@@ -181,9 +213,14 @@ def has_server_config_from_values(values: HasIniValues) -> HasServerConfig:
         out["auth_type"] = parse_name(rel, "a plugin name such as MySQL or RAM")
     if (rel := get("realm")) is not None:
         out["realm"] = _realm(rel)
-    for key in ("kerberos_principal", "admin_keytab_principal"):
-        if (rel := get(key)) is not None:
-            out[key] = parse_name(rel, "a principal name such as kadmin/HADOOP.COM@HADOOP.COM")
+    if (rel := get("admin_keytab_principal")) is not None:
+        out["admin_keytab_principal"] = parse_name(
+            rel, "a principal name such as kadmin/HADOOP.COM@HADOOP.COM"
+        )
+    if (rel := get("kerberos_principal")) is not None:
+        out["kerberos_principal"] = _principal_list(rel, "HTTP/emr-header-1@HADOOP.COM")
+    if (rel := get("admin_principals")) is not None:
+        out["admin_principals"] = _principal_list(rel, "alice@HADOOP.COM, ops/admin@HADOOP.COM")
     if (rel := get("kerberos_name_rules")) is not None:
         out["kerberos_name_rules"] = str(rel.value).strip()
     for key in (

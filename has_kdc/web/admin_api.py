@@ -8,6 +8,15 @@ by default. Paths and verbs are HAS's ``HadminApi``/``KadminApi``; bodies are JS
 Differences from HAS: ``exportkeytabs`` answers one keytab holding every principal
 of the host's roles (HAS sent a zip of one keytab per role), and exports the current
 keys without re-keying them, so services already running keep working.
+
+Beyond HAS's list, what ``hadmin-remote`` needs to offer hadmin-local's commands:
+``getprincipal`` (getprinc, as JSON and as getprinc's text), ``changepassword`` (cpw,
+a password or new random keys), ``modifyprincipal`` (modprinc) and principal
+attributes on ``addprincipal``, ``exportkeytab?randkey=true`` (ktadd: new random keys,
+then the keytab, in one request) and HAS's ``setconf?isEnable=`` (enable_configure /
+disable_configure: ``enable_conf`` in this node's has-server.conf). Times are sent as
+``@<epoch seconds>`` or ``never`` by hadmin-remote, so the client's time zone decides
+what ``2027-01-01`` means, as it does for hadmin-local.
 """
 
 from __future__ import annotations
@@ -17,8 +26,19 @@ import logging
 
 from aiohttp import web
 
-from has_kdc.admin import PrincipalAdmin, PrincipalExistsError, keytab_entries
+from has_kdc.admin import (
+    AdminError,
+    PrincipalAdmin,
+    PrincipalExistsError,
+    keytab_entries,
+    parse_duration,
+    parse_time,
+    tgs_principal_name,
+)
 from has_kdc.admin.hostroles import HOST_ROLES
+from has_kdc.backend import Principal
+from has_kdc.conf import set_enable_conf
+from has_kdc.crypto import enctype_name
 from has_kdc.formats.keytab import keytab_to_bytes
 from has_kdc.principal import format_principal
 from has_kdc.web.api import PARAMS_KEY
@@ -56,6 +76,47 @@ def _keytab_response(data: bytes, filename: str) -> web.Response:
     )
 
 
+_SWITCHES = (
+    "requires_preauth",
+    "allow_forwardable",
+    "allow_proxiable",
+    "allow_renewable",
+    "allow_tix",
+    "allow_svr",
+    "disabled",
+)
+_DURATIONS = ("max_life", "max_renewable_life")
+_TIMES = ("expiration", "pw_expiration")
+
+
+def _attributes(p: dict[str, object]) -> dict[str, object]:
+    """Principal attributes from the request's parameters (only those given)."""
+    out: dict[str, object] = {name: p[name] for name in _SWITCHES if name in p}
+    for name in _DURATIONS:
+        if name in p:
+            out[name] = parse_duration(str(p[name]))
+    for name in _TIMES:
+        if name in p:
+            out[name] = parse_time(str(p[name]))
+    return out
+
+
+def _principal_json(principal: Principal) -> dict[str, object]:
+    """A principal's attributes and key list (kvno and enctype only: never key bytes)."""
+    return {
+        "name": principal.name,
+        "kvno": principal.kvno,
+        "keys": [
+            {"kvno": k.kvno, "enctype": k.enctype, "enctype_name": enctype_name(k.enctype)}
+            for k in principal.keys
+        ],
+        **{name: getattr(principal, name) for name in _SWITCHES},
+        **{name: getattr(principal, name) for name in (*_DURATIONS, *_TIMES)},
+        "created": principal.created,
+        "modified": principal.modified,
+    }
+
+
 async def get_principals(request: web.Request) -> web.Response:
     ctx = _ctx(request)
     exp = request[PARAMS_KEY].get("exp")
@@ -70,7 +131,12 @@ async def add_principal(request: web.Request) -> web.Response:
 
     def work() -> str:
         admin = _admin(ctx)
-        created = admin.add_principal(p["principal"], password=password, randkey=password is None)
+        created = admin.add_principal(
+            p["principal"],
+            password=password,
+            randkey=password is None,
+            attributes=_attributes(p),
+        )
         return created.name
 
     name = await ctx.run(work)
@@ -94,12 +160,83 @@ async def rename_principal(request: web.Request) -> web.Response:
     return _ok(f"Rename principal to {renamed.name} successfully.", principal=renamed.name)
 
 
-async def export_keytab(request: web.Request) -> web.Response:
+async def get_principal(request: web.Request) -> web.Response:
     ctx = _ctx(request)
     name = request[PARAMS_KEY]["principal"]
 
+    def work() -> tuple[dict[str, object], str]:
+        admin = _admin(ctx)
+        return _principal_json(admin.get_principal(name)), admin.describe_principal(name)
+
+    found, text = await ctx.run(work)
+    return _ok(f"Principal {found['name']}", principal=found, description=text)
+
+
+async def change_password(request: web.Request) -> web.Response:
+    """cpw: new keys from ``password``, else new random keys (kvno + 1 either way)."""
+    ctx = _ctx(request)
+    p = request[PARAMS_KEY]
+    password = p.get("password")
+
+    def work() -> Principal:
+        admin = _admin(ctx)
+        if password is None:
+            return admin.randomize_keys(p["principal"])
+        return admin.change_password(p["principal"], password)
+
+    changed = await ctx.run(work)
+    what = "Key randomized" if password is None else "Password changed"
+    log.info("keys of %s changed by %s", changed.name, request_principal(request))
+    return _ok(f"{what} for {changed.name}.", principal=changed.name, kvno=changed.kvno)
+
+
+async def modify_principal(request: web.Request) -> web.Response:
+    ctx = _ctx(request)
+    p = request[PARAMS_KEY]
+    attributes = _attributes(p)
+    kvno = p.get("kvno")
+    if not attributes and kvno is None:
+        raise ApiError.bad_request("nothing to change: give at least one attribute or kvno")
+    changed = await ctx.run(
+        lambda: _admin(ctx).modify_principal(p["principal"], attributes, kvno=kvno)
+    )
+    log.info("principal %s modified by %s", changed.name, request_principal(request))
+    return _ok(f"Principal {changed.name} modified.", principal=_principal_json(changed))
+
+
+async def set_conf(request: web.Request) -> web.Response:
+    """HAS's setconf: open or close this node's configuration endpoints (enable_conf)."""
+    ctx = _ctx(request)
+    enabled = request[PARAMS_KEY]["isEnable"]
+    path = ctx.service.server_conf_path
+    changed = await ctx.run(set_enable_conf, path, enabled)
+    word = "true" if enabled else "false"
+    state = "set" if changed else "already"
+    log.info("enable_conf %s to %s by %s", state, word, request_principal(request))
+    return _ok(
+        f"enable_conf {state} {word} on {ctx.service.host}",
+        node=ctx.service.host,
+        enable_conf=enabled,
+        changed=changed,
+    )
+
+
+async def export_keytab(request: web.Request) -> web.Response:
+    ctx = _ctx(request)
+    name = request[PARAMS_KEY]["principal"]
+    randkey = request[PARAMS_KEY].get("randkey", False)
+
     def work() -> tuple[str, bytes]:
-        principal = _admin(ctx).get_principal(name)
+        admin = _admin(ctx)
+        if randkey:
+            if admin.canonical(name) == tgs_principal_name(admin.realm):
+                raise AdminError(
+                    f"refusing to re-randomize {admin.canonical(name)} for a keytab (every "
+                    "ticket in the realm would stop working); export it without randkey"
+                )
+            principal = admin.randomize_keys(name)
+        else:
+            principal = admin.get_principal(name)
         entries = keytab_entries(principal)
         if not entries:
             raise ApiError(409, "conflict", f"principal {principal.name} has no keys to export")
@@ -192,6 +329,13 @@ async def export_keytabs(request: web.Request) -> web.Response:
 
 
 _PRINCIPAL = Param("principal", "principal name (the default realm when no @REALM)", required=True)
+_ATTRIBUTE_PARAMS = (
+    *(Param(name, f"set (true) or clear (false) {name}", type="boolean") for name in _SWITCHES),
+    Param("max_life", "maximum ticket life, e.g. 10h or 36000"),
+    Param("max_renewable_life", "maximum renewable life, e.g. 7d"),
+    Param("expiration", "expiration: @<epoch seconds>, a date such as 2027-01-01, or never"),
+    Param("pw_expiration", "password expiration: @<epoch seconds>, a date, or never"),
+)
 
 ROUTES: tuple[Route, ...] = (
     Route(
@@ -210,9 +354,61 @@ ROUTES: tuple[Route, ...] = (
         add_principal,
         "add a principal (random keys unless a password is given)",
         access="admin",
-        params=(_PRINCIPAL, Param("password", "password: send it in the JSON body", secret=True)),
+        params=(
+            _PRINCIPAL,
+            Param("password", "password: send it in the JSON body", secret=True),
+            *_ATTRIBUTE_PARAMS,
+        ),
         json_body=True,
         has_counterpart="POST /has/v1/admin/addprincipal",
+        tag="admin",
+    ),
+    Route(
+        "GET",
+        "admin/getprincipal",
+        get_principal,
+        "one principal's attributes and key versions (never its keys)",
+        access="admin",
+        params=(_PRINCIPAL,),
+        has_counterpart="POST /has/v1/kadmin/getprincipal",
+        tag="admin",
+    ),
+    Route(
+        "POST",
+        "admin/changepassword",
+        change_password,
+        "new keys for a principal: from a password, else random (kvno + 1)",
+        access="admin",
+        params=(
+            _PRINCIPAL,
+            Param("password", "new password: send it in the JSON body", secret=True),
+        ),
+        json_body=True,
+        has_counterpart="POST /has/v1/kadmin/changepassword",
+        tag="admin",
+    ),
+    Route(
+        "POST",
+        "admin/modifyprincipal",
+        modify_principal,
+        "change a principal's attributes (or relabel its current keys with kvno)",
+        access="admin",
+        params=(
+            _PRINCIPAL,
+            *_ATTRIBUTE_PARAMS,
+            Param("kvno", "key version number", type="integer", minimum=1, maximum=2**32 - 1),
+        ),
+        json_body=True,
+        tag="admin",
+    ),
+    Route(
+        "PUT",
+        "admin/setconf",
+        set_conf,
+        "open (true) or close (false) this node's configuration endpoints: enable_conf",
+        access="admin",
+        params=(Param("isEnable", "true or false", required=True, type="boolean"),),
+        has_counterpart="PUT /has/v1/admin/setconf",
         tag="admin",
     ),
     Route(
@@ -243,9 +439,12 @@ ROUTES: tuple[Route, ...] = (
         "GET",
         "admin/exportkeytab",
         export_keytab,
-        "keytab of one principal, current keys (secret)",
+        "keytab of one principal: current keys, or new random keys first (secret)",
         access="admin",
-        params=(_PRINCIPAL,),
+        params=(
+            _PRINCIPAL,
+            Param("randkey", "true: new random keys (kvno + 1) first, as ktadd", type="boolean"),
+        ),
         produces="application/octet-stream",
         has_counterpart="GET /has/v1/admin/exportkeytab",
         tag="admin",

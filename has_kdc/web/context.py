@@ -56,7 +56,9 @@ class WebContext:
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="has-web")
 
     def admin_principals(self) -> frozenset[str]:
-        """Who is an administrator: the configured list, else kadmin/REALM@REALM."""
+        """Who is an administrator: the list given to the context, else kadmin/REALM@REALM,
+        has-server.conf's ``admin_keytab_principal`` and its ``admin_principals`` list
+        (read as the file is now, so an edit applies without a restart)."""
         if self._admin_principals is not None:
             return self._admin_principals
         conf = self.service.server_conf()
@@ -64,6 +66,7 @@ class WebContext:
         names = {admin_principal_name(realm)}
         if conf.admin_keytab_principal:
             names.add(conf.admin_keytab_principal)
+        names.update(conf.admin_principals)
         return frozenset(names)
 
     async def run(self, fn: Callable[..., T], *args: object, **kwargs: object) -> T:

@@ -119,15 +119,25 @@ class NegotiateAuthenticator:
     headers carry the mutual-authentication token.
     """
 
-    def __init__(self, acceptor: Acceptor) -> None:
+    def __init__(
+        self,
+        acceptor: Acceptor,
+        run: Callable[..., Awaitable[AcceptResult]] | None = None,
+    ) -> None:
         self.acceptor = acceptor
+        #: how ``accept`` is called: inline, or e.g. ``WebContext.run`` (a thread) when
+        #: the key lookup queries the database and must not hold up the event loop
+        self._run = run
 
     async def __call__(self, request: web.Request) -> AuthResult | None:
         try:
             token = parse_negotiate(request.headers.get(hdrs.AUTHORIZATION))
             if token is None:
                 return None
-            result = self.acceptor.accept(token)
+            if self._run is None:
+                result = self.acceptor.accept(token)
+            else:
+                result = await self._run(self.acceptor.accept, token)
         except GssError as err:
             log.info("Negotiate from %s refused: %s", request.remote, err)
             raise ApiError(

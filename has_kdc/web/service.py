@@ -42,10 +42,10 @@ from has_kdc.conf.client_exports import (
     render_krb5_conf,
 )
 from has_kdc.conf.confdir import BACKEND_CONF, KDC_CONF
+from has_kdc.conf.edit import set_relations
 from has_kdc.conf.kdc import kdc_config_from_profile
 from has_kdc.fileio import PUBLIC_MODE, SECRET_MODE, write_if_changed
 from has_kdc.formats.keytab import keytab_to_bytes
-from has_kdc.conf.edit import set_relations
 from has_kdc.web.errors import ApiError
 from has_kdc.web.realm_view import build_realm_view
 from has_kdc.web.tls import DEFAULT_CA_FILE

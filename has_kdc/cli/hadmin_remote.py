@@ -1,0 +1,415 @@
+"""``hadmin-remote <conf_dir> [command ...]``: principal administration over HTTPS.
+
+HAS's ``hadmin-remote.sh <conf_dir>``: the same commands as ``hadmin-local``, sent to
+the HAS nodes' admin API (/has/v1/admin/...) instead of the database, so it runs on
+any host that has ``<conf_dir>/hadmin.conf``, the admin keytab it names, the realm's
+krb5.conf and the cluster CA (see `has_kdc.client.admin_client`). It authenticates
+as ``admin_keytab_principal`` (kadmin/REALM@REALM) with SPNEGO, checks every node's
+mutual-authentication reply, and fails over across hadmin.conf's ``https_host`` list.
+Without a command it opens HAS's ``HadminRemoteTool.remote:`` prompt (``cmd`` or
+``help`` lists the commands).
+
+Commands (MIT/hadmin-local options): addprinc, delprinc, renprinc, getprinc,
+listprincs, cpw, modprinc, ktadd (xst), hostroles, creprincs, expkeytabs, and HAS's
+enable_configure / disable_configure (``enable_conf`` of has-server.conf, set on every
+node of the list: each node has its own file). Keytabs come over HTTPS and are
+written here, mode 0600, atomically; ``ktadd`` re-keys first unless ``-norandkey``,
+as MIT's does. Passwords travel in the JSON body of the HTTPS request, never in a URL,
+and are never printed.
+
+Not here: the MySQL-plugin user commands of hadmin-local (they edit the plugin's
+table directly).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from has_kdc.admin import (
+    HOST_ROLES,
+    AdminError,
+    parse_duration,
+    parse_time,
+    read_hostroles,
+)
+from has_kdc.admin.hostroles import keytab_file_name
+from has_kdc.cli.hadmin_local import _SWITCHES, _add_lifetimes, _add_switches
+from has_kdc.cli.passwords import read_new_password
+from has_kdc.cli.shell import USER_ERRORS, Command, Console
+from has_kdc.client.admin_client import HasAdminClient
+from has_kdc.client.has_client import HasClientError
+from has_kdc.client.kdc_client import KdcReplyError
+from has_kdc.crypto import enctype_name
+from has_kdc.formats import Keytab, read_keytab, write_keytab
+from has_kdc.formats.keytab import parse_keytab
+from has_kdc.gss import GssError
+from has_kdc.principal import normalize_principal
+
+__all__ = ["PROMPT", "HadminRemote", "main"]
+
+PROMPT = "HadminRemoteTool.remote:"
+#: Errors of the remote path, printed as one line like the USER_ERRORS of the console.
+REMOTE_ERRORS: tuple[type[Exception], ...] = (HasClientError, KdcReplyError, GssError, LookupError)
+
+
+def _remote_attributes(options: argparse.Namespace, switches: Sequence[str]) -> dict[str, Any]:
+    """The attribute parameters of addprincipal/modifyprincipal (only what was given).
+
+    Times are read here, in this host's time zone, and sent as ``@<epoch>``.
+    """
+    out: dict[str, Any] = {}
+    for word in switches:
+        value = getattr(options, word, None)
+        if value is not None:
+            out[word] = value
+    for option, name in (("maxlife", "max_life"), ("maxrenewlife", "max_renewable_life")):
+        text = getattr(options, option, None)
+        if text is not None:
+            parse_duration(text)  # a typo fails here, before anything is sent
+            out[name] = text
+    for option, name in (("expire", "expiration"), ("pwexpire", "pw_expiration")):
+        text = getattr(options, option, None)
+        if text is not None:
+            when = parse_time(text)
+            out[name] = "never" if when is None else f"@{when}"
+    if getattr(options, "disable", False):
+        out["disabled"] = True
+    if getattr(options, "enable", False):
+        out["disabled"] = False
+    return out
+
+
+class HadminRemote(Console):
+    """The hadmin-remote commands over one `HasAdminClient`."""
+
+    def __init__(self, client: HasAdminClient, **streams: TextIO) -> None:
+        super().__init__("hadmin-remote", PROMPT, **streams)  # type: ignore[arg-type]
+        self.client = client
+        self._register()
+
+    def canonical(self, name: str) -> str:
+        return normalize_principal(name.strip(), self.client.realm)
+
+    def _guarded(self, run: Callable[[argparse.Namespace], int]) -> Callable[..., int]:
+        """Remote failures become one-line AdminErrors, as local failures are."""
+
+        def guarded(options: argparse.Namespace) -> int:
+            try:
+                return run(options)
+            except REMOTE_ERRORS as exc:
+                raise AdminError(str(exc)) from None
+
+        return guarded
+
+    def _add(self, name: str, parser: Any, run: Callable[..., int], aliases: tuple = ()) -> None:
+        self.add(Command(name, parser, self._guarded(run), aliases))
+
+    def run_command(self, argv: list[str]) -> int:
+        if argv and argv[0] == "cmd":  # HAS's word for the command list
+            argv = ["help", *argv[1:]]
+        return super().run_command(argv)
+
+    def interact(self) -> int:
+        self.out('enter "cmd" to see legal commands.')
+        return super().interact()
+
+    # -- command table ------------------------------------------------------------------
+
+    def _register(self) -> None:
+        p = self.parser("addprinc", "add a principal")
+        keysrc = p.add_mutually_exclusive_group()
+        keysrc.add_argument("-pw", metavar="PASSWORD", help="the password (else prompted)")
+        keysrc.add_argument("-randkey", action="store_true", help="random keys, no password")
+        _add_switches(p, tuple(w for w in _SWITCHES))
+        _add_lifetimes(p, pwexpire=True)
+        p.add_argument("name", metavar="NAME")
+        self._add("addprinc", p, self.addprinc, ("add_principal", "ank"))
+
+        p = self.parser("delprinc", "delete a principal")
+        p.add_argument("-force", action="store_true", help="do not ask for confirmation")
+        p.add_argument("name", metavar="NAME")
+        self._add("delprinc", p, self.delprinc, ("delete_principal",))
+
+        p = self.parser("renprinc", "rename a principal (keys are kept)")
+        p.add_argument("-force", action="store_true", help="accepted for MIT compatibility")
+        p.add_argument("old", metavar="OLD")
+        p.add_argument("new", metavar="NEW")
+        self._add("renprinc", p, self.renprinc, ("rename_principal",))
+
+        p = self.parser("getprinc", "show a principal (never its keys)")
+        p.add_argument("-terse", action="store_true", help="accepted for MIT compatibility")
+        p.add_argument("name", metavar="NAME")
+        self._add("getprinc", p, self.getprinc, ("get_principal",))
+
+        p = self.parser("listprincs", "list principals, optionally matching a glob")
+        p.add_argument("glob", metavar="GLOB", nargs="?")
+        self._add("listprincs", p, self.listprincs, ("list_principals", "getprincs"))
+
+        p = self.parser("cpw", "change a principal's password or randomize its keys")
+        keysrc = p.add_mutually_exclusive_group()
+        keysrc.add_argument("-pw", metavar="PASSWORD", help="the new password (else prompted)")
+        keysrc.add_argument("-randkey", action="store_true", help="new random keys")
+        p.add_argument("name", metavar="NAME")
+        self._add("cpw", p, self.cpw, ("change_password",))
+
+        p = self.parser("modprinc", "change a principal's attributes")
+        _add_switches(p, tuple(_SWITCHES))
+        _add_lifetimes(p, pwexpire=True)
+        p.add_argument("-kvno", type=int, metavar="KVNO", help="set the key version number")
+        state = p.add_mutually_exclusive_group()
+        state.add_argument("-disable", action="store_true", help="refuse all tickets")
+        state.add_argument("-enable", action="store_true", help="undo -disable")
+        p.add_argument("name", metavar="NAME")
+        self._add("modprinc", p, self.modprinc, ("modify_principal",))
+
+        p = self.parser("ktadd", "add principals' keys to a keytab (new random keys first)")
+        p.add_argument("-k", "-keytab", dest="keytab", metavar="KEYTAB", required=True)
+        p.add_argument("-norandkey", action="store_true", help="export the current keys as-is")
+        p.add_argument("-q", action="store_true", help="do not list the entries added")
+        p.add_argument("-glob", metavar="GLOB", help="every principal matching GLOB")
+        p.add_argument("names", metavar="NAME", nargs="*")
+        self._add("ktadd", p, self.ktadd, ("xst",))
+
+        p = self.parser("hostroles", "list the Hadoop host roles and their principal names")
+        self._add("hostroles", p, self.hostroles, ("get_hostroles",))
+
+        p = self.parser("creprincs", "create the principals of hosts x roles in a hostroles file")
+        p.add_argument(
+            "file",
+            metavar="HOSTROLES_FILE",
+            help='{"HOSTS": [{"name": ..., "hostRoles": "HDFS,YARN"}]}',
+        )
+        self._add("creprincs", p, self.creprincs, ("create_principals",))
+
+        p = self.parser("expkeytabs", "write <ROLE>-<host>.keytab for a host's roles")
+        p.add_argument("-p", dest="directory", metavar="DIR", default=".", help="where (default .)")
+        p.add_argument("host", metavar="HOST")
+        p.add_argument("role", metavar="ROLE", nargs="?", help="one role (default: all)")
+        self._add("expkeytabs", p, self.expkeytabs, ("export_keytabs",))
+
+        p = self.parser("enable_configure", "open the nodes' configuration endpoints")
+        self._add("enable_configure", p, self.enable_configure, ("enable",))
+        p = self.parser("disable_configure", "close the nodes' configuration endpoints")
+        self._add("disable_configure", p, self.disable_configure, ("disable",))
+
+    # -- commands ---------------------------------------------------------------------
+
+    def _password(self, options: argparse.Namespace, canonical: str) -> str | None:
+        if options.randkey:
+            return None
+        if options.pw is not None:
+            return str(options.pw)
+        return read_new_password(self, canonical)
+
+    def addprinc(self, options: argparse.Namespace) -> int:
+        canonical = self.canonical(options.name)
+        body: dict[str, Any] = {"principal": canonical, **_remote_attributes(options, _SWITCHES)}
+        password = self._password(options, canonical)
+        if password is not None:
+            body["password"] = password
+        self.client.post("admin/addprincipal", body)
+        self.out(f'Principal "{canonical}" created.')
+        return 0
+
+    def delprinc(self, options: argparse.Namespace) -> int:
+        canonical = self.canonical(options.name)
+        self.client.get("admin/getprincipal", principal=canonical)  # missing: fails first
+        if not options.force:
+            question = f'Are you sure you want to delete the principal "{canonical}"? (yes/no): '
+            if not self.stdin_is_tty() and not self.interactive:
+                self.out(question)
+            answer = self.read_line(question)
+            if answer is None:
+                raise AdminError(
+                    f"not deleting {canonical}: no answer on standard input; use -force"
+                )
+            if answer.strip().lower() != "yes":
+                self.out(f'Principal "{canonical}" not deleted.')
+                return 1
+        self.client.delete("admin/deleteprincipal", principal=canonical)
+        self.out(f'Principal "{canonical}" deleted.')
+        return 0
+
+    def renprinc(self, options: argparse.Namespace) -> int:
+        old, new = self.canonical(options.old), self.canonical(options.new)
+        answer = self.client.post(
+            "admin/renameprincipal", {"oldprincipal": old, "newprincipal": new}
+        ).json()
+        self.out(f'Principal "{old}" renamed to "{answer.get("principal", new)}".')
+        return 0
+
+    def getprinc(self, options: argparse.Namespace) -> int:
+        answer = self.client.get("admin/getprincipal", principal=self.canonical(options.name))
+        self.out(answer.json()["description"])
+        return 0
+
+    def listprincs(self, options: argparse.Namespace) -> int:
+        answer = self.client.get("admin/getprincipals", exp=options.glob)
+        for name in answer.json()["principals"]:
+            self.out(name)
+        return 0
+
+    def cpw(self, options: argparse.Namespace) -> int:
+        canonical = self.canonical(options.name)
+        self.client.get("admin/getprincipal", principal=canonical)
+        password = self._password(options, canonical)
+        body: dict[str, Any] = {"principal": canonical}
+        if password is not None:
+            body["password"] = password
+        self.client.post("admin/changepassword", body)
+        if password is None:
+            self.out(f'Key for "{canonical}" randomized.')
+        else:
+            self.out(f'Password for "{canonical}" changed.')
+        return 0
+
+    def modprinc(self, options: argparse.Namespace) -> int:
+        body: dict[str, Any] = _remote_attributes(options, _SWITCHES)
+        if not body and options.kvno is None:
+            raise AdminError("nothing to change: give at least one option (see 'help modprinc')")
+        if options.kvno is not None:
+            body["kvno"] = options.kvno
+        body["principal"] = self.canonical(options.name)
+        answer = self.client.post("admin/modifyprincipal", body).json()
+        self.out(f'Principal "{answer["principal"]["name"]}" modified.')
+        return 0
+
+    def ktadd(self, options: argparse.Namespace) -> int:
+        names = [self.canonical(n) for n in options.names]
+        if options.glob is not None:
+            matched = self.client.get("admin/getprincipals", exp=options.glob).json()["principals"]
+            if not matched:
+                raise AdminError(f"no principal matches {options.glob}")
+            names += matched
+        if not names:
+            raise AdminError("no principal given: name one or more, or use -glob GLOB")
+        target = Path(options.keytab)
+        if target.is_dir():
+            raise AdminError(f"keytab {target} is a directory; give a file path")
+        keytab = Keytab()
+        if target.exists():
+            try:
+                keytab = read_keytab(target)
+            except ValueError as exc:
+                raise AdminError(f"cannot add to keytab {target}: {exc}") from None
+        added = []
+        for name in dict.fromkeys(names):
+            answer = self.client.get(
+                "admin/exportkeytab", principal=name, randkey=not options.norandkey
+            )
+            added += parse_keytab(answer.body).entries
+        keytab.add(added)
+        write_keytab(target, keytab)
+        if not options.q:
+            for entry in added:
+                etype = enctype_name(entry.enctype) or str(entry.enctype)
+                principal = "/".join(entry.components) + "@" + entry.realm
+                self.out(
+                    f"Entry for principal {principal} with kvno {entry.kvno}, "
+                    f"encryption type {etype} added to keytab WRFILE:{options.keytab}."
+                )
+        return 0
+
+    def hostroles(self, _options: argparse.Namespace) -> int:
+        for item in self.client.get("hostroles").json():
+            names = ", ".join(item["PrincipalNames"])
+            self.out(f"\tHostRole: {item['HostRole']}, PrincipalNames: {names}")
+        return 0
+
+    def creprincs(self, options: argparse.Namespace) -> int:
+        hosts = read_hostroles(options.file)  # checked here, so a bad file sends nothing
+        started = time.monotonic()
+        body = {"HOSTS": [{"name": h.host, "hostRoles": ",".join(h.roles)} for h in hosts]}
+        answer = self.client.put("admin/createprincipals", json_body=body).json()
+        created, existing = len(answer["created"]), len(answer["existing"])
+        seconds = time.monotonic() - started
+        self.out(f"created {created}, skipped {existing}, failed 0 in {seconds:.1f} s")
+        return 0
+
+    def expkeytabs(self, options: argparse.Namespace) -> int:
+        target = Path(options.directory)
+        if not target.is_dir():
+            raise AdminError(f"cannot write keytabs: {target} is not a directory")
+        roles = [options.role.strip().upper()] if options.role else list(HOST_ROLES)
+        written = 0
+        for role in roles:
+            try:
+                answer = self.client.get("admin/exportkeytabs", host=options.host, role=role)
+            except HasClientError as exc:
+                if exc.status == 404 and options.role is None:
+                    continue  # this role has no principal on the host
+                raise
+            keytab = parse_keytab(answer.body)
+            path = target / keytab_file_name(options.host, role)
+            write_keytab(path, keytab)
+            names = ", ".join("/".join(p.components) + "@" + p.realm for p in keytab.principals())
+            self.out(f"Keytab of {role} for {options.host} exported to {path} ({names}).")
+            written += 1
+        if not written:
+            raise AdminError(
+                f"no principal of any host role exists for host {options.host}; "
+                "create them with 'creprincs hostroles.json' first"
+            )
+        return 0
+
+    def _set_conf(self, enabled: bool) -> int:
+        answers = self.client.request_each("PUT", "admin/setconf", params={"isEnable": enabled})
+        status = 0
+        reached = 0
+        for answer in answers:
+            if answer.response is not None:
+                reached += 1
+                self.out(answer.response.json()["msg"])
+            else:
+                assert answer.error is not None
+                if answer.error.status is not None:
+                    status = 1
+                self.err(f"{answer.host}: {answer.error}")
+        if not reached:
+            raise AdminError("no HAS node could be reached; enable_conf is unchanged")
+        return status
+
+    def enable_configure(self, _options: argparse.Namespace) -> int:
+        return self._set_conf(True)
+
+    def disable_configure(self, _options: argparse.Namespace) -> int:
+        return self._set_conf(False)
+
+
+def _main_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hadmin-remote",
+        description="Principal administration through the HAS nodes' HTTPS admin API "
+        "(SPNEGO with the admin keytab, failover across https_host).",
+        epilog="Without a command, opens the interactive prompt. Type 'cmd' or 'help' there.",
+    )
+    parser.add_argument(
+        "conf_dir", help="directory holding hadmin.conf (and the realm's krb5.conf, ca-root.pem)"
+    )
+    parser.add_argument("command", nargs=argparse.REMAINDER, help="command and its arguments")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options = _main_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    try:
+        client = HasAdminClient.from_conf_dir(options.conf_dir)
+        console = HadminRemote(client)
+        if options.command:
+            return console.run_command(list(options.command))
+        return console.interact()
+    except (*USER_ERRORS, *REMOTE_ERRORS) as exc:
+        print(f"hadmin-remote: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("hadmin-remote: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
