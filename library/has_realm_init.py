@@ -1,0 +1,207 @@
+#!/usr/bin/python
+# Copyright: has-kdc contributors
+# Apache License 2.0 (see pyproject.toml)
+"""Ansible module: initialize a HAS realm once and write admin.keytab."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: has_realm_init
+short_description: Initialize a has-kdc realm once and write its admin.keytab
+description:
+  - Runs HAS's C(kdcinit <conf_dir> init) on the identity store that the node's
+    C(backend.conf) names, creating C(krbtgt/REALM), C(kadmin/REALM) and
+    C(HTTP/<node>) for every registered node, and marking the realm initialized.
+  - The check-and-create runs in one exclusive database transaction, so running it on
+    every node at once, or twice, creates the realm exactly once. A realm that is
+    already initialized is left as it is; nothing is re-keyed.
+  - Writes the C(kadmin/REALM@REALM) keys to I(admin_keytab), mode 0600. A keytab that
+    already holds the current kadmin keys is left untouched, so its bytes (and its
+    SHA-256) stay the same across runs.
+  - Returns the SHA-256 of admin.keytab, never its bytes.
+  - Runs on a HAS node with the interpreter of the has-kdc venv
+    (C(ansible_python_interpreter)).
+version_added: "0.1.0"
+author: has-kdc contributors
+options:
+  conf_dir:
+    description: The node's HAS conf_dir, holding kdc.conf and backend.conf.
+    type: path
+    required: true
+  admin_keytab:
+    description: Where to write admin.keytab (a file path).
+    type: path
+    required: true
+  owner:
+    description: Owner of admin.keytab.
+    type: str
+  group:
+    description: Group of admin.keytab.
+    type: str
+notes:
+  - Check mode reports whether the realm would be initialized and whether
+    admin.keytab would be written, and changes nothing.
+  - With C(--diff) the realm state and a summary of admin.keytab (principal, kvno,
+    enctypes, SHA-256) are shown; key bytes never are.
+  - Safe with C(run_once); it is also safe on every node at the same time.
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+"""
+
+EXAMPLES = r"""
+- name: Initialize the realm once, on the first HAS node
+  has_realm_init:
+    conf_dir: /etc/has
+    admin_keytab: /etc/has/admin.keytab
+    owner: has
+    group: has
+  run_once: true
+  vars:
+    ansible_python_interpreter: /opt/has/venv/bin/python
+  register: has_init
+"""
+
+RETURN = r"""
+created:
+  description: Whether this run initialized the realm (false when it was already).
+  returned: always
+  type: bool
+realm:
+  description: The realm name from kdc.conf.
+  returned: always
+  type: str
+  sample: HADOOP.COM
+created_principals:
+  description: Principals this run created (empty when the realm existed).
+  returned: always
+  type: list
+  elements: str
+  sample: [krbtgt/HADOOP.COM@HADOOP.COM, kadmin/HADOOP.COM@HADOOP.COM]
+initialized_at:
+  description: When the realm was initialized (UTC), if it is.
+  returned: always
+  type: str
+admin_principal:
+  description: The principal whose keys admin.keytab holds.
+  returned: always
+  type: str
+  sample: kadmin/HADOOP.COM@HADOOP.COM
+admin_keytab:
+  description: Path of admin.keytab.
+  returned: always
+  type: str
+admin_keytab_sha256:
+  description: SHA-256 (hex) of admin.keytab's bytes; null in check mode before init.
+  returned: always
+  type: str
+admin_kvno:
+  description: Key version number of the kadmin keys.
+  returned: when the realm is initialized
+  type: int
+"""
+
+import os
+
+from ansible.module_utils.has_kdc_module import (
+    CONF_DIR_OPTION,
+    OWNER_OPTIONS,
+    HasKdcModule,
+    file_sha256,
+    keytab_holds,
+    keytab_summary,
+    read_keytab_or_none,
+    resolve_ids,
+    summary_diff,
+)
+
+ADMIN_KEYTAB_MODE = "0600"
+
+
+def main():
+    module = HasKdcModule(
+        argument_spec={
+            "conf_dir": CONF_DIR_OPTION,
+            "admin_keytab": {"type": "path", "required": True},
+            **OWNER_OPTIONS,
+        },
+        supports_check_mode=True,
+    )
+    from has_kdc.admin import admin_principal_name, init_realm, is_initialized, keytab_entries
+    from has_kdc.backend import INITIALIZED_KEY
+    from has_kdc.fileio import write_atomic
+    from has_kdc.formats import Keytab, keytab_to_bytes
+
+    p = module.params
+    path = p["admin_keytab"]
+    if os.path.isdir(path):
+        module.fail_json(msg="admin_keytab %s is a directory; give the file path" % path)
+    uid, gid = resolve_ids(module, p["owner"], p["group"])
+
+    with module.session(p["conf_dir"]) as (conf, backend, admin):
+        realm = conf.kdc.kdc_realm
+        admin_name = admin_principal_name(realm)
+        was_initialized = is_initialized(backend)
+        existing = read_keytab_or_none(module, path)
+        before_keytab = keytab_summary(existing) if existing is not None else "(absent)\n"
+        result = {
+            "realm": realm,
+            "admin_principal": admin_name,
+            "admin_keytab": path,
+            "created": False,
+            "created_principals": [],
+            "initialized_at": backend.get_config(INITIALIZED_KEY),
+        }
+        if module.check_mode and not was_initialized:
+            result.update(
+                changed=True,
+                created=True,
+                admin_keytab_sha256=file_sha256(path),
+                diff=[
+                    summary_diff("realm %s" % realm, "initialized: false", "initialized: true"),
+                    summary_diff(path, before_keytab, "keys of %s (new)" % admin_name),
+                ],
+            )
+            module.exit_json(**result)
+
+        if module.check_mode:
+            principal = admin.get_principal(admin_name)
+        else:
+            init = init_realm(backend, conf.kdc)
+            principal = init.admin_principal
+            result["created"] = init.created
+            result["created_principals"] = list(init.created_principals)
+            result["initialized_at"] = init.initialized_at
+        result["admin_kvno"] = principal.kvno
+
+        keytab_changed = not keytab_holds(existing, principal)
+        if keytab_changed and not module.check_mode:
+            data = keytab_to_bytes(keytab_entries(principal))
+            write_atomic(path, data, 0o600, uid=uid, gid=gid)
+        after = Keytab(keytab_entries(principal)) if keytab_changed else existing
+        attrs_changed = False
+        if os.path.exists(path):
+            attrs_changed = module.secret_file_attributes(
+                path, p["owner"], p["group"], ADMIN_KEYTAB_MODE, False
+            )
+        changed = result["created"] or keytab_changed or attrs_changed
+        result["admin_keytab_sha256"] = file_sha256(path)
+        diffs = []
+        if result["created"]:
+            diffs.append(
+                summary_diff(
+                    "realm %s" % realm,
+                    "initialized: false",
+                    "initialized: true\ncreated: %s" % ", ".join(result["created_principals"]),
+                )
+            )
+        if keytab_changed:
+            diffs.append(summary_diff(path, before_keytab, keytab_summary(after)))
+        module.exit_json(changed=changed, diff=diffs, **result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,219 @@
+# Copyright: has-kdc contributors
+# Apache License 2.0 (see pyproject.toml)
+"""What every has-kdc module needs, once, so each module in library/ states only its own.
+
+As ansible-freeipa's ``ansible_freeipa_module`` does for IPA, this base:
+
+- imports ``has_kdc`` on the target, from the interpreter the task names (the venv the
+  ``has_package`` role made, ``ansible_python_interpreter: "{{ has_venv }}/bin/python"``);
+  when it is missing, the module fails saying which interpreter lacks it and what to set,
+  instead of a bare ImportError traceback;
+- opens a node's conf_dir (kdc.conf + backend.conf) and its identity store for the length
+  of one ``with`` block, and turns the package's user-facing errors into ``fail_json``
+  messages (they name the file and what is wrong, never a secret);
+- builds ``--diff`` entries: text files show before and after; secret files (keytabs)
+  show only a summary (size and SHA-256 of the bytes, principals, kvnos, enctypes);
+- compares keytab contents with the database keys, the rule behind "a keytab that still
+  matches the database is left alone".
+
+Nothing here logs or returns key bytes or passwords.
+"""
+
+from __future__ import annotations
+
+import grp
+import hashlib
+import os
+import pwd
+import sys
+import traceback
+from contextlib import contextmanager
+
+from ansible.module_utils.basic import AnsibleModule
+
+HAS_KDC_IMPORT_ERROR = None
+try:  # only on the target, from the venv's interpreter
+    import has_kdc  # noqa: F401
+except ImportError:  # pragma: no cover - reported by HasKdcModule
+    HAS_KDC_IMPORT_ERROR = traceback.format_exc()
+
+#: The option every module that works on a HAS node's configuration takes.
+CONF_DIR_OPTION = {"type": "path", "required": True}
+OWNER_OPTIONS = {
+    "owner": {"type": "str"},
+    "group": {"type": "str"},
+}
+
+
+def sha256_hex(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def file_sha256(path):
+    """SHA-256 of a file's bytes, or None when it does not exist."""
+    try:
+        with open(path, "rb") as fh:
+            return sha256_hex(fh.read())
+    except FileNotFoundError:
+        return None
+
+
+def read_text(path):
+    """A text file's content, or None when it does not exist."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read()
+    except FileNotFoundError:
+        return None
+
+
+def text_diff(path, before, after):
+    """A ``--diff`` entry for a text file (``before`` None: the file is new)."""
+    return {
+        "before_header": path if before is not None else "%s (absent)" % path,
+        "after_header": path,
+        "before": before if before is not None else "",
+        "after": after,
+    }
+
+
+def summary_diff(label, before, after):
+    """A ``--diff`` entry of summaries, for things whose content must not be shown."""
+    return {
+        "before_header": label,
+        "after_header": label,
+        "before": before if before.endswith("\n") or not before else before + "\n",
+        "after": after if after.endswith("\n") or not after else after + "\n",
+    }
+
+
+def resolve_ids(module, owner, group):
+    """uid and gid for owner/group names (None when not given); fails on unknown names."""
+    uid = gid = None
+    try:
+        if owner is not None:
+            uid = pwd.getpwnam(owner).pw_uid
+        if group is not None:
+            gid = grp.getgrnam(group).gr_gid
+    except KeyError as exc:
+        module.fail_json(msg="unknown user or group %s on this host" % exc)
+    return uid, gid
+
+
+class HasKdcModule(AnsibleModule):
+    """AnsibleModule that needs ``has_kdc`` (set ``needs_has_kdc=False`` for stdlib modules)."""
+
+    def __init__(self, *args, **kwargs):
+        needs = kwargs.pop("needs_has_kdc", True)
+        super().__init__(*args, **kwargs)
+        if needs and HAS_KDC_IMPORT_ERROR is not None:
+            self.fail_json(
+                msg=(
+                    "the has_kdc package is not importable by %s; run this task with the "
+                    "interpreter of the venv the has_package role installed, e.g. "
+                    "vars: {ansible_python_interpreter: '{{ has_venv }}/bin/python'}"
+                )
+                % sys.executable,
+                exception=HAS_KDC_IMPORT_ERROR,
+            )
+
+    # ------------------------------------------------------------------ errors
+
+    def user_errors(self):
+        """The exception types whose message is meant for the operator."""
+        from has_kdc.admin import AdminError
+        from has_kdc.backend import BackendError
+        from has_kdc.conf import ConfigError
+        from has_kdc.formats import FormatError
+        from has_kdc.principal import PrincipalNameError
+
+        return (AdminError, BackendError, ConfigError, FormatError, PrincipalNameError, OSError)
+
+    @contextmanager
+    def failing_on_user_errors(self, doing):
+        """Run a block; a has_kdc error becomes ``fail_json(msg="<doing>: <message>")``."""
+        errors = self.user_errors()
+        try:
+            yield
+        except errors as exc:
+            self.fail_json(msg="%s: %s" % (doing, exc))
+
+    # ------------------------------------------------------------------ store
+
+    @contextmanager
+    def session(self, conf_dir):
+        """(ConfDir, backend, PrincipalAdmin) for ``conf_dir``, closed when the block ends."""
+        from has_kdc.admin import PrincipalAdmin
+        from has_kdc.backend import open_backend
+        from has_kdc.conf import load_conf_dir
+
+        with self.failing_on_user_errors("cannot open the realm of %s" % conf_dir):
+            conf = load_conf_dir(conf_dir)
+            backend = open_backend(conf.backend)
+        try:
+            with self.failing_on_user_errors(conf.kdc.kdc_realm):
+                yield conf, backend, PrincipalAdmin(backend, conf.kdc)
+        finally:
+            backend.close()
+
+    # ------------------------------------------------------------------ files
+
+    def secret_file_attributes(self, path, owner, group, mode, changed):
+        """Owner, group and mode of a file already written; honours check mode."""
+        file_args = self.load_file_common_arguments(
+            {"path": path, "owner": owner, "group": group, "mode": mode}
+        )
+        return self.set_fs_attributes_if_different(file_args, changed)
+
+
+# ---------------------------------------------------------------------- keytabs
+
+
+def keytab_summary(keytab):
+    """``principal kvno N enctype`` lines for a Keytab object: what --diff may show."""
+    from has_kdc.crypto import enctype_name
+
+    lines = []
+    for entry in keytab.entries:
+        name = "/".join(entry.components) + "@" + entry.realm
+        etype = enctype_name(entry.enctype) or str(entry.enctype)
+        lines.append("%s kvno %d %s" % (name, entry.kvno, etype))
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def read_keytab_or_none(module, path):
+    """The Keytab at ``path``; None if absent; fails if it is not a keytab."""
+    from has_kdc.formats import FormatError, read_keytab
+
+    if not os.path.exists(path):
+        return None
+    try:
+        return read_keytab(path)
+    except (FormatError, ValueError) as exc:
+        module.fail_json(msg="%s is not a keytab this module can extend: %s" % (path, exc))
+    return None
+
+
+def keytab_holds(keytab, principal):
+    """Whether ``keytab`` has every current key of ``principal`` (same kvno, enctype, bytes).
+
+    This is the test that keeps an existing keytab: nothing is rewritten, re-keyed or
+    re-numbered while it still holds what the database holds.
+    """
+    from has_kdc.admin import keytab_entries
+
+    if keytab is None:
+        return False
+    wanted = keytab_entries(principal)
+    if not wanted:
+        return False
+    for entry in wanted:
+        found = keytab.key_for(entry.principal, entry.enctype, entry.kvno)
+        if found is None or found.key != entry.key:
+            return False
+    return True
+
+
+def fail_unless(module, condition, msg):
+    if not condition:
+        module.fail_json(msg=msg)

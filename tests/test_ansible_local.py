@@ -1,0 +1,353 @@
+"""site.yml on inventory/local, for real: MariaDB, two HAS nodes, realm init, client files.
+
+One converge per module (the ``deployment`` fixture) and every property derived from it:
+a second run changes nothing, ``--check --diff`` predicts nothing on a converged
+system and exactly the real changes on a drifted one, MIT ``kinit``/``kvno`` work
+against each node, admin.keytab is the same 0600 file on both nodes, and no output
+(``-vvv`` included) carries a password or key.
+
+The deployment is private: its own base directory under /var/tmp (the service user must
+traverse it, so not pytest's 0700 tmp), loopback 127.0.2.1 and 127.0.2.2 (the demo uses
+127.0.1.x), a free MariaDB port, and a snapshot of the package sources (so edits in the
+checkout while the tests run do not count as changes). Everything it starts is stopped
+by playbooks/stop.yml at the end.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.mariadb import free_tcp_port
+from tests.mitkrb import MitClient
+
+pytestmark = [pytest.mark.ansible, pytest.mark.timeout(900)]
+
+REPO = Path(__file__).resolve().parent.parent
+PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
+REALM = "HADOOP.COM"
+LOOPBACK = "127.0.2"
+NODES = {"emr-header-1": f"{LOOPBACK}.1", "emr-worker-1": f"{LOOPBACK}.2"}
+RECAP = re.compile(
+    r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+"
+    r"unreachable=(?P<unreachable>\d+)\s+failed=(?P<failed>\d+)",
+    re.M,
+)
+TASK = re.compile(r"^(?:TASK|RUNNING HANDLER) \[(?P<name>.+?)\]", re.M)
+CHANGED = re.compile(r"^changed: \[(?P<host>[^\]\s]+)(?: -> [^\]]+)?\]")
+
+
+@dataclass
+class Run:
+    """One ansible-playbook run: its output, recap and the (task, host) pairs it changed."""
+
+    args: list[str]
+    output: str
+    seconds: float
+    recap: dict[str, dict[str, int]] = field(default_factory=dict)
+    changed: set[tuple[str, str]] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        for m in RECAP.finditer(self.output):
+            self.recap[m["host"]] = {
+                k: int(m[k]) for k in ("ok", "changed", "unreachable", "failed")
+            }
+        task = None
+        for line in self.output.splitlines():
+            if t := TASK.match(line):
+                task = t["name"]
+            elif (c := CHANGED.match(line)) and task is not None:
+                self.changed.add((task, c["host"]))
+
+    def total(self, key: str) -> int:
+        return sum(host[key] for host in self.recap.values())
+
+    def assert_ok(self) -> None:
+        assert self.recap, f"no PLAY RECAP in the output of {self.args}:\n{self.output[-4000:]}"
+        bad = {h: r for h, r in self.recap.items() if r["failed"] or r["unreachable"]}
+        assert not bad, f"{self.args} failed on {bad}:\n{self.output[-6000:]}"
+
+
+@dataclass
+class Deployment:
+    base: Path
+    vars_file: Path
+    converge: Run | None = None
+    outputs: list[str] = field(default_factory=list)
+
+    def node_dir(self, node: str) -> Path:
+        return self.base / node
+
+    @property
+    def client_dir(self) -> Path:
+        return self.base / "client"
+
+    def secret(self, name: str) -> str:
+        return (self.base / "secrets" / name).read_text().strip()
+
+    def playbook(self, playbook: str, *args: str) -> Run:
+        argv = [str(PLAYBOOK), playbook, "-i", "inventory/local", "-e", f"@{self.vars_file}"]
+        argv += list(args)
+        env = dict(
+            os.environ,
+            ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
+            ANSIBLE_NOCOLOR="1",
+            ANSIBLE_FORCE_COLOR="0",
+            ANSIBLE_LOCAL_TEMP=str(self.base / "ansible-tmp"),
+            ANSIBLE_REMOTE_TEMP=str(self.base / "ansible-tmp"),
+        )
+        started = time.monotonic()
+        proc = subprocess.run(
+            argv,
+            cwd=REPO,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        run = Run(argv[1:], proc.stdout, time.monotonic() - started)
+        self.outputs.append(proc.stdout)
+        return run
+
+    def server_pid(self, node: str) -> int:
+        return int((self.node_dir(node) / "run" / "has-server.pid").read_text())
+
+
+def _snapshot_sources(target: Path) -> Path:
+    """The package sources as they are now: the wheel the roles build stays the same."""
+    target.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(REPO / name, target / name)
+    shutil.copytree(
+        REPO / "has_kdc",
+        target / "has_kdc",
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+    )
+    return target
+
+
+def _kill_leftovers(base: Path) -> None:
+    """Last resort after stop.yml: signal whatever pidfile under ``base`` still names."""
+    for pidfile in list(base.glob("*/run/has-server.pid")) + list(base.glob("mariadb/*.pid")):
+        with contextlib.suppress(OSError, ValueError):
+            os.kill(int(pidfile.read_text().strip()), signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def deployment() -> Iterator[Deployment]:
+    if os.geteuid() != 0:
+        pytest.skip("inventory/local installs packages, users and services: run as root")
+    base = Path(tempfile.mkdtemp(prefix="has-ansible-", dir="/var/tmp"))
+    base.chmod(0o755)
+    source = _snapshot_sources(base / "src")
+    (base / "backup").mkdir(mode=0o700)
+    vars_file = base / "test-vars.json"
+    vars_file.write_text(
+        json.dumps(
+            {
+                "has_local_base": str(base),
+                "has_local_loopback": LOOPBACK,
+                "has_local_mysql_port": free_tcp_port(),
+                "has_package_source_dir": str(source),
+                "has_admin_keytab_backup": str(base / "backup" / "admin.keytab"),
+            }
+        )
+    )
+    dep = Deployment(base, vars_file)
+    try:
+        dep.converge = dep.playbook("site.yml")
+        yield dep
+    finally:
+        dep.playbook("playbooks/stop.yml")
+        _kill_leftovers(base)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def converged(deployment: Deployment) -> Deployment:
+    assert deployment.converge is not None
+    deployment.converge.assert_ok()
+    return deployment
+
+
+def test_converge_from_nothing(converged: Deployment) -> None:
+    run = converged.converge
+    assert run is not None
+    print(f"cold converge: {run.seconds:.1f} s, changed {run.recap}")
+    for host in (*NODES, "has-db", "has-client"):
+        assert run.recap[host]["changed"] > 0, f"{host} changed nothing on a new system"
+    assert ("has_realm : Initialize the realm once, on the init node", "emr-header-1") in (
+        run.changed
+    )
+    for node in NODES:
+        etc = converged.node_dir(node) / "etc"
+        for name in ("kdc.conf", "backend.conf", "has-server.conf", "admin.keytab"):
+            assert (etc / name).is_file(), f"{etc / name} missing"
+        assert "mysql_password_file" in (etc / "backend.conf").read_text()
+        assert (etc / "mysql.password").stat().st_mode & 0o777 == 0o600
+        assert (etc / "tls" / "server.key").stat().st_mode & 0o777 == 0o600
+    for name in ("krb5.conf", "has-client.conf", "ca-root.pem", "core-site.xml"):
+        assert (converged.client_dir / name).is_file()
+
+
+def test_second_run_changes_nothing(converged: Deployment) -> None:
+    run = converged.playbook("site.yml", "-vvv")
+    run.assert_ok()
+    print(f"re-run: {run.seconds:.1f} s, changed {run.total('changed')}")
+    assert run.total("changed") == 0, f"a second run changed {sorted(run.changed)}"
+
+
+def test_check_diff_on_converged_system_predicts_no_change(converged: Deployment) -> None:
+    run = converged.playbook("site.yml", "--check", "--diff")
+    run.assert_ok()
+    assert run.total("changed") == 0, f"--check predicted {sorted(run.changed)}"
+
+
+def test_kinit_and_kvno_against_each_node(converged: Deployment, tmp_path: Path) -> None:
+    password = converged.secret("demo-password")
+    for node, address in NODES.items():
+        client = MitClient(tmp_path / node, REALM, [f"{address}:88"])
+        client.kinit(f"demo@{REALM}", password)
+        assert f"krbtgt/{REALM}@{REALM}" in client.klist().stdout
+        for other in NODES.values():
+            out = client.kvno(f"HTTP/{other}@{REALM}").stdout
+            assert f"HTTP/{other}@{REALM}: kvno = 1" in out
+    # the exported krb5.conf, as a client of the demo uses it
+    client = MitClient(tmp_path / "exported", REALM, [])
+    client.env["KRB5_CONFIG"] = str(converged.client_dir / "krb5.conf")
+    client.kinit(f"demo@{REALM}", password)
+    wrong = client.kinit(f"demo@{REALM}", password + "x", check=False)
+    assert wrong.returncode != 0
+
+
+def test_exported_client_files_list_both_nodes(converged: Deployment) -> None:
+    krb5 = (converged.client_dir / "krb5.conf").read_text()
+    assert all(f"kdc = {a}:88" in krb5 for a in NODES.values())
+    has_client = (converged.client_dir / "has-client.conf").read_text()
+    hosts = re.search(r"https_host = (.+)", has_client)
+    assert hosts is not None
+    assert sorted(hosts[1].split(",")) == sorted(NODES.values())
+    core_site = (converged.client_dir / "core-site.xml").read_text()
+    for address in NODES.values():
+        assert f"https://{address}:8092/has/v1?auth_type=MySQL" in core_site
+
+
+def test_admin_keytab_is_identical_and_private_on_both_nodes(converged: Deployment) -> None:
+    from has_kdc.formats import read_keytab
+
+    paths = [converged.node_dir(n) / "etc" / "admin.keytab" for n in NODES]
+    contents = [p.read_bytes() for p in paths]
+    assert contents[0] == contents[1]
+    backup = converged.base / "backup" / "admin.keytab"  # has_admin_keytab_backup
+    assert backup.read_bytes() == contents[0]
+    assert backup.stat().st_mode & 0o777 == 0o600
+    for path in paths:
+        st = path.stat()
+        assert st.st_mode & 0o777 == 0o600
+        assert st.st_uid == _uid("has")
+    keytab = read_keytab(paths[0])
+    assert {"/".join(e.components) + "@" + e.realm for e in keytab.entries} == {
+        f"kadmin/{REALM}@{REALM}"
+    }
+
+
+def _uid(user: str) -> int:
+    import pwd
+
+    return pwd.getpwnam(user).pw_uid
+
+
+def _secrets(dep: Deployment) -> dict[str, str]:
+    """Every secret of the deployment, in each form an output could carry it."""
+    from has_kdc.formats import read_keytab
+
+    found = {
+        "database password": dep.secret("mysql-password"),
+        "demo password": dep.secret("demo-password"),
+    }
+    for node in NODES:
+        etc = dep.node_dir(node) / "etc"
+        for name in ("admin.keytab", "http.keytab"):
+            data = (etc / name).read_bytes()
+            found[f"{node} {name} (base64)"] = base64.b64encode(data).decode()[:40]
+            for i, entry in enumerate(read_keytab(etc / name).entries):
+                found[f"{node} {name} key {i} (hex)"] = entry.key.hex()
+                found[f"{node} {name} key {i} (HEX)"] = entry.key.hex().upper()
+                found[f"{node} {name} key {i} (base64)"] = base64.b64encode(entry.key).decode()
+        key_pem = (etc / "tls" / "server.key").read_text().splitlines()
+        found[f"{node} TLS key"] = next(line for line in key_pem if not line.startswith("-"))
+    return found
+
+
+def test_outputs_hold_no_secrets(converged: Deployment) -> None:
+    """Converge, the -vvv re-run and --check --diff: none prints a secret."""
+    assert len(converged.outputs) >= 3, "run after the converge, -vvv and --check tests"
+    assert any("ESTABLISH LOCAL CONNECTION" in out for out in converged.outputs), (
+        "no -vvv output to scan"
+    )
+    secrets = _secrets(converged)
+    for label, value in secrets.items():
+        assert len(value) >= 12, label
+        for i, out in enumerate(converged.outputs):
+            assert value not in out, f"output {i} contains the {label}"
+
+
+def test_drift_check_predicts_exactly_what_the_run_changes(converged: Deployment) -> None:
+    krb5 = converged.client_dir / "krb5.conf"
+    krb5.unlink()
+    server_conf = converged.node_dir("emr-worker-1") / "etc" / "has-server.conf"
+    original = server_conf.read_text()
+    server_conf.write_text(original.replace("https_port = 8092", "https_port = 9999"))
+    pids = {n: converged.server_pid(n) for n in NODES}
+
+    check = converged.playbook("site.yml", "--check", "--diff")
+    check.assert_ok()
+    assert not krb5.exists(), "--check wrote krb5.conf"
+    assert "https_port = 9999" in server_conf.read_text(), "--check rewrote has-server.conf"
+    assert "-  https_port = 9999" in check.output and "+  https_port = 8092" in check.output
+
+    real = converged.playbook("site.yml")
+    real.assert_ok()
+    assert check.changed == real.changed, (
+        f"--check predicted {sorted(check.changed - real.changed)} that did not happen and "
+        f"missed {sorted(real.changed - check.changed)}"
+    )
+    assert ("has_server : Write has-server.conf", "emr-worker-1") in real.changed
+    assert any(t.startswith("has_client : Write krb5.conf") for t, _ in real.changed)
+    assert {h for _, h in real.changed} == {"emr-worker-1", "has-client"}
+    assert server_conf.read_text() == original
+    assert krb5.is_file()
+    assert converged.server_pid("emr-worker-1") != pids["emr-worker-1"], "not restarted"
+    assert converged.server_pid("emr-header-1") == pids["emr-header-1"]
+
+
+def test_export_client_conf_alone_rewrites_client_files(converged: Deployment) -> None:
+    krb5 = converged.client_dir / "krb5.conf"
+    has_client = converged.client_dir / "has-client.conf"
+    wanted = {krb5: krb5.read_text(), has_client: has_client.read_text()}
+    krb5.unlink()
+    has_client.write_text("[HAS]\n  https_host = stale.example.com\n  https_port = 1\n")
+
+    run = converged.playbook("playbooks/export_client_conf.yml")
+    run.assert_ok()
+    assert set(run.recap) == {"has-client"}
+    assert {h for _, h in run.changed} == {"has-client"}
+    for path, text in wanted.items():
+        assert path.read_text() == text
