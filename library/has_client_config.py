@@ -154,6 +154,13 @@ files:
   type: list
   elements: dict
   sample: [{path: /etc/krb5.conf, changed: true}]
+has_kdc_missing:
+  description:
+    - True when, in check mode, has_kdc was not installed for the interpreter yet (a
+      first C(--check) on a fresh host); the result is then the prediction for a new
+      installation, and nothing was read or written.
+  returned: in check mode before the first install
+  type: bool
 """
 
 from ansible.module_utils.has_kdc_module import (
@@ -197,6 +204,17 @@ def seconds(module, key, value):
     return None
 
 
+FILE_OPTIONS = ("krb5_conf", "has_client_conf", "core_site")
+
+
+def predict_first_install(params):
+    """Check mode before has_kdc is installed: every file given would be written; a
+    read of the realm view (conf_dir alone) changes nothing and has no view to return.
+    """
+    files = [{"path": params[o], "changed": True} for o in FILE_OPTIONS if params[o]]
+    return {"changed": bool(files), "files": files}
+
+
 def main():
     module = HasKdcModule(
         argument_spec={
@@ -219,6 +237,7 @@ def main():
         required_one_of=[("conf_dir", "nodes")],
         required_together=[("realm", "nodes")],
         supports_check_mode=True,
+        prediction=predict_first_install,
     )
     import os
     import stat

@@ -79,6 +79,13 @@ sha256:
   description: SHA-256 of the keytab's bytes after the run (null if it does not exist).
   returned: always
   type: str
+has_kdc_missing:
+  description:
+    - True when, in check mode, has_kdc was not installed for the interpreter yet (a
+      first C(--check) on a fresh host); the result is then the prediction for a new
+      installation, and nothing was read or written.
+  returned: in check mode before the first install
+  type: bool
 """
 
 import os
@@ -106,6 +113,7 @@ def main():
             **OWNER_OPTIONS,
         },
         supports_check_mode=True,
+        prediction={"added": [], "sha256": None},
     )
     from has_kdc.admin import keytab_entries
     from has_kdc.fileio import write_atomic

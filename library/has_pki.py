@@ -81,6 +81,13 @@ not_valid_after:
   description: End of the server certificate's validity (ISO 8601).
   returned: when cert_dir is given and not in check mode
   type: str
+has_kdc_missing:
+  description:
+    - True when, in check mode, has_kdc was not installed for the interpreter yet (a
+      first C(--check) on a fresh host); the result is then the prediction for a new
+      installation, and nothing was read or written.
+  returned: in check mode before the first install
+  type: bool
 """
 
 import datetime
@@ -136,6 +143,11 @@ def main():
             "ip_addresses": {"type": "list", "elements": "str", "default": []},
         },
         supports_check_mode=True,
+        prediction=lambda p: {
+            "ca_created": True,
+            "cert_issued": bool(p["cert_dir"]),
+            "ca_cert": "",
+        },
     )
     from has_kdc import pki
 

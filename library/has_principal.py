@@ -115,6 +115,13 @@ password_changed:
   description: Whether the keys were (or would be) replaced from I(password).
   returned: always
   type: bool
+has_kdc_missing:
+  description:
+    - True when, in check mode, has_kdc was not installed for the interpreter yet (a
+      first C(--check) on a fresh host); the result is then the prediction for a new
+      installation, and nothing was read or written.
+  returned: in check mode before the first install
+  type: bool
 """
 
 from ansible.module_utils.has_kdc_module import (
@@ -211,6 +218,14 @@ def main():
             "attributes": {"type": "dict", "default": {}},
         },
         supports_check_mode=True,
+        # a new realm: every listed principal is created, none is there to delete
+        prediction=lambda p: {
+            "changed": p["state"] == "present",
+            "principal": p["name"],
+            "created": p["state"] == "present",
+            "changed_attributes": sorted(p["attributes"]),
+            "password_changed": p["state"] == "present" and p["password"] is not None,
+        },
     )
     from dataclasses import replace
 

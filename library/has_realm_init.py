@@ -102,6 +102,13 @@ admin_kvno:
   description: Key version number of the kadmin keys.
   returned: when the realm is initialized
   type: int
+has_kdc_missing:
+  description:
+    - True when, in check mode, has_kdc was not installed for the interpreter yet (a
+      first C(--check) on a fresh host); the result is then the prediction for a new
+      installation, and nothing was read or written.
+  returned: in check mode before the first install
+  type: bool
 """
 
 import os
@@ -129,6 +136,13 @@ def main():
             **OWNER_OPTIONS,
         },
         supports_check_mode=True,
+        # a new installation: the realm is initialized and admin.keytab written
+        prediction=lambda p: {
+            "created": True,
+            "created_principals": [],
+            "admin_keytab": p["admin_keytab"],
+            "admin_keytab_sha256": None,
+        },
     )
     from has_kdc.admin import admin_principal_name, init_realm, is_initialized, keytab_entries
     from has_kdc.backend import INITIALIZED_KEY

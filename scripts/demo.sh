@@ -2,8 +2,8 @@
 # Sets up has-kdc on this machine and brings up the local HA demo with Ansible
 # (site.yml on inventory/local): a MariaDB, two HAS nodes as in the HAS documentation
 # (emr-header-1 on 127.0.1.1, emr-worker-1 on 127.0.1.2, KDC port 88 and HTTPS port
-# 8092 on both), the realm HADOOP.COM initialized once, a user to log in as, and client
-# files in $HAS_LOCAL_BASE/client. Safe to re-run: a second run changes nothing.
+# 8092 on both), the realm HADOOP.COM initialized once, a user to kinit as, a MySQL-plugin
+# user for login-test, and client files in $HAS_LOCAL_BASE/client. Safe to re-run: a second run changes nothing.
 # Extra arguments go to ansible-playbook (e.g. --check --diff, -v).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +25,18 @@ Log in with the MIT tools (either node answers; stop one and kinit still works):
   kinit demo@HADOOP.COM        # password: $(cat "$base/secrets/demo-password")
   klist
   kvno HTTP/127.0.1.2@HADOOP.COM
+
+Or get a TGT over HTTPS with login-test (HAS's MySQL plugin; user hdfs, made by the
+roles; has-client.conf lists both nodes, the first that answers issues the TGT):
+  HAS_USER=hdfs HAS_PASSWORD=$(cat "$base/secrets/plugin-password") \\
+    $base/emr-header-1/venv/bin/login-test tgt $client MySQL
+  klist                        # Default principal: hdfs@HADOOP.COM
+
+The admin REST API takes SPNEGO under a node's inventory name (HTTP/emr-header-1@HADOOP.COM;
+the name is in its certificate too), e.g. as kadmin with admin.keytab:
+  kinit -k -t $base/emr-header-1/etc/admin.keytab kadmin/HADOOP.COM@HADOOP.COM
+  curl --negotiate -u : --cacert $client/ca-root.pem --resolve emr-header-1:8092:127.0.1.1 \\
+    https://emr-header-1:8092/has/v1/admin/getprincipals
 
 Client files: $client/{krb5.conf,has-client.conf,core-site.xml,ca-root.pem}
 Administer:   $base/emr-header-1/venv/bin/hadmin-local $base/emr-header-1/etc listprincs

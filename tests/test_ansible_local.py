@@ -39,6 +39,7 @@ pytestmark = [pytest.mark.ansible, pytest.mark.timeout(900)]
 
 REPO = Path(__file__).resolve().parent.parent
 PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
+ANSIBLE = Path(sys.executable).parent / "ansible"
 REALM = "HADOOP.COM"
 LOOPBACK = "127.0.2"
 NODES = {"emr-header-1": f"{LOOPBACK}.1", "emr-worker-1": f"{LOOPBACK}.2"}
@@ -99,8 +100,11 @@ class Deployment:
     def secret(self, name: str) -> str:
         return (self.base / "secrets" / name).read_text().strip()
 
-    def playbook(self, playbook: str, *args: str) -> Run:
-        argv = [str(PLAYBOOK), playbook, "-i", "inventory/local", "-e", f"@{self.vars_file}"]
+    def playbook(self, playbook: str, *args: str, vars_file: Path | None = None) -> Run:
+        """Run ``playbook`` on inventory/local with this deployment's variables (or
+        ``vars_file``'s); Ansible's temporary files stay under this deployment's base."""
+        extra = vars_file or self.vars_file
+        argv = [str(PLAYBOOK), playbook, "-i", "inventory/local", "-e", f"@{extra}"]
         argv += list(args)
         env = dict(
             os.environ,
@@ -125,6 +129,31 @@ class Deployment:
         run = Run(argv[1:], proc.stdout, time.monotonic() - started)
         self.outputs.append(proc.stdout)
         return run
+
+    def module(self, host: str, name: str, args: dict[str, object], *extra: str) -> dict:
+        """One module of library/ on ``host`` (ad hoc, with the node's venv); its result."""
+        argv = [str(ANSIBLE), host, "-i", "inventory/local", "-e", f"@{self.vars_file}"]
+        argv += ["-e", f"ansible_python_interpreter={self.node_dir(host)}/venv/bin/python"]
+        argv += ["-m", name, "-a", json.dumps(args), *extra]
+        env = dict(
+            os.environ,
+            ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
+            ANSIBLE_NOCOLOR="1",
+            ANSIBLE_LOCAL_TEMP=str(self.base / "ansible-tmp"),
+            ANSIBLE_REMOTE_TEMP=str(self.base / "ansible-tmp"),
+            ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+            ANSIBLE_STDOUT_CALLBACK="minimal",
+            ANSIBLE_CALLBACK_RESULT_FORMAT="json",
+        )
+        proc = subprocess.run(
+            argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False
+        )
+        # minimal: "<host> | SUCCESS => {json}" (or CHANGED, FAILED!)
+        _, sep, result = proc.stdout.partition(" => ")
+        try:
+            return json.loads(result) if sep else {}
+        except ValueError:
+            raise AssertionError(f"{argv}: {proc.stdout[-3000:]} {proc.stderr[-3000:]}") from None
 
     def server_pid(self, node: str) -> int:
         return int((self.node_dir(node) / "run" / "has-server.pid").read_text())
@@ -220,6 +249,76 @@ def test_check_diff_on_converged_system_predicts_no_change(converged: Deployment
     assert run.total("changed") == 0, f"--check predicted {sorted(run.changed)}"
 
 
+def _tree(root: Path) -> list[str]:
+    """Every path under ``root`` with its type and mode: what a run may not change."""
+    found = []
+    for path in sorted(root.rglob("*")):
+        st = path.lstat()
+        found.append(f"{path.relative_to(root)} {oct(st.st_mode)} {st.st_size}")
+    return found
+
+
+def _processes_mentioning(text: str) -> list[str]:
+    """Command lines of running processes that contain ``text`` (e.g. a base directory)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        with contextlib.suppress(OSError):
+            argv = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if text in argv:
+                found.append(argv)
+    return found
+
+
+def test_check_on_a_fresh_system_fails_nothing_and_changes_nothing(
+    converged: Deployment,
+) -> None:
+    """--check before anything exists: no venv, no database, no realm, no secrets yet.
+
+    The modules that import has_kdc then run with the host's Python and predict; the
+    run succeeds, predicts the first install, and leaves no file and no process behind.
+    """
+    fresh = converged.base / "fresh"
+    fresh.mkdir(mode=0o755)
+    settings = json.loads(converged.vars_file.read_text())
+    settings.update(
+        has_local_base=str(fresh),
+        has_local_mysql_port=free_tcp_port(),
+        has_admin_keytab_backup=str(converged.base / "backup" / "fresh-admin.keytab"),
+    )
+    vars_file = converged.base / "fresh-vars.json"
+    vars_file.write_text(json.dumps(settings))
+    backups = sorted((converged.base / "backup").iterdir())
+
+    run = converged.playbook("site.yml", "--check", "--diff", vars_file=vars_file)
+    print(f"--check on a fresh system: {run.seconds:.1f} s, predicted {run.recap}")
+    run.assert_ok()
+    assert _tree(fresh) == [], f"--check created {_tree(fresh)}"
+    assert sorted((converged.base / "backup").iterdir()) == backups
+    assert _processes_mentioning(str(fresh)) == [], "--check started a process"
+    # honest predictions: the first install, under the names the real run uses
+    for task, host in [
+        ("has_package : Install the wheel and its dependencies into the venv", "emr-worker-1"),
+        ("has_server : Keep the cluster CA and issue every node's certificate", "emr-header-1"),
+        ("has_server : Install the certificate, its key and the CA bundle", "emr-worker-1"),
+        ("has_server : Start has-server", "emr-header-1"),
+        ("has_realm : Initialize the realm once, on the init node", "emr-header-1"),
+        (
+            "has_realm : Export this node's SPNEGO keys (kept while they match the database)",
+            "emr-worker-1",
+        ),
+        ("has_realm : Keep the listed principals", "emr-header-1"),
+        ("has_realm : Keep the MySQL plugin users", "emr-header-1"),
+        (
+            "has_client : Write krb5.conf, has-client.conf and the core-site.xml properties",
+            "has-client",
+        ),
+        ("has_mariadb : Start mariadbd", "has-db"),
+    ]:
+        assert (task, host) in run.changed, f"--check did not predict {task} on {host}"
+    # --diff says why a has_kdc module only predicts
+    assert "has_realm_init (check mode, before the first install)" in run.output
+
+
 def test_kinit_and_kvno_against_each_node(converged: Deployment, tmp_path: Path) -> None:
     password = converged.secret("demo-password")
     for node, address in NODES.items():
@@ -235,6 +334,153 @@ def test_kinit_and_kvno_against_each_node(converged: Deployment, tmp_path: Path)
     client.kinit(f"demo@{REALM}", password)
     wrong = client.kinit(f"demo@{REALM}", password + "x", check=False)
     assert wrong.returncode != 0
+
+
+def test_spnego_admin_api_by_inventory_name_on_each_node(
+    converged: Deployment, tmp_path: Path
+) -> None:
+    """curl --negotiate to https://<inventory name>:8092 (what clients open), as kadmin.
+
+    MIT's GSS library asks for HTTP/<the host in the URL>: the node must hold that
+    principal (has-server.conf kerberos_principal) and its certificate that name.
+    """
+    etc = converged.node_dir("emr-header-1") / "etc"
+    server_conf = (etc / "has-server.conf").read_text()
+    assert f"kerberos_principal = HTTP/emr-header-1@{REALM},HTTP/{NODES['emr-header-1']}@" in (
+        server_conf
+    )
+    client = MitClient(tmp_path, REALM, [f"{a}:88" for a in NODES.values()])
+    client.kinit_keytab(f"kadmin/{REALM}@{REALM}", etc / "admin.keytab")
+    for node, address in NODES.items():
+        url = f"https://{node}:8092/has/v1/admin/getprincipals"
+        curl = subprocess.run(
+            [
+                "curl",
+                "--silent",
+                "--show-error",
+                "--negotiate",
+                "-u",
+                ":",
+                "--cacert",
+                str(converged.client_dir / "ca-root.pem"),
+                "--resolve",
+                f"{node}:8092:{address}",
+                "--write-out",
+                "\n%{http_code}",
+                url,
+            ],
+            env=client.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        body, _, status = curl.stdout.rpartition("\n")
+        assert curl.returncode == 0, f"curl {url}: {curl.stderr}"
+        assert status == "200", f"{url} answered {status}: {body[:500]}"
+        assert f"demo@{REALM}" in body
+        tickets = client.klist().stdout
+        assert f"HTTP/{node}@{REALM}" in tickets, f"no ticket for HTTP/{node}: {tickets}"
+    unauthenticated = subprocess.run(
+        [
+            "curl",
+            "--silent",
+            "--output",
+            "/dev/null",
+            "--write-out",
+            "%{http_code}",
+            "--cacert",
+            str(converged.client_dir / "ca-root.pem"),
+            "--resolve",
+            f"emr-worker-1:8092:{NODES['emr-worker-1']}",
+            "https://emr-worker-1:8092/has/v1/admin/getprincipals",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert unauthenticated.stdout == "401"
+
+
+def _login_test(
+    dep: Deployment, tmp: Path, password: str, *, user: str = "hdfs"
+) -> tuple[subprocess.CompletedProcess[str], MitClient]:
+    """login-test tgt <client dir> MySQL as a plugin user (the demo's: hdfs), into a
+    private ccache."""
+    client = MitClient(tmp, REALM, [f"{a}:88" for a in NODES.values()])
+    env = dict(client.env, HAS_USER=user, HAS_PASSWORD=password)
+    proc = subprocess.run(
+        [
+            str(dep.node_dir("emr-header-1") / "venv" / "bin" / "login-test"),
+            "tgt",
+            str(dep.client_dir),
+            "MySQL",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return proc, client
+
+
+def test_login_test_gets_a_tgt_over_https(converged: Deployment, tmp_path: Path) -> None:
+    """The plugin user the roles made logs in with login-test through the exported files."""
+    has_client = (converged.client_dir / "has-client.conf").read_text()
+    assert re.search(r"^\s*auth_type = MySQL$", has_client, re.M), has_client
+    for node in NODES:
+        server_conf = (converged.node_dir(node) / "etc" / "has-server.conf").read_text()
+        assert re.search(r"\[PLUGIN\]\s+auth_type = MySQL", server_conf), server_conf
+    proc, client = _login_test(converged, tmp_path / "right", converged.secret("plugin-password"))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(
+        f"Login successful for hdfs@{REALM} via https://{NODES['emr-header-1']}:8092"
+    ), proc.stdout
+    tickets = client.klist().stdout
+    assert f"Default principal: hdfs@{REALM}" in tickets
+    assert f"krbtgt/{REALM}@{REALM}" in tickets
+    # the TGT is good at the KDC of either node
+    for address in NODES.values():
+        client.write_conf([f"{address}:88"])
+        assert "kvno = 1" in client.kvno(f"HTTP/emr-worker-1@{REALM}").stdout
+    wrong, _ = _login_test(converged, tmp_path / "wrong", converged.secret("plugin-password") + "x")
+    assert wrong.returncode == 1
+    assert "Login successful" not in wrong.stdout
+
+
+def test_plugin_user_module_keeps_changes_and_passwords(
+    converged: Deployment, tmp_path: Path
+) -> None:
+    """has_plugin_user: create, keep, re-password (check mode first), disable, delete."""
+    conf_dir = str(converged.node_dir("emr-header-1") / "etc")
+    user = {"conf_dir": conf_dir, "name": "ops"}
+
+    def login(password: str, tag: str) -> subprocess.CompletedProcess[str]:
+        return _login_test(converged, tmp_path / tag, password, user="ops")[0]
+
+    first = converged.module("emr-header-1", "has_plugin_user", {**user, "password": "Pw-one-1"})
+    assert first["changed"] and first["created"], first
+    assert "Pw-one-1" not in json.dumps(first)
+    again = converged.module("emr-header-1", "has_plugin_user", {**user, "password": "Pw-two-2"})
+    assert not again["changed"], "on_create changed an existing user's password"
+    always = {**user, "password": "Pw-two-2", "update_password": "always"}
+    predicted = converged.module("emr-header-1", "has_plugin_user", always, "--check")
+    assert predicted["changed"] and predicted["password_changed"], predicted
+    assert login("Pw-one-1", "one").returncode == 0, "--check changed the password"
+    assert converged.module("emr-header-1", "has_plugin_user", always)["changed"]
+    assert not converged.module("emr-header-1", "has_plugin_user", always)["changed"]
+    assert login("Pw-two-2", "two").returncode == 0
+    assert login("Pw-one-1", "old").returncode == 1
+    disabled = converged.module("emr-header-1", "has_plugin_user", {**always, "disabled": True})
+    assert disabled["changed"] and disabled["disabled"]
+    refused = login("Pw-two-2", "disabled")
+    assert refused.returncode == 1 and "disabled" in refused.stderr, refused.stderr
+    gone = {**user, "state": "absent"}
+    assert converged.module("emr-header-1", "has_plugin_user", gone)["changed"]
+    assert not converged.module("emr-header-1", "has_plugin_user", gone)["changed"]
+    assert login("Pw-two-2", "gone").returncode == 1
 
 
 def test_exported_client_files_list_both_nodes(converged: Deployment) -> None:
@@ -281,6 +527,7 @@ def _secrets(dep: Deployment) -> dict[str, str]:
     found = {
         "database password": dep.secret("mysql-password"),
         "demo password": dep.secret("demo-password"),
+        "plugin user password": dep.secret("plugin-password"),
     }
     for node in NODES:
         etc = dep.node_dir(node) / "etc"
@@ -351,3 +598,17 @@ def test_export_client_conf_alone_rewrites_client_files(converged: Deployment) -
     assert {h for _, h in run.changed} == {"has-client"}
     for path, text in wanted.items():
         assert path.read_text() == text
+
+
+def test_login_test_fails_over_when_a_node_is_down(converged: Deployment, tmp_path: Path) -> None:
+    """Last (it leaves emr-header-1 stopped): login-test logs in through emr-worker-1."""
+    pid = converged.server_pid("emr-header-1")
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not Path(f"/proc/{pid}").exists(), "has-server of emr-header-1 did not stop"
+    proc, client = _login_test(converged, tmp_path, converged.secret("plugin-password"))
+    assert proc.returncode == 0, proc.stderr
+    assert f"via https://{NODES['emr-worker-1']}:8092" in proc.stdout, proc.stdout
+    assert f"krbtgt/{REALM}@{REALM}" in client.klist().stdout

@@ -1,0 +1,201 @@
+#!/usr/bin/python
+# Copyright: has-kdc contributors
+# Apache License 2.0 (see pyproject.toml)
+"""Ansible module: a user of the MySQL authentication plugin, present or absent."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: has_plugin_user
+short_description: Manage a user of the has-kdc MySQL plugin (TGT over HTTPS)
+description:
+  - Adds, changes or deletes one user of the C(MySQL) plugin in the identity store that
+    a HAS node's conf_dir names, as C(hadmin-local addpluginuser/resetpluginuser/
+    modpluginuser/delpluginuser) would. These users log in with C(login-test tgt) or
+    HAS's client plugin and get a TGT for C(<name>@REALM) over HTTPS.
+  - The store keeps an scrypt hash of the password, never the password. An existing
+    user keeps its hash unless I(update_password=always) and I(password) does not
+    match it (checked by verifying against the stored hash, so nothing is rewritten
+    to find out).
+  - Runs on a HAS node with the interpreter of the has-kdc venv.
+version_added: "0.1.0"
+author: has-kdc contributors
+options:
+  conf_dir:
+    description: The node's HAS conf_dir, holding kdc.conf and backend.conf.
+    type: path
+    required: true
+  name:
+    description:
+      - The user name, one Kerberos name component (letters, digits, C(.), C(_), C(-)).
+    type: str
+    required: true
+  state:
+    description: Whether the user should exist.
+    type: str
+    choices: [present, absent]
+    default: present
+  password:
+    description: The user's password; required to create a user.
+    type: str
+  update_password:
+    description:
+      - C(on_create) sets the password only when the user is created; C(always) also
+        sets it on an existing user whose stored hash does not match it.
+    type: str
+    choices: [on_create, always]
+    default: on_create
+  disabled:
+    description:
+      - Refuse (true) or allow (false) the user's logins; unset leaves an existing
+        user as it is and creates a new one enabled.
+    type: bool
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+notes:
+  - The password is never returned or shown in C(--diff); the diff shows only the
+    user's name and state and whether its password changed.
+  - In check mode on a host where has_kdc is not installed yet, the module reports the
+    user as created without reading anything (C(has_kdc_missing)).
+"""
+
+EXAMPLES = r"""
+- name: A user login-test can log in as
+  has_plugin_user:
+    conf_dir: /etc/has
+    name: hdfs
+    password: "{{ vault_hdfs_plugin_password }}"
+  no_log: true
+  vars:
+    ansible_python_interpreter: /opt/has/venv/bin/python
+
+- name: Remove a user
+  has_plugin_user:
+    conf_dir: /etc/has
+    name: olduser
+    state: absent
+"""
+
+RETURN = r"""
+name:
+  description: The user name.
+  returned: always
+  type: str
+created:
+  description: Whether the user was (or would be) created.
+  returned: always
+  type: bool
+password_changed:
+  description: Whether the stored password was (or would be) replaced.
+  returned: always
+  type: bool
+disabled:
+  description: Whether the user is (or would be) disabled; null when absent.
+  returned: always
+  type: bool
+has_kdc_missing:
+  description:
+    - True when, in check mode, has_kdc was not installed for the interpreter yet (a
+      first C(--check) on a fresh host); the result is then the prediction for a new
+      installation, and nothing was read or written.
+  returned: in check mode before the first install
+  type: bool
+"""
+
+from ansible.module_utils.has_kdc_module import HasKdcModule, summary_diff
+
+
+def describe(user):
+    if user is None:
+        return "(absent)\n"
+    return "plugin user: %s\nstate: %s\n" % (user.name, "disabled" if user.disabled else "enabled")
+
+
+def main():
+    module = HasKdcModule(
+        argument_spec={
+            "conf_dir": {"type": "path", "required": True},
+            "name": {"type": "str", "required": True},
+            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+            "password": {"type": "str", "no_log": True},
+            "update_password": {
+                "type": "str",
+                "choices": ["on_create", "always"],
+                "default": "on_create",
+            },
+            "disabled": {"type": "bool"},
+        },
+        required_if=[("state", "present", ("password",))],
+        supports_check_mode=True,
+        # a new realm: the user is created, none is there to delete
+        prediction=lambda p: {
+            "changed": p["state"] == "present",
+            "name": p["name"],
+            "created": p["state"] == "present",
+            "password_changed": p["state"] == "present",
+            "disabled": bool(p["disabled"]) if p["state"] == "present" else None,
+        },
+    )
+    from has_kdc.backend import PluginUser
+    from has_kdc.plugins.mysql import check_user_name
+    from has_kdc.plugins.passwords import hash_password, verify_password
+
+    p = module.params
+    try:
+        name = check_user_name(p["name"])
+    except ValueError as exc:
+        module.fail_json(msg="plugin user %r: %s" % (p["name"], exc))
+    result = {"name": name, "created": False, "password_changed": False}
+
+    with module.session(p["conf_dir"]) as (_conf, backend, _admin):
+        current = backend.get_plugin_user(name)
+        if p["state"] == "absent":
+            result["disabled"] = None
+            if current is None:
+                module.exit_json(changed=False, **result)
+            if not module.check_mode:
+                backend.delete_plugin_user(name)
+            module.exit_json(
+                changed=True, diff=summary_diff(name, describe(current), "(absent)\n"), **result
+            )
+
+        if current is None:
+            wanted = PluginUser(name, "", disabled=bool(p["disabled"]))
+            result.update(created=True, password_changed=True, disabled=wanted.disabled)
+            if not module.check_mode:
+                backend.put_plugin_user(
+                    PluginUser(name, hash_password(p["password"]), disabled=wanted.disabled)
+                )
+            module.exit_json(
+                changed=True,
+                diff=summary_diff(name, "(absent)\n", describe(wanted) + "password: set\n"),
+                **result,
+            )
+
+        rehash = False
+        if p["update_password"] == "always":  # noqa: S105 (a choice, not a password)
+            try:
+                rehash = not verify_password(p["password"], current.password_hash)
+            except ValueError:
+                rehash = True  # a damaged hash: only a new password repairs it
+        disabled = current.disabled if p["disabled"] is None else p["disabled"]
+        changed = rehash or disabled != current.disabled
+        result.update(password_changed=rehash, disabled=disabled)
+        if changed and not module.check_mode:
+            new_hash = hash_password(p["password"]) if rehash else current.password_hash
+            backend.put_plugin_user(PluginUser(name, new_hash, disabled=disabled))
+        diff = []
+        if changed:
+            after = describe(PluginUser(name, "", disabled=disabled))
+            diff = summary_diff(
+                name, describe(current), after + ("password: changed\n" if rehash else "")
+            )
+        module.exit_json(changed=changed, diff=diff, **result)
+
+
+if __name__ == "__main__":
+    main()
