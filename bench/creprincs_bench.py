@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from has_kdc.admin import HOST_ROLES
-from has_kdc.conf import BackendConfig
+from tests.hacluster import mysql_config
 from tests.hasnode import HasNode, script
 
 PER_HOST = sum(len(names) for names in HOST_ROLES.values())
@@ -93,16 +93,7 @@ def main(argv: list[str] | None = None) -> int:
 
             server = MariaDb(tmp / "mariadb")
             server.start()
-            server.create_database("has", "has", "bench-pw-1")
-            config = BackendConfig(
-                kind="mysql",
-                mysql_host=server.host,
-                mysql_port=server.port,
-                mysql_database="has",
-                mysql_user="has",
-                mysql_password="bench-pw-1",
-            )
-            node = HasNode(tmp / "mysql", backend=config)
+            node = HasNode(tmp / "mysql", backend=mysql_config(server, "has"))
             rows.append(bench_store("mariadb", node, hostroles, count, options.timeout))
     finally:
         if server is not None:

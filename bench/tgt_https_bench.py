@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import socket
 import sys
 import tempfile
 import threading
@@ -40,28 +39,11 @@ from has_kdc.client.tgt_client import HasTgtClient, TgtRequestError
 from has_kdc.conf import BackendConfig
 from has_kdc.plugins.mysql import MySqlClientPlugin
 from has_kdc.plugins.passwords import ScryptParams, hash_password
+from tests.hacluster import HOSTS, REALM, mysql_config, running_cluster
 from tests.hasnode import HasNode
 
-REALM = "HADOOP.COM"
-HOSTS = ("127.0.1.1", "127.0.1.2")
 USERS = 16
 PASSWORD = "bench-Password-1"
-
-
-def port_free_on_all(hosts: tuple[str, ...]) -> int:
-    for _ in range(100):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            probe.bind((hosts[0], 0))
-            port = probe.getsockname()[1]
-        try:
-            for host in hosts:
-                for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
-                    with socket.socket(socket.AF_INET, kind) as s:
-                        s.bind((host, port))
-        except OSError:
-            continue
-        return port
-    raise RuntimeError("no port free on every host")
 
 
 @dataclass
@@ -171,44 +153,22 @@ def main(argv: list[str] | None = None) -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="tgt-https-bench-"))
     server = MariaDb(tmp / "mariadb")
-    nodes: list[HasNode] = []
     results: list[Result] = []
     try:
         server.start()
-        server.create_database("has", "has", "bench-db-pw-1")
-        config = BackendConfig(
-            kind="mysql",
-            mysql_host=server.host,
-            mysql_port=server.port,
-            mysql_database="has",
-            mysql_user="has",
-            mysql_password="bench-db-pw-1",
-        )
-        kdc_port, https_port = port_free_on_all(HOSTS), port_free_on_all(HOSTS)
-        for i, host in enumerate(HOSTS):
-            node = HasNode(
-                tmp / f"node{i + 1}",
-                REALM,
-                host,
-                kdc_port,
-                backend=config,
-                https_port=https_port,
-                ca_dir=tmp / "ca",
-            )
-            node.start()
-            nodes.append(node)
-        nodes[0].init()
-        for ln in costs:
-            set_users(config, ln)
-            warm = run_load(nodes, ln, len(nodes), 2.0, 2 * len(nodes))  # connections, caches
-            if warm.errors:
-                raise RuntimeError(f"warm-up failed: {warm.errors[0]}")
-            result = run_load(nodes, ln, options.clients, options.duration, options.max_requests)
-            results.append(result)
-            print(f"scrypt ln={ln}: {result.row()}", flush=True)
+        config = mysql_config(server, "has")
+        with running_cluster(tmp, config, HOSTS, init=True) as nodes:
+            for ln in costs:
+                set_users(config, ln)
+                warm = run_load(nodes, ln, len(nodes), 2.0, 2 * len(nodes))  # connections, caches
+                if warm.errors:
+                    raise RuntimeError(f"warm-up failed: {warm.errors[0]}")
+                result = run_load(
+                    nodes, ln, options.clients, options.duration, options.max_requests
+                )
+                results.append(result)
+                print(f"scrypt ln={ln}: {result.row()}", flush=True)
     finally:
-        for node in nodes:
-            node.stop()
         server.stop()
         if not options.keep:
             shutil.rmtree(tmp, ignore_errors=True)

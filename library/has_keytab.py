@@ -88,8 +88,6 @@ has_kdc_missing:
   type: bool
 """
 
-import os
-
 from ansible.module_utils.has_kdc_module import (
     CONF_DIR_OPTION,
     OWNER_OPTIONS,
@@ -98,7 +96,6 @@ from ansible.module_utils.has_kdc_module import (
     keytab_holds,
     keytab_summary,
     read_keytab_or_none,
-    resolve_ids,
     summary_diff,
 )
 
@@ -123,10 +120,7 @@ def main():
     path = p["path"]
     if not p["principals"]:
         module.fail_json(msg="principals is empty: name at least one principal")
-    if os.path.isdir(path):
-        module.fail_json(msg="path %s is a directory; give the keytab file" % path)
-    uid, gid = resolve_ids(module, p["owner"], p["group"])
-    mode = int(str(p["mode"]), 8) if not isinstance(p["mode"], int) else p["mode"]
+    uid, gid, mode = module.secret_file_target("path", path, p["owner"], p["group"], p["mode"])
 
     with module.session(p["conf_dir"]) as (_conf, _backend, admin):
         existing = read_keytab_or_none(module, path)
@@ -144,15 +138,11 @@ def main():
         changed = bool(added)
         if changed and not module.check_mode:
             write_atomic(path, keytab_to_bytes(keytab), mode, uid=uid, gid=gid)
-        if os.path.exists(path):
-            changed = module.secret_file_attributes(
-                path, p["owner"], p["group"], p["mode"], changed
-            )
+        changed = module.secret_file_attributes(path, p["owner"], p["group"], p["mode"], changed)
         summary = keytab_summary(Keytab(added)).splitlines()
         diff = []
         if added:
-            before = keytab_summary(existing) if existing is not None else "(absent)\n"
-            diff = summary_diff(path, before, keytab_summary(keytab))
+            diff = summary_diff(path, keytab_summary(existing), keytab_summary(keytab))
         module.exit_json(changed=changed, added=summary, sha256=file_sha256(path), diff=diff)
 
 

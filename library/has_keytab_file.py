@@ -84,10 +84,10 @@ import binascii
 import os
 
 from ansible.module_utils.has_kdc_module import (
+    ABSENT,
     OWNER_OPTIONS,
     HasKdcModule,
     file_sha256,
-    resolve_ids,
     sha256_hex,
     summary_diff,
 )
@@ -141,22 +141,18 @@ def main():
     digest = sha256_hex(data)
     if p["sha256"] and p["sha256"].lower() != digest:
         module.fail_json(msg="content does not match the expected sha256 %s" % p["sha256"])
-    if os.path.isdir(path):
-        module.fail_json(msg="path %s is a directory; give the keytab file" % path)
-    uid, gid = resolve_ids(module, p["owner"], p["group"])
-    mode = int(str(p["mode"]), 8) if not isinstance(p["mode"], int) else p["mode"]
+    uid, gid, mode = module.secret_file_target("path", path, p["owner"], p["group"], p["mode"])
 
     before = file_sha256(path)
     changed = before != digest
     if changed and not module.check_mode:
         write_atomic(path, data, mode, uid, gid)
-    if os.path.exists(path):
-        changed = module.secret_file_attributes(path, p["owner"], p["group"], p["mode"], changed)
+    changed = module.secret_file_attributes(path, p["owner"], p["group"], p["mode"], changed)
     diff = []
     if before != digest:
         diff = summary_diff(
             path,
-            "(absent)" if before is None else "keytab sha256 %s" % before,
+            ABSENT if before is None else "keytab sha256 %s" % before,
             "keytab sha256 %s (%d bytes)" % (digest, len(data)),
         )
     module.exit_json(changed=changed, sha256=digest, size=len(data), diff=diff)

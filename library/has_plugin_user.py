@@ -106,19 +106,24 @@ has_kdc_missing:
   type: bool
 """
 
-from ansible.module_utils.has_kdc_module import HasKdcModule, summary_diff
+from ansible.module_utils.has_kdc_module import (
+    ABSENT,
+    CONF_DIR_OPTION,
+    HasKdcModule,
+    summary_diff,
+)
 
 
 def describe(user):
     if user is None:
-        return "(absent)\n"
+        return ABSENT
     return "plugin user: %s\nstate: %s\n" % (user.name, "disabled" if user.disabled else "enabled")
 
 
 def main():
     module = HasKdcModule(
         argument_spec={
-            "conf_dir": {"type": "path", "required": True},
+            "conf_dir": CONF_DIR_OPTION,
             "name": {"type": "str", "required": True},
             "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
             "password": {"type": "str", "no_log": True},
@@ -155,13 +160,7 @@ def main():
         current = backend.get_plugin_user(name)
         if p["state"] == "absent":
             result["disabled"] = None
-            if current is None:
-                module.exit_json(changed=False, **result)
-            if not module.check_mode:
-                backend.delete_plugin_user(name)
-            module.exit_json(
-                changed=True, diff=summary_diff(name, describe(current), "(absent)\n"), **result
-            )
+            module.exit_absent(name, current, describe, backend.delete_plugin_user, result)
 
         if current is None:
             wanted = PluginUser(name, "", disabled=bool(p["disabled"]))
@@ -172,7 +171,7 @@ def main():
                 )
             module.exit_json(
                 changed=True,
-                diff=summary_diff(name, "(absent)\n", describe(wanted) + "password: set\n"),
+                diff=summary_diff(name, ABSENT, describe(wanted) + "password: set\n"),
                 **result,
             )
 

@@ -125,6 +125,7 @@ has_kdc_missing:
 """
 
 from ansible.module_utils.has_kdc_module import (
+    ABSENT,
     CONF_DIR_OPTION,
     HasKdcModule,
     summary_diff,
@@ -196,7 +197,7 @@ def made_from(principal, password):
 
 def describe(principal):
     if principal is None:
-        return "(absent)\n"
+        return ABSENT
     lines = ["principal: %s" % principal.name, "kvno: %d" % principal.kvno]
     for key in _FLAGS + _DURATIONS + _TIMES:
         lines.append("%s: %s" % (key, getattr(principal, key)))
@@ -240,13 +241,7 @@ def main():
             "password_changed": False,
         }
         if p["state"] == "absent":
-            if current is None:
-                module.exit_json(changed=False, **result)
-            if not module.check_mode:
-                admin.delete_principal(name)
-            module.exit_json(
-                changed=True, diff=summary_diff(name, describe(current), "(absent)\n"), **result
-            )
+            module.exit_absent(name, current, describe, admin.delete_principal, result)
 
         attributes = wanted_attributes(module, p["attributes"])
         if current is None:
@@ -256,7 +251,7 @@ def main():
             if module.check_mode:
                 module.exit_json(
                     changed=True,
-                    diff=summary_diff(name, "(absent)\n", "principal: %s (new)\n" % name),
+                    diff=summary_diff(name, ABSENT, "principal: %s (new)\n" % name),
                     **result,
                 )
             created = admin.add_principal(
@@ -267,7 +262,7 @@ def main():
             )
             result["kvno"] = created.kvno
             module.exit_json(
-                changed=True, diff=summary_diff(name, "(absent)\n", describe(created)), **result
+                changed=True, diff=summary_diff(name, ABSENT, describe(created)), **result
             )
 
         differing = {k: v for k, v in attributes.items() if getattr(current, k) != v}

@@ -111,8 +111,6 @@ has_kdc_missing:
   type: bool
 """
 
-import os
-
 from ansible.module_utils.has_kdc_module import (
     CONF_DIR_OPTION,
     OWNER_OPTIONS,
@@ -121,7 +119,6 @@ from ansible.module_utils.has_kdc_module import (
     keytab_holds,
     keytab_summary,
     read_keytab_or_none,
-    resolve_ids,
     summary_diff,
 )
 
@@ -151,16 +148,16 @@ def main():
 
     p = module.params
     path = p["admin_keytab"]
-    if os.path.isdir(path):
-        module.fail_json(msg="admin_keytab %s is a directory; give the file path" % path)
-    uid, gid = resolve_ids(module, p["owner"], p["group"])
+    uid, gid, mode = module.secret_file_target(
+        "admin_keytab", path, p["owner"], p["group"], ADMIN_KEYTAB_MODE
+    )
 
     with module.session(p["conf_dir"]) as (conf, backend, admin):
         realm = conf.kdc.kdc_realm
         admin_name = admin_principal_name(realm)
         was_initialized = is_initialized(backend)
         existing = read_keytab_or_none(module, path)
-        before_keytab = keytab_summary(existing) if existing is not None else "(absent)\n"
+        before_keytab = keytab_summary(existing)
         result = {
             "realm": realm,
             "admin_principal": admin_name,
@@ -194,13 +191,11 @@ def main():
         keytab_changed = not keytab_holds(existing, principal)
         if keytab_changed and not module.check_mode:
             data = keytab_to_bytes(keytab_entries(principal))
-            write_atomic(path, data, 0o600, uid=uid, gid=gid)
+            write_atomic(path, data, mode, uid=uid, gid=gid)
         after = Keytab(keytab_entries(principal)) if keytab_changed else existing
-        attrs_changed = False
-        if os.path.exists(path):
-            attrs_changed = module.secret_file_attributes(
-                path, p["owner"], p["group"], ADMIN_KEYTAB_MODE, False
-            )
+        attrs_changed = module.secret_file_attributes(
+            path, p["owner"], p["group"], ADMIN_KEYTAB_MODE, False
+        )
         changed = result["created"] or keytab_changed or attrs_changed
         result["admin_keytab_sha256"] = file_sha256(path)
         diffs = []

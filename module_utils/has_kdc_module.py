@@ -5,9 +5,14 @@
 As ansible-freeipa's ``ansible_freeipa_module`` does for IPA, this base:
 
 - imports ``has_kdc`` on the target, from the interpreter the task names (the venv the
-  ``has_package`` role made, ``ansible_python_interpreter: "{{ has_venv }}/bin/python"``);
+  ``has_package`` role made, ``ansible_python_interpreter: "{{ has_module_python }}"``);
   when it is missing, the module fails saying which interpreter lacks it and what to set,
   instead of a bare ImportError traceback;
+- in check mode on a host where the venv does not exist yet (a first ``--check`` on a
+  fresh system: the roles then run these modules with the host's own Python), answers
+  with its ``prediction`` instead: ``changed`` as the real run would report it, the
+  return values later tasks read, and ``has_kdc_missing: true``; nothing is imported,
+  read or written;
 - opens a node's conf_dir (kdc.conf + backend.conf) and its identity store for the length
   of one ``with`` block, and turns the package's user-facing errors into ``fail_json``
   messages (they name the file and what is wrong, never a secret);
@@ -36,6 +41,9 @@ try:  # only on the target, from the venv's interpreter
     import has_kdc  # noqa: F401
 except ImportError:  # pragma: no cover - reported by HasKdcModule
     HAS_KDC_IMPORT_ERROR = traceback.format_exc()
+
+#: What a ``--diff`` side says of a thing that does not exist.
+ABSENT = "(absent)\n"
 
 #: The option every module that works on a HAS node's configuration takes.
 CONF_DIR_OPTION = {"type": "path", "required": True}
@@ -101,11 +109,19 @@ def resolve_ids(module, owner, group):
 
 
 class HasKdcModule(AnsibleModule):
-    """AnsibleModule that needs ``has_kdc`` (set ``needs_has_kdc=False`` for stdlib modules)."""
+    """AnsibleModule that needs ``has_kdc`` (set ``needs_has_kdc=False`` for stdlib modules).
+
+    ``prediction``: what the module returns in check mode when ``has_kdc`` is not
+    installed yet — a dict, or a function of the module's params returning one; its
+    ``changed`` defaults to True (a first run installs and configures everything).
+    """
 
     def __init__(self, *args, **kwargs):
         needs = kwargs.pop("needs_has_kdc", True)
+        prediction = kwargs.pop("prediction", None)
         super().__init__(*args, **kwargs)
+        if needs and HAS_KDC_IMPORT_ERROR is not None and self.check_mode:
+            self.exit_without_has_kdc(prediction)
         if needs and HAS_KDC_IMPORT_ERROR is not None:
             self.fail_json(
                 msg=(
@@ -116,6 +132,33 @@ class HasKdcModule(AnsibleModule):
                 % sys.executable,
                 exception=HAS_KDC_IMPORT_ERROR,
             )
+
+    def exit_without_has_kdc(self, prediction):
+        """Check mode before the venv exists: report what the real run would do, and stop.
+
+        The real run installs the package first (has_package), so this task would then
+        run against a new installation: the prediction says what it would change there.
+        """
+        result = prediction(self.params) if callable(prediction) else dict(prediction or {})
+        result.setdefault("changed", True)
+        result["has_kdc_missing"] = True
+        if result["changed"] and "diff" not in result:
+            result["diff"] = summary_diff(
+                "%s (check mode, before the first install)" % self._name,
+                "has_kdc: not installed yet (no venv)\n",
+                "has_kdc: installed by has_package, then this task makes its changes\n",
+            )
+        result["msg"] = (
+            "check mode: has_kdc is not installed for %s yet (the venv is made by the "
+            "has_package role on a real run); %s"
+            % (
+                sys.executable,
+                "this task would then make its changes"
+                if result["changed"]
+                else "this task would then read the realm",
+            )
+        )
+        self.exit_json(**result)
 
     # ------------------------------------------------------------------ errors
 
@@ -158,21 +201,53 @@ class HasKdcModule(AnsibleModule):
 
     # ------------------------------------------------------------------ files
 
+    def secret_file_target(self, option, path, owner, group, mode):
+        """(uid, gid, mode as a number) for writing a keytab at ``path``; fails early on
+        a directory or an unknown owner or group, before anything is read or written.
+        """
+        if os.path.isdir(path):
+            self.fail_json(msg="%s %s is a directory; give the keytab file" % (option, path))
+        uid, gid = resolve_ids(self, owner, group)
+        return uid, gid, int(str(mode), 8) if not isinstance(mode, int) else mode
+
     def secret_file_attributes(self, path, owner, group, mode, changed):
-        """Owner, group and mode of a file already written; honours check mode."""
+        """Owner, group and mode of a file already written; honours check mode.
+
+        A file that is not there (check mode, before its first write) has nothing to
+        fix: ``changed`` is returned as it came.
+        """
+        if not os.path.exists(path):
+            return changed
         file_args = self.load_file_common_arguments(
             {"path": path, "owner": owner, "group": group, "mode": mode}
         )
         return self.set_fs_attributes_if_different(file_args, changed)
+
+    # ------------------------------------------------------------------ results
+
+    def exit_absent(self, name, current, describe, delete, result):
+        """``state: absent``: delete ``current`` (not in check mode) and exit with ``result``.
+
+        ``describe`` turns the object into the ``--diff`` text (no secrets);
+        ``delete(name)`` removes it. Unchanged when there is nothing to delete.
+        """
+        if current is None:
+            self.exit_json(changed=False, **result)
+        if not self.check_mode:
+            delete(name)
+        self.exit_json(changed=True, diff=summary_diff(name, describe(current), ABSENT), **result)
 
 
 # ---------------------------------------------------------------------- keytabs
 
 
 def keytab_summary(keytab):
-    """``principal kvno N enctype`` lines for a Keytab object: what --diff may show."""
+    """``principal kvno N enctype`` lines for a Keytab object (None: no file yet): what
+    --diff may show."""
     from has_kdc.crypto import enctype_name
 
+    if keytab is None:
+        return ABSENT
     lines = []
     for entry in keytab.entries:
         name = "/".join(entry.components) + "@" + entry.realm

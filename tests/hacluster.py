@@ -2,8 +2,14 @@
 
 - ``mysql_config(server, database)``: the ``BackendConfig`` of a database on a
   ``tests.mariadb.MariaDb`` (created with its own user).
+- ``port_free_on_all(hosts)``: a port free for UDP and TCP on every host, since the
+  nodes of a cluster share their ports.
 - ``make_nodes(tmp, config, hosts)``: one ``HasNode`` per loopback address, all on one
-  KDC port and realm, as the HA layout has them (127.0.1.1, 127.0.1.2, ...).
+  KDC port and realm, as the HA layout has them (127.0.1.1, 127.0.1.2, ...); with
+  ``https=True`` also on one HTTPS port, with certificates of one CA.
+- ``running_cluster(tmp, config, init=...)``: those nodes with HTTPS, started in HAS's
+  order (servers first, then, if asked, ``kdcinit init`` on the first), stopped at the
+  end of the ``with`` block.
 - ``probe(host, port, principal)``: one AS-REQ (no pre-authentication) over UDP with
   our own client; returns the KRB-ERROR code (25 PREAUTH_REQUIRED means "known and
   usable", 6 "unknown", 18 "revoked", 29 "service unavailable"), 0 for an AS-REP, or
@@ -15,9 +21,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -26,7 +33,6 @@ from has_kdc.asn1.constants import KRB_ERROR
 from has_kdc.client.kdc_client import build_as_req, principal_name
 from has_kdc.conf import BackendConfig
 from tests.hasnode import HasNode
-from tests.mitkrb import free_port
 
 T = TypeVar("T")
 
@@ -50,26 +56,69 @@ def mysql_config(server: object, database: str) -> BackendConfig:
     )
 
 
+def port_free_on_all(hosts: tuple[str, ...]) -> int:
+    """A port free for UDP and TCP on every host (nodes share their ports)."""
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind((hosts[0], 0))
+            port = probe.getsockname()[1]
+        try:
+            for host in hosts:
+                for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+                    with socket.socket(socket.AF_INET, kind) as s:
+                        s.bind((host, port))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no port free on every host")
+
+
 def make_nodes(
-    tmp: Path, config: BackendConfig, hosts: tuple[str, ...] = HOSTS, port: int | None = None
+    tmp: Path,
+    config: BackendConfig,
+    hosts: tuple[str, ...] = HOSTS,
+    port: int | None = None,
+    *,
+    https: bool = False,
 ) -> list[HasNode]:
-    """One node per host, same KDC port (free on every host) and realm, one database."""
+    """One node per host, same KDC port (free on every host) and realm, one database.
+
+    With ``https`` the nodes also share one HTTPS port and one CA (``tmp/ca``).
+    """
     if port is None:
-        while True:
-            port = free_port(hosts[0])
-            try:
-                for host in hosts[1:]:
-                    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-                        udp.bind((host, port))
-                    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-                        tcp.bind((host, port))
-            except OSError:
-                continue
-            break
+        port = port_free_on_all(hosts)
+    https_port = port_free_on_all(hosts) if https else None
     return [
-        HasNode(tmp / f"node{i + 1}", REALM, host, port, backend=config)
+        HasNode(
+            tmp / f"node{i + 1}",
+            REALM,
+            host,
+            port,
+            backend=config,
+            https_port=https_port,
+            ca_dir=tmp / "ca",
+        )
         for i, host in enumerate(hosts)
     ]
+
+
+@contextlib.contextmanager
+def running_cluster(
+    tmp: Path, config: BackendConfig, hosts: tuple[str, ...] = HOSTS, *, init: bool
+) -> Iterator[list[HasNode]]:
+    """HTTPS nodes over ``config``, started servers first; ``init``: then realm init."""
+    nodes = make_nodes(tmp, config, hosts, https=True)
+    started = []
+    try:
+        for node in nodes:  # HAS's order: servers first, then init
+            node.start()
+            started.append(node)
+        if init:
+            nodes[0].init()
+        yield nodes
+    finally:
+        for node in started:
+            node.stop()
 
 
 def probe(host: str, port: int, principal: str, timeout: float = 3.0) -> int | None:

@@ -20,10 +20,9 @@ import os
 import subprocess
 from pathlib import Path
 
-from tests.hacluster import mysql_config
+from tests.hacluster import mysql_config, port_free_on_all
 from tests.hasnode import HasNode
 from tests.mitkrb import MitClient
-from tests.test_web_ha import port_free_on_all
 
 REALM = "HADOOP.COM"
 ADDRESSES = ("127.0.1.1", "127.0.1.2")

@@ -160,6 +160,7 @@ def test_add_get_round_trip_every_attribute(store, clock):
     assert got == stored
     assert got.keys == alice().keys  # order, salts and s2kparams kept
     assert [k.enctype for k in got.keys_for_kvno()] == [18, 17]
+    assert [k.kvno for k in got.keys_for_kvno(1)] == [1]
     plain = store.add_principal(Principal(f"HTTP/emr-header-1@{REALM}"))
     assert store.get_principal(plain.name) == plain
     assert plain.keys == []
@@ -196,6 +197,7 @@ def test_add_existing_raises_and_changes_nothing(store):
 
 
 def test_names_stored_canonical_and_validated(store):
+    # MIT reads '\d' as a plain 'd' (but '\b' as backspace): one spelling is stored
     stored = store.add_principal(Principal(r"\dave@" + REALM))
     assert stored.name == f"dave@{REALM}"
     assert store.list_principals() == [f"dave@{REALM}"]
@@ -270,6 +272,7 @@ def test_rename_keeps_keys_usable(store):
     got = store.get_principal(f"alice2@{REALM}")
     assert got == renamed
     assert got.version == 2
+    # explicit salt kept; default salt of the old name now stored explicitly
     assert [k.salt for k in got.keys] == [b"HADOOP.COMalice"] * 3
     assert [k.key for k in got.keys] == [AES256_KEY, AES128_KEY, b"\x01" * 32]
     store.add_principal(Principal(f"bob@{REALM}"))

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from has_kdc.formats import read_ccache, read_keytab
+from tests.hacluster import running_cluster
 from tests.hasnode import HasNode, script
 from tests.mitkrb import MitClient
-from tests.test_web_ha import port_free_on_all
 
 REALM = "HADOOP.COM"
 HOSTS = ("127.0.1.1", "127.0.1.2")
@@ -29,30 +29,8 @@ pytestmark = pytest.mark.mit
 
 @pytest.fixture
 def cluster(tmp_path: Path, mysql_backend_config) -> Iterator[tuple[HasNode, HasNode]]:
-    kdc_port = port_free_on_all(HOSTS)
-    https_port = port_free_on_all(HOSTS)
-    nodes = tuple(
-        HasNode(
-            tmp_path / f"node{i + 1}",
-            REALM,
-            host,
-            kdc_port,
-            backend=mysql_backend_config,
-            https_port=https_port,
-            ca_dir=tmp_path / "ca",
-        )
-        for i, host in enumerate(HOSTS)
-    )
-    started = []
-    try:
-        for node in nodes:
-            node.start()
-            started.append(node)
-        nodes[0].init()
-        yield nodes  # type: ignore[misc]
-    finally:
-        for node in started:
-            node.stop()
+    with running_cluster(tmp_path, mysql_backend_config, HOSTS, init=True) as nodes:
+        yield tuple(nodes)  # type: ignore[misc]
 
 
 def login_test(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import socket
 import stat
 import time
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ import pytest
 from has_kdc.client.has_client import HasClientError, HasHttpsClient
 from has_kdc.conf import read_has_client_conf
 from has_kdc.formats.keytab import read_keytab
+from tests.hacluster import port_free_on_all, running_cluster
 from tests.hasnode import HasNode
 from tests.mitkrb import MitClient
 
@@ -29,48 +29,10 @@ REALM = "HADOOP.COM"
 HOSTS = ("127.0.1.1", "127.0.1.2")
 
 
-def port_free_on_all(hosts: tuple[str, ...]) -> int:
-    """A port free for UDP and TCP on every host (nodes share their ports)."""
-    for _ in range(100):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            probe.bind((hosts[0], 0))
-            port = probe.getsockname()[1]
-        try:
-            for host in hosts:
-                for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
-                    with socket.socket(socket.AF_INET, kind) as s:
-                        s.bind((host, port))
-        except OSError:
-            continue
-        return port
-    raise RuntimeError("no port free on every host")
-
-
 @pytest.fixture
 def cluster(tmp_path: Path, mysql_backend_config) -> Iterator[tuple[HasNode, HasNode]]:
-    kdc_port = port_free_on_all(HOSTS)
-    https_port = port_free_on_all(HOSTS)
-    nodes = tuple(
-        HasNode(
-            tmp_path / f"node{i + 1}",
-            REALM,
-            host,
-            kdc_port,
-            backend=mysql_backend_config,
-            https_port=https_port,
-            ca_dir=tmp_path / "ca",
-        )
-        for i, host in enumerate(HOSTS)
-    )
-    started = []
-    try:
-        for node in nodes:  # HAS's order: servers first, then init
-            node.start()
-            started.append(node)
-        yield nodes  # type: ignore[misc]
-    finally:
-        for node in started:
-            node.stop()
+    with running_cluster(tmp_path, mysql_backend_config, HOSTS, init=False) as nodes:
+        yield tuple(nodes)  # type: ignore[misc]
 
 
 def _keys(path: Path) -> set[tuple[str, int, int, bytes]]:

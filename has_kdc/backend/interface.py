@@ -32,6 +32,7 @@ from types import TracebackType
 
 from has_kdc.backend.errors import BackendError, SchemaError
 from has_kdc.backend.model import PluginUser, Principal
+from has_kdc.backend.rows import newer_schema
 
 __all__ = ["INITIALIZED_KEY", "REALM_KEY", "IdentityBackend", "check_plugin_user"]
 
@@ -187,10 +188,7 @@ class IdentityBackend(abc.ABC):
         if current == 0:
             raise SchemaError(f"{self!r}: no schema yet; run migrate()")
         if current > self.latest_schema_version:
-            raise SchemaError(
-                f"{self!r}: schema version {current} is newer than this has-kdc understands "
-                f"({self.latest_schema_version}); upgrade has-kdc"
-            )
+            raise newer_schema(repr(self), current, self.latest_schema_version)
 
     # -- lifetime
 

@@ -61,8 +61,25 @@ from has_kdc.backend.errors import (
 )
 from has_kdc.backend.interface import IdentityBackend, check_plugin_user
 from has_kdc.backend.model import KeyData, PluginUser, Principal
+from has_kdc.backend.rows import (
+    CHANGE_LOG_RETENTION,
+    COLUMNS,
+    SETTABLE,
+    USER_COLUMNS,
+    added,
+    changes_answer,
+    check_keys,
+    migration_goal,
+    newer_schema,
+    plugin_user_from_row,
+    principals_from_rows,
+    prune_due,
+    renamed,
+    text,
+    updated,
+)
 from has_kdc.conf.backend import BackendConfig
-from has_kdc.principal import default_salt, normalize_principal, parse_principal
+from has_kdc.principal import normalize_principal
 
 __all__ = ["LATEST_VERSION", "MIGRATIONS", "MysqlBackend", "glob_to_like", "glob_to_regex"]
 
@@ -151,23 +168,7 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
 )
 LATEST_VERSION = MIGRATIONS[-1][0]
 
-# Entries of the change log older than this are pruned as new changes arrive (as in
-# the SQLite store): a KDC polling every second needs seconds of history.
-CHANGE_LOG_RETENTION = 24 * 3600
-_PRUNE_EVERY = 1000
 _MAX_NAME = 1024  # bytes of UTF-8, the width of the name columns
-
-_FLAGS = (
-    "requires_preauth",
-    "disabled",
-    "allow_forwardable",
-    "allow_proxiable",
-    "allow_renewable",
-    "allow_tix",
-    "allow_svr",
-)
-_LIMITS = ("max_life", "max_renewable_life", "expiration", "pw_expiration")
-_COLUMNS = ("name", "kvno", *_FLAGS, *_LIMITS, "created", "modified", "version")
 
 # MySQL / MariaDB error numbers (mysqld_error.h, errmsg.h).
 _CONNECTION_LOST = frozenset(
@@ -654,7 +655,7 @@ class MysqlBackend(IdentityBackend):
             "INSERT INTO change_log (seq, kind, name, changed) VALUES (%s, %s, %s, %s)",
             (seq, kind, name.encode("utf-8"), now),
         )
-        if seq % _PRUNE_EVERY == 0:
+        if prune_due(seq):
             MysqlBackend._prune(cur, now - CHANGE_LOG_RETENTION)
         return seq
 
@@ -673,39 +674,13 @@ class MysqlBackend(IdentityBackend):
 
     # ---------------------------------------------------------------- principals
 
-    # Built from the fixed column list above, never from input.
+    # Built from the fixed column list of backend.rows, never from input.
     _SELECT = (
         "SELECT "  # noqa: S608
-        + ", ".join(f"p.{c}" for c in _COLUMNS)
+        + ", ".join(f"p.{c}" for c in COLUMNS)
         + ", k.enctype, k.kvno, k.key_contents, k.salt, k.s2kparams FROM principals p "
         "LEFT JOIN principal_keys k ON k.principal_id = p.id "
     )
-
-    @staticmethod
-    def _principals_from_rows(rows: Iterable[tuple]) -> dict[str, Principal]:
-        out: dict[str, Principal] = {}
-        width = len(_COLUMNS)
-        for row in rows:
-            name = bytes(row[0]).decode("utf-8")
-            principal = out.get(name)
-            if principal is None:
-                values = dict(zip(_COLUMNS, row[:width], strict=True))
-                values["name"] = name
-                for flag in _FLAGS:
-                    values[flag] = bool(values[flag])
-                principal = out[name] = Principal(**values)
-            enctype, kvno, key, salt, s2kparams = row[width:]
-            if enctype is not None:
-                principal.keys.append(
-                    KeyData(
-                        int(enctype),
-                        int(kvno),
-                        bytes(key),
-                        None if salt is None else bytes(salt),
-                        None if s2kparams is None else bytes(s2kparams),
-                    )
-                )
-        return out
 
     @staticmethod
     def _name_param(name: str) -> bytes:
@@ -718,7 +693,7 @@ class MysqlBackend(IdentityBackend):
             )
             return list(cur.fetchall())
 
-        return self._principals_from_rows(self._atomic(work)).get(name)
+        return principals_from_rows(self._atomic(work)).get(name)
 
     def get_principals(self, names: Iterable[str]) -> dict[str, Principal]:
         wanted = list(dict.fromkeys(names))
@@ -734,7 +709,7 @@ class MysqlBackend(IdentityBackend):
                 )
                 return list(cur.fetchall())
 
-            out.update(self._principals_from_rows(self._atomic(work)))
+            out.update(principals_from_rows(self._atomic(work)))
         return out
 
     def list_principals(self, glob: str | None = None) -> list[str]:
@@ -748,7 +723,7 @@ class MysqlBackend(IdentityBackend):
                 )
             return list(cur.fetchall())
 
-        names = [bytes(r[0]).decode("utf-8") for r in self._atomic(work)]
+        names = [text(r[0]) for r in self._atomic(work)]
         if glob is None:
             return names
         exact = glob_to_regex(glob)
@@ -760,14 +735,7 @@ class MysqlBackend(IdentityBackend):
             raise BackendError(
                 f"principal {name[:60]}...: the name is longer than {_MAX_NAME} bytes"
             )
-        seen: set[tuple[int, int]] = set()
-        for key in principal.keys:
-            ident = (key.kvno, key.enctype)
-            if ident in seen:
-                raise BackendError(
-                    f"principal {name}: two keys for enctype {key.enctype} and kvno {key.kvno}"
-                )
-            seen.add(ident)
+        check_keys(principal, name)
 
     @staticmethod
     def _write_keys(cur: Cursor, principal_id: int, keys: list[KeyData]) -> None:
@@ -786,24 +754,17 @@ class MysqlBackend(IdentityBackend):
         name = normalize_principal(principal.name)
         self._check_principal(principal, name)
         now = self._now()
-        stored = replace(
-            principal,
-            name=name,
-            keys=list(principal.keys),
-            created=principal.created or now,
-            modified=now,
-            version=1,
-        )
+        stored = added(principal, name, now)
 
         def work(cur: Cursor) -> None:
             cur.execute("SELECT 1 FROM principals WHERE name = %s", (self._name_param(name),))
             if cur.fetchone():
                 raise PrincipalExists(name)
-            values = [getattr(stored, c) for c in _COLUMNS]
+            values = [getattr(stored, c) for c in COLUMNS]
             values[0] = self._name_param(name)
             cur.execute(
-                f"INSERT INTO principals ({', '.join(_COLUMNS)}) "  # noqa: S608
-                f"VALUES ({', '.join(['%s'] * len(_COLUMNS))})",
+                f"INSERT INTO principals ({', '.join(COLUMNS)}) "  # noqa: S608
+                f"VALUES ({', '.join(['%s'] * len(COLUMNS))})",
                 values,
             )
             self._write_keys(cur, cur.lastrowid, stored.keys)
@@ -830,16 +791,7 @@ class MysqlBackend(IdentityBackend):
             if name in seen:
                 raise PrincipalExists(name)
             seen.add(name)
-            stored.append(
-                replace(
-                    principal,
-                    name=name,
-                    keys=list(principal.keys),
-                    created=principal.created or now,
-                    modified=now,
-                    version=1,
-                )
-            )
+            stored.append(added(principal, name, now))
         if not stored:
             return []
 
@@ -856,15 +808,15 @@ class MysqlBackend(IdentityBackend):
         cur.execute(f"SELECT name FROM principals WHERE name IN ({marks}) LIMIT 1", names)  # noqa: S608
         taken = cur.fetchone()
         if taken:
-            raise PrincipalExists(bytes(taken[0]).decode("utf-8"))
+            raise PrincipalExists(text(taken[0]))
         rows = []
         for principal, name in zip(chunk, names, strict=True):
-            values = [getattr(principal, c) for c in _COLUMNS]
+            values = [getattr(principal, c) for c in COLUMNS]
             values[0] = name
             rows.append(values)
         cur.executemany(
-            f"INSERT INTO principals ({', '.join(_COLUMNS)}) "  # noqa: S608
-            f"VALUES ({', '.join(['%s'] * len(_COLUMNS))})",
+            f"INSERT INTO principals ({', '.join(COLUMNS)}) "  # noqa: S608
+            f"VALUES ({', '.join(['%s'] * len(COLUMNS))})",
             rows,
         )
         cur.execute(f"SELECT name, id FROM principals WHERE name IN ({marks})", names)  # noqa: S608
@@ -888,16 +840,13 @@ class MysqlBackend(IdentityBackend):
             "INSERT INTO change_log (seq, kind, name, changed) VALUES (%s, %s, %s, %s)",
             [(first + i, "principal", name, now) for i, name in enumerate(names)],
         )
-        if last // _PRUNE_EVERY != (first - 1) // _PRUNE_EVERY:  # a multiple in first..last
+        if prune_due(first, last):
             self._prune(cur, now - CHANGE_LOG_RETENTION)
 
     def update_principal(self, principal: Principal) -> Principal:
         self._check_principal(principal, principal.name)
         now = self._now()
-        stored = replace(
-            principal, keys=list(principal.keys), modified=now, version=principal.version + 1
-        )
-        settable = [c for c in _COLUMNS if c not in ("name", "created", "version")]
+        stored = updated(principal, now)
 
         def work(cur: Cursor) -> None:
             cur.execute(
@@ -910,9 +859,9 @@ class MysqlBackend(IdentityBackend):
             if row[1] != principal.version:
                 raise ConcurrentModification(principal.name, principal.version, int(row[1]))
             cur.execute(
-                f"UPDATE principals SET {', '.join(f'{c} = %s' for c in settable)}, "  # noqa: S608
+                f"UPDATE principals SET {', '.join(f'{c} = %s' for c in SETTABLE)}, "  # noqa: S608
                 "version = %s WHERE id = %s",
-                [*(getattr(stored, c) for c in settable), stored.version, row[0]],
+                [*(getattr(stored, c) for c in SETTABLE), stored.version, row[0]],
             )
             self._write_keys(cur, row[0], stored.keys)
             self._log_change(cur, "principal", principal.name, now)
@@ -936,11 +885,7 @@ class MysqlBackend(IdentityBackend):
             current = self.get_principal(old)
             if current is None:
                 raise PrincipalNotFound(old)
-            old_salt = default_salt(*parse_principal(old))
-            keys = [k if k.salt is not None else replace(k, salt=old_salt) for k in current.keys]
-            stored = replace(
-                current, name=new, keys=keys, modified=self._now(), version=current.version + 1
-            )
+            stored = renamed(current, old, new, self._now())
 
             def work(cur: Cursor) -> None:
                 cur.execute("SELECT 1 FROM principals WHERE name = %s", (self._name_param(new),))
@@ -952,7 +897,7 @@ class MysqlBackend(IdentityBackend):
                     "UPDATE principals SET name = %s, modified = %s, version = %s WHERE id = %s",
                     (self._name_param(new), stored.modified, stored.version, row_id),
                 )
-                self._write_keys(cur, row_id, keys)
+                self._write_keys(cur, row_id, stored.keys)
                 self._log_change(cur, "principal", old, stored.modified)
                 self._log_change(cur, "principal", new, stored.modified)
 
@@ -966,7 +911,7 @@ class MysqlBackend(IdentityBackend):
             cur.execute("SELECT name, value FROM realm_config")
             return list(cur.fetchall())
 
-        return {bytes(k).decode("utf-8"): v for k, v in self._atomic(work)}
+        return {text(k): v for k, v in self._atomic(work)}
 
     def get_config(self, key: str) -> str | None:
         def work(cur: Cursor) -> tuple | None:
@@ -1018,33 +963,20 @@ class MysqlBackend(IdentityBackend):
             cur.execute("SELECT host FROM kdc_nodes ORDER BY registered, host")
             return list(cur.fetchall())
 
-        return [bytes(r[0]).decode("utf-8") for r in self._atomic(work)]
+        return [text(r[0]) for r in self._atomic(work)]
 
     # ---------------------------------------------------------------- plugin users
-
-    _USER_COLUMNS = "name, password_hash, disabled, created, modified"
-
-    @staticmethod
-    def _plugin_user(row: tuple) -> PluginUser:
-        name, password_hash, disabled, created, modified = row
-        return PluginUser(
-            bytes(name).decode("utf-8"),
-            str(password_hash),
-            bool(disabled),
-            int(created),
-            int(modified),
-        )
 
     def get_plugin_user(self, name: str) -> PluginUser | None:
         def work(cur: Cursor) -> tuple | None:
             cur.execute(
-                f"SELECT {self._USER_COLUMNS} FROM has_users WHERE name = %s",  # noqa: S608
+                f"SELECT {USER_COLUMNS} FROM has_users WHERE name = %s",  # noqa: S608
                 (name.encode("utf-8"),),
             )
             return cur.fetchone()
 
         row = self._atomic(work)
-        return None if row is None else self._plugin_user(row)
+        return None if row is None else plugin_user_from_row(row)
 
     def put_plugin_user(self, user: PluginUser) -> PluginUser:
         check_plugin_user(user)
@@ -1056,7 +988,7 @@ class MysqlBackend(IdentityBackend):
             row = cur.fetchone()
             if row is None:
                 cur.execute(
-                    f"INSERT INTO has_users ({self._USER_COLUMNS}) "  # noqa: S608
+                    f"INSERT INTO has_users ({USER_COLUMNS}) "  # noqa: S608
                     "VALUES (%s, %s, %s, %s, %s)",
                     (encoded, user.password_hash, user.disabled, now, now),
                 )
@@ -1079,10 +1011,10 @@ class MysqlBackend(IdentityBackend):
 
     def list_plugin_users(self) -> list[PluginUser]:
         def work(cur: Cursor) -> list[tuple]:
-            cur.execute(f"SELECT {self._USER_COLUMNS} FROM has_users ORDER BY name")  # noqa: S608
+            cur.execute(f"SELECT {USER_COLUMNS} FROM has_users ORDER BY name")  # noqa: S608
             return list(cur.fetchall())
 
-        return [self._plugin_user(r) for r in self._atomic(work)]
+        return [plugin_user_from_row(r) for r in self._atomic(work)]
 
     # ---------------------------------------------------------------- changes
 
@@ -1108,9 +1040,7 @@ class MysqlBackend(IdentityBackend):
             rows = list(cur.fetchall())
             cur.execute("SELECT value, pruned_through FROM change_counter WHERE id = 1")
             value, pruned = cur.fetchone()
-            if counter > value or counter < pruned:
-                return None
-            return list(dict.fromkeys(bytes(r[0]).decode("utf-8") for r in rows))
+            return changes_answer(counter, value, pruned, (text(r[0]) for r in rows))
 
         return self._atomic(work)
 
@@ -1140,9 +1070,7 @@ class MysqlBackend(IdentityBackend):
 
     def migrate(self, target: int | None = None) -> int:
         """Create or upgrade the schema; one node at a time (``GET_LOCK``), others wait."""
-        goal = LATEST_VERSION if target is None else target
-        if not 0 <= goal <= LATEST_VERSION:
-            raise SchemaError(f"no schema version {goal}; this has-kdc knows 1 to {LATEST_VERSION}")
+        goal = migration_goal(target, LATEST_VERSION)
         with self._lock:
             if self._depth:
                 raise BackendError("migrate() cannot run inside a transaction (DDL commits)")
@@ -1175,10 +1103,7 @@ class MysqlBackend(IdentityBackend):
         )
         current = self._read_schema_version(cur)
         if current > LATEST_VERSION:
-            raise SchemaError(
-                f"{self.where}: schema version {current} is newer than this has-kdc "
-                f"understands ({LATEST_VERSION}); upgrade has-kdc"
-            )
+            raise newer_schema(self.where, current, LATEST_VERSION)
         for version, description, statements in MIGRATIONS:
             if current < version <= goal:
                 for statement in statements:

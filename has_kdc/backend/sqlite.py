@@ -39,7 +39,23 @@ from has_kdc.backend.errors import (
 )
 from has_kdc.backend.interface import IdentityBackend, check_plugin_user
 from has_kdc.backend.model import KeyData, PluginUser, Principal
-from has_kdc.principal import default_salt, normalize_principal, parse_principal
+from has_kdc.backend.rows import (
+    CHANGE_LOG_RETENTION,
+    COLUMNS,
+    SETTABLE,
+    USER_COLUMNS,
+    added,
+    changes_answer,
+    check_keys,
+    migration_goal,
+    newer_schema,
+    plugin_user_from_row,
+    principals_from_rows,
+    prune_due,
+    renamed,
+    updated,
+)
+from has_kdc.principal import normalize_principal
 
 __all__ = ["MIGRATIONS", "SqliteBackend"]
 
@@ -115,23 +131,6 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
     ),
 )
 LATEST_VERSION = MIGRATIONS[-1][0]
-
-# Entries of the change log older than this are pruned as new changes arrive; a KDC
-# polling every second needs seconds of history, a day leaves room for stopped nodes.
-CHANGE_LOG_RETENTION = 24 * 3600
-_PRUNE_EVERY = 1000
-
-_FLAGS = (
-    "requires_preauth",
-    "disabled",
-    "allow_forwardable",
-    "allow_proxiable",
-    "allow_renewable",
-    "allow_tix",
-    "allow_svr",
-)
-_LIMITS = ("max_life", "max_renewable_life", "expiration", "pw_expiration")
-_COLUMNS = ("name", "kvno", *_FLAGS, *_LIMITS, "created", "modified", "version")
 
 
 def _create_private_file(path: Path) -> None:
@@ -255,7 +254,7 @@ class SqliteBackend(IdentityBackend):
             "INSERT INTO change_log (seq, kind, name, changed) VALUES (?, ?, ?, ?)",
             (seq, kind, name, now),
         )
-        if seq % _PRUNE_EVERY == 0:
+        if prune_due(seq):
             self._prune(now - CHANGE_LOG_RETENTION)
         return seq
 
@@ -275,26 +274,10 @@ class SqliteBackend(IdentityBackend):
 
     # ---------------------------------------------------------------- principals
 
-    def _principals_from_rows(self, rows: Iterable[tuple]) -> dict[str, Principal]:
-        out: dict[str, Principal] = {}
-        width = len(_COLUMNS)
-        for row in rows:
-            name = row[0]
-            principal = out.get(name)
-            if principal is None:
-                values = dict(zip(_COLUMNS, row[:width], strict=True))
-                for flag in _FLAGS:
-                    values[flag] = bool(values[flag])
-                principal = out[name] = Principal(**values)
-            enctype, kvno, key, salt, s2kparams = row[width:]
-            if enctype is not None:
-                principal.keys.append(KeyData(enctype, kvno, bytes(key), salt, s2kparams))
-        return out
-
-    # Built from the fixed column list above, never from input.
+    # Built from the fixed column list of backend.rows, never from input.
     _SELECT = (
         "SELECT "  # noqa: S608
-        + ", ".join(f"p.{c}" for c in _COLUMNS)
+        + ", ".join(f"p.{c}" for c in COLUMNS)
         + ", k.enctype, k.kvno, k.key, k.salt, k.s2kparams FROM principals p "
         "LEFT JOIN principal_keys k ON k.principal_id = p.id "
     )
@@ -304,7 +287,7 @@ class SqliteBackend(IdentityBackend):
             rows = conn.execute(
                 self._SELECT + "WHERE p.name = ? ORDER BY k.position", (name,)
             ).fetchall()
-        return self._principals_from_rows(rows).get(name)
+        return principals_from_rows(rows).get(name)
 
     def get_principals(self, names: Iterable[str]) -> dict[str, Principal]:
         wanted = list(dict.fromkeys(names))
@@ -317,7 +300,7 @@ class SqliteBackend(IdentityBackend):
                     self._SELECT + f"WHERE p.name IN ({marks}) ORDER BY p.id, k.position",
                     chunk,
                 ).fetchall()
-            out.update(self._principals_from_rows(rows))
+            out.update(principals_from_rows(rows))
         return out
 
     def list_principals(self, glob: str | None = None) -> list[str]:
@@ -329,18 +312,6 @@ class SqliteBackend(IdentityBackend):
                     "SELECT name FROM principals WHERE name GLOB ? ORDER BY name", (glob,)
                 ).fetchall()
         return [r[0] for r in rows]
-
-    @staticmethod
-    def _check_keys(principal: Principal) -> None:
-        seen: set[tuple[int, int]] = set()
-        for key in principal.keys:
-            ident = (key.kvno, key.enctype)
-            if ident in seen:
-                raise BackendError(
-                    f"principal {principal.name}: two keys for enctype {key.enctype} "
-                    f"and kvno {key.kvno}"
-                )
-            seen.add(ident)
 
     def _write_keys(self, principal_id: int, keys: list[KeyData]) -> None:
         self._conn.execute("DELETE FROM principal_keys WHERE principal_id = ?", (principal_id,))
@@ -355,38 +326,24 @@ class SqliteBackend(IdentityBackend):
 
     def add_principal(self, principal: Principal) -> Principal:
         name = normalize_principal(principal.name)
-        self._check_keys(principal)
-        now = self._now()
-        stored = replace(
-            principal,
-            name=name,
-            keys=list(principal.keys),
-            created=principal.created or now,
-            modified=now,
-            version=1,
-        )
+        check_keys(principal, name)
+        stored = added(principal, name, self._now())
         with self.transaction(), self._errors():
             conn = self._conn
             if conn.execute("SELECT 1 FROM principals WHERE name = ?", (name,)).fetchone():
                 raise PrincipalExists(name)
             cur = conn.execute(
-                f"INSERT INTO principals ({', '.join(_COLUMNS)}) "  # noqa: S608
-                f"VALUES ({', '.join('?' * len(_COLUMNS))})",
-                [getattr(stored, c) for c in _COLUMNS],
+                f"INSERT INTO principals ({', '.join(COLUMNS)}) "  # noqa: S608
+                f"VALUES ({', '.join('?' * len(COLUMNS))})",
+                [getattr(stored, c) for c in COLUMNS],
             )
             self._write_keys(cur.lastrowid, stored.keys)
             self._log_change("principal", name)
         return stored
 
     def update_principal(self, principal: Principal) -> Principal:
-        self._check_keys(principal)
-        stored = replace(
-            principal,
-            keys=list(principal.keys),
-            modified=self._now(),
-            version=principal.version + 1,
-        )
-        settable = [c for c in _COLUMNS if c not in ("name", "created", "version")]
+        check_keys(principal, principal.name)
+        stored = updated(principal, self._now())
         with self.transaction(), self._errors():
             conn = self._conn
             row = conn.execute(
@@ -397,9 +354,9 @@ class SqliteBackend(IdentityBackend):
             if row[1] != principal.version:
                 raise ConcurrentModification(principal.name, principal.version, row[1])
             conn.execute(
-                f"UPDATE principals SET {', '.join(f'{c} = ?' for c in settable)}, "  # noqa: S608
+                f"UPDATE principals SET {', '.join(f'{c} = ?' for c in SETTABLE)}, "  # noqa: S608
                 "version = ? WHERE id = ?",
-                [*(getattr(stored, c) for c in settable), stored.version, row[0]],
+                [*(getattr(stored, c) for c in SETTABLE), stored.version, row[0]],
             )
             self._write_keys(row[0], stored.keys)
             self._log_change("principal", principal.name)
@@ -420,11 +377,7 @@ class SqliteBackend(IdentityBackend):
                 raise PrincipalNotFound(old)
             if self._conn.execute("SELECT 1 FROM principals WHERE name = ?", (new,)).fetchone():
                 raise PrincipalExists(new)
-            old_salt = default_salt(*parse_principal(old))
-            keys = [k if k.salt is not None else replace(k, salt=old_salt) for k in current.keys]
-            stored = replace(
-                current, name=new, keys=keys, modified=self._now(), version=current.version + 1
-            )
+            stored = renamed(current, old, new, self._now())
             row_id = self._conn.execute(
                 "SELECT id FROM principals WHERE name = ?", (old,)
             ).fetchone()[0]
@@ -432,7 +385,7 @@ class SqliteBackend(IdentityBackend):
                 "UPDATE principals SET name = ?, modified = ?, version = ? WHERE id = ?",
                 (new, stored.modified, stored.version, row_id),
             )
-            self._write_keys(row_id, keys)
+            self._write_keys(row_id, stored.keys)
             self._log_change("principal", old)
             self._log_change("principal", new)
         return stored
@@ -482,11 +435,10 @@ class SqliteBackend(IdentityBackend):
     def get_plugin_user(self, name: str) -> PluginUser | None:
         with self._read() as conn:
             row = conn.execute(
-                "SELECT name, password_hash, disabled, created, modified FROM has_users "
-                "WHERE name = ?",
+                f"SELECT {USER_COLUMNS} FROM has_users WHERE name = ?",  # noqa: S608
                 (name,),
             ).fetchone()
-        return None if row is None else _plugin_user(row)
+        return None if row is None else plugin_user_from_row(row)
 
     def put_plugin_user(self, user: PluginUser) -> PluginUser:
         check_plugin_user(user)
@@ -513,10 +465,9 @@ class SqliteBackend(IdentityBackend):
     def list_plugin_users(self) -> list[PluginUser]:
         with self._read() as conn:
             rows = conn.execute(
-                "SELECT name, password_hash, disabled, created, modified FROM has_users "
-                "ORDER BY name"
+                f"SELECT {USER_COLUMNS} FROM has_users ORDER BY name"  # noqa: S608
             ).fetchall()
-        return [_plugin_user(r) for r in rows]
+        return [plugin_user_from_row(r) for r in rows]
 
     # ---------------------------------------------------------------- changes
 
@@ -529,13 +480,11 @@ class SqliteBackend(IdentityBackend):
             value, pruned = conn.execute(
                 "SELECT value, pruned_through FROM change_counter WHERE id = 1"
             ).fetchone()
-            if counter > value or counter < pruned:
-                return None
             rows = conn.execute(
                 "SELECT name FROM change_log WHERE seq > ? AND kind = 'principal' ORDER BY seq",
                 (counter,),
             ).fetchall()
-        return list(dict.fromkeys(r[0] for r in rows))
+        return changes_answer(counter, value, pruned, (r[0] for r in rows))
 
     @contextlib.contextmanager
     def _snapshot(self) -> Iterator[sqlite3.Connection]:
@@ -568,9 +517,7 @@ class SqliteBackend(IdentityBackend):
             )
 
     def migrate(self, target: int | None = None) -> int:
-        goal = LATEST_VERSION if target is None else target
-        if not 0 <= goal <= LATEST_VERSION:
-            raise SchemaError(f"no schema version {goal}; this has-kdc knows 1 to {LATEST_VERSION}")
+        goal = migration_goal(target, LATEST_VERSION)
         with self.transaction(), self._errors():
             conn = self._conn
             conn.execute(
@@ -579,10 +526,7 @@ class SqliteBackend(IdentityBackend):
             )
             current = self.schema_version()
             if current > LATEST_VERSION:
-                raise SchemaError(
-                    f"{self.path}: schema version {current} is newer than this has-kdc "
-                    f"understands ({LATEST_VERSION}); upgrade has-kdc"
-                )
+                raise newer_schema(str(self.path), current, LATEST_VERSION)
             for version, description, statements in MIGRATIONS:
                 if current < version <= goal:
                     for statement in statements:
@@ -600,8 +544,3 @@ class SqliteBackend(IdentityBackend):
     def close(self) -> None:
         with self._lock, contextlib.suppress(sqlite3.Error):
             self._conn.close()
-
-
-def _plugin_user(row: tuple) -> PluginUser:
-    name, password_hash, disabled, created, modified = row
-    return PluginUser(str(name), str(password_hash), bool(disabled), int(created), int(modified))

@@ -23,7 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from has_kdc.admin import (
@@ -38,7 +38,13 @@ from has_kdc.admin import (
     read_hostroles,
 )
 from has_kdc.cli.context import admin_session
-from has_kdc.cli.passwords import read_new_password
+from has_kdc.cli.hadmin_commands import (
+    attribute_options,
+    confirm_delete,
+    keytab_entry_line,
+    new_password,
+    register_principal_commands,
+)
 from has_kdc.cli.plugin_users import register_plugin_user_commands
 from has_kdc.cli.shell import USER_ERRORS, Command, CommandParser, Console
 from has_kdc.crypto import enctype_name
@@ -47,55 +53,10 @@ __all__ = ["HadminLocal", "main"]
 
 PROMPT = "HadminLocalTool.local:"
 
-# modprinc/addprinc switches: option word -> attribute of the principal.
-_SWITCHES = {
-    "requires_preauth": "requires_preauth",
-    "allow_forwardable": "allow_forwardable",
-    "allow_proxiable": "allow_proxiable",
-    "allow_renewable": "allow_renewable",
-    "allow_tix": "allow_tix",
-    "allow_svr": "allow_svr",
-}
 
-
-def _add_switches(parser: CommandParser, names: Sequence[str]) -> None:
-    for word in names:
-        parser.add_argument(
-            f"+{word}", dest=word, action="store_const", const=True, help=f"set {word}"
-        )
-        parser.add_argument(
-            f"-{word}", dest=word, action="store_const", const=False, help=f"clear {word}"
-        )
-
-
-def _add_lifetimes(parser: CommandParser, *, pwexpire: bool) -> None:
-    parser.add_argument("-maxlife", metavar="DURATION", help="maximum ticket life, e.g. 10h")
-    parser.add_argument("-maxrenewlife", metavar="DURATION", help="maximum renewable life, e.g. 7d")
-    parser.add_argument("-expire", metavar="TIME", help="expiration: 2027-01-01, or never")
-    if pwexpire:
-        parser.add_argument("-pwexpire", metavar="TIME", help="password expiration, or never")
-
-
-def _attributes(options: argparse.Namespace, switches: Sequence[str]) -> dict[str, object]:
-    """The attribute changes an option set asks for (only what was given)."""
-    out: dict[str, object] = {}
-    for word in switches:
-        value = getattr(options, word, None)
-        if value is not None:
-            out[_SWITCHES[word]] = value
-    if getattr(options, "maxlife", None) is not None:
-        out["max_life"] = parse_duration(options.maxlife)
-    if getattr(options, "maxrenewlife", None) is not None:
-        out["max_renewable_life"] = parse_duration(options.maxrenewlife)
-    if getattr(options, "expire", None) is not None:
-        out["expiration"] = parse_time(options.expire)
-    if getattr(options, "pwexpire", None) is not None:
-        out["pw_expiration"] = parse_time(options.pwexpire)
-    if getattr(options, "disable", False):
-        out["disabled"] = True
-    if getattr(options, "enable", False):
-        out["disabled"] = False
-    return out
+def _attributes(options: argparse.Namespace) -> dict[str, object]:
+    """The attribute changes an option set asks for, typed as `PrincipalAdmin` takes them."""
+    return attribute_options(options, duration=parse_duration, time=parse_time)
 
 
 class HadminLocal(Console):
@@ -109,110 +70,25 @@ class HadminLocal(Console):
     # -- command table ------------------------------------------------------------------
 
     def _register(self) -> None:
-        p = self.parser("addprinc", "add a principal")
-        keysrc = p.add_mutually_exclusive_group()
-        keysrc.add_argument("-pw", metavar="PASSWORD", help="the password (else prompted)")
-        keysrc.add_argument("-randkey", action="store_true", help="random keys, no password")
-        _add_switches(
-            p,
-            (
-                "requires_preauth",
-                "allow_forwardable",
-                "allow_proxiable",
-                "allow_renewable",
-                "allow_tix",
-                "allow_svr",
-            ),
-        )
-        _add_lifetimes(p, pwexpire=True)
-        p.add_argument("name", metavar="NAME")
-        self.add(Command("addprinc", p, self.addprinc, ("add_principal", "ank")))
+        def add(name: str, parser: CommandParser, run: Callable[..., int], aliases: tuple) -> None:
+            self.add(Command(name, parser, run, aliases))
 
-        p = self.parser("delprinc", "delete a principal")
-        p.add_argument("-force", action="store_true", help="do not ask for confirmation")
-        p.add_argument("name", metavar="NAME")
-        self.add(Command("delprinc", p, self.delprinc, ("delete_principal",)))
-
-        p = self.parser("renprinc", "rename a principal (keys are kept)")
-        p.add_argument("-force", action="store_true", help="accepted for MIT compatibility")
-        p.add_argument("old", metavar="OLD")
-        p.add_argument("new", metavar="NEW")
-        self.add(Command("renprinc", p, self.renprinc, ("rename_principal",)))
-
-        p = self.parser("getprinc", "show a principal (never its keys)")
-        p.add_argument("-terse", action="store_true", help="accepted for MIT compatibility")
-        p.add_argument("name", metavar="NAME")
-        self.add(Command("getprinc", p, self.getprinc, ("get_principal",)))
-
-        p = self.parser("listprincs", "list principals, optionally matching a glob")
-        p.add_argument("glob", metavar="GLOB", nargs="?")
-        self.add(Command("listprincs", p, self.listprincs, ("list_principals", "getprincs")))
-
-        p = self.parser("cpw", "change a principal's password or randomize its keys")
-        keysrc = p.add_mutually_exclusive_group()
-        keysrc.add_argument("-pw", metavar="PASSWORD", help="the new password (else prompted)")
-        keysrc.add_argument("-randkey", action="store_true", help="new random keys")
-        p.add_argument("name", metavar="NAME")
-        self.add(Command("cpw", p, self.cpw, ("change_password",)))
-
-        p = self.parser("modprinc", "change a principal's attributes")
-        _add_switches(p, tuple(_SWITCHES))
-        _add_lifetimes(p, pwexpire=True)
-        p.add_argument("-kvno", type=int, metavar="KVNO", help="set the key version number")
-        state = p.add_mutually_exclusive_group()
-        state.add_argument("-disable", action="store_true", help="refuse all tickets")
-        state.add_argument("-enable", action="store_true", help="undo -disable")
-        p.add_argument("name", metavar="NAME")
-        self.add(Command("modprinc", p, self.modprinc, ("modify_principal",)))
-
-        p = self.parser("ktadd", "add principals' keys to a keytab")
-        p.add_argument("-k", "-keytab", dest="keytab", metavar="KEYTAB", required=True)
-        p.add_argument("-norandkey", action="store_true", help="export the current keys as-is")
-        p.add_argument("-q", action="store_true", help="do not list the entries added")
-        p.add_argument("-glob", metavar="GLOB", help="every principal matching GLOB")
-        p.add_argument("names", metavar="NAME", nargs="*")
-        self.add(Command("ktadd", p, self.ktadd, ("xst",)))
-
-        p = self.parser("hostroles", "list the Hadoop host roles and their principal names")
-        self.add(Command("hostroles", p, self.hostroles, ("get_hostroles",)))
-
-        p = self.parser(
-            "creprincs", "create the principals of hosts x roles in a hostroles JSON file"
-        )
+        parsers = register_principal_commands(self, add)
+        p = parsers["creprincs"]
         p.add_argument("-chunk", type=int, default=500, metavar="N", help="principals per batch")
         p.add_argument(
             "-progress", type=int, default=1000, metavar="N", help="progress line every N"
         )
-        p.add_argument(
-            "file",
-            metavar="HOSTROLES_FILE",
-            help='{"HOSTS": [{"name": ..., "hostRoles": "HDFS,YARN"}]}',
-        )
-        self.add(Command("creprincs", p, self.creprincs, ("create_principals",)))
-
-        p = self.parser("expkeytabs", "write <ROLE>-<host>.keytab for a host's roles")
-        p.add_argument("-p", dest="directory", metavar="DIR", default=".", help="where (default .)")
-        p.add_argument("host", metavar="HOST")
-        p.add_argument("role", metavar="ROLE", nargs="?", help="one role (default: all)")
-        self.add(Command("expkeytabs", p, self.expkeytabs, ("export_keytabs",)))
-
         register_plugin_user_commands(self, self.admin)
 
     # -- commands ---------------------------------------------------------------------
 
-    def _password(self, options: argparse.Namespace, canonical: str) -> str | None:
-        if options.randkey:
-            return None
-        if options.pw is not None:
-            return str(options.pw)
-        return read_new_password(self, canonical)
-
     def addprinc(self, options: argparse.Namespace) -> int:
         canonical = self.admin.canonical(options.name)
-        attributes = _attributes(options, tuple(_SWITCHES))
+        attributes = _attributes(options)
         if self.admin.exists(canonical):
             raise AdminError(f"principal {canonical} already exists")
-        password = self._password(options, canonical)
+        password = new_password(self, options, canonical)
         self.admin.add_principal(
             canonical, password=password, randkey=password is None, attributes=attributes
         )
@@ -222,18 +98,8 @@ class HadminLocal(Console):
     def delprinc(self, options: argparse.Namespace) -> int:
         canonical = self.admin.canonical(options.name)
         self.admin.get_principal(canonical)  # a missing principal fails before the question
-        if not options.force:
-            question = f'Are you sure you want to delete the principal "{canonical}"? (yes/no): '
-            if not self.stdin_is_tty() and not self.interactive:
-                self.out(question)
-            answer = self.read_line(question)
-            if answer is None:
-                raise AdminError(
-                    f"not deleting {canonical}: no answer on standard input; use -force"
-                )
-            if answer.strip().lower() != "yes":
-                self.out(f'Principal "{canonical}" not deleted.')
-                return 1
+        if not options.force and not confirm_delete(self, canonical):
+            return 1
         self.admin.delete_principal(canonical)
         self.out(f'Principal "{canonical}" deleted.')
         return 0
@@ -255,7 +121,7 @@ class HadminLocal(Console):
     def cpw(self, options: argparse.Namespace) -> int:
         canonical = self.admin.canonical(options.name)
         self.admin.get_principal(canonical)
-        password = self._password(options, canonical)
+        password = new_password(self, options, canonical)
         if password is None:
             self.admin.randomize_keys(canonical)
             self.out(f'Key for "{canonical}" randomized.')
@@ -265,7 +131,7 @@ class HadminLocal(Console):
         return 0
 
     def modprinc(self, options: argparse.Namespace) -> int:
-        attributes = _attributes(options, tuple(_SWITCHES))
+        attributes = _attributes(options)
         if not attributes and options.kvno is None:
             raise AdminError("nothing to change: give at least one option (see 'help modprinc')")
         changed = self.admin.modify_principal(options.name, attributes, kvno=options.kvno)
@@ -281,10 +147,7 @@ class HadminLocal(Console):
         if not options.q:
             for entry in entries:
                 etype = enctype_name(entry.enctype) or str(entry.enctype)
-                self.out(
-                    f"Entry for principal {entry.principal} with kvno {entry.kvno}, "
-                    f"encryption type {etype} added to keytab WRFILE:{options.keytab}."
-                )
+                self.out(keytab_entry_line(entry.principal, entry.kvno, etype, options.keytab))
         return 0
 
     def hostroles(self, _options: argparse.Namespace) -> int:

@@ -38,8 +38,13 @@ from has_kdc.admin import (
     read_hostroles,
 )
 from has_kdc.admin.hostroles import keytab_file_name
-from has_kdc.cli.hadmin_local import _SWITCHES, _add_lifetimes, _add_switches
-from has_kdc.cli.passwords import read_new_password
+from has_kdc.cli.hadmin_commands import (
+    attribute_options,
+    confirm_delete,
+    keytab_entry_line,
+    new_password,
+    register_principal_commands,
+)
 from has_kdc.cli.shell import USER_ERRORS, Command, Console
 from has_kdc.client.admin_client import HasAdminClient
 from has_kdc.client.has_client import HasClientError
@@ -57,31 +62,23 @@ PROMPT = "HadminRemoteTool.remote:"
 REMOTE_ERRORS: tuple[type[Exception], ...] = (HasClientError, KdcReplyError, GssError, LookupError)
 
 
-def _remote_attributes(options: argparse.Namespace, switches: Sequence[str]) -> dict[str, Any]:
+def _remote_attributes(options: argparse.Namespace) -> dict[str, Any]:
     """The attribute parameters of addprincipal/modifyprincipal (only what was given).
 
-    Times are read here, in this host's time zone, and sent as ``@<epoch>``.
+    Durations are checked here, so a typo fails before anything is sent, and sent as
+    given; times are read here, in this host's time zone, and sent as ``@<epoch>``.
     """
-    out: dict[str, Any] = {}
-    for word in switches:
-        value = getattr(options, word, None)
-        if value is not None:
-            out[word] = value
-    for option, name in (("maxlife", "max_life"), ("maxrenewlife", "max_renewable_life")):
-        text = getattr(options, option, None)
-        if text is not None:
-            parse_duration(text)  # a typo fails here, before anything is sent
-            out[name] = text
-    for option, name in (("expire", "expiration"), ("pwexpire", "pw_expiration")):
-        text = getattr(options, option, None)
-        if text is not None:
-            when = parse_time(text)
-            out[name] = "never" if when is None else f"@{when}"
-    if getattr(options, "disable", False):
-        out["disabled"] = True
-    if getattr(options, "enable", False):
-        out["disabled"] = False
-    return out
+    return attribute_options(options, duration=_checked_duration, time=_epoch_or_never)
+
+
+def _checked_duration(text: str) -> str:
+    parse_duration(text)
+    return text
+
+
+def _epoch_or_never(text: str) -> str:
+    when = parse_time(text)
+    return "never" if when is None else f"@{when}"
 
 
 class HadminRemote(Console):
@@ -121,76 +118,7 @@ class HadminRemote(Console):
     # -- command table ------------------------------------------------------------------
 
     def _register(self) -> None:
-        p = self.parser("addprinc", "add a principal")
-        keysrc = p.add_mutually_exclusive_group()
-        keysrc.add_argument("-pw", metavar="PASSWORD", help="the password (else prompted)")
-        keysrc.add_argument("-randkey", action="store_true", help="random keys, no password")
-        _add_switches(p, tuple(w for w in _SWITCHES))
-        _add_lifetimes(p, pwexpire=True)
-        p.add_argument("name", metavar="NAME")
-        self._add("addprinc", p, self.addprinc, ("add_principal", "ank"))
-
-        p = self.parser("delprinc", "delete a principal")
-        p.add_argument("-force", action="store_true", help="do not ask for confirmation")
-        p.add_argument("name", metavar="NAME")
-        self._add("delprinc", p, self.delprinc, ("delete_principal",))
-
-        p = self.parser("renprinc", "rename a principal (keys are kept)")
-        p.add_argument("-force", action="store_true", help="accepted for MIT compatibility")
-        p.add_argument("old", metavar="OLD")
-        p.add_argument("new", metavar="NEW")
-        self._add("renprinc", p, self.renprinc, ("rename_principal",))
-
-        p = self.parser("getprinc", "show a principal (never its keys)")
-        p.add_argument("-terse", action="store_true", help="accepted for MIT compatibility")
-        p.add_argument("name", metavar="NAME")
-        self._add("getprinc", p, self.getprinc, ("get_principal",))
-
-        p = self.parser("listprincs", "list principals, optionally matching a glob")
-        p.add_argument("glob", metavar="GLOB", nargs="?")
-        self._add("listprincs", p, self.listprincs, ("list_principals", "getprincs"))
-
-        p = self.parser("cpw", "change a principal's password or randomize its keys")
-        keysrc = p.add_mutually_exclusive_group()
-        keysrc.add_argument("-pw", metavar="PASSWORD", help="the new password (else prompted)")
-        keysrc.add_argument("-randkey", action="store_true", help="new random keys")
-        p.add_argument("name", metavar="NAME")
-        self._add("cpw", p, self.cpw, ("change_password",))
-
-        p = self.parser("modprinc", "change a principal's attributes")
-        _add_switches(p, tuple(_SWITCHES))
-        _add_lifetimes(p, pwexpire=True)
-        p.add_argument("-kvno", type=int, metavar="KVNO", help="set the key version number")
-        state = p.add_mutually_exclusive_group()
-        state.add_argument("-disable", action="store_true", help="refuse all tickets")
-        state.add_argument("-enable", action="store_true", help="undo -disable")
-        p.add_argument("name", metavar="NAME")
-        self._add("modprinc", p, self.modprinc, ("modify_principal",))
-
-        p = self.parser("ktadd", "add principals' keys to a keytab (new random keys first)")
-        p.add_argument("-k", "-keytab", dest="keytab", metavar="KEYTAB", required=True)
-        p.add_argument("-norandkey", action="store_true", help="export the current keys as-is")
-        p.add_argument("-q", action="store_true", help="do not list the entries added")
-        p.add_argument("-glob", metavar="GLOB", help="every principal matching GLOB")
-        p.add_argument("names", metavar="NAME", nargs="*")
-        self._add("ktadd", p, self.ktadd, ("xst",))
-
-        p = self.parser("hostroles", "list the Hadoop host roles and their principal names")
-        self._add("hostroles", p, self.hostroles, ("get_hostroles",))
-
-        p = self.parser("creprincs", "create the principals of hosts x roles in a hostroles file")
-        p.add_argument(
-            "file",
-            metavar="HOSTROLES_FILE",
-            help='{"HOSTS": [{"name": ..., "hostRoles": "HDFS,YARN"}]}',
-        )
-        self._add("creprincs", p, self.creprincs, ("create_principals",))
-
-        p = self.parser("expkeytabs", "write <ROLE>-<host>.keytab for a host's roles")
-        p.add_argument("-p", dest="directory", metavar="DIR", default=".", help="where (default .)")
-        p.add_argument("host", metavar="HOST")
-        p.add_argument("role", metavar="ROLE", nargs="?", help="one role (default: all)")
-        self._add("expkeytabs", p, self.expkeytabs, ("export_keytabs",))
+        register_principal_commands(self, self._add)
 
         p = self.parser("enable_configure", "open the nodes' configuration endpoints")
         self._add("enable_configure", p, self.enable_configure, ("enable",))
@@ -199,17 +127,10 @@ class HadminRemote(Console):
 
     # -- commands ---------------------------------------------------------------------
 
-    def _password(self, options: argparse.Namespace, canonical: str) -> str | None:
-        if options.randkey:
-            return None
-        if options.pw is not None:
-            return str(options.pw)
-        return read_new_password(self, canonical)
-
     def addprinc(self, options: argparse.Namespace) -> int:
         canonical = self.canonical(options.name)
-        body: dict[str, Any] = {"principal": canonical, **_remote_attributes(options, _SWITCHES)}
-        password = self._password(options, canonical)
+        body: dict[str, Any] = {"principal": canonical, **_remote_attributes(options)}
+        password = new_password(self, options, canonical)
         if password is not None:
             body["password"] = password
         self.client.post("admin/addprincipal", body)
@@ -219,18 +140,8 @@ class HadminRemote(Console):
     def delprinc(self, options: argparse.Namespace) -> int:
         canonical = self.canonical(options.name)
         self.client.get("admin/getprincipal", principal=canonical)  # missing: fails first
-        if not options.force:
-            question = f'Are you sure you want to delete the principal "{canonical}"? (yes/no): '
-            if not self.stdin_is_tty() and not self.interactive:
-                self.out(question)
-            answer = self.read_line(question)
-            if answer is None:
-                raise AdminError(
-                    f"not deleting {canonical}: no answer on standard input; use -force"
-                )
-            if answer.strip().lower() != "yes":
-                self.out(f'Principal "{canonical}" not deleted.')
-                return 1
+        if not options.force and not confirm_delete(self, canonical):
+            return 1
         self.client.delete("admin/deleteprincipal", principal=canonical)
         self.out(f'Principal "{canonical}" deleted.')
         return 0
@@ -257,7 +168,7 @@ class HadminRemote(Console):
     def cpw(self, options: argparse.Namespace) -> int:
         canonical = self.canonical(options.name)
         self.client.get("admin/getprincipal", principal=canonical)
-        password = self._password(options, canonical)
+        password = new_password(self, options, canonical)
         body: dict[str, Any] = {"principal": canonical}
         if password is not None:
             body["password"] = password
@@ -269,7 +180,7 @@ class HadminRemote(Console):
         return 0
 
     def modprinc(self, options: argparse.Namespace) -> int:
-        body: dict[str, Any] = _remote_attributes(options, _SWITCHES)
+        body: dict[str, Any] = _remote_attributes(options)
         if not body and options.kvno is None:
             raise AdminError("nothing to change: give at least one option (see 'help modprinc')")
         if options.kvno is not None:
@@ -309,10 +220,7 @@ class HadminRemote(Console):
             for entry in added:
                 etype = enctype_name(entry.enctype) or str(entry.enctype)
                 principal = "/".join(entry.components) + "@" + entry.realm
-                self.out(
-                    f"Entry for principal {principal} with kvno {entry.kvno}, "
-                    f"encryption type {etype} added to keytab WRFILE:{options.keytab}."
-                )
+                self.out(keytab_entry_line(principal, entry.kvno, etype, options.keytab))
         return 0
 
     def hostroles(self, _options: argparse.Namespace) -> int:

@@ -34,6 +34,8 @@ __all__ = [
     "HasHttpsClient",
     "HasResponse",
     "client_ssl_context",
+    "failure_reason",
+    "https_connection",
     "local_server_url",
 ]
 
@@ -184,7 +186,7 @@ class HasHttpsClient:
             try:
                 status, answer_headers, body = self._send(method, url, json_body, headers)
             except (OSError, http.client.HTTPException) as exc:
-                failures.append(f"{url.split('?', 1)[0]}: {_reason(exc)}")
+                failures.append(f"{url.split('?', 1)[0]}: {failure_reason(exc)}")
                 continue
             if status >= 400:
                 raise _error_answer(method, url, status, answer_headers, body)
@@ -208,12 +210,7 @@ class HasHttpsClient:
         headers: Mapping[str, str] | None,
     ) -> tuple[int, dict[str, str], bytes]:
         parts = urlsplit(url)
-        conn = http.client.HTTPSConnection(
-            parts.hostname or "",
-            parts.port or 443,
-            timeout=self.timeout,
-            context=self.ssl_context,
-        )
+        conn = https_connection(url, self.ssl_context, self.timeout)
         send_headers = {"Accept": "application/json, */*", **(headers or {})}
         body = None
         if json_body is not None:
@@ -236,11 +233,24 @@ def _param(value: object) -> str:
     return str(value)
 
 
-def _reason(exc: BaseException) -> str:
+def https_connection(
+    url: str, ssl_context: ssl.SSLContext, timeout: float
+) -> http.client.HTTPSConnection:
+    """A (not yet opened) connection to the node of ``url``, verified by ``ssl_context``."""
+    parts = urlsplit(url)
+    return http.client.HTTPSConnection(
+        parts.hostname or "", parts.port or 443, timeout=timeout, context=ssl_context
+    )
+
+
+def failure_reason(exc: BaseException) -> str:
+    """Why a node could not be reached, in a few words for a failover message."""
     if isinstance(exc, ssl.SSLCertVerificationError):
         return f"TLS certificate not trusted ({exc.verify_message})"
     if isinstance(exc, ssl.SSLError):
-        return f"TLS failed ({exc.reason or exc})"
+        return f"TLS failure ({exc.reason or exc})"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
     if isinstance(exc, (TimeoutError, socket.timeout)):
         return "timed out"
     if isinstance(exc, OSError) and exc.strerror:

@@ -28,7 +28,6 @@ import http.client
 import json
 import os
 import secrets
-import socket
 import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,7 +38,12 @@ from has_kdc.asn1.codec import encode
 from has_kdc.asn1.constants import KRB_AS_REP, NT_PRINCIPAL
 from has_kdc.asn1.errors import Asn1Error
 from has_kdc.asn1.messages import ETypeInfo2Entry
-from has_kdc.client.has_client import client_ssl_context
+from has_kdc.client.has_client import (
+    DEFAULT_TIMEOUT,
+    client_ssl_context,
+    failure_reason,
+    https_connection,
+)
 from has_kdc.client.kdc_client import (
     Credentials,
     KdcReplyError,
@@ -67,8 +71,6 @@ __all__ = [
     "request_tgt",
     "store_tgt",
 ]
-
-DEFAULT_TIMEOUT = 15.0
 
 
 class TgtRequestError(Exception):
@@ -127,20 +129,6 @@ def decode_tgt_reply(
     return credentials_from(rep, enc)
 
 
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"TLS certificate not trusted ({exc.verify_message})"
-    if isinstance(exc, ssl.SSLError):
-        return f"TLS failure ({exc.reason or exc})"
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(exc, (TimeoutError, socket.timeout)):
-        return "timed out"
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror
-    return str(exc) or type(exc).__name__
-
-
 class HasTgtClient:
     """``PUT /has/v1`` over the nodes of a has-client.conf, with keep-alive and failover."""
 
@@ -187,14 +175,7 @@ class HasTgtClient:
     def _connection(self, url: str) -> http.client.HTTPSConnection:
         conn = self._connections.get(url)
         if conn is None:
-            parts = urlsplit(url)
-            conn = http.client.HTTPSConnection(
-                parts.hostname or "",
-                parts.port or 443,
-                timeout=self.timeout,
-                context=self.ssl_context,
-            )
-            self._connections[url] = conn
+            conn = self._connections[url] = https_connection(url, self.ssl_context, self.timeout)
         return conn
 
     def _put(self, url: str, body: bytes) -> tuple[int, bytes]:
@@ -237,7 +218,7 @@ class HasTgtClient:
             try:
                 status, data = self._put(url, body)
             except (OSError, ssl.SSLError, http.client.HTTPException) as exc:
-                skipped.append((url, _reason(exc)))
+                skipped.append((url, failure_reason(exc)))
                 continue
             try:
                 answer = json.loads(data) if data else {}

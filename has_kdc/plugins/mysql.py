@@ -26,7 +26,6 @@ realm's principal.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -40,6 +39,13 @@ from has_kdc.plugins import (
     PluginUnavailable,
     Prompt,
 )
+from has_kdc.plugins.claims import (
+    TOKEN_LIFETIME,
+    from_env_or_prompt,
+    new_claims,
+    string_claim,
+    token_expired,
+)
 from has_kdc.plugins.passwords import dummy_hash, verify_password
 from has_kdc.principal import format_principal
 
@@ -50,12 +56,9 @@ __all__ = [
     "MySqlPlugin",
     "MySqlServerPlugin",
     "check_user_name",
-    "token_expired",
 ]
 
 NAME = "MySQL"
-#: HAS's client plugins make tokens valid for 60 minutes.
-TOKEN_LIFETIME = 3600
 #: Environment variables, HAS's first (MySQLHasClientPlugin), then has-kdc's.
 USER_ENV = ("userName", "HAS_USER")
 PASSWORD_ENV = ("password", "HAS_PASSWORD")
@@ -72,42 +75,17 @@ def check_user_name(name: str) -> str:
     return name
 
 
-def token_expired(token: Mapping[str, Any], now: float) -> bool:
-    """HAS's check (MySQLHasServerPlugin): a token past its ``exp`` is refused."""
-    exp = token.get("exp")
-    if exp is None:
-        return False
-    if isinstance(exp, bool) or not isinstance(exp, (int, float)):
-        raise BadToken("the token's exp claim is not a number of seconds")
-    return now > exp
-
-
-def _string_claim(token: Mapping[str, Any], *names: str) -> str:
-    for name in names:
-        value = token.get(name)
-        if isinstance(value, str) and value:
-            return value
-    raise BadToken(f"the token has no {' or '.join(names)} (a non-empty string)")
-
-
-def _first_env(environ: Mapping[str, str], names: tuple[str, ...]) -> str | None:
-    for name in names:
-        if environ.get(name):
-            return environ[name]
-    return None
-
-
 class MySqlServerPlugin:
     """Checks ``user``/``secret`` against the ``has_users`` table of the shared store."""
 
     name = NAME
 
     def subject(self, token: Mapping[str, Any]) -> str:
-        return _string_claim(token, "user", "sub")
+        return string_claim(token, "user", "sub")
 
     def authenticate(self, token: Mapping[str, Any], context: PluginContext) -> AuthenticatedUser:
         user = self.subject(token)
-        secret = _string_claim(token, "secret")
+        secret = string_claim(token, "secret")
         try:
             check_user_name(user)
         except ValueError as exc:
@@ -149,28 +127,26 @@ class MySqlClientPlugin:
         environ: Mapping[str, str],
         prompt: Prompt | None = None,
     ) -> dict[str, Any]:
-        user = _first_env(environ, USER_ENV)
-        if user is None and prompt is not None:
-            user = prompt("User name: ", False).strip()
-        if not user:
-            raise BadToken("no user name: set userName (or HAS_USER) for the MySQL plugin")
-        password = _first_env(environ, PASSWORD_ENV)
-        if password is None and prompt is not None:
-            password = prompt(f"Password for {user}: ", True)
-        if not password:
-            raise BadToken("no password: set password (or HAS_PASSWORD) for the MySQL plugin")
-        now = int(time.time())
-        return {
-            "iss": "has",
-            "sub": user,
-            "iat": now,
-            "exp": now + TOKEN_LIFETIME,
-            "user": user,
-            "secret": password,
-        }
+        user = from_env_or_prompt(
+            environ,
+            USER_ENV,
+            prompt,
+            "User name: ",
+            secret=False,
+            missing="no user name: set userName (or HAS_USER) for the MySQL plugin",
+        )
+        password = from_env_or_prompt(
+            environ,
+            PASSWORD_ENV,
+            prompt,
+            f"Password for {user}: ",
+            secret=True,
+            missing="no password: set password (or HAS_PASSWORD) for the MySQL plugin",
+        )
+        return new_claims(user, user=user, secret=password)
 
     def reply_passphrase(self, token: Mapping[str, Any]) -> bytes:
-        return (_string_claim(token, "user", "sub") + _string_claim(token, "secret")).encode()
+        return (string_claim(token, "user", "sub") + string_claim(token, "secret")).encode()
 
 
 class MySqlPlugin:

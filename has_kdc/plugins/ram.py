@@ -28,7 +28,6 @@ import json
 import os
 import stat
 import threading
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +43,8 @@ from has_kdc.plugins import (
     PluginUnavailable,
     Prompt,
 )
-from has_kdc.plugins.mysql import TOKEN_LIFETIME, check_user_name, token_expired
+from has_kdc.plugins.claims import from_env_or_prompt, new_claims, string_claim, token_expired
+from has_kdc.plugins.mysql import check_user_name
 from has_kdc.plugins.passwords import ScryptParams, dummy_hash, hash_password, verify_password
 from has_kdc.principal import format_principal
 
@@ -179,13 +179,6 @@ def add_ram_credential(
     write_atomic(target, json.dumps(data, indent=2, sort_keys=True) + "\n", mode=SECRET_MODE)
 
 
-def _string_claim(token: Mapping[str, Any], name: str) -> str:
-    value = token.get(name)
-    if not isinstance(value, str) or not value:
-        raise BadToken(f"the token has no {name} (a non-empty string)")
-    return value
-
-
 class RamServerPlugin:
     """Checks ``accessKeyId``/``accessKeySecret`` with a `RamVerifier`.
 
@@ -207,14 +200,14 @@ class RamServerPlugin:
         return self._file_verifiers[path]
 
     def subject(self, token: Mapping[str, Any]) -> str:
-        key_id = _string_claim(token, "accessKeyId")
+        key_id = string_claim(token, "accessKeyId")
         if len(key_id) > _MAX_KEY_ID:
             raise BadToken(f"the accessKeyId is longer than {_MAX_KEY_ID} characters")
         return key_id
 
     def authenticate(self, token: Mapping[str, Any], context: PluginContext) -> AuthenticatedUser:
         key_id = self.subject(token)
-        secret = _string_claim(token, "accessKeySecret")
+        secret = string_claim(token, "accessKeySecret")
         if token_expired(token, context.clock()):
             raise AuthenticationFailed("the auth token has expired; log in again")
         user = self.verifier(context).verify(key_id, secret)
@@ -242,35 +235,29 @@ class RamClientPlugin:
         environ: Mapping[str, str],
         prompt: Prompt | None = None,
     ) -> dict[str, Any]:
-        key_id = next((environ[n] for n in KEY_ID_ENV if environ.get(n)), None)
-        if key_id is None and prompt is not None:
-            key_id = prompt("AccessKeyId: ", False).strip()
-        if not key_id:
-            raise BadToken(
-                "no AccessKeyId: set AccessKeyId (or ALIBABA_CLOUD_ACCESS_KEY_ID) "
-                "for the RAM plugin"
-            )
-        secret = next((environ[n] for n in KEY_SECRET_ENV if environ.get(n)), None)
-        if secret is None and prompt is not None:
-            secret = prompt(f"AccessKeySecret for {key_id}: ", True)
-        if not secret:
-            raise BadToken(
-                "no AccessKeySecret: set AccessKeySecret (or ALIBABA_CLOUD_ACCESS_KEY_SECRET) "
-                "for the RAM plugin"
-            )
-        now = int(time.time())
-        return {
-            "iss": "has",
-            "sub": key_id,
-            "iat": now,
-            "exp": now + TOKEN_LIFETIME,
-            "accessKeyId": key_id,
-            "accessKeySecret": secret,
-        }
+        key_id = from_env_or_prompt(
+            environ,
+            KEY_ID_ENV,
+            prompt,
+            "AccessKeyId: ",
+            secret=False,
+            missing="no AccessKeyId: set AccessKeyId (or ALIBABA_CLOUD_ACCESS_KEY_ID) "
+            "for the RAM plugin",
+        )
+        secret = from_env_or_prompt(
+            environ,
+            KEY_SECRET_ENV,
+            prompt,
+            f"AccessKeySecret for {key_id}: ",
+            secret=True,
+            missing="no AccessKeySecret: set AccessKeySecret (or ALIBABA_CLOUD_ACCESS_KEY_SECRET) "
+            "for the RAM plugin",
+        )
+        return new_claims(key_id, accessKeyId=key_id, accessKeySecret=secret)
 
     def reply_passphrase(self, token: Mapping[str, Any]) -> bytes:
         return (
-            _string_claim(token, "accessKeyId") + _string_claim(token, "accessKeySecret")
+            string_claim(token, "accessKeyId") + string_claim(token, "accessKeySecret")
         ).encode()
 
 
