@@ -1,10 +1,29 @@
 #!/usr/bin/env bash
-# Sets up everything (see bootstrap.sh) and runs every check: ruff, then pytest
-# (unit tests, RFC vectors, and interop with the real MIT Kerberos tools).
+# Sets up everything (see bootstrap.sh) and runs every check:
+#   ruff; ansible-lint (production profile, .ansible-lint); molecule test --all
+#   (molecule/: default, grow, check; each on its own base directory, loopback
+#   addresses and MariaDB port under /var/lib/has-molecule); pytest last (unit tests,
+#   RFC vectors, interop with the real MIT Kerberos tools, impacket and python-gssapi,
+#   ansible-playbook --syntax-check of every playbook, site.yml on inventory/local).
+# Arguments go to pytest. The first step that fails stops the run, and the script exits
+# with that step's status (pytest's own exit code included).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/bootstrap.sh
-echo "== ruff"
-.venv/bin/ruff check .
+# molecule and ansible-lint call ansible-playbook, ansible-config, ... by name
+export PATH="$PWD/.venv/bin:$PATH"
+
+step() {
+    local name=$1 started=$SECONDS
+    shift
+    echo "== $name"
+    "$@"
+    echo "== $name: passed in $((SECONDS - started)) s"
+}
+
+step ruff ruff check .
+step ansible-lint ansible-lint
+step molecule molecule test --all
+# pytest last, so its summary ("N passed ...") is the run's closing line.
 echo "== pytest"
-.venv/bin/python -m pytest -q -ra "$@"
+python -m pytest -q -ra "$@"
