@@ -143,6 +143,12 @@ def _ctx_int(d: bytes, p: int, end: int, tag: int) -> tuple[int, int]:
     if d[p] == tag and d[p + 1] == 3 and d[p + 2] == _INTEGER and d[p + 3] == 1 and p + 5 <= end:
         v = d[p + 4]
         return (v - 256 if v & 0x80 else v), p + 5
+    # any other short one (a nonce, a microsecond count): A<n> L 02 L-2 vv..
+    n = d[p + 1]
+    if d[p] == tag and 2 < n < 0x80 and d[p + 2] == _INTEGER and d[p + 3] == n - 2:
+        e = p + 2 + n
+        if e <= end:
+            return _int_value(d, p + 4, e), e
     s, e = _header(d, p, end, tag)
     s2, e2 = _header(d, s, e, _INTEGER)
     if e2 != e:
@@ -152,6 +158,12 @@ def _ctx_int(d: bytes, p: int, end: int, tag: int) -> tuple[int, int]:
 
 def _ctx_bytes(d: bytes, p: int, end: int, tag: int, inner: int) -> tuple[bytes, int]:
     """``[n] OCTET STRING`` / ``[n] GeneralString`` as bytes."""
+    # the usual case, short lengths: A<n> L <inner> L-2 ..
+    n = d[p + 1]
+    if d[p] == tag and 1 < n < 0x80 and d[p + 2] == inner and d[p + 3] == n - 2:
+        e = p + 2 + n
+        if e <= end:
+            return d[p + 4 : e], e
     s, e = _header(d, p, end, tag)
     s2, e2 = _header(d, s, e, inner)
     if e2 != e:
@@ -220,6 +232,29 @@ def _ctx_flags(d: bytes, p: int, end: int, tag: int) -> int:
     return int.from_bytes(d[p + 5 : p + 9], "big")
 
 
+# Building an ``enum.Flag`` member from a number costs 2 to 5 µs (``Flag._missing_``
+# decomposes it bit by bit), as much as the rest of a small message's decode, and a
+# TGS-REQ carries three flag fields. Clients send the same few option values over and
+# over, so the members are remembered here, per class. Bounded (cleared when full)
+# because ``flags_from_wire`` exists precisely so that a client sending every possible
+# value cannot grow a cache without limit.
+_FLAGS_MEMO_SIZE = 256
+_kdc_options_memo: dict[int, KDCOptions] = {}
+_ticket_flags_memo: dict[int, TicketFlags] = {}
+_ap_options_memo: dict[int, APOptions] = {}
+
+
+def _flags(cls: Any, memo: dict[int, Any], value: int) -> Any:
+    """``flags_from_wire(cls, value)``, from ``memo`` when this value was seen lately."""
+    member = memo.get(value)
+    if member is None:
+        member = flags_from_wire(cls, value)
+        if len(memo) >= _FLAGS_MEMO_SIZE:
+            memo.clear()
+        memo[value] = member
+    return member
+
+
 def _end(q: int, e: int) -> None:
     """An element's content must be used up exactly."""
     if q != e:
@@ -241,10 +276,29 @@ def _principal(d: bytes, p: int, end: int) -> tuple[PrincipalName, int]:
     return PrincipalName(name_type, tuple(names)), e
 
 
+# The same few names come in every request (the user, krbtgt/REALM, the services), and
+# a PrincipalName's DER decodes to one value only: decoded names are remembered by
+# their bytes, bounded like the other memos. About a fifth of an AS-REQ's decode.
+_principal_by_der: dict[bytes, PrincipalName] = {}
+
+
 def _ctx_principal(d: bytes, p: int, end: int, tag: int) -> tuple[PrincipalName, int]:
-    s, e = _explicit(d, p, end, tag)
-    value, q = _principal(d, s, e)
-    _end(q, e)
+    n = d[p + 1]
+    if d[p] == tag and n < 0x80:  # the usual short header, read here
+        s = p + 2
+        e = s + n
+        if e > end:
+            raise Fallback
+    else:
+        s, e = _explicit(d, p, end, tag)
+    der = d[s:e]
+    value = _principal_by_der.get(der)
+    if value is None:
+        value, q = _principal(d, s, e)
+        _end(q, e)
+        if len(_principal_by_der) >= _MEMO_SIZE:
+            _principal_by_der.clear()
+        _principal_by_der[der] = value
     return value, e
 
 
@@ -321,10 +375,22 @@ def _ticket(d: bytes, p: int, end: int, keep_der: bool) -> tuple[Ticket, int]:
     return ticket, e0
 
 
+# A client presents the same TGT in every TGS-REQ for hours: decoded tickets are
+# remembered by their bytes too (fewer of them, as they are larger than names).
+_TICKET_MEMO_SIZE = 1024
+_ticket_by_der: dict[bytes, Ticket] = {}
+
+
 def _ctx_ticket(d: bytes, p: int, end: int, tag: int) -> tuple[Ticket, int]:
     s, e = _explicit(d, p, end, tag)
-    value, q = _ticket(d, s, e, True)
-    _end(q, e)
+    der = d[s:e]
+    value = _ticket_by_der.get(der)
+    if value is None:
+        value, q = _ticket(d, s, e, True)
+        _end(q, e)
+        if len(_ticket_by_der) >= _TICKET_MEMO_SIZE:
+            _ticket_by_der.clear()
+        _ticket_by_der[der] = value
     return value, e
 
 
@@ -387,7 +453,7 @@ def _req_body(d: bytes, p: int, end: int, keep_ticket_der: bool) -> tuple[KdcReq
         tickets = tuple(found)
     _end(q, e)
     body = KdcReqBody(
-        kdc_options=flags_from_wire(KDCOptions, kdc_options),
+        kdc_options=_flags(KDCOptions, _kdc_options_memo, kdc_options),
         cname=cname,
         realm=realm,
         sname=sname,
@@ -511,7 +577,7 @@ def _decode_ap_req(d: bytes) -> ApReq:
     return ApReq(
         pvno=pvno,
         msg_type=msg_type,
-        ap_options=flags_from_wire(APOptions, ap_options),
+        ap_options=_flags(APOptions, _ap_options_memo, ap_options),
         ticket=ticket,
         authenticator=authenticator,
     )
@@ -584,7 +650,7 @@ def _decode_enc_ticket_part(d: bytes) -> EncTicketPart:
         authz = _authz(pairs)
     _end(q, e)
     return EncTicketPart(
-        flags=flags_from_wire(TicketFlags, flags),
+        flags=_flags(TicketFlags, _ticket_flags_memo, flags),
         key=EncryptionKey(keytype, keyvalue),
         crealm=crealm,
         cname=cname,
@@ -645,7 +711,7 @@ def _decode_enc_kdc_rep_part(d: bytes) -> EncKdcRepPart:
         last_req=tuple(last_req),
         nonce=nonce,
         key_expiration=key_expiration,
-        flags=flags_from_wire(TicketFlags, flags),
+        flags=_flags(TicketFlags, _ticket_flags_memo, flags),
         authtime=authtime,
         starttime=starttime,
         endtime=endtime,
@@ -793,6 +859,17 @@ _LENGTH = [bytes((n,)) for n in range(0x80)]
 _CTX = [bytes((0xA0 | n,)) for n in range(13)]
 _SMALL_INT = {v: bytes((_INTEGER, 1, v & 0xFF)) for v in range(-127, 128)}
 _SMALL_INT[-128] = b"\x02\x02\xff\x80"  # as pyasn1 writes it, see _put_int
+# Identifier and short-form length octets together, for contents under 128 bytes:
+# most elements of a KDC message are that small, and one concatenation instead of two
+# (and no call to _tlv) is a measurable share of encoding an AS-REP's sixty elements.
+_CTX_SHORT = [[bytes((0xA0 | n, size)) for size in range(0x80)] for n in range(13)]
+_SEQ_SHORT = [bytes((0x30, size)) for size in range(0x80)]
+#: [n] around a KerberosTime, whose DER is always 17 bytes (18 0F YYYYMMDDHHMMSSZ).
+_CTX_TIME = [bytes((0xA0 | n, 17)) for n in range(13)]
+# Encodings of values a KDC writes into every reply (its realm, its principals):
+# bounded memos, cleared when full, so a client sending new names cannot grow them.
+_text_memo: dict[str, bytes] = {}
+_principal_memo: dict[PrincipalName, bytes] = {}
 
 
 def _tlv(tag: bytes, content: bytes) -> bytes:
@@ -812,11 +889,23 @@ def _tlv(tag: bytes, content: bytes) -> bytes:
 
 
 def _ctx(n: int, inner: bytes) -> bytes:
+    size = len(inner)
+    if size < 0x80:
+        return _CTX_SHORT[n][size] + inner
     return _tlv(_CTX[n], inner)
 
 
 def _seq(parts: list[bytes]) -> bytes:
-    return _tlv(b"\x30", b"".join(parts))
+    content = b"".join(parts)
+    size = len(content)
+    if size < 0x80:
+        return _SEQ_SHORT[size] + content
+    return _tlv(b"\x30", content)
+
+
+def _put_ctx_time(n: int, v: Any) -> bytes:
+    """``[n] KerberosTime``."""
+    return _CTX_TIME[n] + _put_time(v)
 
 
 def _put_int(v: Any) -> bytes:
@@ -844,7 +933,13 @@ def _put_text(v: Any) -> bytes:
     """KerberosString from str (UTF-8, surrogateescape as on decode)."""
     if type(v) is not str:
         raise Fallback
-    return _tlv(b"\x1b", v.encode("utf-8", "surrogateescape"))
+    der = _text_memo.get(v)
+    if der is None:
+        der = _tlv(b"\x1b", v.encode("utf-8", "surrogateescape"))
+        if len(_text_memo) >= _MEMO_SIZE:
+            _text_memo.clear()
+        _text_memo[v] = der
+    return der
 
 
 _time_der_memo: dict[int, bytes] = {}
@@ -892,14 +987,26 @@ def _put_principal(p: Any) -> bytes:
     if type(p) is not PrincipalName:
         raise Fallback
     names = p.components
-    if type(names) is not tuple and type(names) is not list:
+    # Only the exact types are remembered (a list is not hashable; True equals 1 but
+    # is not an Int32 here), so the memo never answers where the checks would decline.
+    memo = type(names) is tuple and type(p.name_type) is int
+    if memo:
+        der = _principal_memo.get(p)
+        if der is not None:
+            return der
+    elif type(names) is not list:
         raise Fallback
-    return _seq(
+    der = _seq(
         [
             _ctx(0, _put_int(p.name_type)),
             _ctx(1, _seq([_put_text(n) for n in names])),
         ]
     )
+    if memo:
+        if len(_principal_memo) >= _MEMO_SIZE:
+            _principal_memo.clear()
+        _principal_memo[p] = der
+    return der
 
 
 def _put_enc_data(v: Any) -> bytes:
@@ -955,7 +1062,7 @@ def _put_transited(v: Any) -> bytes:
 
 
 def _put_last_req_entry(v: LastReqEntry) -> bytes:
-    return _seq([_ctx(0, _put_int(v.lr_type)), _ctx(1, _put_time(v.lr_value))])
+    return _seq([_ctx(0, _put_int(v.lr_type)), _put_ctx_time(1, v.lr_value)])
 
 
 def _put_etype_info2_entry(v: ETypeInfo2Entry) -> bytes:
@@ -999,11 +1106,11 @@ def _put_req_body(b: Any) -> bytes:
     if b.sname is not None:
         parts.append(_ctx(3, _put_principal(b.sname)))
     if b.from_time is not None:
-        parts.append(_ctx(4, _put_time(b.from_time)))
+        parts.append(_put_ctx_time(4, b.from_time))
     if b.till is not None:
-        parts.append(_ctx(5, _put_time(b.till)))
+        parts.append(_put_ctx_time(5, b.till))
     if b.rtime is not None:
-        parts.append(_ctx(6, _put_time(b.rtime)))
+        parts.append(_put_ctx_time(6, b.rtime))
     parts.append(_ctx(7, _put_int(b.nonce)))
     etypes = b.etypes
     if type(etypes) is not tuple and type(etypes) is not list:
@@ -1033,6 +1140,21 @@ def _put_kdc_req(r: KdcReq) -> bytes:
     return _tlv(tag, _seq(parts))
 
 
+def _reply_head(pvno: Any, msg_type: Any) -> list[bytes]:
+    """``[0] pvno [1] msg-type`` of a KDC-REP or KRB-ERROR: the same bytes every time."""
+    if type(pvno) is int and type(msg_type) is int:
+        head = _REPLY_HEADS.get((pvno, msg_type))
+        if head is not None:
+            return [head]
+    return [_ctx(0, _put_int(pvno)), _ctx(1, _put_int(msg_type))]
+
+
+_REPLY_HEADS = {
+    (5, kind): _ctx(0, _put_int(5)) + _ctx(1, _put_int(kind))
+    for kind in (KRB_AS_REP, KRB_TGS_REP, KRB_ERROR)
+}
+
+
 def _put_kdc_rep(r: KdcRep) -> bytes:
     if r.msg_type == KRB_AS_REP:
         tag = b"\x6b"
@@ -1040,7 +1162,7 @@ def _put_kdc_rep(r: KdcRep) -> bytes:
         tag = b"\x6d"
     else:
         raise Fallback
-    parts = [_ctx(0, _put_int(r.pvno)), _ctx(1, _put_int(r.msg_type))]
+    parts = _reply_head(r.pvno, r.msg_type)
     if r.padata:
         parts.append(_ctx(2, _put_method_data(r.padata)))
     parts.append(_ctx(3, _put_text(r.crealm)))
@@ -1064,14 +1186,14 @@ def _put_enc_kdc_rep_part(p: EncKdcRepPart) -> bytes:
         _ctx(2, _put_int(p.nonce)),
     ]
     if p.key_expiration is not None:
-        parts.append(_ctx(3, _put_time(p.key_expiration)))
+        parts.append(_put_ctx_time(3, p.key_expiration))
     parts.append(_ctx(4, _put_flags(p.flags)))
-    parts.append(_ctx(5, _put_time(p.authtime)))
+    parts.append(_put_ctx_time(5, p.authtime))
     if p.starttime is not None:
-        parts.append(_ctx(6, _put_time(p.starttime)))
-    parts.append(_ctx(7, _put_time(p.endtime)))
+        parts.append(_put_ctx_time(6, p.starttime))
+    parts.append(_put_ctx_time(7, p.endtime))
     if p.renew_till is not None:
-        parts.append(_ctx(8, _put_time(p.renew_till)))
+        parts.append(_put_ctx_time(8, p.renew_till))
     parts.append(_ctx(9, _put_text(p.srealm)))
     parts.append(_ctx(10, _put_principal(p.sname)))
     if p.caddr is not None:
@@ -1088,13 +1210,13 @@ def _put_enc_ticket_part(p: EncTicketPart) -> bytes:
         _ctx(2, _put_text(p.crealm)),
         _ctx(3, _put_principal(p.cname)),
         _ctx(4, _put_transited(p.transited)),
-        _ctx(5, _put_time(p.authtime)),
+        _put_ctx_time(5, p.authtime),
     ]
     if p.starttime is not None:
-        parts.append(_ctx(6, _put_time(p.starttime)))
-    parts.append(_ctx(7, _put_time(p.endtime)))
+        parts.append(_put_ctx_time(6, p.starttime))
+    parts.append(_put_ctx_time(7, p.endtime))
     if p.renew_till is not None:
-        parts.append(_ctx(8, _put_time(p.renew_till)))
+        parts.append(_put_ctx_time(8, p.renew_till))
     if p.caddr is not None:
         parts.append(_ctx(9, _put_addresses(p.caddr)))
     if p.authorization_data is not None:
@@ -1126,7 +1248,7 @@ def _put_authenticator(a: Authenticator) -> bytes:
     if a.cksum is not None:
         parts.append(_ctx(3, _put_checksum(a.cksum)))
     parts.append(_ctx(4, _put_int(a.cusec)))
-    parts.append(_ctx(5, _put_time(a.ctime)))
+    parts.append(_put_ctx_time(5, a.ctime))
     if a.subkey is not None:
         parts.append(_ctx(6, _put_key(a.subkey)))
     if a.seq_number is not None:
@@ -1136,15 +1258,41 @@ def _put_authenticator(a: Authenticator) -> bytes:
     return _tlv(b"\x62", _seq(parts))
 
 
+_error_tail_memo: dict[tuple[Any, ...], bytes] = {}
+
+
 def _put_krb_error(e: KrbError) -> bytes:
-    parts = [_ctx(0, _put_int(e.pvno)), _ctx(1, _put_int(e.msg_type))]
+    parts = _reply_head(e.pvno, e.msg_type)
     if e.ctime is not None:
-        parts.append(_ctx(2, _put_time(e.ctime)))
+        parts.append(_put_ctx_time(2, e.ctime))
     if e.cusec is not None:
         parts.append(_ctx(3, _put_int(e.cusec)))
-    parts.append(_ctx(4, _put_time(e.stime)))
+    parts.append(_put_ctx_time(4, e.stime))
     parts.append(_ctx(5, _put_int(e.susec)))
-    parts.append(_ctx(6, _put_int(e.error_code)))
+    # A KDC sends the same few errors over and over (PREAUTH_REQUIRED with the same
+    # hints to the same user, C_PRINCIPAL_UNKNOWN to the same misspelled name): only
+    # the time differs. Everything from error-code on is remembered as one template.
+    if type(e.error_code) is int:
+        key = (e.error_code, e.crealm, e.cname, e.realm, e.sname, e.e_text, e.e_data)
+        try:
+            tail = _error_tail_memo.get(key)
+        except TypeError:  # unhashable, e.g. a list of name components
+            tail = key = None
+        if tail is None:
+            tail = b"".join(_krb_error_tail(e))
+            if key is not None:
+                if len(_error_tail_memo) >= _MEMO_SIZE:
+                    _error_tail_memo.clear()
+                _error_tail_memo[key] = tail
+        parts.append(tail)
+    else:
+        parts.extend(_krb_error_tail(e))
+    return _tlv(b"\x7e", _seq(parts))
+
+
+def _krb_error_tail(e: KrbError) -> list[bytes]:
+    """The fields of a KRB-ERROR from error-code [6] on."""
+    parts = [_ctx(6, _put_int(e.error_code))]
     if e.crealm is not None:
         parts.append(_ctx(7, _put_text(e.crealm)))
     if e.cname is not None:
@@ -1155,11 +1303,11 @@ def _put_krb_error(e: KrbError) -> bytes:
         parts.append(_ctx(11, _put_text(e.e_text)))
     if e.e_data is not None:
         parts.append(_ctx(12, _put_octets(e.e_data)))
-    return _tlv(b"\x7e", _seq(parts))
+    return parts
 
 
 def _put_pa_enc_ts_enc(p: PaEncTsEnc) -> bytes:
-    parts = [_ctx(0, _put_time(p.patimestamp))]
+    parts = [_put_ctx_time(0, p.patimestamp)]
     if p.pausec is not None:
         parts.append(_ctx(1, _put_int(p.pausec)))
     return _seq(parts)

@@ -18,9 +18,9 @@ import os
 from abc import ABC, abstractmethod
 from typing import ClassVar, NamedTuple
 
-from cryptography.hazmat.primitives.ciphers import Cipher, modes
-
+from has_kdc.crypto.aes_cts import CbcBlocks
 from has_kdc.crypto.errors import ChecksumMismatch, CryptoError
+from has_kdc.crypto.hmac_key import HmacKey
 
 #: Entries per derived-key cache (each enctype has one for Ke/Ki and one for Kc).
 DERIVED_KEY_CACHE_SIZE = 4096
@@ -29,10 +29,10 @@ MAX_KEY_USAGE = 0xFFFFFFFF
 
 
 class UsageKeys(NamedTuple):
-    """The encryption and integrity keys derived for one (base key, usage)."""
+    """The encryption and integrity keys derived for one (base key, usage), ready to use."""
 
-    ke_cipher: Cipher[modes.CBC]  # AES-CBC under Ke with the zero IV
-    ki: bytes
+    ke_cbc: CbcBlocks  # AES-CBC under Ke with the zero IV
+    ki: HmacKey  # HMAC under Ki
 
     def __repr__(self) -> str:  # never show key bytes
         return "UsageKeys(<redacted>)"
@@ -161,18 +161,26 @@ class Enctype(ABC):
         return bytes(confounder)
 
     def _usage_keys(self, key: bytes, usage: int) -> UsageKeys:
-        return self._usage_keys_cached(self._check_key(key), self._check_usage(usage))
+        if not (
+            type(key) is bytes
+            and len(key) == self.key_size
+            and type(usage) is int
+            and 0 <= usage <= MAX_KEY_USAGE
+        ):  # the checks word the problem, or convert a bytearray or IntEnum usage
+            key, usage = self._check_key(key), self._check_usage(usage)
+        return self._usage_keys_cached(key, usage)
 
-    def _checksum_key(self, key: bytes, usage: int) -> bytes:
+    def _checksum_key(self, key: bytes, usage: int) -> HmacKey:
         return self._checksum_key_cached(self._check_key(key), self._check_usage(usage))
 
     @abstractmethod
     def _derive_usage_keys(self, key: bytes, usage: int) -> UsageKeys:
-        """Ke (as a ready cipher) and Ki for ``usage``; cached by ``_usage_keys``."""
+        """Ke (as a ready cipher) and Ki (as a ready HMAC) for ``usage``; cached by
+        ``_usage_keys``."""
 
     @abstractmethod
-    def _derive_checksum_key(self, key: bytes, usage: int) -> bytes:
-        """Kc for ``usage``; cached by ``_checksum_key``."""
+    def _derive_checksum_key(self, key: bytes, usage: int) -> HmacKey:
+        """Kc for ``usage``, as a ready HMAC; cached by ``_checksum_key``."""
 
     def clear_caches(self) -> None:
         """Forget every derived key this enctype has cached."""

@@ -18,12 +18,15 @@ import hmac
 
 from has_kdc.crypto.aes_cts import (
     BLOCK_SIZE,
-    cbc_cipher,
+    CbcBlocks,
+    cbc_encrypt_once,
     cts_decrypt_with,
     cts_encrypt_with,
+    zero_iv_cbc,
 )
 from has_kdc.crypto.enctype import KC, KE, KI, Enctype, UsageKeys, usage_constant
 from has_kdc.crypto.errors import CryptoError, IntegrityError
+from has_kdc.crypto.hmac_key import HmacKey
 from has_kdc.crypto.nfold import nfold
 from has_kdc.crypto.s2k import iteration_count
 
@@ -47,7 +50,7 @@ class AesSha1Enctype(Enctype):
         blocks = -(-self.key_seed_size // BLOCK_SIZE)
         # K1 = E(folded), K2 = E(K1), ... is exactly CBC with the zero IV over
         # folded || 0^16 || 0^16 ...: each zero block is XORed with the previous output.
-        stream = cbc_cipher(key).encryptor().update(folded + bytes(BLOCK_SIZE * (blocks - 1)))
+        stream = cbc_encrypt_once(key, folded + bytes(BLOCK_SIZE * (blocks - 1)))
         return stream[: self.key_seed_size]
 
     def derive_key(self, key: bytes, constant: bytes) -> bytes:
@@ -67,18 +70,18 @@ class AesSha1Enctype(Enctype):
     def _derive_usage_keys(self, key: bytes, usage: int) -> UsageKeys:
         ke = self.derive_key(key, usage_constant(usage, KE))
         ki = self.derive_key(key, usage_constant(usage, KI))
-        return UsageKeys(cbc_cipher(ke), ki)
+        return UsageKeys(zero_iv_cbc(ke), HmacKey(ki, "sha1"))
 
-    def _derive_checksum_key(self, key: bytes, usage: int) -> bytes:
-        return self.derive_key(key, usage_constant(usage, KC))
+    def _derive_checksum_key(self, key: bytes, usage: int) -> HmacKey:
+        return HmacKey(self.derive_key(key, usage_constant(usage, KC)), "sha1")
 
     def encrypt(
         self, key: bytes, usage: int, plaintext: bytes, confounder: bytes | None = None
     ) -> bytes:
         keys = self._usage_keys(key, usage)
         data = self._confounder(confounder) + bytes(plaintext)
-        mac = hmac.digest(keys.ki, data, "sha1")[: self.mac_size]
-        return cts_encrypt_with(keys.ke_cipher, data) + mac
+        mac = keys.ki.digest(data)[: self.mac_size]
+        return cts_encrypt_with(keys.ke_cbc, data) + mac
 
     def decrypt(self, key: bytes, usage: int, ciphertext: bytes) -> bytes:
         keys = self._usage_keys(key, usage)
@@ -89,8 +92,8 @@ class AesSha1Enctype(Enctype):
             )
         body = bytes(ciphertext[: -self.mac_size])
         mac = bytes(ciphertext[-self.mac_size :])
-        data = cts_decrypt_with(keys.ke_cipher, body)
-        if not hmac.compare_digest(hmac.digest(keys.ki, data, "sha1")[: self.mac_size], mac):
+        data = cts_decrypt_with(keys.ke_cbc, body)
+        if not hmac.compare_digest(keys.ki.digest(data)[: self.mac_size], mac):
             raise IntegrityError(
                 f"{self.label}, key usage {usage}: integrity check failed "
                 "(wrong key, wrong key usage, or modified ciphertext)"
@@ -98,15 +101,14 @@ class AesSha1Enctype(Enctype):
         return data[self.confounder_size :]
 
     def checksum(self, key: bytes, usage: int, data: bytes) -> bytes:
-        kc = self._checksum_key(key, usage)
-        return hmac.digest(kc, bytes(data), "sha1")[: self.checksum_size]
+        return self._checksum_key(key, usage).digest(data)[: self.checksum_size]
 
     def prf(self, key: bytes, data: bytes) -> bytes:
         """RFC 3962 section 6 PRF: 16 bytes."""
         digest = hashlib.sha1(bytes(data)).digest()  # noqa: S324 - the RFC 3962 PRF is SHA-1
         tmp = digest[: len(digest) // BLOCK_SIZE * BLOCK_SIZE]
         prf_key = self.derive_key(key, _PRF)
-        return cts_encrypt_with(cbc_cipher(prf_key), tmp)
+        return cts_encrypt_with(CbcBlocks(prf_key), tmp)
 
 
 class Aes128CtsHmacSha196(AesSha1Enctype):

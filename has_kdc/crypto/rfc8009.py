@@ -19,12 +19,13 @@ import hmac
 from has_kdc.crypto.aes_cts import (
     BLOCK_SIZE,
     ZERO_IV,
-    cbc_cipher,
     cts_decrypt_with,
     cts_encrypt_with,
+    zero_iv_cbc,
 )
 from has_kdc.crypto.enctype import KC, KE, KI, Enctype, UsageKeys, usage_constant
 from has_kdc.crypto.errors import CryptoError, IntegrityError
+from has_kdc.crypto.hmac_key import HmacKey
 from has_kdc.crypto.s2k import iteration_count
 
 _KERBEROS = b"kerberos"
@@ -72,18 +73,18 @@ class AesSha2Enctype(Enctype):
     def _derive_usage_keys(self, key: bytes, usage: int) -> UsageKeys:
         ke = self.derive_key(key, usage_constant(usage, KE))
         ki = self.derive_key(key, usage_constant(usage, KI))
-        return UsageKeys(cbc_cipher(ke), ki)
+        return UsageKeys(zero_iv_cbc(ke), HmacKey(ki, self.hash_name))
 
-    def _derive_checksum_key(self, key: bytes, usage: int) -> bytes:
-        return self.derive_key(key, usage_constant(usage, KC))
+    def _derive_checksum_key(self, key: bytes, usage: int) -> HmacKey:
+        return HmacKey(self.derive_key(key, usage_constant(usage, KC)), self.hash_name)
 
     def encrypt(
         self, key: bytes, usage: int, plaintext: bytes, confounder: bytes | None = None
     ) -> bytes:
         keys = self._usage_keys(key, usage)
         data = self._confounder(confounder) + bytes(plaintext)
-        body = cts_encrypt_with(keys.ke_cipher, data)
-        mac = hmac.digest(keys.ki, ZERO_IV + body, self.hash_name)[: self.mac_size]
+        body = cts_encrypt_with(keys.ke_cbc, data)
+        mac = keys.ki.digest(ZERO_IV + body)[: self.mac_size]
         return body + mac
 
     def decrypt(self, key: bytes, usage: int, ciphertext: bytes) -> bytes:
@@ -95,17 +96,16 @@ class AesSha2Enctype(Enctype):
             )
         body = bytes(ciphertext[: -self.mac_size])
         mac = bytes(ciphertext[-self.mac_size :])
-        expected = hmac.digest(keys.ki, ZERO_IV + body, self.hash_name)[: self.mac_size]
+        expected = keys.ki.digest(ZERO_IV + body)[: self.mac_size]
         if not hmac.compare_digest(expected, mac):
             raise IntegrityError(
                 f"{self.label}, key usage {usage}: integrity check failed "
                 "(wrong key, wrong key usage, or modified ciphertext)"
             )
-        return cts_decrypt_with(keys.ke_cipher, body)[self.confounder_size :]
+        return cts_decrypt_with(keys.ke_cbc, body)[self.confounder_size :]
 
     def checksum(self, key: bytes, usage: int, data: bytes) -> bytes:
-        kc = self._checksum_key(key, usage)
-        return hmac.digest(kc, bytes(data), self.hash_name)[: self.checksum_size]
+        return self._checksum_key(key, usage).digest(data)[: self.checksum_size]
 
     def prf(self, key: bytes, data: bytes) -> bytes:
         """RFC 8009 section 5 PRF: 32 bytes (19) or 48 bytes (20)."""

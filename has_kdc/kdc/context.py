@@ -15,13 +15,14 @@ processed and turned into one log line at the end, in MIT krb5kdc's format
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from has_kdc.asn1.constants import NT_SRV_INST
 from has_kdc.asn1.messages import PrincipalName
 from has_kdc.crypto import enctype_name, is_supported
 from has_kdc.kdc.errors import error_message
 from has_kdc.kdc.principal_cache import PrincipalCache
+from has_kdc.kdc.ticket_cache import TicketCache
 from has_kdc.principal import format_principal
 
 __all__ = ["RealmContext", "RequestLog", "etype_label", "principal_text"]
@@ -37,6 +38,7 @@ class RealmContext:
 
     ``permitted`` is the realm's ``supported_enctypes`` order, restricted to what the
     crypto layer implements: the only enctypes we issue keys or tickets in.
+    ``tickets`` remembers the TGTs decrypted lately (see ``ticket_cache``).
     """
 
     realm: str
@@ -45,6 +47,7 @@ class RealmContext:
     clock_skew: int
     permitted: tuple[int, ...]
     principals: PrincipalCache
+    tickets: TicketCache = field(default_factory=TicketCache, compare=False)
 
     @property
     def tgs_name(self) -> PrincipalName:
@@ -96,6 +99,25 @@ def etype_label(etype: int) -> str:
     return f"{name}({etype})"
 
 
+@functools.lru_cache(maxsize=256)
+def _ktypes_text(etypes: tuple[int, ...]) -> str:
+    """``4 etypes {aes256-cts-hmac-sha1-96(18), ...}``, as MIT's ktypes2str: each client
+    sends the same list every time, and wording it each time cost more than the rest
+    of the line."""
+    return f"{len(etypes)} etypes {{{', '.join(map(etype_label, etypes))}}}"
+
+
+@functools.lru_cache(maxsize=256)
+def _issued_etypes_text(rep: int | None, tkt: int | None, ses: int | None) -> str:
+    """``etypes {rep=..., tkt=..., ses=...}`` of an ISSUE line (few combinations)."""
+    parts = [f"rep={etype_label(rep)}"] if rep is not None else []
+    if tkt is not None:
+        parts.append(f"tkt={etype_label(tkt)}")
+    if ses is not None:
+        parts.append(f"ses={etype_label(ses)}")
+    return f"etypes {{{', '.join(parts)}}}"
+
+
 @dataclass(slots=True)
 class RequestLog:
     """What one log line says about one request; filled in while processing it."""
@@ -113,17 +135,12 @@ class RequestLog:
     code: int = 0
 
     def line(self) -> str:
-        ktypes = f"{len(self.etypes)} etypes {{{', '.join(map(etype_label, self.etypes))}}}"
+        ktypes = _ktypes_text(tuple(self.etypes))
         cname = self.cname or "<unknown client>"
         sname = self.sname or "<unknown server>"
         head = f"{self.kind} ({ktypes}) {self.peer or '<unknown address>'}"
         if self.status is None:
-            parts = [f"rep={etype_label(self.rep_etype)}"] if self.rep_etype is not None else []
-            if self.tkt_etype is not None:
-                parts.append(f"tkt={etype_label(self.tkt_etype)}")
-            if self.ses_etype is not None:
-                parts.append(f"ses={etype_label(self.ses_etype)}")
-            rep = f"etypes {{{', '.join(parts)}}}"
+            rep = _issued_etypes_text(self.rep_etype, self.tkt_etype, self.ses_etype)
             return f"{head}: ISSUE: authtime {self.authtime}, {rep}, {cname} for {sname}"
         emsg = error_message(self.code)
         if self.kind == "AS_REQ":

@@ -90,10 +90,16 @@ class KdcError(Exception):
     """
 
     def __init__(self, code: int, status: str, e_data: bytes | None = None) -> None:
-        super().__init__(f"{status}: {error_message(code)} ({error_name(code)}, {code})")
+        # The message is only worded when someone reads it: refusals are the common
+        # case (every first kinit gets PREAUTH_REQUIRED) and the handler never needs it.
+        super().__init__(code, status)
         self.code = code
         self.status = status
         self.e_data = e_data
+
+    def __str__(self) -> str:
+        code = self.code
+        return f"{self.status}: {error_message(code)} ({error_name(code)}, {code})"
 
 
 def build_krb_error(

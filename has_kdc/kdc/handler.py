@@ -56,6 +56,24 @@ _AS_REQ_TAG = 0x6A
 _TGS_REQ_TAG = 0x6C
 
 
+def _log_request(line: str) -> None:
+    """The INFO record of one request, handed to the handlers as ``log.info`` would.
+
+    ``log.info`` spends a few microseconds per record working out its caller from the
+    stack (for %(pathname)s, %(lineno)d, %(funcName)s) and checking its arguments;
+    at tens of thousands of requests a second that is a visible share of the KDC's
+    time. The caller is always this function, so the record says so directly; the
+    handlers, filters and the line itself are the same.
+    """
+    record = log.makeRecord(
+        log.name, logging.INFO, __file__, _LOG_LINENO, line, None, None, "_log_request"
+    )
+    log.handle(record)
+
+
+_LOG_LINENO = _log_request.__code__.co_firstlineno
+
+
 class Kdc:
     """One realm's KDC over one principal store.
 
@@ -174,7 +192,7 @@ class Kdc:
         else:
             rlog.code = KDC_ERR_NONE
         if log.isEnabledFor(logging.INFO):
-            log.info("%s", rlog.line())
+            _log_request(rlog.line())
         return reply
 
     def _error_reply(self, req: KdcReq, kind: str, err: KdcError, now: float) -> bytes:
