@@ -68,7 +68,10 @@ class LoopbackKdc:
             if reply is not None:
                 if len(reply) > 1400:
                     reply = self.kdc.response_too_big(data)
-                self.udp.sendto(reply, addr)
+                try:
+                    self.udp.sendto(reply, addr)
+                except OSError:
+                    return  # closed by close() while this reply was being built
 
     def _serve_tcp(self) -> None:
         while not self._stop:
