@@ -137,8 +137,13 @@ class RealmGate:
         if self.counters is None:
             return self._answer(request, transport, peer)
         start = time.perf_counter()
-        reply = self._answer(request, transport, peer)
-        self.counters.observe(request, reply, time.perf_counter() - start)
+        if self.is_open():
+            reply = self.kdc.handle(request, transport, peer=peer)
+            code = self.kdc.last_result  # known to the Kdc: no need to re-read the reply
+        else:
+            reply = self._answer(request, transport, peer)
+            code = None  # the gate's own error 29: counted from the reply
+        self.counters.observe(request, reply, time.perf_counter() - start, code)
         return reply
 
     def _answer(self, request: bytes, transport: str, peer: str | None) -> bytes | None:

@@ -107,6 +107,10 @@ class Kdc:
             principals=self.principals,
         )
         self.dropped = 0
+        #: The result of the last ``handle``: 0 for AS-REP/TGS-REP, the KRB-ERROR
+        #: code, None when dropped. The metrics read it instead of re-parsing the
+        #: reply they were just handed; a KDC process answers one request at a time.
+        self.last_result: int | None = None
 
     # -- the network layer's entry points ------------------------------------------
 
@@ -122,10 +126,13 @@ class Kdc:
             log.exception(
                 "KDC failed on a %d-byte %s request from %s", len(request), transport, peer
             )
+            self.last_result = None
             try:
-                return self.generic_error(request)
+                reply = self.generic_error(request)
             except Exception:
                 return None
+            self.last_result = KRB_ERR_GENERIC
+            return reply
 
     def response_too_big(self, request: bytes) -> bytes:
         """KRB_ERR_RESPONSE_TOO_BIG for a reply that does not fit a UDP datagram.
@@ -156,6 +163,7 @@ class Kdc:
 
     def _drop(self, request: bytes, peer: str | None, reason: str) -> None:
         self.dropped += 1
+        self.last_result = None
         log.debug("DISPATCH: no answer to %d bytes from %s: %s", len(request), peer, reason)
 
     def _handle(self, request: bytes, peer: str | None) -> bytes | None:
@@ -191,6 +199,7 @@ class Kdc:
             reply = self._error_reply(req, kind, err, now)
         else:
             rlog.code = KDC_ERR_NONE
+        self.last_result = rlog.code
         if log.isEnabledFor(logging.INFO):
             _log_request(rlog.line())
         return reply

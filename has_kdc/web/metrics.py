@@ -174,14 +174,23 @@ class KdcCounters:
 
     # -- counting (the KDC processes) ------------------------------------------------
 
-    def observe(self, request: bytes, reply: bytes | None, seconds: float) -> None:
-        """Count one KDC request: its kind from the request, its result from the reply."""
+    def observe(
+        self, request: bytes, reply: bytes | None, seconds: float, code: int | None = None
+    ) -> None:
+        """Count one KDC request: its kind from the request, its result from ``code``.
+
+        ``code`` is the result as the KDC that built the reply knows it (0, or the
+        KRB-ERROR code); without it the reply's DER headers are read for it, which
+        costs more than the counting itself. A dropped request has no reply, so a
+        None ``code`` with a None ``reply`` counts as dropped either way.
+        """
         kind = _KIND_BY_TAG.get(request[0]) if request else None
         if kind is None or self._row < 0:
             return  # not a KDC request: the KDC drops it silently and so do we
         base = self._row * ROW_SLOTS + _KIND0 + kind * _KIND_SIZE
         slots = self._slots
-        code = kdc_reply_code(reply)
+        if code is None or reply is None:
+            code = kdc_reply_code(reply)
         if code is None:
             slots[base + _DROPPED] += 1
         elif code == 0:
