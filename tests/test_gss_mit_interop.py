@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -25,6 +24,7 @@ from has_kdc.asn1 import EncryptionKey, decode_ap_rep, decode_enc_ap_rep_part
 from has_kdc.asn1.constants import KU_AP_REP_ENC_PART
 from has_kdc.client.kdc_client import KdcClient
 from has_kdc.client.negotiate import http_service, negotiate_with_keytab
+from has_kdc.client.transport import KdcTransport
 from has_kdc.crypto import enctype_by_id
 from has_kdc.formats import read_ccache
 from has_kdc.gss import KRB5_OID, GssError, KeytabKeys, NegTokenResp, decode_negotiation_token
@@ -209,18 +209,8 @@ def test_requests_gssapi_mutual_required(setup: Setup):
     assert "complete" not in out
 
 
-def udp_send(host: str, port: int):
-    def send(request: bytes) -> bytes:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.settimeout(5)
-            s.sendto(request, (host, port))
-            return s.recv(65536)
-
-    return send
-
-
 def test_our_initiator_with_keytab(setup: Setup):
-    kdc = KdcClient(udp_send(setup.node.host, setup.node.port), "HADOOP.COM")
+    kdc = KdcClient(KdcTransport([f"{setup.node.host}:{setup.node.port}"], timeout=5), "HADOOP.COM")
     init = negotiate_with_keytab(
         kdc, "robot@HADOOP.COM", setup.robot_keytab, http_service("LocalHost", "HADOOP.COM")
     )

@@ -30,8 +30,6 @@ import argparse
 import concurrent.futures
 import getpass
 import os
-import socket
-import struct
 import sys
 import threading
 import time
@@ -45,6 +43,7 @@ from has_kdc.asn1.messages import EncryptionKey
 from has_kdc.backend import BackendError
 from has_kdc.client.kdc_client import DEFAULT_ETYPES, KdcClient, KdcReplyError
 from has_kdc.client.tgt_client import HasTgtClient, TgtRequestError, default_ccache_name, store_tgt
+from has_kdc.client.transport import KdcAddress, KdcTransport
 from has_kdc.conf import HAS_CLIENT_CONF, ConfigError, load_conf_dir, read_has_client_conf
 from has_kdc.formats import read_keytab
 from has_kdc.plugins import PluginError, UnknownPlugin, load_plugin
@@ -53,7 +52,6 @@ __all__ = ["main"]
 
 LOAD_COMMANDS = ("add", "run", "delete")
 DEFAULT_CONCURRENCY = 5  # HasClientLoginTool: Executors.newFixedThreadPool(5)
-_MAX_RECORD = 1 << 20
 
 
 def _time_text(seconds: int) -> str:
@@ -113,31 +111,6 @@ def login_tgt(
 
 
 # ------------------------------------------------------------------ load test
-
-
-def _tcp_sender(host: str, port: int, timeout: float) -> Callable[[bytes], bytes]:
-    """Send one KDC request over TCP (RFC 4120 §7.2.2: 4-byte length, then the message)."""
-
-    def send(request: bytes) -> bytes:
-        with socket.create_connection((host, port), timeout=timeout) as sock:
-            sock.sendall(struct.pack(">I", len(request)) + request)
-            size = struct.unpack(">I", _read_exact(sock, 4))[0]
-            if size > _MAX_RECORD:
-                raise OSError(f"the KDC at {host}:{port} sent a {size}-byte record")
-            return _read_exact(sock, size)
-
-    return send
-
-
-def _read_exact(sock: socket.socket, size: int) -> bytes:
-    chunks = []
-    while size:
-        chunk = sock.recv(size)
-        if not chunk:
-            raise OSError("the KDC closed the connection before answering")
-        chunks.append(chunk)
-        size -= len(chunk)
-    return b"".join(chunks)
 
 
 class Progress:
@@ -261,8 +234,10 @@ def load_run(
         stderr.write("login-test: kdc.conf has no kdc_tcp_port; the load test logs in over TCP\n")
         return 1
     host = conf.kdc.kdc_host
-    send = _tcp_sender(host, port, timeout=10.0)
-    client = KdcClient(send, realm)
+    # TCP only (no request fits a UDP preference limit of 0), as HAS's load test logs in.
+    client = KdcClient(
+        KdcTransport([KdcAddress(host, port)], timeout=10.0, udp_preference_limit=0), realm
+    )
     jobs: list[tuple[str, EncryptionKey]] = []
     for i in range(count):
         name = _principal(i, realm)
