@@ -16,6 +16,14 @@ HAS's Hadoop bulk commands (`has_kdc.admin.hostroles`) are here too: ``hostroles
 on stderr (a line kept up to date on a terminal, else one line every ``-progress N``
 principals) and ends with ``created X, skipped Y, failed Z in T s`` on stdout; it
 exits 1 if any principal failed.
+
+``import SOURCE [--format F] [--dry-run] [--update]`` brings an existing realm over
+with its keys (`has_kdc.admin.importing`): a Kerby/HAS MySQL URL, Kerby's JSON
+backend file or an MIT ``kdb5_util dump`` (with ``--stash`` or
+``--master-password-file``). A MySQL password comes from the URL,
+``--password-file`` or ``HAS_IMPORT_PASSWORD``. It prints what was (or, with
+``--dry-run``, would be) carried, kept and refused, and why; it exits 1 if a
+principal could not be written.
 """
 
 from __future__ import annotations
@@ -37,6 +45,14 @@ from has_kdc.admin import (
     parse_time,
     read_hostroles,
 )
+from has_kdc.admin.importing import (
+    FORMATS,
+    PasswordScheme,
+    apply_import,
+    plan_import,
+    read_source,
+    report_lines,
+)
 from has_kdc.cli.context import admin_session
 from has_kdc.cli.hadmin_commands import (
     attribute_options,
@@ -48,10 +64,13 @@ from has_kdc.cli.hadmin_commands import (
 from has_kdc.cli.plugin_users import register_plugin_user_commands
 from has_kdc.cli.shell import USER_ERRORS, Command, CommandParser, Console
 from has_kdc.crypto import enctype_name
+from has_kdc.plugins.mysql import check_user_name
+from has_kdc.plugins.passwords import hash_password, verify_password
 
 __all__ = ["HadminLocal", "main"]
 
 PROMPT = "HadminLocalTool.local:"
+IMPORT_PASSWORD_ENV = "HAS_IMPORT_PASSWORD"  # noqa: S105 (a variable name)
 
 
 def _attributes(options: argparse.Namespace) -> dict[str, object]:
@@ -80,6 +99,16 @@ class HadminLocal(Console):
             "-progress", type=int, default=1000, metavar="N", help="progress line every N"
         )
         register_plugin_user_commands(self, self.admin)
+        p = self.parser("import", "import a Kerby/HAS or MIT realm with its keys")
+        p.add_argument("--format", "-format", dest="fmt", choices=FORMATS, help="default: detect")
+        p.add_argument("--dry-run", "-dry-run", dest="dry_run", action="store_true")
+        p.add_argument("--update", "-update", action="store_true", help="replace changed ones")
+        p.add_argument("--stash", "-stash", metavar="FILE", help="MIT master key stash")
+        p.add_argument("--master-password-file", "-master-password-file", metavar="FILE")
+        p.add_argument("--user", "-user", metavar="USER", help="MySQL user (else in the URL)")
+        p.add_argument("--password-file", "-password-file", metavar="FILE", help="MySQL password")
+        p.add_argument("source", metavar="SOURCE", help="mysql:// or jdbc:mysql:// URL, or file")
+        self.add(Command("import", p, self.import_realm, ("import_realm",)))
 
     # -- commands ---------------------------------------------------------------------
 
@@ -184,6 +213,36 @@ class HadminLocal(Console):
                 f"({', '.join(export.principals)})."
             )
         return 0
+
+    def import_realm(self, options: argparse.Namespace) -> int:
+        password = _secret_file(options.password_file) or os.environ.get(IMPORT_PASSWORD_ENV)
+        source = read_source(
+            options.source,
+            options.fmt,
+            user=options.user,
+            password=password,
+            stash=options.stash,
+            master_password=_secret_file(options.master_password_file),
+        )
+        scheme = PasswordScheme(hash_password, verify_password, check_user_name)
+        backend, kdc = self.admin.backend, self.admin.kdc
+        plan = plan_import(backend, kdc, source, update=options.update, scheme=scheme)
+        if options.dry_run:
+            for line in report_lines(plan):
+                self.out(line)
+            return 0
+        result = apply_import(backend, kdc, plan, scheme=scheme)
+        for line in report_lines(plan, result):
+            self.out(line)
+        return 1 if result.failed else 0
+
+
+def _secret_file(path: str | None) -> str | None:
+    """The first line of a password file (None without a path)."""
+    if path is None:
+        return None
+    with open(path, encoding="utf-8") as fh:
+        return fh.readline().rstrip("\r\n")
 
 
 class _Progress:

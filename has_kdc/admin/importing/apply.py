@@ -1,0 +1,176 @@
+"""Carrying out an `ImportPlan`: the one place an import writes to the store.
+
+Into a realm that is not initialized, everything goes in **one** exclusive
+transaction: the principals (the source's ``krbtgt`` and ``kadmin`` among them),
+then `init_realm`, which adds only the built-ins the source lacked (``kadmin/REALM``
+for an MIT source, ``HTTP/<node>`` for the nodes) and marks the realm initialized.
+So the realm is either untouched or imported and initialized, and a node that
+starts serving it never sees half of it. If another node initialized the realm
+after the plan was made, nothing is written and the caller is told to run again
+(the new plan then merges).
+
+Into an initialized (serving) realm, principals go in chunks, each its own
+transaction, as ``creprincs`` does, so no other writer waits long. A changed
+principal is replaced only when the plan says ``update``, and only if nobody changed
+it since it was compared (the store's version check).
+
+Every principal write of an import goes through `store_imported`, so an audit of
+identity changes has one call to watch. Plugin users are written with
+``put_plugin_user`` after the principals, their source passwords hashed on the way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+from has_kdc.admin.errors import AdminError
+from has_kdc.admin.importing.plan import ImportPlan, PasswordScheme, PrincipalChange
+from has_kdc.admin.realm import init_realm, is_initialized
+from has_kdc.backend import (
+    BackendError,
+    ConcurrentModification,
+    IdentityBackend,
+    PluginUser,
+    Principal,
+    PrincipalExists,
+)
+from has_kdc.conf import KdcConfig
+
+__all__ = ["ImportResult", "apply_import", "store_imported"]
+
+DEFAULT_CHUNK = 500
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class ImportResult:
+    """What the import wrote; ``failed`` holds (name, reason) for chunks that could not."""
+
+    initialized: bool = False
+    created_builtins: list[str] = field(default_factory=list)
+    added: int = 0
+    updated: int = 0
+    users_added: int = 0
+    users_updated: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+
+def store_imported(
+    backend: IdentityBackend, add: Sequence[Principal], update: Sequence[PrincipalChange]
+) -> None:
+    """Write imported principals: ``add`` as new, ``update`` replacing the stored ones.
+
+    The import's only principal write; run it inside a transaction of the caller's
+    or on its own (it opens one; calls inside another join it).
+    """
+    with backend.transaction():
+        if add:
+            backend.add_principals(add)
+        for change in update:
+            backend.update_principal(
+                replace(
+                    change.wanted, version=change.current.version, created=change.current.created
+                )
+            )
+
+
+def _fresh(
+    backend: IdentityBackend, kdc: KdcConfig, plan: ImportPlan, result: ImportResult
+) -> None:
+    updates = plan.changed if plan.update else []
+    with backend.transaction():
+        if is_initialized(backend):
+            raise AdminError(
+                f"realm {plan.realm} was initialized while this import was being prepared; "
+                "nothing was written: run the import again to merge into it"
+            )
+        store_imported(backend, plan.add, updates)
+        init = init_realm(backend, kdc)
+    result.initialized = init.created
+    result.created_builtins = list(init.created_principals)
+    result.added, result.updated = len(plan.add), len(updates)
+
+
+def _merge(
+    backend: IdentityBackend,
+    plan: ImportPlan,
+    result: ImportResult,
+    chunk: int,
+    progress: Progress | None,
+) -> None:
+    updates = plan.changed if plan.update else []
+    total = len(plan.add) + len(updates)
+    done = 0
+    for start in range(0, len(plan.add), chunk):
+        part = plan.add[start : start + chunk]
+        try:
+            store_imported(backend, part, [])
+            result.added += len(part)
+        except (PrincipalExists, BackendError) as exc:
+            for principal in part:
+                try:
+                    store_imported(backend, [principal], [])
+                    result.added += 1
+                except PrincipalExists:
+                    result.failed.append((principal.name, "created meanwhile by someone else"))
+                except BackendError as one:
+                    result.failed.append((principal.name, str(one) or str(exc)))
+        done += len(part)
+        if progress is not None:
+            progress(done, total)
+    for change in updates:
+        try:
+            store_imported(backend, [], [change])
+            result.updated += 1
+        except ConcurrentModification:
+            result.failed.append((change.wanted.name, "changed meanwhile by someone else"))
+        except BackendError as exc:
+            result.failed.append((change.wanted.name, str(exc)))
+        done += 1
+        if progress is not None and (done % chunk == 0 or done == total):
+            progress(done, total)
+
+
+def _users(
+    backend: IdentityBackend, plan: ImportPlan, scheme: PasswordScheme | None, result: ImportResult
+) -> None:
+    changes = plan.users_add + (plan.users_changed if plan.update else [])
+    if changes and scheme is None:
+        raise AdminError("plugin users need a password scheme to be hashed with")
+    for change in changes:
+        user = change.user
+        try:
+            backend.put_plugin_user(
+                PluginUser(user.name, scheme.hash(user.password), disabled=user.disabled)  # type: ignore[union-attr]
+            )
+        except (BackendError, ValueError) as exc:
+            result.failed.append((user.name, f"plugin user not stored: {exc}"))
+            continue
+        if change.current is None:
+            result.users_added += 1
+        else:
+            result.users_updated += 1
+
+
+def apply_import(
+    backend: IdentityBackend,
+    kdc: KdcConfig,
+    plan: ImportPlan,
+    *,
+    scheme: PasswordScheme | None = None,
+    chunk: int = DEFAULT_CHUNK,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Write what ``plan`` says (see the module docstring); returns what was written."""
+    if chunk < 1:
+        raise ValueError(f"chunk must be at least 1, not {chunk}")
+    result = ImportResult()
+    if plan.initialize:
+        _fresh(backend, kdc, plan, result)
+        if progress is not None:
+            progress(result.added + result.updated, result.added + result.updated)
+    else:
+        _merge(backend, plan, result, chunk, progress)
+    _users(backend, plan, scheme, result)
+    return result
