@@ -103,6 +103,8 @@ class _Fields:
         if end < 0:
             raise ValueError("record ends early")
         value = self.text[self.pos : end]
+        if "\n" in value:
+            raise ValueError("record ends early")
         self.pos = end + 1
         return value
 
@@ -122,7 +124,7 @@ class _Fields:
     def octets(self, length: int) -> bytes:
         """``length`` bytes of hex, or ``-1`` for none; the field ends at a tab or ';'."""
         end = self.pos
-        while end < len(self.text) and self.text[end] not in "\t;":
+        while end < len(self.text) and self.text[end] not in "\t;\n":
             end += 1
         value = self.text[self.pos : end]
         self.pos = end + 1 if end < len(self.text) and self.text[end] == "\t" else end
@@ -170,7 +172,7 @@ def _raw_records(text: str) -> tuple[list[tuple[str, dict]], list[Skipped]]:
             except ValueError as exc:
                 where = f"line {_line_of(text, pos)}"
                 skipped.append(Skipped(None, where, f"unreadable principal record: {exc}"))
-                pos = _skip_line(text, cur.pos)
+                pos = _skip_line(text, pos)
                 continue
             records.append((name, record))
             pos = end
