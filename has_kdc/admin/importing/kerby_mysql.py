@@ -36,7 +36,14 @@ from has_kdc.admin.importing.records import SourceRealm, SourceUser
 from has_kdc.conf import BackendConfig, ConfigError, Profile, Relation, Relations
 from has_kdc.conf.backend import backend_config_from_profile
 
-__all__ = ["KIND", "URL_PATTERN", "looks_like_mysql_url", "read_kerby_mysql", "source_config"]
+__all__ = [
+    "KIND",
+    "URL_PATTERN",
+    "looks_like_mysql_url",
+    "read_kerby_mysql",
+    "source_config",
+    "url_password",
+]
 
 KIND = "kerby-mysql"
 URL_PATTERN = re.compile(r"^(?:jdbc:)?(?:mysql(?::thin)?|mariadb)://", re.IGNORECASE)
@@ -57,7 +64,7 @@ def source_config(
     url: str, *, user: str | None = None, password: str | None = None
 ) -> BackendConfig:
     """Host, port, database, user, password and TLS settings of a source URL."""
-    url_password = _url_password(url)
+    secret = url_password(url)
     profile = Profile(_SOURCE)
     relations = Relations("", _SOURCE, 0)
     settings = [("kdc_identity_backend", "mysql"), ("mysql_url", url.strip())]
@@ -70,11 +77,12 @@ def source_config(
     try:
         return backend_config_from_profile(profile, environ={})
     except ConfigError as exc:
-        message = _scrub(_scrub(str(exc), url_password), password)
+        message = _scrub(_scrub(str(exc), secret), password)
         raise AdminError(f"import source: {message}") from None
 
 
-def _url_password(url: str) -> str | None:
+def url_password(url: str) -> str | None:
+    """The password a source URL carries (``user:password@`` or ``?password=``), if any."""
     match = re.match(r"^[^/]*//[^/@]*?:([^/@]*)@", url)
     found = match.group(1) if match else None
     query = re.search(r"[?&]password=([^&]*)", url)

@@ -106,7 +106,7 @@ def plan_data(plan: ImportPlan, result: ImportResult | None = None) -> dict[str,
         "keys_carried": plan.keys_carried,
         "added": [p.name for p in plan.add],
         "unchanged": len(plan.unchanged),
-        "changed": [{"name": c.wanted.name, "fields": c.fields} for c in plan.changed],
+        "changed_principals": [{"name": c.wanted.name, "fields": c.fields} for c in plan.changed],
         "kept": [{"name": k.name, "reason": k.reason} for k in plan.kept],
         "refused": [{"name": r.name, "what": r.what, "reason": r.reason} for r in plan.refused],
         "not_carried": [
@@ -120,6 +120,6 @@ def plan_data(plan: ImportPlan, result: ImportResult | None = None) -> dict[str,
         "plugin_users_unchanged": len(plan.users_unchanged),
     }
     if result is not None:
-        data["failed"] = [{"name": n, "reason": r} for n, r in result.failed]
+        data["not_written"] = [{"name": n, "reason": r} for n, r in result.failed]
         data["created_builtins"] = result.created_builtins
     return data
