@@ -122,16 +122,15 @@ def _sql_text(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def kerby_mysql_sql(generation: str) -> str:
-    """The tables and rows of a HAS database: ``has-project`` or ``trunk`` generation."""
-    table = REALM.lower()
+def kerby_mysql_ddl(realm: str, generation: str) -> list[str]:
+    """Kerby's tables (``has-project`` or ``trunk`` generation) and HAS's kdc_config row."""
+    table = realm.lower()
     times = (
         "expire_time VARCHAR(255) DEFAULT NULL, created_time VARCHAR(255) DEFAULT NULL"
         if generation == "has-project"
         else "created_time BIGINT DEFAULT 0, expire_time BIGINT DEFAULT 0"
     )
-    lines = [
-        f"-- HAS/Kerby MySQL backend, {generation} generation; written by tests/kerby_data.py",
+    return [
         "CREATE TABLE IF NOT EXISTS `kdc_config` (port INTEGER DEFAULT 88, servers "
         "VARCHAR(255) NOT NULL, initialized bool DEFAULT FALSE, realm VARCHAR(255) "
         "DEFAULT NULL, id INTEGER DEFAULT 1, CHECK (id=1), PRIMARY KEY (id)) ENGINE=INNODB;",
@@ -146,8 +145,17 @@ def kerby_mysql_sql(generation: str) -> str:
         "DEFAULT CHARSET=utf8;",
         "CREATE TABLE has_user(user_name VARCHAR(100), pass_word VARCHAR(100));",
         f"INSERT INTO `kdc_config` (port, servers, realm) VALUES(88, 'node1.hadoop.com', "
-        f"'{REALM}');",
+        f"'{realm}');",
         "UPDATE `kdc_config` SET initialized = true WHERE id = 1;",
+    ]
+
+
+def kerby_mysql_sql(generation: str) -> str:
+    """The tables and rows of a HAS database: ``has-project`` or ``trunk`` generation."""
+    table = REALM.lower()
+    lines = [
+        f"-- HAS/Kerby MySQL backend, {generation} generation; written by tests/kerby_data.py",
+        *kerby_mysql_ddl(REALM, generation),
     ]
     for ident in IDENTITIES:
         if generation == "has-project":

@@ -30,6 +30,7 @@ any other type are reported. ``K/M`` (the master key) is not a principal to carr
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from has_kdc.admin.errors import AdminError
@@ -40,7 +41,7 @@ from has_kdc.admin.importing.mit_mkey import (
     read_stash,
 )
 from has_kdc.admin.importing.records import Skipped, SourceKey, SourcePrincipal, SourceRealm
-from has_kdc.crypto import enctype_name
+from has_kdc.crypto import enctype_name, is_supported
 from has_kdc.principal import PrincipalNameError, format_principal, parse_principal
 
 __all__ = ["HEADERS", "KIND", "looks_like_mit_dump", "read_mit_dump"]
@@ -81,6 +82,8 @@ _TL_LAST_PWD_CHANGE, _TL_MOD_PRINC, _TL_KADM_DATA = 0x0001, 0x0002, 0x0003
 _TL_MKVNO, _TL_ACTKVNO, _TL_MKEY_AUX, _TL_STRING_ATTRS = 0x0008, 0x0009, 0x000A, 0x000B
 _TL_QUIET = {_TL_LAST_PWD_CHANGE, _TL_MOD_PRINC, _TL_MKVNO, _TL_ACTKVNO, _TL_MKEY_AUX}
 _OSA_ADB_PRINC_VERSION_1 = 0x12345C01
+
+_FIELD_END = re.compile(r"[\t;\n]")
 
 # Salt types (kdb.h KRB5_KDB_SALTTYPE_*).
 _SALT_NORMAL, _SALT_V4, _SALT_NOREALM, _SALT_ONLYREALM, _SALT_SPECIAL = 0, 1, 2, 3, 4
@@ -123,9 +126,8 @@ class _Fields:
 
     def octets(self, length: int) -> bytes:
         """``length`` bytes of hex, or ``-1`` for none; the field ends at a tab or ';'."""
-        end = self.pos
-        while end < len(self.text) and self.text[end] not in "\t;\n":
-            end += 1
+        found = _FIELD_END.search(self.text, self.pos)
+        end = found.start() if found else len(self.text)
         value = self.text[self.pos : end]
         self.pos = end + 1 if end < len(self.text) and self.text[end] == "\t" else end
         if length == 0:
@@ -247,8 +249,9 @@ def _policy_name(data: bytes) -> str | None:
     return data[8 : 8 + size - 1].decode("utf-8", "replace")
 
 
-def _principal(name: str, record: dict, mkeys: MasterKeys) -> SourcePrincipal:
-    components, realm = parse_principal(name)
+def _principal(
+    components: tuple[str, ...], realm: str, record: dict, mkeys: MasterKeys
+) -> SourcePrincipal:
     principal = SourcePrincipal(format_principal(components, realm))
     attributes = int(record["attributes"])  # type: ignore[arg-type]
     for bit, (word, attr, value) in _FLAGS.items():
@@ -278,6 +281,9 @@ def _principal(name: str, record: dict, mkeys: MasterKeys) -> SourcePrincipal:
     for kvno, elements in record["keys"]:  # type: ignore[attr-defined]
         etype, contents = elements[0]
         label = f"key {enctype_name(etype) or etype} kvno {kvno}"
+        if not is_supported(etype):  # refused by the plan whatever its bytes: not opened
+            principal.keys.append(SourceKey(etype, kvno, b""))
+            continue
         try:
             key = decrypt_key_data(master, contents)
             salt_kind, salt_data = elements[1] if len(elements) > 1 else (_SALT_NORMAL, b"")
@@ -304,12 +310,8 @@ def read_mit_dump(
     records, skipped = _raw_records(text)
     realm_name, km_keys = None, []
     for name, record in records:
-        try:
-            components, realm = parse_principal(name)
-        except PrincipalNameError:
-            continue
-        if components == ("K", "M"):
-            realm_name = realm
+        if name.startswith("K/M@"):  # krb5_unparse_name of K/M@REALM: no escapes needed
+            realm_name = name[len("K/M@") :]
             km_keys = [(kvno, el[0][0], el[0][1]) for kvno, el in record["keys"]]
             km_keys.sort(key=lambda k: -k[0])
     if realm_name is None:
@@ -329,7 +331,7 @@ def read_mit_dump(
     result = SourceRealm(KIND, str(source), realm_name, skipped=skipped)
     for name, record in records:
         try:
-            components, _realm = parse_principal(name)
+            components, realm = parse_principal(name)
         except PrincipalNameError as exc:
             result.skipped.append(Skipped(name, "principal", f"bad principal name: {exc}"))
             continue
@@ -338,5 +340,5 @@ def read_mit_dump(
                 Skipped(name, "principal", "MIT's master key; has-kdc has no master key principal")
             )
             continue
-        result.principals.append(_principal(name, record, mkeys))
+        result.principals.append(_principal(components, realm, record, mkeys))
     return result
