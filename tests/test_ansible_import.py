@@ -86,6 +86,7 @@ def test_check_mode_then_import_then_no_change(node, tmp_path):
 
     again = module(tmp_path, args)
     assert again["changed"] is False and again["unchanged"] == 10 and again["added"] == []
+    assert (again["keys_carried"], again["keys_written"]) == (19, 0)
     outputs = predicted["_output"] + done["_output"] + again["_output"]
     for ident in kerby_data.IDENTITIES:
         for key in ident.keys.values():

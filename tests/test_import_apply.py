@@ -129,14 +129,14 @@ def test_plugin_users_are_hashed_never_stored_in_clear(store):
 
 def test_second_run_finds_everything_unchanged_and_writes_nothing(store):
     backend, kdc = store
-    apply_import(
-        backend, kdc, plan_import(backend, kdc, kerby_json(), scheme=SCHEME), scheme=SCHEME
-    )
+    first = plan_import(backend, kdc, kerby_json(), scheme=SCHEME)
+    apply_import(backend, kdc, first, scheme=SCHEME)
     counter = backend.change_counter()
     again = plan_import(backend, kdc, kerby_json(), scheme=SCHEME)
     assert not again.changes_anything
     assert (len(again.add), len(again.changed), len(again.kept)) == (0, 0, 0)
     assert len(again.unchanged) == 10 and len(again.users_unchanged) == 2
+    assert (again.keys_carried, again.keys_written) == (first.keys_carried, 0)
     result = apply_import(backend, kdc, again, scheme=SCHEME)
     assert (result.added, result.updated, result.users_added) == (0, 0, 0)
     assert backend.change_counter() == counter

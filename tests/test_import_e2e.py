@@ -205,3 +205,25 @@ def test_kerby_keytabs_work_against_has_kdc_after_import(source, tmp_path, reque
             for name, password in kerby_data.PLUGIN_USERS:
                 assert verify_password(password, users[name].password_hash)
                 assert password not in users[name].password_hash
+
+
+def test_kerby_mysql_source_errors_name_the_source_never_the_password(tmp_path, mariadb):
+    node = HasNode(tmp_path / "has", REALM)
+    database = f"kerby_{os.getpid()}_badpw"
+    location = _kerby_mysql_database(mariadb, database, "trunk")
+    try:
+        secret = tmp_path / "db-password"
+        secret.write_text("Wrong-Password-77\n")
+        refused = node.hadmin("import", "--password-file", str(secret), location, check=False)
+        assert refused.returncode == 1
+        assert f"cannot read mysql://{MYSQL_TEST_USER}@127.0.0.1:" in refused.stderr
+        assert "Access denied" in refused.stderr
+        assert "Wrong-Password-77" not in refused.stdout + refused.stderr
+        in_url = location.replace("?user=", "?password=Wrong-Password-77&user=")
+        refused = node.hadmin("import", in_url, check=False)
+        assert refused.returncode == 1 and "Wrong-Password-77" not in refused.stderr
+    finally:
+        mariadb.drop_database(database)
+    conf = load_conf_dir(node.conf_dir)
+    with open_backend(conf.backend) as backend:
+        assert backend.list_principals() == []

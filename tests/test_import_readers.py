@@ -187,6 +187,14 @@ def test_kerby_json_never_and_broken_entries(tmp_path):
     assert alice.attributes["expiration"] is None
     assert [k.enctype for k in alice.keys] == [18]
     assert any("cannot be decoded" in s.reason for s in alice.skipped)
+    entry = document["bob@HADOOP.COM"]  # a map Gson wrote as an array of [key, value] pairs
+    entry["keys"] = [[k, v] for k, v in entry["keys"].items()]
+    document["broken@HADOOP.COM"] = {"principal": "broken@HADOOP.COM", "keyVersion": "x"}
+    path.write_text(json.dumps(document))
+    source = read_source(str(path))
+    bob = next(p for p in source.principals if p.name.startswith("bob@"))
+    assert sorted(k.enctype for k in bob.keys) == [17, 18]
+    assert [(s.name, s.what) for s in source.skipped] == [("broken@HADOOP.COM", "principal")]
     path.write_text("[1, 2]")
     with pytest.raises(AdminError, match="expected an object"):
         read_source(str(path), "kerby-json")

@@ -136,14 +136,15 @@ def _users(
     backend: IdentityBackend, plan: ImportPlan, scheme: PasswordScheme | None, result: ImportResult
 ) -> None:
     changes = plan.users_add + (plan.users_changed if plan.update else [])
-    if changes and scheme is None:
+    if not changes:
+        return
+    if scheme is None:
         raise AdminError("plugin users need a password scheme to be hashed with")
     for change in changes:
         user = change.user
         try:
-            backend.put_plugin_user(
-                PluginUser(user.name, scheme.hash(user.password), disabled=user.disabled)  # type: ignore[union-attr]
-            )
+            hashed = scheme.hash(user.password)
+            backend.put_plugin_user(PluginUser(user.name, hashed, disabled=user.disabled))
         except (BackendError, ValueError) as exc:
             result.failed.append((user.name, f"plugin user not stored: {exc}"))
             continue

@@ -35,7 +35,7 @@ from pathlib import Path
 
 from has_kdc.admin.errors import AdminError
 from has_kdc.admin.importing.kerby import enctype_from_kerby, kerby_principal
-from has_kdc.admin.importing.records import Skipped, SourceRealm
+from has_kdc.admin.importing.records import Skipped, SourcePrincipal, SourceRealm
 
 __all__ = ["KIND", "decode_encryption_key", "looks_like_kerby_json", "read_kerby_json"]
 
@@ -93,6 +93,49 @@ def _millis(value: object) -> int | None:
         return None
 
 
+def _key_items(keys: object) -> list[tuple[object, object]]:
+    """The (map key, value) pairs of ``keys``: a JSON object, or the array of pairs Gson
+    writes for a map whose keys do not serialize to strings."""
+    if isinstance(keys, dict):
+        return list(keys.items())
+    if isinstance(keys, list):
+        return [(pair[0], pair[1]) for pair in keys if isinstance(pair, list) and len(pair) == 2]
+    return []
+
+
+def _identity(key: str, entry: dict) -> SourcePrincipal:
+    name = entry.get("principal") or key
+    keys: list[tuple[int | str, int, bytes]] = []
+    problems: list[tuple[str, str]] = []
+    for label, value in _key_items(entry.get("keys")):
+        try:
+            keytype, data = decode_encryption_key(bytes.fromhex(value["key"]))  # type: ignore[index]
+            kvno = int(value.get("kvno", -1))  # type: ignore[union-attr]
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            problems.append((f"key {label}", f"cannot be decoded ({exc})"))
+            continue
+        stated = enctype_from_kerby(str(label))
+        if stated is not None and stated != keytype:
+            problems.append((f"key {label}", f"its DER keytype is {keytype}; taken as {keytype}"))
+        keys.append((keytype, kvno, data))
+    expire_raw = entry.get("expireTime")
+    principal = kerby_principal(
+        str(name),
+        None,
+        key_version=int(entry.get("keyVersion", 1)),
+        kdc_flags=int(entry.get("kdcFlags", 0)),
+        disabled=bool(entry.get("disabled", False)),
+        locked=bool(entry.get("locked", False)),
+        expire_millis=_millis(expire_raw),
+        created_millis=_millis(entry.get("createdTime")),
+        keys=keys,
+        expire_text=None if expire_raw is None else str(expire_raw),
+    )
+    for what, why in problems:
+        principal.skip(what, why)
+    return principal
+
+
 def read_kerby_json(path: str | os.PathLike[str]) -> SourceRealm:
     """Every identity of a Kerby JSON backend file."""
     source = Path(path)
@@ -106,40 +149,11 @@ def read_kerby_json(path: str | os.PathLike[str]) -> SourceRealm:
         raise AdminError(f"{source}: not Kerby's JSON identity file (expected an object)")
     realm = SourceRealm(KIND, str(source), None)
     for key, entry in document.items():
-        if not isinstance(entry, dict):
-            realm.skipped.append(Skipped(str(key), "identity", "not a JSON object"))
-            continue
-        name = entry.get("principal") or key
-        keys: list[tuple[int | str, int, bytes]] = []
-        problems: list[tuple[str, str]] = []
-        for label, value in (entry.get("keys") or {}).items():
-            try:
-                keytype, data = decode_encryption_key(bytes.fromhex(value["key"]))
-                kvno = int(value.get("kvno", -1))
-            except (KeyError, TypeError, ValueError) as exc:
-                problems.append((f"key {label}", f"cannot be decoded ({exc})"))
-                continue
-            stated = enctype_from_kerby(label)
-            if stated is not None and stated != keytype:
-                problems.append(
-                    (f"key {label}", f"its DER keytype is {keytype}; taken as {keytype}")
-                )
-            keys.append((keytype, kvno, data))
-        expire_raw = entry.get("expireTime")
-        principal = kerby_principal(
-            str(name),
-            None,
-            key_version=int(entry.get("keyVersion", 1)),
-            kdc_flags=int(entry.get("kdcFlags", 0)),
-            disabled=bool(entry.get("disabled", False)),
-            locked=bool(entry.get("locked", False)),
-            expire_millis=_millis(expire_raw),
-            created_millis=_millis(entry.get("createdTime")),
-            keys=keys,
-            expire_text=None if expire_raw is None else str(expire_raw),
-        )
-        for what, why in problems:
-            principal.skip(what, why)
-        realm.principals.append(principal)
+        try:
+            if not isinstance(entry, dict):
+                raise TypeError("not a JSON object")
+            realm.principals.append(_identity(str(key), entry))
+        except (TypeError, ValueError) as exc:
+            realm.skipped.append(Skipped(str(key), "principal", f"unreadable identity: {exc}"))
     realm.realm = realm.guess_realm()
     return realm

@@ -103,12 +103,19 @@ class ImportPlan:
     users_unchanged: list[str] = field(default_factory=list)
     source_principals: int = 0
     source_keys: int = 0
+    keys_unchanged: int = 0
 
     @property
     def keys_carried(self) -> int:
-        """Keys the import writes (or would): those of added and, with update, changed."""
-        written = list(self.add) + ([c.wanted for c in self.changed] if self.update else [])
-        return sum(len(p.keys) for p in written)
+        """Source keys in the realm after this import: those of the principals added,
+        found unchanged, and (with update) replaced."""
+        replaced = [c.wanted for c in self.changed] if self.update else []
+        return self.keys_unchanged + sum(len(p.keys) for p in [*self.add, *replaced])
+
+    @property
+    def keys_written(self) -> int:
+        """Keys this import writes (or, in a dry run, would write)."""
+        return self.keys_carried - self.keys_unchanged
 
     @property
     def changes_anything(self) -> bool:
@@ -171,12 +178,11 @@ def wanted_principal(
 ) -> tuple[Principal | None, str | None]:
     """The has-kdc principal for ``source`` (or None and why it is refused)."""
     try:
-        components, its_realm = parse_principal(source.name)
+        _components, its_realm = parse_principal(source.name)
     except PrincipalNameError as exc:
         return None, f"not a principal name has-kdc accepts: {exc}"
     if its_realm != realm:
         return None, f"a principal of realm {its_realm}; this KDC serves {realm}"
-    del components
     keys = _carried_keys(source, skipped)
     if not keys:
         return None, (
@@ -224,17 +230,17 @@ def _plan_users(
     users: Sequence[SourceUser],
     scheme: PasswordScheme | None,
 ) -> None:
-    if users and scheme is None:
-        for user in users:
-            plan.refused.append(
-                Skipped(user.name, "plugin user", "no password scheme was given to hash it")
-            )
+    if not users:
         return
-    assert scheme is not None or not users
+    if scheme is None:
+        for user in users:
+            why = "no password scheme was given to hash it"
+            plan.refused.append(Skipped(user.name, "plugin user", why))
+        return
     seen: set[str] = set()
     for user in users:
         try:
-            name = scheme.check_name(user.name)  # type: ignore[union-attr]
+            name = scheme.check_name(user.name)
         except ValueError as exc:
             plan.refused.append(Skipped(user.name, "plugin user", str(exc)))
             continue
@@ -249,7 +255,7 @@ def _plan_users(
             continue
         fields = []
         try:
-            same = scheme.verify(user.password, current.password_hash)  # type: ignore[union-attr]
+            same = scheme.verify(user.password, current.password_hash)
         except ValueError:
             same = False
         if not same:
@@ -313,6 +319,7 @@ def plan_import(
             fields = differences(current, principal)
             if not fields:
                 plan.unchanged.append(principal.name)
+                plan.keys_unchanged += len(principal.keys)
             elif principal.name in builtins and not initialize:
                 plan.kept.append(
                     Skipped(

@@ -52,7 +52,8 @@ def summary_line(plan: ImportPlan) -> str:
         f"principals: {plan.source_principals} in the source; {len(plan.add)} new, "
         f"{len(plan.unchanged)} unchanged, {len(plan.changed)} changed ({update_word}), "
         f"{len(plan.kept)} kept as the realm's own, {len(plan.refused)} refused; "
-        f"keys: {plan.keys_carried} carried of {plan.source_keys}; plugin users: "
+        f"keys: {plan.keys_carried} of {plan.source_keys} carried ({plan.keys_written} new or "
+        "replaced); plugin users: "
         f"{len(plan.users_add)} new, {len(plan.users_unchanged)} unchanged, "
         f"{len(plan.users_changed)} changed"
     )
@@ -104,6 +105,7 @@ def plan_data(plan: ImportPlan, result: ImportResult | None = None) -> dict[str,
         "source_principals": plan.source_principals,
         "source_keys": plan.source_keys,
         "keys_carried": plan.keys_carried,
+        "keys_written": plan.keys_written,
         "added": [p.name for p in plan.add],
         "unchanged": len(plan.unchanged),
         "changed_principals": [{"name": c.wanted.name, "fields": c.fields} for c in plan.changed],
