@@ -8,11 +8,18 @@ from __future__ import annotations
 
 import io
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from has_kdc.admin import AdminError, PrincipalAdmin, admin_principal_name, tgs_principal_name
+from has_kdc.admin import (
+    AdminError,
+    PrincipalAdmin,
+    admin_principal_name,
+    salt_for,
+    tgs_principal_name,
+)
 from has_kdc.admin.importing import (
     PasswordScheme,
     SourceUser,
@@ -22,9 +29,10 @@ from has_kdc.admin.importing import (
     read_source,
     report_lines,
 )
-from has_kdc.backend import INITIALIZED_KEY, PluginUser, open_backend
+from has_kdc.backend import INITIALIZED_KEY, KeyData, PluginUser, Principal, open_backend
 from has_kdc.cli import hadmin_local, kdcinit
 from has_kdc.conf import load_conf_dir
+from has_kdc.crypto import enctype_by_id
 from has_kdc.formats import read_keytab
 from has_kdc.plugins.mysql import check_user_name
 from has_kdc.plugins.passwords import ScryptParams, hash_password, verify_password
@@ -240,3 +248,22 @@ def test_hadmin_local_import_dry_run_then_import_then_rerun(node, monkeypatch):
     assert {e.key for e in read_keytab(node.admin_keytab).entries} == set(admin.keys.values())
     status, _, err = run(node.conf_dir, "import", "--format", "mit-dump", str(JSON_FILE))
     assert status == 1 and "not an MIT dump" in err
+
+
+def test_keys_compare_as_the_kdc_uses_them_default_salt_spelled_out_or_not(store):
+    """A key stored with its salt and parameters written out (as ``addprinc -pw`` stores
+    them) is the same key as the source's with both left to their defaults."""
+    backend, kdc = store
+    ident = kerby_data.identity(f"alice@{REALM}")
+    keys = [
+        KeyData(e, ident.kvno, k, salt_for(ident.name), enctype_by_id(e).default_params)
+        for e, k in ident.keys.items()
+    ]
+    backend.add_principal(Principal(ident.name, kvno=ident.kvno, keys=keys, created=1))
+    plan = plan_import(backend, kdc, kerby_json(), scheme=SCHEME)
+    assert f"alice@{REALM}" in plan.unchanged
+    backend.update_principal(
+        replace(backend.get_principal(ident.name), keys=[replace(keys[0], salt=b"other")])
+    )
+    plan = plan_import(backend, kdc, kerby_json(), scheme=SCHEME)
+    assert [(c.wanted.name, c.fields) for c in plan.changed] == [(ident.name, ["keys"])]

@@ -198,22 +198,36 @@ def wanted_principal(
     return principal, None
 
 
-def _key_identity(name: str, key: KeyData) -> tuple:
-    salt = key.salt if key.salt is not None else salt_for(name)
-    try:
-        default = enctype_by_id(key.enctype).default_params
-    except UnsupportedEnctype:
-        default = None
-    params = key.s2kparams if key.s2kparams is not None else default
-    return (key.kvno, key.enctype, bytes(key.key), salt, params)
+def _key_identities(principal: Principal) -> list[tuple]:
+    """The keys as the KDC uses them, sorted: a missing salt read as the name's default,
+    missing string-to-key parameters as the enctype's."""
+    default_salt = salt_for(principal.name) if any(k.salt is None for k in principal.keys) else b""
+    out = []
+    for key in principal.keys:
+        try:
+            params = enctype_by_id(key.enctype).default_params
+        except UnsupportedEnctype:
+            params = None
+        out.append(
+            (
+                key.kvno,
+                key.enctype,
+                bytes(key.key),
+                key.salt if key.salt is not None else default_salt,
+                key.s2kparams if key.s2kparams is not None else params,
+            )
+        )
+    return sorted(out)
 
 
 def differences(current: Principal, wanted: Principal) -> list[str]:
     """The fields in which ``current`` is not what the import would make of it."""
     fields = []
-    current_keys = sorted(_key_identity(current.name, k) for k in current.keys)
-    wanted_keys = sorted(_key_identity(wanted.name, k) for k in wanted.keys)
-    if current_keys != wanted_keys:
+
+    def stored(p: Principal) -> list[tuple]:
+        return sorted((k.kvno, k.enctype, bytes(k.key), k.salt, k.s2kparams) for k in p.keys)
+
+    if stored(current) != stored(wanted) and _key_identities(current) != _key_identities(wanted):
         fields.append("keys")
     if current.kvno != wanted.kvno:
         fields.append("kvno")

@@ -28,13 +28,12 @@ def group_skipped(items: Iterable[Skipped]) -> list[tuple[str, str, list[str]]]:
     A source of 10,000 principals each with an RC4 key gives one entry, not 10,000;
     kvnos are left out of ``what`` so every version of a key groups together.
     """
-    groups: dict[tuple[str, str], list[str]] = {}
+    groups: dict[tuple[str, str], dict[str, None]] = {}
     for item in items:
-        key = (_KVNO.sub("", item.what), item.reason)
-        names = groups.setdefault(key, [])
-        if item.name is not None and item.name not in names:
-            names.append(item.name)
-    return [(what, reason, names) for (what, reason), names in groups.items()]
+        names = groups.setdefault((_KVNO.sub("", item.what), item.reason), {})
+        if item.name is not None:
+            names[item.name] = None
+    return [(what, reason, list(names)) for (what, reason), names in groups.items()]
 
 
 def _names(names: list[str]) -> str:
