@@ -2,6 +2,8 @@
 
 The one place that changes identities; the CLIs, the REST API and the Ansible modules
 all go through it, so every path has the same rules (see `principals` and `realm`).
+Bringing an existing Kerby/HAS or MIT realm over, keys kept, is `importing` (imported
+by its users, not here, so the readers load only when an import runs).
 """
 
 from has_kdc.admin.errors import (
