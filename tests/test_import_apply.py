@@ -267,3 +267,17 @@ def test_keys_compare_as_the_kdc_uses_them_default_salt_spelled_out_or_not(store
     )
     plan = plan_import(backend, kdc, kerby_json(), scheme=SCHEME)
     assert [(c.wanted.name, c.fields) for c in plan.changed] == [(ident.name, ["keys"])]
+
+
+def test_mit_dump_plan_counts(store):
+    """tests/data/importing's MIT realm: 16 principals (K/M included), 14 carried."""
+    backend, kdc = store
+    source = read_source(str(DATA / "mit-1.20.dump"), stash=DATA / "mit-1.20.stash")
+    plan = plan_import(backend, kdc, source)
+    assert plan.source_principals == 16 and len(plan.add) == 14
+    assert {r.name for r in plan.refused} == {f"K/M@{REALM}", f"weakonly@{REALM}"}
+    # 4 AES keys each (kv: 2 kvnos), norealm and onlyrealm 1; no 3DES or RC4 key
+    assert (plan.keys_carried, plan.source_keys) == (54, 82)
+    assert all(k.enctype in (17, 18, 19, 20) for p in plan.add for k in p.keys)
+    summary = report_lines(plan)[-1]
+    assert summary.startswith("principals: 16 in the source; 14 new, 0 unchanged, 0 changed")

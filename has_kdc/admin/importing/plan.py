@@ -303,10 +303,11 @@ def plan_import(
         )
     initialize = not is_initialized(backend)
     plan = ImportPlan(source.kind, source.location, realm, initialize, update)
-    plan.source_principals = len(source.principals)
+    unread = [s for s in source.skipped if s.name is not None and s.what == "principal"]
+    plan.source_principals = len(source.principals) + len(unread)
     plan.source_keys = source.key_count()
     plan.not_carried.extend(s for s in source.skipped if s.name is None or s.what != "principal")
-    plan.refused.extend(s for s in source.skipped if s.name is not None and s.what == "principal")
+    plan.refused.extend(unread)
     builtins = {tgs_principal_name(realm), admin_principal_name(realm)}
     if not initialize:
         builtins.add(changepw_principal_name(realm))
