@@ -126,18 +126,26 @@ def main():
         existing = read_keytab_or_none(module, path)
         keytab = Keytab(list(existing.entries)) if existing is not None else Keytab()
         added = []
-        for name in admin.resolve_names(p["principals"]):
-            principal = admin.get_principal(name)
-            if keytab_holds(keytab, principal):
-                continue
-            entries = keytab_entries(principal)
-            if not entries:
-                module.fail_json(msg="principal %s has no keys to export" % name)
-            keytab.add(entries)
-            added.extend(entries)
-        changed = bool(added)
-        if changed and not module.check_mode:
-            write_atomic(path, keytab_to_bytes(keytab), mode, uid=uid, gid=gid)
+        names = admin.resolve_names(p["principals"])
+        # Keys leaving the store for a file: one ktadd record, when any do.
+        with admin.audit.change("ktadd", ", ".join(names), to=path, norandkey=True) as change:
+            exported = []
+            for name in names:
+                principal = admin.get_principal(name)
+                if keytab_holds(keytab, principal):
+                    continue
+                entries = keytab_entries(principal)
+                if not entries:
+                    module.fail_json(msg="principal %s has no keys to export" % name)
+                keytab.add(entries)
+                added.extend(entries)
+                exported.append(name)
+            change.note(principals=exported)
+            changed = bool(added)
+            if changed and not module.check_mode:
+                write_atomic(path, keytab_to_bytes(keytab), mode, uid=uid, gid=gid)
+            else:
+                change.unchanged()
         changed = module.secret_file_attributes(path, p["owner"], p["group"], p["mode"], changed)
         summary = keytab_summary(Keytab(added)).splitlines()
         diff = []

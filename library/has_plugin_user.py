@@ -18,6 +18,8 @@ description:
     user keeps its hash unless I(update_password=always) and I(password) does not
     match it (checked by verifying against the stored hash, so nothing is rewritten
     to find out).
+  - Every change is one record of the realm's audit trail (C(hadmin-local CONF audit)),
+    naming this module and the remote user.
   - Runs on a HAS node with the interpreter of the has-kdc venv.
 version_added: "0.1.0"
 author: has-kdc contributors
@@ -51,6 +53,15 @@ options:
       - Refuse (true) or allow (false) the user's logins; unset leaves an existing
         user as it is and creates a new one enabled.
     type: bool
+  linked:
+    description:
+      - Link (true) the user to the principal C(<name>@REALM) so that a plugin login
+        gets that principal's TGT even though the principal has keys of its own; a
+        user that is not linked (false) is refused for such a principal. Unset leaves
+        an existing user as it is and creates a new one unlinked.
+      - Whatever this says, a plugin login never gets a ticket for an administrator of
+        the realm or a service principal.
+    type: bool
 attributes:
   check_mode:
     support: full
@@ -72,6 +83,14 @@ EXAMPLES = r"""
   no_log: true
   vars:
     ansible_python_interpreter: /opt/has/venv/bin/python
+
+- name: Let the plugin user log in as the principal alice@REALM, which has keys
+  has_plugin_user:
+    conf_dir: /etc/has
+    name: alice
+    password: "{{ vault_alice_plugin_password }}"
+    linked: true
+  no_log: true
 
 - name: Remove a user
   has_plugin_user:
@@ -97,6 +116,10 @@ disabled:
   description: Whether the user is (or would be) disabled; null when absent.
   returned: always
   type: bool
+linked:
+  description: Whether the user is (or would be) linked to its principal; null when absent.
+  returned: always
+  type: bool
 has_kdc_missing:
   description:
     - True when, in check mode, has_kdc was not installed for the interpreter yet (a
@@ -117,7 +140,11 @@ from ansible.module_utils.has_kdc_module import (
 def describe(user):
     if user is None:
         return ABSENT
-    return "plugin user: %s\nstate: %s\n" % (user.name, "disabled" if user.disabled else "enabled")
+    return "plugin user: %s\nstate: %s\nlinked: %s\n" % (
+        user.name,
+        "disabled" if user.disabled else "enabled",
+        "yes" if user.linked else "no",
+    )
 
 
 def main():
@@ -133,6 +160,7 @@ def main():
                 "default": "on_create",
             },
             "disabled": {"type": "bool"},
+            "linked": {"type": "bool"},
         },
         required_if=[("state", "present", ("password",))],
         supports_check_mode=True,
@@ -143,6 +171,7 @@ def main():
             "created": p["state"] == "present",
             "password_changed": p["state"] == "present",
             "disabled": bool(p["disabled"]) if p["state"] == "present" else None,
+            "linked": bool(p["linked"]) if p["state"] == "present" else None,
         },
     )
     from has_kdc.backend import PluginUser
@@ -156,18 +185,27 @@ def main():
         module.fail_json(msg="plugin user %r: %s" % (p["name"], exc))
     result = {"name": name, "created": False, "password_changed": False}
 
-    with module.session(p["conf_dir"]) as (_conf, backend, _admin):
-        current = backend.get_plugin_user(name)
+    with module.session(p["conf_dir"]) as (_conf, _backend, admin):
+        users = admin.plugin_users
+        current = users.get(name)
         if p["state"] == "absent":
-            result["disabled"] = None
-            module.exit_absent(name, current, describe, backend.delete_plugin_user, result)
+            result.update(disabled=None, linked=None)
+            module.exit_absent(name, current, describe, users.delete, result)
 
         if current is None:
-            wanted = PluginUser(name, "", disabled=bool(p["disabled"]))
-            result.update(created=True, password_changed=True, disabled=wanted.disabled)
+            wanted = PluginUser(name, "", disabled=bool(p["disabled"]), linked=bool(p["linked"]))
+            result.update(
+                created=True,
+                password_changed=True,
+                disabled=wanted.disabled,
+                linked=wanted.linked,
+            )
             if not module.check_mode:
-                backend.put_plugin_user(
-                    PluginUser(name, hash_password(p["password"]), disabled=wanted.disabled)
+                users.add(
+                    name,
+                    hash_password(p["password"]),
+                    disabled=wanted.disabled,
+                    linked=wanted.linked,
                 )
             module.exit_json(
                 changed=True,
@@ -182,14 +220,19 @@ def main():
             except ValueError:
                 rehash = True  # a damaged hash: only a new password repairs it
         disabled = current.disabled if p["disabled"] is None else p["disabled"]
-        changed = rehash or disabled != current.disabled
-        result.update(password_changed=rehash, disabled=disabled)
+        linked = current.linked if p["linked"] is None else p["linked"]
+        changed = rehash or disabled != current.disabled or linked != current.linked
+        result.update(password_changed=rehash, disabled=disabled, linked=linked)
         if changed and not module.check_mode:
-            new_hash = hash_password(p["password"]) if rehash else current.password_hash
-            backend.put_plugin_user(PluginUser(name, new_hash, disabled=disabled))
+            users.modify(
+                name,
+                password_hash=hash_password(p["password"]) if rehash else None,
+                disabled=disabled,
+                linked=linked,
+            )
         diff = []
         if changed:
-            after = describe(PluginUser(name, "", disabled=disabled))
+            after = describe(PluginUser(name, "", disabled=disabled, linked=linked))
             diff = summary_diff(
                 name, describe(current), after + ("password: changed\n" if rehash else "")
             )

@@ -278,11 +278,15 @@ def main():
             after = replace(current, **differing)
             if rekey:
                 after = replace(after, kvno=current.kvno + 1)
-        else:
-            if differing:
-                after = admin.modify_principal(name, differing)
-            if rekey:
-                after = admin.change_password(name, p["password"])
+        elif differing or rekey:
+            # one task, one audit record: the attribute change and the re-key together
+            with admin.audit.change(
+                "modprinc", name, attributes=sorted(differing), password_changed=rekey
+            ):
+                if differing:
+                    after = admin.modify_principal(name, differing)
+                if rekey:
+                    after = admin.change_password(name, p["password"])
         result["kvno"] = after.kvno
         changed = bool(differing) or rekey
         diff = summary_diff(name, describe(current), describe(after)) if changed else []

@@ -20,6 +20,8 @@ description:
     already holds the current kadmin keys is left untouched, so its bytes (and its
     SHA-256) stay the same across runs.
   - Returns the SHA-256 of admin.keytab, never its bytes.
+  - Initializing the realm and every write of admin.keytab are records of the realm's
+    audit trail (C(hadmin-local CONF audit)), naming this module and the remote user.
   - Runs on a HAS node with the interpreter of the has-kdc venv
     (C(ansible_python_interpreter)).
 version_added: "0.1.0"
@@ -180,8 +182,12 @@ def main():
 
         if module.check_mode:
             principal = admin.get_principal(admin_name)
+        elif was_initialized:
+            principal = admin.get_principal(admin_name)
+            if not keytab_holds(existing, principal):  # the keys go to the file: audited
+                principal = admin.export_keys(admin_name, to=path)
         else:
-            init = init_realm(backend, conf.kdc)
+            init = init_realm(backend, conf.kdc, admin.audit.actor, hand_out=True)
             principal = init.admin_principal
             result["created"] = init.created
             result["created_principals"] = list(init.created_principals)

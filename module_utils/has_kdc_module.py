@@ -15,7 +15,9 @@ As ansible-freeipa's ``ansible_freeipa_module`` does for IPA, this base:
   read or written;
 - opens a node's conf_dir (kdc.conf + backend.conf) and its identity store for the length
   of one ``with`` block, and turns the package's user-facing errors into ``fail_json``
-  messages (they name the file and what is wrong, never a secret);
+  messages (they name the file and what is wrong, never a secret); the admin object it
+  gives acts for ``ansible:<module>`` and the remote user (``SUDO_USER`` under become),
+  so every change a module makes is one record of the audit trail;
 - builds ``--diff`` entries: text files show before and after; secret files (keytabs)
   show only a summary (size and SHA-256 of the bytes, principals, kvnos, enctypes);
 - compares keytab contents with the database keys, the rule behind "a keytab that still
@@ -185,7 +187,10 @@ class HasKdcModule(AnsibleModule):
 
     @contextmanager
     def session(self, conf_dir):
-        """(ConfDir, backend, PrincipalAdmin) for ``conf_dir``, closed when the block ends."""
+        """(ConfDir, backend, PrincipalAdmin) for ``conf_dir``, closed when the block ends.
+
+        The PrincipalAdmin acts for this module and the remote user (see ``actor``).
+        """
         from has_kdc.admin import PrincipalAdmin
         from has_kdc.backend import open_backend
         from has_kdc.conf import load_conf_dir
@@ -195,9 +200,17 @@ class HasKdcModule(AnsibleModule):
             backend = open_backend(conf.backend)
         try:
             with self.failing_on_user_errors(conf.kdc.kdc_realm):
-                yield conf, backend, PrincipalAdmin(backend, conf.kdc)
+                yield conf, backend, PrincipalAdmin(backend, conf.kdc, self.actor())
         finally:
             backend.close()
+
+    def actor(self):
+        """Who the audit trail records for this module's changes: the user the module runs
+        as (``root (sudo from <remote user>)`` under become), via ``ansible:<module>``,
+        from the SSH client when the connection says so."""
+        from has_kdc.admin import os_actor
+
+        return os_actor("ansible:%s" % self._name)
 
     # ------------------------------------------------------------------ files
 

@@ -8,6 +8,7 @@ import pytest
 
 from has_kdc.admin import (
     HOST_ROLES,
+    Actor,
     AdminError,
     PrincipalAdmin,
     create_principals,
@@ -17,7 +18,7 @@ from has_kdc.admin import (
 )
 from has_kdc.admin.hostroles import parse_hostroles, role_principals
 from has_kdc.backend import Principal, PrincipalExists, open_backend
-from has_kdc.conf import load_conf_dir
+from has_kdc.conf import KdcConfig, load_conf_dir
 from has_kdc.formats import read_keytab
 from tests.hasnode import HasNode
 
@@ -30,6 +31,9 @@ HAS_EXAMPLE = (
 )
 
 
+ACTOR = Actor("pytest", "test")
+
+
 @pytest.fixture(params=["sqlite", "mysql"])
 def backend(request, tmp_path):
     if request.param == "sqlite":
@@ -38,6 +42,11 @@ def backend(request, tmp_path):
         config = request.getfixturevalue("mysql_backend_config")
     with open_backend(config) as store:
         yield store
+
+
+def admin_of(store, tmp_path) -> PrincipalAdmin:
+    kdc = KdcConfig(kdc_realm=REALM, supported_enctypes=ENCTYPES, data_dir=tmp_path)
+    return PrincipalAdmin(store, kdc, ACTOR)
 
 
 # ---------------------------------------------------------------------- hostroles.json
@@ -101,16 +110,15 @@ def test_bad_hostroles_are_refused_with_the_reason(text, message):
 # ---------------------------------------------------------------------- creprincs
 
 
-def test_create_principals_skips_existing_and_logs_every_change(backend):
+def test_create_principals_skips_existing_and_logs_every_change(backend, tmp_path):
     names = host_role_principals(parse_hostroles(HAS_EXAMPLE), REALM)
     existing = backend.add_principal(
         Principal(name="hdfs/host1@HADOOP.COM", kvno=3, keys=[], requires_preauth=False)
     )
     counter = backend.change_counter()
     seen = []
-    result = create_principals(
-        backend, names, ENCTYPES, chunk=2, progress=lambda d, t: seen.append((d, t))
-    )
+    admin = admin_of(backend, tmp_path)
+    result = create_principals(admin, names, chunk=2, progress=lambda d, t: seen.append((d, t)))
     assert (result.created, result.skipped, result.failed) == (4, 1, [])
     assert result.summary().startswith("created 4, skipped 1, failed 0 in ")
     assert seen == [(2, 5), (4, 5), (5, 5)]
@@ -122,7 +130,7 @@ def test_create_principals_skips_existing_and_logs_every_change(backend):
     # One change number per principal: a KDC's cache drops exactly these names.
     assert backend.change_counter() == counter + 4
     assert set(backend.changes_since(counter)) == set(names) - {"hdfs/host1@HADOOP.COM"}
-    again = create_principals(backend, names, ENCTYPES)
+    again = create_principals(admin, names)
     assert (again.created, again.skipped) == (0, 5)
     assert backend.change_counter() == counter + 4
 
@@ -142,11 +150,11 @@ def test_bulk_add_is_all_or_nothing(backend):
     assert backend.get_principals([p.name for p in batch]).keys() == {p.name for p in batch}
 
 
-def test_a_failing_principal_costs_only_itself(mysql_backend_config):
+def test_a_failing_principal_costs_only_itself(mysql_backend_config, tmp_path):
     with open_backend(mysql_backend_config) as store:
         long_host = "h" * 1100  # longer than the 1024-byte name column
         names = ["hdfs/ok1@HADOOP.COM", f"hdfs/{long_host}@HADOOP.COM", "hdfs/ok2@HADOOP.COM"]
-        result = create_principals(store, names, ENCTYPES)
+        result = create_principals(admin_of(store, tmp_path), names)
         assert (result.created, result.skipped) == (2, 0)
         assert [n for n, _ in result.failed] == [names[1]]
         assert "longer than 1024 bytes" in result.failed[0][1]
@@ -157,9 +165,10 @@ def test_a_failing_principal_costs_only_itself(mysql_backend_config):
 
 
 def test_export_host_keytabs_has_names_current_keys_no_rekey(backend, tmp_path):
-    create_principals(backend, host_role_principals(parse_hostroles(HAS_EXAMPLE), REALM), ENCTYPES)
+    admin = admin_of(backend, tmp_path)
+    create_principals(admin, host_role_principals(parse_hostroles(HAS_EXAMPLE), REALM))
     before = backend.get_principals(["HTTP/host1@HADOOP.COM", "hdfs/host1@HADOOP.COM"])
-    exports = export_host_keytabs(backend, REALM, "host1", tmp_path)
+    exports = export_host_keytabs(admin, "host1", tmp_path)
     assert [(e.role, e.path.name) for e in exports] == [
         ("HDFS", "HDFS-host1.keytab"),
         ("YARN", "YARN-host1.keytab"),
@@ -173,12 +182,12 @@ def test_export_host_keytabs_has_names_current_keys_no_rekey(backend, tmp_path):
     assert oct((tmp_path / "HDFS-host1.keytab").stat().st_mode & 0o777) == "0o600"
     after = backend.get_principals(list(before))
     assert after == before  # exported as they are: no new kvno
-    (only,) = export_host_keytabs(backend, REALM, "host2", tmp_path, "hbase")
+    (only,) = export_host_keytabs(admin, "host2", tmp_path, "hbase")
     assert only.path.name == "HBASE-host2.keytab" and only.principals == ("hbase/host2@HADOOP.COM",)
     with pytest.raises(AdminError, match="no principal of role HBASE exists for host host1"):
-        export_host_keytabs(backend, REALM, "host1", tmp_path, "HBASE")
+        export_host_keytabs(admin, "host1", tmp_path, "HBASE")
     with pytest.raises(AdminError, match="no principal of any host role exists for host nohost"):
-        export_host_keytabs(backend, REALM, "nohost", tmp_path)
+        export_host_keytabs(admin, "nohost", tmp_path)
 
 
 # ---------------------------------------------------------------------- hadmin-local
@@ -238,12 +247,10 @@ def test_creprincs_leaves_the_nodes_http_principal_alone(tmp_path):
     """HDFS's HTTP/<host> may be a HAS node's own principal, made by init: it is skipped."""
     conf = load_conf_dir(HasNode(tmp_path).conf_dir)
     with open_backend(conf.backend) as store:
-        init_realm(store, conf.kdc)
+        init_realm(store, conf.kdc, ACTOR)
         http = f"HTTP/{conf.kdc.kdc_host}@{REALM}"
         before = store.get_principal(http)
-        admin = PrincipalAdmin(store, conf.kdc)
-        result = create_principals(
-            store, [http, f"hdfs/{conf.kdc.kdc_host}@{REALM}"], admin.enctypes
-        )
+        admin = PrincipalAdmin(store, conf.kdc, ACTOR)
+        result = create_principals(admin, [http, f"hdfs/{conf.kdc.kdc_host}@{REALM}"])
         assert (result.created, result.skipped) == (1, 1)
         assert store.get_principal(http) == before

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from has_kdc.admin import (
+    Actor,
     AdminError,
     NoSuchPrincipalError,
     PrincipalAdmin,
@@ -25,6 +26,7 @@ from has_kdc.formats import read_keytab
 from tests.mitkrb import MitClient
 
 REALM = "HADOOP.COM"
+ACTOR = Actor("pytest", "test")
 
 
 def write_conf_dir(tmp: Path, enctypes: str | None = None) -> Path:
@@ -52,8 +54,8 @@ def admin(tmp_path: Path) -> Iterator[PrincipalAdmin]:
     conf = load_conf_dir(write_conf_dir(tmp_path))
     backend = open_backend(conf.backend)
     try:
-        init_realm(backend, conf.kdc)
-        yield PrincipalAdmin(backend, conf.kdc)
+        init_realm(backend, conf.kdc, ACTOR)
+        yield PrincipalAdmin(backend, conf.kdc, ACTOR)
     finally:
         backend.close()
 
@@ -100,7 +102,7 @@ def test_randkey_keys_are_random_and_unsalted(admin):
 def test_configured_enctypes_decide_the_keys(tmp_path):
     conf = load_conf_dir(write_conf_dir(tmp_path, "aes128-cts-hmac-sha256-128"))
     with open_backend(conf.backend) as backend:
-        admin = PrincipalAdmin(backend, conf.kdc)
+        admin = PrincipalAdmin(backend, conf.kdc, ACTOR)
         assert [k.enctype for k in admin.add_principal("bob", password="x").keys] == [19]
 
 

@@ -9,6 +9,7 @@ import stat
 import pytest
 
 from has_kdc.admin import (
+    Actor,
     AdminError,
     RealmNotInitializedError,
     admin_keys,
@@ -22,6 +23,8 @@ from has_kdc.conf import load_conf_dir
 from has_kdc.formats import read_keytab
 from tests.test_admin_principals import write_conf_dir
 
+ACTOR = Actor("pytest", "test")
+
 
 def test_first_init_creates_builtins_with_random_keys(tmp_path):
     conf = load_conf_dir(write_conf_dir(tmp_path))
@@ -29,7 +32,7 @@ def test_first_init_creates_builtins_with_random_keys(tmp_path):
         assert not is_initialized(backend)
         with pytest.raises(RealmNotInitializedError, match="not initialized yet"):
             admin_keys(backend, conf.kdc)
-        result = init_realm(backend, conf.kdc)
+        result = init_realm(backend, conf.kdc, ACTOR)
         assert result.created
         assert result.created_principals == [
             "krbtgt/HADOOP.COM@HADOOP.COM",
@@ -53,9 +56,9 @@ def test_first_init_creates_builtins_with_random_keys(tmp_path):
 def test_second_init_changes_nothing_and_returns_the_same_admin_keys(tmp_path):
     conf = load_conf_dir(write_conf_dir(tmp_path))
     with open_backend(conf.backend) as backend:
-        first = init_realm(backend, conf.kdc)
+        first = init_realm(backend, conf.kdc, ACTOR)
         counter = backend.change_counter()
-        second = init_realm(backend, conf.kdc)
+        second = init_realm(backend, conf.kdc, ACTOR)
         assert not second.created and second.created_principals == []
         assert second.initialized_at == first.initialized_at
         assert backend.change_counter() == counter
@@ -67,7 +70,7 @@ def test_second_init_changes_nothing_and_returns_the_same_admin_keys(tmp_path):
 def test_admin_keytab_is_0600_and_holds_only_kadmin(tmp_path):
     conf = load_conf_dir(write_conf_dir(tmp_path))
     with open_backend(conf.backend) as backend:
-        result = init_realm(backend, conf.kdc)
+        result = init_realm(backend, conf.kdc, ACTOR)
     out = tmp_path / "out"
     out.mkdir()
     path = write_admin_keytab(out, result.admin_principal)
@@ -84,7 +87,7 @@ def test_init_refuses_a_database_of_another_realm(tmp_path):
     conf_dir = write_conf_dir(tmp_path)
     conf = load_conf_dir(conf_dir)
     with open_backend(conf.backend) as backend:
-        init_realm(backend, conf.kdc)
+        init_realm(backend, conf.kdc, ACTOR)
     kdc_conf = conf_dir / "kdc.conf"
     kdc_conf.write_text(kdc_conf.read_text().replace("HADOOP.COM", "OTHER.COM"))
     other = load_conf_dir(conf_dir)
@@ -92,25 +95,27 @@ def test_init_refuses_a_database_of_another_realm(tmp_path):
         open_backend(other.backend) as backend,
         pytest.raises(AdminError, match=r"belongs to realm HADOOP\.COM.*kdc_realm = OTHER\.COM"),
     ):
-        init_realm(backend, other.kdc)
+        init_realm(backend, other.kdc, ACTOR)
 
 
 def test_registered_nodes_get_http_principals(tmp_path):
     conf = load_conf_dir(write_conf_dir(tmp_path))
     with open_backend(conf.backend) as backend:
         backend.register_node("emr-worker-1")
-        assert not ensure_node_principals(backend, conf.kdc, "emr-worker-2")  # before init
-        result = init_realm(backend, conf.kdc)
+        assert not ensure_node_principals(
+            backend, conf.kdc, "emr-worker-2", actor=ACTOR
+        )  # before init
+        result = init_realm(backend, conf.kdc, ACTOR)
         assert "HTTP/emr-worker-1@HADOOP.COM" in result.created_principals
-        assert ensure_node_principals(backend, conf.kdc, "emr-worker-2")
-        assert not ensure_node_principals(backend, conf.kdc, "emr-worker-2")
+        assert ensure_node_principals(backend, conf.kdc, "emr-worker-2", actor=ACTOR)
+        assert not ensure_node_principals(backend, conf.kdc, "emr-worker-2", actor=ACTOR)
         assert backend.get_principal("HTTP/emr-worker-2@HADOOP.COM") is not None
 
 
 def _init_in_process(conf_dir: str, queue: multiprocessing.Queue) -> None:
     conf = load_conf_dir(conf_dir)
     with open_backend(conf.backend) as backend:
-        result = init_realm(backend, conf.kdc)
+        result = init_realm(backend, conf.kdc, ACTOR)
         queue.put((result.created, sorted(k.key.hex() for k in result.admin_principal.keys)))
 
 

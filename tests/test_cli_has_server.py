@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from has_kdc.admin import init_realm
+from has_kdc.admin import Actor, init_realm
 from has_kdc.asn1.constants import KDC_ERR_SVC_UNAVAILABLE
 from has_kdc.backend import open_backend
 from has_kdc.cli.has_server import RealmGate
@@ -98,7 +98,7 @@ def test_realm_gate_answers_29_until_initialized(tmp_path):
         assert reply is not None and reply[0] == 0x7E  # KRB-ERROR [APPLICATION 30]
         assert bytes([0x02, 0x01, KDC_ERR_SVC_UNAVAILABLE]) in reply  # error-code INTEGER 29
         assert gate.handle(b"garbage", "udp") is None
-        init_realm(backend, conf.kdc)
+        init_realm(backend, conf.kdc, Actor("pytest", "test"))
         assert not gate.is_open()  # polled at most once per interval
         now[0] += 1.0
         assert gate.is_open()

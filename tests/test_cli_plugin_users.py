@@ -76,7 +76,7 @@ def test_bad_input(conf_dir):
     status, _out, err = run(conf_dir, "addpluginuser", "yarn", stdin="")
     assert status == 1 and "give -pw PASSWORD" in err
     status, _out, err = run(conf_dir, "modpluginuser", "yarn")
-    assert status == 2  # -disable or -enable is required
+    assert status == 2 and "-link or -unlink" in err  # something to change is required
     status, _out, err = run(conf_dir, "resetpluginuser", "-pw", "x", "nobody")
     assert status == 1 and "does not exist" in err
     status, out, _err = run(conf_dir, "addpluginuser", "-disable", "-pw", "y", "yarn")

@@ -5,17 +5,19 @@ from __future__ import annotations
 import pytest
 
 from has_kdc.admin import (
+    Actor,
     AdminError,
     ensure_node_principals,
     init_realm,
     node_service_principals,
-    record_node_principals,
+    register_node,
 )
 from has_kdc.backend import open_backend
 from has_kdc.conf import ConfigError, load_conf_dir, parse_has_server_conf
 from tests.test_admin_principals import write_conf_dir
 
 REALM = "HADOOP.COM"
+ACTOR = Actor("pytest", "test")
 
 
 def server(text: str):
@@ -59,13 +61,15 @@ def test_init_creates_recorded_names_and_late_nodes_their_own(tmp_path):
     with open_backend(conf.backend) as backend:
         # node 2 registered (servers first) with its extra name, then init runs on node 1
         backend.register_node("127.0.1.2")
-        record_node_principals(backend, "127.0.1.2", [f"HTTP/emr-worker-1@{REALM}"])
-        result = init_realm(backend, conf.kdc)
+        register_node(
+            backend, conf.kdc, ACTOR, host="127.0.1.2", principals=[f"HTTP/emr-worker-1@{REALM}"]
+        )
+        result = init_realm(backend, conf.kdc, ACTOR)
         assert f"HTTP/emr-worker-1@{REALM}" in result.created_principals
         assert f"HTTP/127.0.1.2@{REALM}" in result.created_principals
         # a node joining later creates its principals itself, once
         extra = [f"HTTP/emr-worker-2@{REALM}"]
-        assert ensure_node_principals(backend, conf.kdc, "127.0.1.3", extra)
-        assert not ensure_node_principals(backend, conf.kdc, "127.0.1.3", extra)
+        assert ensure_node_principals(backend, conf.kdc, "127.0.1.3", extra, actor=ACTOR)
+        assert not ensure_node_principals(backend, conf.kdc, "127.0.1.3", extra, actor=ACTOR)
         assert backend.get_principal(f"HTTP/emr-worker-2@{REALM}") is not None
         assert backend.get_principal(f"HTTP/127.0.1.3@{REALM}") is not None

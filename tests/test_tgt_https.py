@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from has_kdc.admin import Actor
 from has_kdc.backend import PluginUser
 from has_kdc.cli import login_test
 from has_kdc.client.has_client import client_ssl_context
@@ -37,6 +38,7 @@ from has_kdc.web.tgt_api import TgtService, tgt_routes
 from tests.mitkrb import MitClient, free_port
 
 REALM = "HADOOP.COM"
+ACTOR = Actor("pytest", "test")
 FAST = ScryptParams(ln=4, r=8, p=1)
 LIMITS = TgtLimits(
     user_failures=Limit(3, 1 / 60),
@@ -101,7 +103,7 @@ def start_node(tmp: Path, *, auth_type: str = "MySQL", limits: TgtLimits = LIMIT
     ca = create_ca(tmp / "ca", "test CA")
     cert = issue_server_cert(ca, ["localhost"], ["127.0.0.1"], conf_dir)
     service = HasService(conf_dir, load_conf_dir(conf_dir), migrate=True)
-    service.init_realm()
+    service.init_realm(ACTOR)
     context = WebContext(service)
     tgt = TgtService.for_context(context, limits=limits)
     server_conf = read_has_server_conf(conf_dir / "has-server.conf")
@@ -219,11 +221,15 @@ def test_disabled_user_and_locked_principal(node):
     backend.put_plugin_user(PluginUser("hdfs", hash_password("test", params=FAST)))
     from has_kdc.admin import PrincipalAdmin
 
-    admin = PrincipalAdmin(backend, node.service.conf.kdc)
+    admin = PrincipalAdmin(backend, node.service.conf.kdc, ACTOR)
     admin.add_principal("hdfs", randkey=True, attributes={"allow_tix": False})
     import time
 
     time.sleep(1.1)  # the principal cache sees changes within a second
+    status, _h, answer = node.put("/has/v1", _body(_claims()), JSON)
+    # hdfs@REALM has keys of its own: the plugin user must be linked to it first
+    assert (status, answer["error"]) == (403, "principal_not_allowed")
+    admin.plugin_users.modify("hdfs", linked=True)
     status, _h, answer = node.put("/has/v1", _body(_claims()), JSON)
     assert (status, answer["error"]) == (403, "kdc_refused")
     assert "CLIENT_REVOKED" in answer["detail"]

@@ -1,11 +1,15 @@
-"""Identity administration: principals, keys, keytabs, realm init and Hadoop host roles.
+"""Identity administration: principals, keys, keytabs, realm init, nodes, plugin users
+and Hadoop host roles.
 
 The one place that changes identities; the CLIs, the REST API and the Ansible modules
-all go through it, so every path has the same rules (see `principals` and `realm`).
-Bringing an existing Kerby/HAS or MIT realm over, keys kept, is `importing` (imported
-by its users, not here, so the readers load only when an import runs).
+all go through it, so every path has the same rules (see `principals` and `realm`) and
+every change is one record of the audit trail (see `audit`): each change names the
+`Actor` it is made for. Bringing an existing Kerby/HAS or MIT realm over, keys kept, is
+`importing` (imported by its users, not here, so the readers load only when an import
+runs).
 """
 
+from has_kdc.admin.audit import AUDIT_LOG, Actor, AuditTrail, audit_query, os_actor
 from has_kdc.admin.errors import (
     AdminError,
     NoSuchPrincipalError,
@@ -23,6 +27,7 @@ from has_kdc.admin.hostroles import (
     read_hostroles,
 )
 from has_kdc.admin.keys import password_keys, random_keys, salt_for
+from has_kdc.admin.plugin_users import PluginUserAdmin
 from has_kdc.admin.principals import ATTRIBUTES, PrincipalAdmin, keytab_entries
 from has_kdc.admin.realm import (
     ADMIN_KEYTAB,
@@ -35,8 +40,8 @@ from has_kdc.admin.realm import (
     is_initialized,
     node_host_names,
     node_service_principals,
-    record_node_principals,
     recorded_node_principals,
+    register_node,
     tgs_principal_name,
     write_admin_keytab,
 )
@@ -45,18 +50,23 @@ from has_kdc.admin.timespec import format_duration, format_time, parse_duration,
 __all__ = [
     "ADMIN_KEYTAB",
     "ATTRIBUTES",
+    "AUDIT_LOG",
     "HOST_ROLES",
+    "Actor",
     "AdminError",
+    "AuditTrail",
     "BulkResult",
     "HostRoles",
     "KeytabExport",
     "NoSuchPrincipalError",
+    "PluginUserAdmin",
     "PrincipalAdmin",
     "PrincipalExistsError",
     "RealmInit",
     "RealmNotInitializedError",
     "admin_keys",
     "admin_principal_name",
+    "audit_query",
     "create_principals",
     "ensure_node_principals",
     "export_host_keytabs",
@@ -69,13 +79,14 @@ __all__ = [
     "keytab_entries",
     "node_host_names",
     "node_service_principals",
+    "os_actor",
     "parse_duration",
     "parse_time",
     "password_keys",
     "random_keys",
     "read_hostroles",
-    "record_node_principals",
     "recorded_node_principals",
+    "register_node",
     "salt_for",
     "tgs_principal_name",
     "write_admin_keytab",

@@ -23,6 +23,9 @@ HAS's names and formats:
   with no principal for the host are skipped. Keys are exported as they are (no
   re-keying, unlike ``ktadd``): exporting one role must not invalidate keytabs
   already deployed for the others.
+
+Both work through a `PrincipalAdmin`, on behalf of its actor: one ``creprincs`` audit
+record (counts and the names created) per run, one ``expkeytabs`` record per export.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from pathlib import Path
 
 from has_kdc.admin.errors import AdminError
 from has_kdc.admin.keys import random_keys
-from has_kdc.admin.principals import keytab_entries
+from has_kdc.admin.principals import PrincipalAdmin, keytab_entries
 from has_kdc.backend import BackendError, IdentityBackend, Principal, PrincipalExists
 from has_kdc.formats import KeytabEntry, write_keytab
 from has_kdc.principal import PrincipalNameError, format_principal
@@ -197,41 +200,61 @@ Progress = Callable[[int, int], None]
 
 
 def create_principals(
-    backend: IdentityBackend,
+    admin: PrincipalAdmin,
     names: Sequence[str],
-    enctypes: Sequence[int],
     *,
     chunk: int = DEFAULT_CHUNK,
     progress: Progress | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> BulkResult:
-    """Create the principals of ``names`` that do not exist yet (random keys, preauth).
+    """Create the principals of ``names`` that do not exist yet (random keys in the
+    realm's enctypes, preauth).
 
     Each chunk is one exclusive transaction: read which names exist, insert the
     others in one batch. A chunk that fails is retried one principal at a time, so
     one bad name costs only itself and is reported with its reason.
-    ``progress(done, total)`` is called after each chunk.
+    ``progress(done, total)`` is called after each chunk. The run is one audit record
+    (written after the last chunk, since the chunks commit on their own).
     """
     if chunk < 1:
         raise ValueError(f"chunk must be at least 1, not {chunk}")
+    backend, enctypes = admin.backend, admin.enctypes
     started = clock()
     result = BulkResult()
     wanted = list(dict.fromkeys(names))
-    for start in range(0, len(wanted), chunk):
-        part = wanted[start : start + chunk]
-        try:
-            with backend.transaction():
-                existing = backend.get_principals(part)
-                new = [_new_principal(n, enctypes) for n in part if n not in existing]
-                backend.add_principals(new)
-            result.created += len(new)
-            result.skipped += len(part) - len(new)
-        except BackendError:
-            _one_by_one(backend, part, enctypes, result)
-        if progress is not None:
-            progress(min(start + chunk, len(wanted)), len(wanted))
-    result.seconds = clock() - started
+    label = wanted[0] if len(wanted) == 1 else f"{len(wanted)} principals"
+    with admin.audit.change("creprincs", label, atomic=False) as change:
+        made: list[str] = []
+        for start in range(0, len(wanted), chunk):
+            part = wanted[start : start + chunk]
+            try:
+                with backend.transaction():
+                    existing = backend.get_principals(part)
+                    new = [_new_principal(n, enctypes) for n in part if n not in existing]
+                    backend.add_principals(new)
+                result.created += len(new)
+                result.skipped += len(part) - len(new)
+                made += [p.name for p in new]
+            except BackendError:
+                made += _one_by_one(backend, part, enctypes, result)
+            if progress is not None:
+                progress(min(start + chunk, len(wanted)), len(wanted))
+        result.seconds = clock() - started
+        change.note(
+            created=result.created,
+            skipped=result.skipped,
+            failed=len(result.failed),
+            principals=made[:_LISTED],
+        )
+        if result.failed:
+            change.failed(f"{len(result.failed)} principal(s) could not be created")
+        elif not made:
+            change.unchanged()
     return result
+
+
+#: how many created names a creprincs audit record lists (the counts are exact)
+_LISTED = 100
 
 
 def _new_principal(name: str, enctypes: Sequence[int]) -> Principal:
@@ -240,7 +263,8 @@ def _new_principal(name: str, enctypes: Sequence[int]) -> Principal:
 
 def _one_by_one(
     backend: IdentityBackend, names: Sequence[str], enctypes: Sequence[int], result: BulkResult
-) -> None:
+) -> list[str]:
+    made = []
     for name in names:
         try:
             backend.add_principal(_new_principal(name, enctypes))
@@ -250,6 +274,8 @@ def _one_by_one(
             result.failed.append((name, str(exc)))
         else:
             result.created += 1
+            made.append(name)
+    return made
 
 
 # ---------------------------------------------------------------------- expkeytabs
@@ -271,8 +297,7 @@ def keytab_file_name(host: str, role: str) -> str:
 
 
 def export_host_keytabs(
-    backend: IdentityBackend,
-    realm: str,
+    admin: PrincipalAdmin,
     host: str,
     directory: str | os.PathLike[str],
     role: str | None = None,
@@ -283,26 +308,29 @@ def export_host_keytabs(
     exist, replacing any older file of that name (atomically, 0600); a role with no
     such principal gets no file. Raises `AdminError` when nothing was found at all.
     """
-    host = _check_host(host, "expkeytabs")
-    target = Path(directory)
-    if not target.is_dir():
-        raise AdminError(f"cannot write keytabs: {target} is not a directory")
-    roles = [_check_role(role, "expkeytabs")] if role is not None else list(HOST_ROLES)
-    wanted = {r: role_principals(host, r, realm) for r in roles}
-    found = backend.get_principals([n for names in wanted.values() for n in names])
-    exports = []
-    for r, names in wanted.items():
-        present = [found[n] for n in names if n in found]
-        if not present:
-            continue
-        entries = [e for p in present for e in keytab_entries(p)]
-        path = target / keytab_file_name(host, r)
-        write_keytab(path, entries)
-        exports.append(KeytabExport(r, path, tuple(p.name for p in present), tuple(entries)))
-    if not exports:
-        which = f"role {roles[0]}" if role is not None else "any host role"
-        raise AdminError(
-            f"no principal of {which} exists for host {host} in realm {realm}; "
-            "create them with 'creprincs hostroles.json' first"
-        )
-    return exports
+    realm = admin.realm
+    with admin.audit.change("expkeytabs", host, role=role, to=str(directory)) as change:
+        host = _check_host(host, "expkeytabs")
+        target = Path(directory)
+        if not target.is_dir():
+            raise AdminError(f"cannot write keytabs: {target} is not a directory")
+        roles = [_check_role(role, "expkeytabs")] if role is not None else list(HOST_ROLES)
+        wanted = {r: role_principals(host, r, realm) for r in roles}
+        found = admin.backend.get_principals([n for names in wanted.values() for n in names])
+        exports = []
+        for r, names in wanted.items():
+            present = [found[n] for n in names if n in found]
+            if not present:
+                continue
+            entries = [e for p in present for e in keytab_entries(p)]
+            path = target / keytab_file_name(host, r)
+            write_keytab(path, entries)
+            exports.append(KeytabExport(r, path, tuple(p.name for p in present), tuple(entries)))
+        if not exports:
+            which = f"role {roles[0]}" if role is not None else "any host role"
+            raise AdminError(
+                f"no principal of {which} exists for host {host} in realm {realm}; "
+                "create them with 'creprincs hostroles.json' first"
+            )
+        change.note(principals=[n for e in exports for n in e.principals])
+        return exports

@@ -4,6 +4,8 @@
 configured enctypes, lifetimes) and is what ``hadmin-local``, the REST API and the
 Ansible modules call. Each read-modify-write runs in one backend transaction, so two
 admins (or two nodes) changing the same principal at once are serialized, never lost.
+It is made for one `Actor` (who asks, through which edge, from where), and every change
+and key export it makes is one record of the audit trail (`has_kdc.admin.audit`).
 
 Behaviour chosen where MIT and HAS differ, and why:
 
@@ -33,8 +35,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 
+from has_kdc.admin.audit import Actor, AuditTrail
 from has_kdc.admin.errors import AdminError, NoSuchPrincipalError, PrincipalExistsError
 from has_kdc.admin.keys import password_keys, random_keys
+from has_kdc.admin.plugin_users import PluginUserAdmin
 from has_kdc.admin.timespec import format_duration, format_time
 from has_kdc.backend import (
     IdentityBackend,
@@ -106,13 +110,16 @@ def keytab_entries(principal: Principal, kvno: int | None = None) -> list[Keytab
 
 
 class PrincipalAdmin:
-    """Principal and keytab operations for one realm over one identity store."""
+    """Principal and keytab operations for one realm over one identity store, on
+    behalf of ``actor`` (whose changes the audit trail records)."""
 
-    def __init__(self, backend: IdentityBackend, kdc: KdcConfig) -> None:
+    def __init__(self, backend: IdentityBackend, kdc: KdcConfig, actor: Actor) -> None:
         self.backend = backend
         self.kdc = kdc
         self.realm = kdc.kdc_realm
         self.enctypes = tuple(kdc.supported_enctypes)
+        self.audit = AuditTrail.for_realm(backend, kdc, actor)
+        self.plugin_users = PluginUserAdmin(backend, self.audit)
 
     # -- names ----------------------------------------------------------------------
 
@@ -194,55 +201,67 @@ class PrincipalAdmin:
     ) -> Principal:
         """Create ``name`` with keys from ``password`` or random keys (``randkey``)."""
         canonical = self.canonical(name)
-        if (password is None) == (not randkey):
-            raise AdminError(
-                f"cannot add {canonical}: give either a password or random keys, not both"
+        keys = "password" if password is not None else "random"
+        with self.audit.change("addprinc", canonical, keys=keys) as change:
+            if (password is None) == (not randkey):
+                raise AdminError(
+                    f"cannot add {canonical}: give either a password or random keys, not both"
+                    if password is not None
+                    else f"cannot add {canonical}: give a password or ask for random keys"
+                )
+            settings = _check_attributes(attributes or {})
+            change.note(attributes=sorted(settings))
+            new_keys = (
+                password_keys(canonical, password, self.enctypes, 1)
                 if password is not None
-                else f"cannot add {canonical}: give a password or ask for random keys"
+                else random_keys(self.enctypes, 1)
             )
-        settings = _check_attributes(attributes or {})
-        keys = (
-            password_keys(canonical, password, self.enctypes, 1)
-            if password is not None
-            else random_keys(self.enctypes, 1)
-        )
-        principal = Principal(name=canonical, kvno=1, keys=keys, **settings)  # type: ignore[arg-type]
-        try:
-            return self.backend.add_principal(principal)
-        except PrincipalExists:
-            raise PrincipalExistsError(canonical) from None
+            principal = Principal(name=canonical, kvno=1, keys=new_keys, **settings)  # type: ignore[arg-type]
+            try:
+                return self.backend.add_principal(principal)
+            except PrincipalExists:
+                raise PrincipalExistsError(canonical) from None
 
     def delete_principal(self, name: str) -> None:
         canonical = self.canonical(name)
-        self._refuse_builtin(canonical, "delete")
-        try:
-            self.backend.delete_principal(canonical)
-        except PrincipalNotFound:
-            raise NoSuchPrincipalError(canonical) from None
+        with self.audit.change("delprinc", canonical):
+            self._refuse_builtin(canonical, "delete")
+            try:
+                self.backend.delete_principal(canonical)
+            except PrincipalNotFound:
+                raise NoSuchPrincipalError(canonical) from None
 
     def rename_principal(self, old: str, new: str) -> Principal:
         """Rename keeping keys (and so the old password, via the stored old salt)."""
         old_name, new_name = self.canonical(old), self.canonical(new)
-        self._refuse_builtin(old_name, "rename")
-        if old_name == new_name:
-            raise AdminError(f"cannot rename {old_name} to itself")
-        try:
-            return self.backend.rename_principal(old_name, new_name)
-        except PrincipalNotFound:
-            raise NoSuchPrincipalError(old_name) from None
-        except PrincipalExists:
-            raise PrincipalExistsError(new_name) from None
+        with self.audit.change("renprinc", old_name, new_name=new_name):
+            self._refuse_builtin(old_name, "rename")
+            if old_name == new_name:
+                raise AdminError(f"cannot rename {old_name} to itself")
+            try:
+                return self.backend.rename_principal(old_name, new_name)
+            except PrincipalNotFound:
+                raise NoSuchPrincipalError(old_name) from None
+            except PrincipalExists:
+                raise PrincipalExistsError(new_name) from None
 
     def change_password(self, name: str, password: str) -> Principal:
         """New password keys at kvno + 1; older keys are dropped (MIT cpw without -keepold)."""
         canonical = self.canonical(name)
-        return self._rekey(
-            canonical, lambda kvno: password_keys(canonical, password, self.enctypes, kvno)
-        )
+        with self.audit.change("cpw", canonical, keys="password") as change:
+            changed = self._rekey(
+                canonical, lambda kvno: password_keys(canonical, password, self.enctypes, kvno)
+            )
+            change.note(kvno=changed.kvno)
+            return changed
 
     def randomize_keys(self, name: str) -> Principal:
         """New random keys at kvno + 1 (``cpw -randkey``, and ``ktadd`` without -norandkey)."""
-        return self._rekey(self.canonical(name), lambda kvno: random_keys(self.enctypes, kvno))
+        canonical = self.canonical(name)
+        with self.audit.change("cpw", canonical, keys="random") as change:
+            changed = self._rekey(canonical, lambda kvno: random_keys(self.enctypes, kvno))
+            change.note(kvno=changed.kvno)
+            return changed
 
     def _rekey(self, canonical: str, make_keys: Callable[[int], list[KeyData]]) -> Principal:
         with self.backend.transaction():
@@ -258,18 +277,20 @@ class PrincipalAdmin:
     ) -> Principal:
         """Set attributes (see `ATTRIBUTES`); ``kvno`` relabels the current keys (MIT -kvno)."""
         canonical = self.canonical(name)
-        settings = _check_attributes(attributes)
-        if kvno is not None and not 0 < kvno < 2**32:
-            raise AdminError(f"kvno {kvno} is out of range (1 to 4294967295)")
-        with self.backend.transaction():
-            current = self.backend.get_principal(canonical)
-            if current is None:
-                raise NoSuchPrincipalError(canonical)
-            changed = replace(current, **settings)  # type: ignore[arg-type]
-            if kvno is not None:
-                changed.keys = [replace(k, kvno=kvno) for k in current.keys_for_kvno()]
-                changed.kvno = kvno
-            return self.backend.update_principal(changed)
+        with self.audit.change("modprinc", canonical, kvno=kvno) as change:
+            settings = _check_attributes(attributes)
+            change.note(attributes=sorted(settings))
+            if kvno is not None and not 0 < kvno < 2**32:
+                raise AdminError(f"kvno {kvno} is out of range (1 to 4294967295)")
+            with self.backend.transaction():
+                current = self.backend.get_principal(canonical)
+                if current is None:
+                    raise NoSuchPrincipalError(canonical)
+                changed = replace(current, **settings)  # type: ignore[arg-type]
+                if kvno is not None:
+                    changed.keys = [replace(k, kvno=kvno) for k in current.keys_for_kvno()]
+                    changed.kvno = kvno
+                return self.backend.update_principal(changed)
 
     def _refuse_builtin(self, canonical: str, verb: str) -> None:
         if canonical in (f"krbtgt/{self.realm}@{self.realm}", f"kadmin/{self.realm}@{self.realm}"):
@@ -305,29 +326,49 @@ class PrincipalAdmin:
         as MIT's ``ktadd`` does; with it the current keys are exported unchanged. The
         keytab keeps its other entries and is replaced atomically with mode 0600.
         Returns the entries added (the caller reports them; key bytes stay inside).
+        The re-keying commits with the one ``ktadd`` audit record, after the keytab
+        is written: a keytab that cannot be written leaves the keys as they were.
         """
         target = Path(path)
-        canonical = self.resolve_names(names, glob)
-        if target.is_dir():
-            raise AdminError(f"keytab {target} is a directory; give a file path")
-        existing = Keytab()
-        if target.exists():
-            try:
-                existing = read_keytab(target)
-            except ValueError as exc:
-                raise AdminError(f"cannot add to keytab {target}: {exc}") from None
-        added: list[KeytabEntry] = []
-        for name in canonical:
-            if not norandkey:
-                self._refuse_builtin_rekey(name)
-            principal = self.get_principal(name) if norandkey else self.randomize_keys(name)
-            entries = keytab_entries(principal)
-            if not entries:
-                raise AdminError(f"principal {name} has no keys to export")
-            added.extend(entries)
-        existing.add(added)
-        write_keytab(target, existing)
-        return added
+        label = ", ".join(names) if names else ""
+        if glob is not None:
+            label = f"{label}, {glob}" if label else glob
+        with self.audit.change("ktadd", label, to=str(target), norandkey=norandkey) as change:
+            canonical = self.resolve_names(names, glob)
+            change.note(principals=canonical)
+            if target.is_dir():
+                raise AdminError(f"keytab {target} is a directory; give a file path")
+            existing = Keytab()
+            if target.exists():
+                try:
+                    existing = read_keytab(target)
+                except ValueError as exc:
+                    raise AdminError(f"cannot add to keytab {target}: {exc}") from None
+            added: list[KeytabEntry] = []
+            for name in canonical:
+                if not norandkey:
+                    self._refuse_builtin_rekey(name)
+                principal = self.get_principal(name) if norandkey else self.randomize_keys(name)
+                entries = keytab_entries(principal)
+                if not entries:
+                    raise AdminError(f"principal {name} has no keys to export")
+                added.extend(entries)
+            existing.add(added)
+            write_keytab(target, existing)
+            return added
+
+    def export_keys(self, name: str, *, randkey: bool = False, to: str) -> Principal:
+        """The principal whose current keys the caller hands out (to ``to``: a file, an
+        HTTP answer), re-keyed first with ``randkey``; one ``ktadd`` audit record."""
+        canonical = self.canonical(name)
+        with self.audit.change("ktadd", canonical, to=to, norandkey=not randkey) as change:
+            if randkey:
+                self._refuse_builtin_rekey(canonical)
+                principal = self.randomize_keys(canonical)
+            else:
+                principal = self.get_principal(canonical)
+            change.note(kvno=principal.kvno)
+            return principal
 
     def _refuse_builtin_rekey(self, canonical: str) -> None:
         if canonical == f"krbtgt/{self.realm}@{self.realm}":

@@ -15,9 +15,15 @@ A node is often reached by more names than its ``kdc_host``: clients open
 asks for a ticket to ``HTTP/<the name in the URL>``. `node_service_principals` says
 which SPNEGO principals a node answers for (HTTP/ of https_host and kdc_host, plus
 has-server.conf's ``kerberos_principal`` list); has-server records them in the realm
-configuration (``principals/<host>``, `record_node_principals`) when it registers,
-so that ``init`` — run on whichever node — creates them for every registered node,
-and `ensure_node_principals` creates them for a node that joins later.
+configuration (``principals/<host>``) when it registers (`register_node`, which also
+keeps the node's ports under ``node/<host>``), so that ``init`` — run on whichever
+node — creates them for every registered node, and `ensure_node_principals` creates
+them for a node that joins later.
+
+Each of these is a change on behalf of an `Actor` and one audit record: ``init``
+(also when an initialized realm's admin keys are handed out again), ``register_node``
+(a new node, or new ports or principals; a restart that changes nothing is not
+recorded) and ``node_principals``.
 
 A database that already belongs to another realm (its ``realm`` entry differs from
 kdc.conf's ``kdc_realm``) is refused rather than mixed.
@@ -31,6 +37,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from has_kdc.admin.audit import Actor, AuditTrail
 from has_kdc.admin.errors import AdminError, RealmNotInitializedError
 from has_kdc.admin.keys import random_keys
 from has_kdc.admin.principals import keytab_entries
@@ -51,8 +58,8 @@ __all__ = [
     "is_initialized",
     "node_host_names",
     "node_service_principals",
-    "record_node_principals",
     "recorded_node_principals",
+    "register_node",
     "tgs_principal_name",
     "write_admin_keytab",
 ]
@@ -60,6 +67,8 @@ __all__ = [
 ADMIN_KEYTAB = "admin.keytab"
 #: realm configuration key prefix: ``principals/<host>`` = that node's SPNEGO principals
 NODE_PRINCIPALS_PREFIX = "principals/"
+#: realm configuration key prefix: ``node/<host>`` = ``kdc_port=88;https_port=8092``
+NODE_KEY_PREFIX = "node/"
 _WILDCARD_HOSTS = ("0.0.0.0", "::", "")  # noqa: S104 (bind addresses, compared)
 _HOST_PLACEHOLDER = "_HOST"  # Hadoop's stand-in for the host name
 
@@ -126,12 +135,46 @@ def node_service_principals(kdc: KdcConfig, server: HasServerConfig | None) -> l
     return list(dict.fromkeys(names))
 
 
-def record_node_principals(backend: IdentityBackend, host: str, names: list[str]) -> None:
-    """Store ``host``'s SPNEGO principals in the realm configuration (only when changed)."""
-    key = NODE_PRINCIPALS_PREFIX + host
-    value = ",".join(names)
-    if backend.get_config(key) != value:
-        backend.set_config(key, value)
+def format_node_ports(kdc_port: int, https_port: int) -> str:
+    """The ``node/<host>`` value: ``kdc_port=88;https_port=8092``."""
+    return f"kdc_port={kdc_port};https_port={https_port}"
+
+
+def register_node(
+    backend: IdentityBackend,
+    kdc: KdcConfig,
+    actor: Actor,
+    *,
+    host: str,
+    ports: tuple[int, int] | None = None,
+    principals: Iterable[str] | None = None,
+) -> bool:
+    """Record that a HAS node runs on ``host``: in the node table (refreshing its
+    last-seen time), with its ``(kdc_port, https_port)`` and its SPNEGO ``principals``
+    in the realm configuration. True (and one ``register_node`` audit record) when
+    anything changed: a new node, other ports, other principals.
+    """
+    audit = AuditTrail.for_realm(backend, kdc, actor)
+    with audit.change("register_node", host) as change:
+        new = host not in backend.list_nodes()
+        backend.register_node(host)
+        changed = new
+        wanted: dict[str, str] = {}
+        if ports is not None:
+            wanted[NODE_KEY_PREFIX + host] = format_node_ports(*ports)
+            change.note(kdc_port=ports[0], https_port=ports[1])
+        if principals is not None:
+            names = list(principals)
+            wanted[NODE_PRINCIPALS_PREFIX + host] = ",".join(names)
+            change.note(principals=names)
+        for key, value in wanted.items():
+            if backend.get_config(key) != value:
+                backend.set_config(key, value)
+                changed = True
+        change.note(new=new)
+        if not changed:
+            change.unchanged()
+        return changed
 
 
 def recorded_node_principals(config: dict[str, str], host: str) -> list[str]:
@@ -179,12 +222,19 @@ def _check_realm(backend: IdentityBackend, realm: str) -> None:
         )
 
 
-def init_realm(backend: IdentityBackend, kdc: KdcConfig) -> RealmInit:
-    """Create the realm's built-in principals once; see the module docstring."""
+def init_realm(
+    backend: IdentityBackend, kdc: KdcConfig, actor: Actor, *, hand_out: bool = False
+) -> RealmInit:
+    """Create the realm's built-in principals once; see the module docstring.
+
+    ``hand_out``: the caller gives the admin keys to someone (the kdcinit answer, a
+    file); then a call on an initialized realm is recorded too, as the hand-out it is.
+    """
     realm = kdc.kdc_realm
     enctypes = tuple(kdc.supported_enctypes)
     admin_name = admin_principal_name(realm)
-    with backend.transaction():
+    audit = AuditTrail.for_realm(backend, kdc, actor)
+    with audit.change("init", realm, admin_keys_handed_out=hand_out) as change:
         _check_realm(backend, realm)
         stamp = backend.get_config(INITIALIZED_KEY)
         if stamp:
@@ -194,6 +244,9 @@ def init_realm(backend: IdentityBackend, kdc: KdcConfig) -> RealmInit:
                     f"realm {realm} is marked initialized but {admin_name} is missing; "
                     "restore it from a backup of the database"
                 )
+            change.note(created=False)
+            if not hand_out:
+                change.unchanged()
             return RealmInit(realm, False, [], admin, stamp)
         created = []
         hosts = [kdc.kdc_host, *backend.list_nodes()]
@@ -214,11 +267,17 @@ def init_realm(backend: IdentityBackend, kdc: KdcConfig) -> RealmInit:
         backend.set_config(INITIALIZED_KEY, stamp)
         admin = backend.get_principal(admin_name)
         assert admin is not None  # created or found just above, in this transaction
+        change.note(created=True, principals=created)
         return RealmInit(realm, True, created, admin, stamp)
 
 
 def ensure_node_principals(
-    backend: IdentityBackend, kdc: KdcConfig, host: str, extra: Iterable[str] = ()
+    backend: IdentityBackend,
+    kdc: KdcConfig,
+    host: str,
+    extra: Iterable[str] = (),
+    *,
+    actor: Actor,
 ) -> bool:
     """``HTTP/<host>@REALM`` (and the ``extra`` principals, e.g. the node's other SPNEGO
     names) for a node joining an initialized realm; True if any was created.
@@ -228,20 +287,23 @@ def ensure_node_principals(
     nothing: ``init`` creates the principals of every node registered by then.
     """
     enctypes = tuple(kdc.supported_enctypes)
-    with backend.transaction():
+    audit = AuditTrail.for_realm(backend, kdc, actor)
+    with audit.change("node_principals", host) as change:
         if not is_initialized(backend):
+            change.unchanged()
             return False
+        made = []
         # Realms initialized before kadmin/changepw was a built-in get it here too.
-        _add_random(
-            backend,
-            changepw_principal_name(kdc.kdc_realm),
-            enctypes,
-            max_life=CHANGEPW_MAX_LIFE,
-        )
-        created = False
+        changepw = changepw_principal_name(kdc.kdc_realm)
+        if _add_random(backend, changepw, enctypes, max_life=CHANGEPW_MAX_LIFE):
+            made.append(changepw)
         for name in dict.fromkeys([http_principal_name(host, kdc.kdc_realm), *extra]):
-            created = _add_random(backend, name, enctypes) or created
-        return created
+            if _add_random(backend, name, enctypes):
+                made.append(name)
+        change.note(principals=made)
+        if not made:
+            change.unchanged()
+        return any(n != changepw for n in made)
 
 
 def admin_keys(backend: IdentityBackend, kdc: KdcConfig) -> Principal:

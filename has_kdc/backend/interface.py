@@ -21,6 +21,10 @@ Contract every implementation keeps:
 * Principal names are stored in MIT canonical text form (``normalize_principal``);
   lookups take that form, which is what a KDC builds from the request.
 * Errors are ``BackendError`` subclasses; nothing in them contains key material.
+* The audit trail (``add_audit_record``) is append-only through this interface: no
+  method changes or deletes a record. Writing one is not a principal change (the
+  counter stays); inside ``transaction()`` it commits or rolls back with the change
+  it describes.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from contextlib import AbstractContextManager
 from types import TracebackType
 
 from has_kdc.backend.errors import BackendError, SchemaError
-from has_kdc.backend.model import PluginUser, Principal
+from has_kdc.backend.model import AuditQuery, AuditRecord, PluginUser, Principal
 from has_kdc.backend.rows import newer_schema
 
 __all__ = ["INITIALIZED_KEY", "REALM_KEY", "IdentityBackend", "check_plugin_user"]
@@ -140,7 +144,7 @@ class IdentityBackend(abc.ABC):
 
     @abc.abstractmethod
     def put_plugin_user(self, user: PluginUser) -> PluginUser:
-        """Create the user, or replace hash and ``disabled`` of an existing one.
+        """Create the user, or replace hash, ``disabled`` and ``linked`` of an existing one.
 
         Returns the user as stored: ``created`` kept from the first write,
         ``modified`` set to now. Not a principal change: the change counter stays.
@@ -153,6 +157,16 @@ class IdentityBackend(abc.ABC):
     @abc.abstractmethod
     def list_plugin_users(self) -> list[PluginUser]:
         """Every plugin user, sorted by name."""
+
+    # -- the audit trail (schema version 4)
+
+    @abc.abstractmethod
+    def add_audit_record(self, record: AuditRecord) -> AuditRecord:
+        """Append ``record`` (texts cut to their columns' widths); returns it with its id."""
+
+    @abc.abstractmethod
+    def list_audit_records(self, query: AuditQuery) -> list[AuditRecord]:
+        """The newest ``query.limit`` records matching ``query``, oldest first."""
 
     # -- atomicity and change tracking
 

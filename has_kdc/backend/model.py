@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["KeyData", "PluginUser", "Principal"]
+__all__ = ["AuditQuery", "AuditRecord", "KeyData", "PluginUser", "Principal"]
 
 
 @dataclass
@@ -70,7 +70,9 @@ class PluginUser:
     HAS keeps these in a ``has_user`` table with the password in plain text; here
     ``password_hash`` is a self-describing scrypt hash (`has_kdc.plugins.passwords`).
     The store never looks inside it. ``disabled`` users are refused without their
-    password being checked. Times are POSIX seconds, set by the store.
+    password being checked. ``linked`` is an administrator's statement that this user
+    may log in as the principal of the same name even though that principal has keys
+    of its own (see `has_kdc.plugins.mapping`). Times are POSIX seconds, set by the store.
     """
 
     name: str
@@ -78,3 +80,48 @@ class PluginUser:
     disabled: bool = False
     created: int = 0
     modified: int = 0
+    linked: bool = False
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One change to the realm, as the audit trail keeps it (`has_kdc.admin.audit`).
+
+    ``at`` is POSIX seconds; ``node`` the HAS node (kdc_host) that made the change;
+    ``via`` the way in (``hadmin-local``, ``rest``, ``kdcinit``, ``ansible:<module>``,
+    ``has-server``); ``actor`` who, as that way in authenticated them (an OS user, a
+    Kerberos principal, ``anonymous``); ``address`` where from (``local``, a client
+    address); ``action`` what (``addprinc``, ``cpw``, ``setplugin`` ...) on ``target``;
+    ``result`` ``success`` or ``failure``; ``detail`` a JSON object of non-secret facts
+    (attributes changed, kvno, the error message). ``id`` is set by the store.
+    """
+
+    at: float
+    node: str
+    via: str
+    actor: str
+    address: str
+    action: str
+    target: str
+    result: str
+    detail: str = "{}"
+    id: int = 0
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    """Which audit records to read: every given condition must hold.
+
+    ``since``/``until`` bound ``at`` (inclusive); ``target`` is a pattern where ``*``
+    is any text and ``?`` one character; the rest are exact. The newest ``limit``
+    records that match are returned, oldest first.
+    """
+
+    since: float | None = None
+    until: float | None = None
+    actor: str | None = None
+    via: str | None = None
+    action: str | None = None
+    target: str | None = None
+    result: str | None = None
+    limit: int = 100

@@ -60,17 +60,22 @@ from has_kdc.backend.errors import (
     SchemaError,
 )
 from has_kdc.backend.interface import IdentityBackend, check_plugin_user
-from has_kdc.backend.model import KeyData, PluginUser, Principal
+from has_kdc.backend.model import AuditQuery, AuditRecord, KeyData, PluginUser, Principal
 from has_kdc.backend.rows import (
+    AUDIT_COLUMNS,
     CHANGE_LOG_RETENTION,
     COLUMNS,
     SETTABLE,
     USER_COLUMNS,
     added,
+    audit_conditions,
+    audit_record_from_row,
+    audit_values,
     changes_answer,
     check_keys,
     migration_goal,
     newer_schema,
+    pattern_as_like,
     plugin_user_from_row,
     principals_from_rows,
     prune_due,
@@ -163,6 +168,25 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
                 disabled BOOLEAN NOT NULL,
                 created BIGINT NOT NULL,
                 modified BIGINT NOT NULL) {_TABLE}""",
+        ),
+    ),
+    (
+        4,
+        "the audit trail; plugin users linked to principals with keys",
+        (
+            "ALTER TABLE has_users ADD COLUMN linked BOOLEAN NOT NULL DEFAULT FALSE",
+            f"""CREATE TABLE IF NOT EXISTS audit_log (
+                id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+                at DOUBLE NOT NULL,
+                node VARCHAR(255) NOT NULL,
+                via VARCHAR(64) NOT NULL,
+                actor VARCHAR(255) NOT NULL,
+                address VARCHAR(64) NOT NULL,
+                action VARCHAR(64) NOT NULL,
+                target VARCHAR(1024) NOT NULL,
+                result VARCHAR(16) NOT NULL,
+                detail TEXT NOT NULL,
+                KEY audit_log_at (at)) {_TABLE}""",
         ),
     ),
 )
@@ -989,14 +1013,14 @@ class MysqlBackend(IdentityBackend):
             if row is None:
                 cur.execute(
                     f"INSERT INTO has_users ({USER_COLUMNS}) "  # noqa: S608
-                    "VALUES (%s, %s, %s, %s, %s)",
-                    (encoded, user.password_hash, user.disabled, now, now),
+                    "VALUES (%s, %s, %s, %s, %s, %s)",
+                    (encoded, user.password_hash, user.disabled, now, now, user.linked),
                 )
                 return now
             cur.execute(
-                "UPDATE has_users SET password_hash = %s, disabled = %s, modified = %s "
-                "WHERE name = %s",
-                (user.password_hash, user.disabled, now, encoded),
+                "UPDATE has_users SET password_hash = %s, disabled = %s, modified = %s, "
+                "linked = %s WHERE name = %s",
+                (user.password_hash, user.disabled, now, user.linked, encoded),
             )
             return int(row[0])
 
@@ -1015,6 +1039,40 @@ class MysqlBackend(IdentityBackend):
             return list(cur.fetchall())
 
         return [plugin_user_from_row(r) for r in self._atomic(work)]
+
+    # ---------------------------------------------------------------- audit trail
+
+    def add_audit_record(self, record: AuditRecord) -> AuditRecord:
+        values = audit_values(record)
+
+        def work(cur: Cursor) -> int:
+            cur.execute(
+                f"INSERT INTO audit_log ({', '.join(AUDIT_COLUMNS)}) "  # noqa: S608
+                f"VALUES ({', '.join(['%s'] * len(AUDIT_COLUMNS))})",
+                values,
+            )
+            return int(cur.lastrowid)
+
+        return replace(record, id=self._atomic(work, write=True))
+
+    def list_audit_records(self, query: AuditQuery) -> list[AuditRecord]:
+        conditions, pattern = audit_conditions(query)
+        clauses = [sql.format("%s") for sql, _value in conditions]
+        params: list[object] = [value for _sql, value in conditions]
+        if pattern is not None:
+            clauses.append("target LIKE %s ESCAPE '\\\\'")
+            params.append(pattern_as_like(pattern))
+        where = f"WHERE {' AND '.join(clauses)} " if clauses else ""
+
+        def work(cur: Cursor) -> list[tuple]:
+            cur.execute(
+                f"SELECT id, {', '.join(AUDIT_COLUMNS)} FROM audit_log "  # noqa: S608
+                f"{where}ORDER BY id DESC LIMIT %s",
+                [*params, query.limit],
+            )
+            return list(cur.fetchall())
+
+        return [audit_record_from_row(r) for r in reversed(self._atomic(work))]
 
     # ---------------------------------------------------------------- changes
 

@@ -1,10 +1,11 @@
 """What every SQL store does the same way, whatever its dialect.
 
 The SQLite and MySQL stores keep one table layout (``principals``,
-``principal_keys``, ``change_counter``, ``change_log``, ``has_users``) and one set
-of rules for the rows in it: how a principal is read back from a join of
+``principal_keys``, ``change_counter``, ``change_log``, ``has_users``,
+``audit_log``) and one set of rules for the rows in it: how a principal is read back from a join of
 principal and key rows, what a stored principal looks like after add, update and
-rename, when the change log is pruned, and what ``changes_since`` answers. They
+rename, when the change log is pruned, what ``changes_since`` answers, and how an
+audit record fits its columns and is searched. They
 live here once, so the two stores cannot drift apart; each store keeps only its
 SQL and its connection handling.
 """
@@ -15,10 +16,12 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from has_kdc.backend.errors import BackendError, SchemaError
-from has_kdc.backend.model import KeyData, PluginUser, Principal
+from has_kdc.backend.model import AuditQuery, AuditRecord, KeyData, PluginUser, Principal
 from has_kdc.principal import default_salt, parse_principal
 
 __all__ = [
+    "AUDIT_COLUMNS",
+    "AUDIT_WIDTHS",
     "CHANGE_LOG_RETENTION",
     "COLUMNS",
     "FLAGS",
@@ -26,10 +29,15 @@ __all__ = [
     "SETTABLE",
     "USER_COLUMNS",
     "added",
+    "audit_conditions",
+    "audit_record_from_row",
+    "audit_values",
     "changes_answer",
     "check_keys",
     "migration_goal",
     "newer_schema",
+    "pattern_as_glob",
+    "pattern_as_like",
     "plugin_user_from_row",
     "principals_from_rows",
     "prune_due",
@@ -57,7 +65,23 @@ LIMITS = ("max_life", "max_renewable_life", "expiration", "pw_expiration")
 COLUMNS = ("name", "kvno", *FLAGS, *LIMITS, "created", "modified", "version")
 #: what ``update_principal`` may change (name by rename only; version by the store)
 SETTABLE = tuple(c for c in COLUMNS if c not in ("name", "created", "version"))
-USER_COLUMNS = "name, password_hash, disabled, created, modified"
+USER_COLUMNS = "name, password_hash, disabled, created, modified, linked"
+
+#: the ``audit_log`` columns (after ``id``), in the order both stores insert them
+AUDIT_COLUMNS = ("at", "node", "via", "actor", "address", "action", "target", "result", "detail")
+#: the longest text each column holds, in characters; longer values are cut to fit
+AUDIT_WIDTHS = {
+    "node": 255,
+    "via": 64,
+    "actor": 255,
+    "address": 64,
+    "action": 64,
+    "target": 1024,
+    "result": 16,
+    "detail": 4000,
+}
+#: the most records one read returns
+MAX_AUDIT_READ = 10_000
 
 
 def text(value: str | bytes | bytearray | memoryview) -> str:
@@ -98,8 +122,73 @@ def principals_from_rows(rows: Iterable[tuple]) -> dict[str, Principal]:
 
 def plugin_user_from_row(row: tuple) -> PluginUser:
     """A plugin user from a row of ``USER_COLUMNS``."""
-    name, password_hash, disabled, created, modified = row
-    return PluginUser(text(name), str(password_hash), bool(disabled), int(created), int(modified))
+    name, password_hash, disabled, created, modified, linked = row
+    return PluginUser(
+        text(name), str(password_hash), bool(disabled), int(created), int(modified), bool(linked)
+    )
+
+
+def _fit(value: str, width: int) -> str:
+    return value if len(value) <= width else value[: width - 3] + "..."
+
+
+def audit_values(record: AuditRecord) -> list[object]:
+    """The ``AUDIT_COLUMNS`` values of ``record``, each text cut to its column's width.
+
+    Cutting here (not failing) is what lets every change be recorded, whatever a
+    client named it.
+    """
+    values: list[object] = [float(record.at)]
+    for column in AUDIT_COLUMNS[1:]:
+        values.append(_fit(str(getattr(record, column)), AUDIT_WIDTHS[column]))
+    return values
+
+
+def audit_record_from_row(row: tuple) -> AuditRecord:
+    """An audit record from a row of ``id`` then ``AUDIT_COLUMNS``."""
+    record_id, at, *texts = row
+    return AuditRecord(
+        float(at),
+        *(text(t) for t in texts),
+        id=int(record_id),  # type: ignore[arg-type]
+    )
+
+
+def audit_conditions(query: AuditQuery) -> tuple[list[tuple[str, object]], str | None]:
+    """The exact conditions of ``query`` as (SQL with one ``{}`` placeholder, value)
+    pairs, and its target pattern (``None``: any); each store adds its placeholder
+    style and its way of matching the pattern. Refuses a limit out of range.
+    """
+    if not 1 <= query.limit <= MAX_AUDIT_READ:
+        raise BackendError(
+            f"an audit read returns 1 to {MAX_AUDIT_READ} records, not {query.limit}"
+        )
+    conditions: list[tuple[str, object]] = []
+    if query.since is not None:
+        conditions.append(("at >= {}", float(query.since)))
+    if query.until is not None:
+        conditions.append(("at <= {}", float(query.until)))
+    for column in ("actor", "via", "action", "result"):
+        value = getattr(query, column)
+        if value is not None:
+            conditions.append((f"{column} = {{}}", value))
+    return conditions, query.target
+
+
+def pattern_as_glob(pattern: str) -> str:
+    """An audit target pattern (``*``, ``?``) as a SQLite GLOB: brackets made literal."""
+    return "".join({"[": "[[]", "]": "[]]"}.get(c, c) for c in pattern)
+
+
+def pattern_as_like(pattern: str) -> str:
+    """An audit target pattern (``*``, ``?``) as a LIKE pattern with escape ``\\``."""
+    out = []
+    for c in pattern:
+        if c in "%_\\":
+            out.append("\\" + c)
+        else:
+            out.append({"*": "%", "?": "_"}.get(c, c))
+    return "".join(out)
 
 
 def check_keys(principal: Principal, name: str) -> None:

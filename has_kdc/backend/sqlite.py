@@ -38,17 +38,22 @@ from has_kdc.backend.errors import (
     SchemaError,
 )
 from has_kdc.backend.interface import IdentityBackend, check_plugin_user
-from has_kdc.backend.model import KeyData, PluginUser, Principal
+from has_kdc.backend.model import AuditQuery, AuditRecord, KeyData, PluginUser, Principal
 from has_kdc.backend.rows import (
+    AUDIT_COLUMNS,
     CHANGE_LOG_RETENTION,
     COLUMNS,
     SETTABLE,
     USER_COLUMNS,
     added,
+    audit_conditions,
+    audit_record_from_row,
+    audit_values,
     changes_answer,
     check_keys,
     migration_goal,
     newer_schema,
+    pattern_as_glob,
     plugin_user_from_row,
     principals_from_rows,
     prune_due,
@@ -127,6 +132,25 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
                 disabled INTEGER NOT NULL,
                 created INTEGER NOT NULL,
                 modified INTEGER NOT NULL)""",
+        ),
+    ),
+    (
+        4,
+        "the audit trail; plugin users linked to principals with keys",
+        (
+            "ALTER TABLE has_users ADD COLUMN linked INTEGER NOT NULL DEFAULT 0",
+            """CREATE TABLE audit_log (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                at REAL NOT NULL,
+                node TEXT NOT NULL,
+                via TEXT NOT NULL,
+                actor TEXT NOT NULL,
+                address TEXT NOT NULL,
+                action TEXT NOT NULL,
+                target TEXT NOT NULL,
+                result TEXT NOT NULL,
+                detail TEXT NOT NULL)""",
+            "CREATE INDEX audit_log_at ON audit_log (at)",
         ),
     ),
 )
@@ -449,11 +473,11 @@ class SqliteBackend(IdentityBackend):
             ).fetchone()
             created = int(row[0]) if row else now
             self._conn.execute(
-                "INSERT INTO has_users (name, password_hash, disabled, created, modified) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
+                f"INSERT INTO has_users ({USER_COLUMNS}) "  # noqa: S608
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
                 "password_hash = excluded.password_hash, disabled = excluded.disabled, "
-                "modified = excluded.modified",
-                (user.name, user.password_hash, int(user.disabled), created, now),
+                "modified = excluded.modified, linked = excluded.linked",
+                (user.name, user.password_hash, int(user.disabled), created, now, int(user.linked)),
             )
         return replace(user, created=created, modified=now)
 
@@ -468,6 +492,34 @@ class SqliteBackend(IdentityBackend):
                 f"SELECT {USER_COLUMNS} FROM has_users ORDER BY name"  # noqa: S608
             ).fetchall()
         return [plugin_user_from_row(r) for r in rows]
+
+    # ---------------------------------------------------------------- audit trail
+
+    def add_audit_record(self, record: AuditRecord) -> AuditRecord:
+        with self.transaction(), self._errors():
+            cur = self._conn.execute(
+                f"INSERT INTO audit_log ({', '.join(AUDIT_COLUMNS)}) "  # noqa: S608
+                f"VALUES ({', '.join('?' * len(AUDIT_COLUMNS))})",
+                audit_values(record),
+            )
+            record_id = int(cur.lastrowid or 0)
+        return replace(record, id=record_id)
+
+    def list_audit_records(self, query: AuditQuery) -> list[AuditRecord]:
+        conditions, pattern = audit_conditions(query)
+        clauses = [sql.format("?") for sql, _value in conditions]
+        params: list[object] = [value for _sql, value in conditions]
+        if pattern is not None:
+            clauses.append("target GLOB ?")
+            params.append(pattern_as_glob(pattern))
+        where = f"WHERE {' AND '.join(clauses)} " if clauses else ""
+        with self._read() as conn:
+            rows = conn.execute(
+                f"SELECT id, {', '.join(AUDIT_COLUMNS)} FROM audit_log "  # noqa: S608
+                f"{where}ORDER BY id DESC LIMIT ?",
+                [*params, query.limit],
+            ).fetchall()
+        return [audit_record_from_row(r) for r in reversed(rows)]
 
     # ---------------------------------------------------------------- changes
 

@@ -44,7 +44,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from has_kdc.admin import ensure_node_principals, is_initialized
+from has_kdc.admin import Actor, ensure_node_principals, is_initialized, os_actor, register_node
 from has_kdc.backend import BackendError, BackendUnavailable, IdentityBackend, open_backend
 from has_kdc.conf import BackendConfig, ConfDir
 
@@ -148,8 +148,10 @@ class StoreStartup:
     ``fatal`` and stops the server with SIGTERM to this process; ``raise_fatal()``
     then turns it into has-server's exit status.
 
-    ``register(backend)`` records the node (default ``backend.register_node(kdc_host)``;
+    ``register(backend)`` records the node (default `register_node` of kdc_host alone;
     has-server passes one that also stores the node's ports and SPNEGO principals).
+    Registration and principal creation are audited changes by ``actor`` (default: the
+    local user, via ``has-server``).
     ``service_principals``: the node's other SPNEGO principals (``HTTP/<https_host>``,
     has-server.conf's ``kerberos_principal``), created with ``HTTP/<kdc_host>`` once
     the realm is initialized.
@@ -165,10 +167,12 @@ class StoreStartup:
         on_fatal: Callable[[BackendError], None] | None = None,
         register: Callable[[IdentityBackend], None] | None = None,
         service_principals: Sequence[str] = (),
+        actor: Actor | None = None,
     ) -> None:
         self.conf = conf
         self.service_principals = tuple(service_principals)
-        self._register_node = register or (lambda backend: backend.register_node(conf.kdc.kdc_host))
+        self.actor = actor if actor is not None else os_actor("has-server")
+        self._register_node = register or self._register_alone
         self.log = log
         self.initial = initial
         self.maximum = maximum
@@ -182,10 +186,15 @@ class StoreStartup:
     def where(self) -> str:
         return store_location(self.conf.backend)
 
+    def _register_alone(self, backend: IdentityBackend) -> None:
+        register_node(backend, self.conf.kdc, self.actor, host=self.conf.kdc.kdc_host)
+
     def _register(self, backend: IdentityBackend) -> None:
         kdc = self.conf.kdc
         self._register_node(backend)
-        if ensure_node_principals(backend, kdc, kdc.kdc_host, self.service_principals):
+        if ensure_node_principals(
+            backend, kdc, kdc.kdc_host, self.service_principals, actor=self.actor
+        ):
             names = dict.fromkeys(
                 [f"HTTP/{kdc.kdc_host}@{kdc.kdc_realm}", *self.service_principals]
             )

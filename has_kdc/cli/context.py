@@ -1,4 +1,8 @@
-"""From a conf_dir argument to an open backend and admin object, with clear failures."""
+"""From a conf_dir argument to an open backend and admin object, with clear failures.
+
+The admin object acts for the local user running the tool (`has_kdc.admin.os_actor`):
+that is who the audit trail records for every change made through it.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from has_kdc.admin import PrincipalAdmin
+from has_kdc.admin import PrincipalAdmin, os_actor
 from has_kdc.backend import IdentityBackend, open_backend
 from has_kdc.conf import ConfDir, load_conf_dir
 
@@ -22,8 +26,9 @@ class AdminSession:
 
 
 @contextmanager
-def admin_session(conf_dir: str | os.PathLike[str]) -> Iterator[AdminSession]:
-    """Load ``conf_dir``, open its identity store (creating the schema), close on exit."""
+def admin_session(conf_dir: str | os.PathLike[str], via: str) -> Iterator[AdminSession]:
+    """Load ``conf_dir``, open its identity store (creating the schema), close on exit;
+    changes are made for the local user, through ``via`` (the tool's name)."""
     conf = load_conf_dir(conf_dir)
     if conf.backend.kind == "sqlite" and conf.backend.sqlite_path is not None:
         parent = conf.backend.sqlite_path.parent
@@ -34,6 +39,6 @@ def admin_session(conf_dir: str | os.PathLike[str]) -> Iterator[AdminSession]:
             )
     backend = open_backend(conf.backend)
     try:
-        yield AdminSession(conf, backend, PrincipalAdmin(backend, conf.kdc))
+        yield AdminSession(conf, backend, PrincipalAdmin(backend, conf.kdc, os_actor(via)))
     finally:
         backend.close()

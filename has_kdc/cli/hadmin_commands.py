@@ -10,6 +10,7 @@ behind each command: a console method of the command's name.
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Callable, Sequence
 
 from has_kdc.admin import AdminError
@@ -17,11 +18,14 @@ from has_kdc.cli.passwords import read_new_password
 from has_kdc.cli.shell import CommandParser, Console
 
 __all__ = [
+    "AUDIT_FILTERS",
     "PRINCIPAL_COMMANDS",
     "SWITCHES",
     "add_lifetimes",
     "add_switches",
     "attribute_options",
+    "audit_line",
+    "audit_parser",
     "confirm_delete",
     "keytab_entry_line",
     "new_password",
@@ -146,6 +150,38 @@ def _parsers(console: Console) -> dict[str, CommandParser]:
     p.add_argument("host", metavar="HOST")
     p.add_argument("role", metavar="ROLE", nargs="?", help="one role (default: all)")
     return out
+
+
+#: the filters of ``audit`` (each an option ``-<name>``), as `has_kdc.admin.audit_query` takes
+AUDIT_FILTERS = ("since", "until", "actor", "via", "action", "target", "result", "limit")
+
+
+def audit_parser(console: Console) -> CommandParser:
+    """``audit [-since T] [-until T] [-actor WHO] [-via WAY] [-action A] [-target PATTERN]
+    [-result success|failure] [-limit N] [-json]``: the audit trail, oldest first."""
+    p = console.parser("audit", "show the audit trail: who changed what, when, from where")
+    p.add_argument("-since", metavar="TIME", help="at or after: 2027-01-01, @EPOCH, '2h ago'")
+    p.add_argument("-until", metavar="TIME", help="at or before (same forms)")
+    p.add_argument("-actor", metavar="WHO", help="who made the change (exact)")
+    p.add_argument("-via", metavar="WAY", help="hadmin-local, rest, kdcinit, ansible:<module>")
+    p.add_argument("-action", metavar="ACTION", help="addprinc, cpw, ktadd, init, setplugin ...")
+    p.add_argument("-target", metavar="PATTERN", help="what it was done to (* and ? match)")
+    p.add_argument("-result", choices=("success", "failure"), help="only successes or failures")
+    p.add_argument("-limit", type=int, metavar="N", help="the newest N records (default 100)")
+    p.add_argument("-json", action="store_true", help="one JSON object per line")
+    return p
+
+
+def audit_line(record: dict[str, object]) -> str:
+    """One audit record (the JSON form of `has_kdc.admin.audit.record_json`) as a line."""
+    detail = json.dumps(record.get("detail") or {}, sort_keys=True, separators=(",", ":"))
+    return (
+        "\t".join(
+            str(record.get(k, ""))
+            for k in ("time", "node", "via", "actor", "address", "action", "target", "result")
+        )
+        + f"\t{detail}"
+    )
 
 
 def register_principal_commands(

@@ -10,6 +10,12 @@ Commands and options follow ``kadmin``; see ``hadmin-local CONF help``. Password
 from ``-pw``, a twice-asked prompt, or standard input (see `cli.passwords`); they and
 the keys never appear in any output.
 
+``audit`` shows the audit trail (every change to principals, keys, plugin users, nodes
+and configuration, by any tool on any node): ``audit -since '1d ago' -action cpw``,
+``-json`` for one JSON object per line; see ``help audit``. Changes made here are
+recorded as the local OS user (``root (sudo from alice)`` under sudo), via
+``hadmin-local``.
+
 HAS's Hadoop bulk commands (`has_kdc.admin.hostroles`) are here too: ``hostroles``
 (alias ``get_hostroles``), ``creprincs HOSTROLES.json`` (``create_principals``) and
 ``expkeytabs HOST [ROLE] [-p DIR]`` (``export_keytabs``). ``creprincs`` reports progress
@@ -29,6 +35,7 @@ principal could not be written.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -38,6 +45,7 @@ from has_kdc.admin import (
     HOST_ROLES,
     AdminError,
     PrincipalAdmin,
+    audit_query,
     create_principals,
     export_host_keytabs,
     host_role_principals,
@@ -45,6 +53,7 @@ from has_kdc.admin import (
     parse_time,
     read_hostroles,
 )
+from has_kdc.admin.audit import record_json
 from has_kdc.admin.importing import (
     FORMATS,
     PasswordScheme,
@@ -55,7 +64,10 @@ from has_kdc.admin.importing import (
 )
 from has_kdc.cli.context import admin_session
 from has_kdc.cli.hadmin_commands import (
+    AUDIT_FILTERS,
     attribute_options,
+    audit_line,
+    audit_parser,
     confirm_delete,
     keytab_entry_line,
     new_password,
@@ -109,6 +121,7 @@ class HadminLocal(Console):
         p.add_argument("--password-file", "-password-file", metavar="FILE", help="MySQL password")
         p.add_argument("source", metavar="SOURCE", help="mysql:// or jdbc:mysql:// URL, or file")
         self.add(Command("import", p, self.import_realm, ("import_realm",)))
+        self.add(Command("audit", audit_parser(self), self.audit, ("show_audit",)))
 
     # -- commands ---------------------------------------------------------------------
 
@@ -179,6 +192,13 @@ class HadminLocal(Console):
                 self.out(keytab_entry_line(entry.principal, entry.kvno, etype, options.keytab))
         return 0
 
+    def audit(self, options: argparse.Namespace) -> int:
+        query = audit_query(**{name: getattr(options, name) for name in AUDIT_FILTERS})
+        for record in self.admin.audit.records(query):
+            line = record_json(record)
+            self.out(line if options.json else audit_line(json.loads(line)))
+        return 0
+
     def hostroles(self, _options: argparse.Namespace) -> int:
         for role, names in HOST_ROLES.items():
             self.out(f"\tHostRole: {role}, PrincipalNames: {', '.join(names)}")
@@ -190,13 +210,7 @@ class HadminLocal(Console):
         hosts = read_hostroles(options.file)
         names = host_role_principals(hosts, self.admin.realm)
         progress = _Progress(self, options.progress)
-        result = create_principals(
-            self.admin.backend,
-            names,
-            self.admin.enctypes,
-            chunk=options.chunk,
-            progress=progress,
-        )
+        result = create_principals(self.admin, names, chunk=options.chunk, progress=progress)
         progress.finish()
         for name, reason in result.failed:
             self.err(f"creprincs: {name}: {reason}")
@@ -204,9 +218,7 @@ class HadminLocal(Console):
         return 1 if result.failed else 0
 
     def expkeytabs(self, options: argparse.Namespace) -> int:
-        exports = export_host_keytabs(
-            self.admin.backend, self.admin.realm, options.host, options.directory, options.role
-        )
+        exports = export_host_keytabs(self.admin, options.host, options.directory, options.role)
         for export in exports:
             self.out(
                 f"Keytab of {export.role} for {options.host} exported to {export.path} "
@@ -299,7 +311,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if options.admin_keytab is not None and not os.access(options.admin_keytab, os.R_OK):
             raise AdminError(f"cannot read admin keytab {options.admin_keytab}")
-        with admin_session(options.conf_dir) as session:
+        with admin_session(options.conf_dir, "hadmin-local") as session:
             console = HadminLocal(session.admin)
             if options.command:
                 return console.run_command(list(options.command))

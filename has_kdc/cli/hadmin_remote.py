@@ -10,7 +10,8 @@ Without a command it opens HAS's ``HadminRemoteTool.remote:`` prompt (``cmd`` or
 ``help`` lists the commands).
 
 Commands (MIT/hadmin-local options): addprinc, delprinc, renprinc, getprinc,
-listprincs, cpw, modprinc, ktadd (xst), hostroles, creprincs, expkeytabs, and HAS's
+listprincs, cpw, modprinc, ktadd (xst), hostroles, creprincs, expkeytabs, audit (the
+audit trail, GET admin/audit; times are read here and sent as ``@<epoch>``), and HAS's
 enable_configure / disable_configure (``enable_conf`` of has-server.conf, set on every
 node of the list: each node has its own file). Keytabs come over HTTPS and are
 written here, mode 0600, atomically; ``ktadd`` re-keys first unless ``-norandkey``,
@@ -24,6 +25,7 @@ table directly).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -33,13 +35,17 @@ from typing import Any, TextIO
 from has_kdc.admin import (
     HOST_ROLES,
     AdminError,
+    audit_query,
     parse_duration,
     parse_time,
     read_hostroles,
 )
 from has_kdc.admin.hostroles import keytab_file_name
 from has_kdc.cli.hadmin_commands import (
+    AUDIT_FILTERS,
     attribute_options,
+    audit_line,
+    audit_parser,
     confirm_delete,
     keytab_entry_line,
     new_password,
@@ -120,12 +126,27 @@ class HadminRemote(Console):
     def _register(self) -> None:
         register_principal_commands(self, self._add)
 
+        self._add("audit", audit_parser(self), self.audit, ("show_audit",))
         p = self.parser("enable_configure", "open the nodes' configuration endpoints")
         self._add("enable_configure", p, self.enable_configure, ("enable",))
         p = self.parser("disable_configure", "close the nodes' configuration endpoints")
         self._add("disable_configure", p, self.disable_configure, ("disable",))
 
     # -- commands ---------------------------------------------------------------------
+
+    def audit(self, options: argparse.Namespace) -> int:
+        query = audit_query(**{name: getattr(options, name) for name in AUDIT_FILTERS})
+        params: dict[str, object] = {
+            name: getattr(options, name)
+            for name in AUDIT_FILTERS
+            if getattr(options, name) is not None
+        }
+        for name in ("since", "until"):  # this host's clock and time zone decide
+            if params.get(name) is not None:
+                params[name] = f"@{int(getattr(query, name))}"
+        for record in self.client.get("admin/audit", **params).json()["records"]:
+            self.out(json.dumps(record, ensure_ascii=False) if options.json else audit_line(record))
+        return 0
 
     def addprinc(self, options: argparse.Namespace) -> int:
         canonical = self.canonical(options.name)

@@ -57,7 +57,8 @@ from has_kdc.admin import (
     AdminError,
     is_initialized,
     node_service_principals,
-    record_node_principals,
+    os_actor,
+    register_node,
 )
 from has_kdc.asn1.constants import KDC_ERR_SVC_UNAVAILABLE
 from has_kdc.backend import BackendError, IdentityBackend
@@ -86,7 +87,7 @@ from has_kdc.web import (
     server_tls_files,
 )
 from has_kdc.web.negotiate import NegotiateAuthenticator
-from has_kdc.web.realm_view import register_node_endpoints
+from has_kdc.web.realm_view import kdc_port
 from has_kdc.web.tgt_api import TgtService, tgt_routes
 
 __all__ = ["RealmGate", "main", "make_handlers", "negotiate_authenticator"]
@@ -297,11 +298,13 @@ def _serve(conf: ConfDir, options: argparse.Namespace, on_ready: Callable[[], No
     except AdminError as exc:
         raise ConfigError(str(exc), str(conf.path / HAS_SERVER_CONF)) from None
 
-    def register(backend: IdentityBackend) -> None:
-        register_node_endpoints(backend, kdc.kdc_host, kdc, server_conf)
-        record_node_principals(backend, kdc.kdc_host, services)
+    actor = os_actor("has-server")
+    ports = (kdc_port(kdc), server_conf.https_port) if server_conf is not None else None
 
-    startup = StoreStartup(conf, register=register, service_principals=services)
+    def register(backend: IdentityBackend) -> None:
+        register_node(backend, kdc, actor, host=kdc.kdc_host, ports=ports, principals=services)
+
+    startup = StoreStartup(conf, register=register, service_principals=services, actor=actor)
     startup.first_attempt()
     # One row per worker, plus room for restarted workers while a dead one's pid lingers.
     counters = KdcCounters.create(options.workers * 2 + 1)

@@ -8,7 +8,9 @@ cluster CA: has-server.conf's ``ssl_ca_file``, else
 
 ``--local`` does the same work on the identity store directly (conf_dir's
 kdc.conf and backend.conf), without a running server: for bootstrapping, recovery,
-or a node whose HTTPS is down. A conf_dir without has-server.conf (a KDC-only node,
+or a node whose HTTPS is down. Its changes are audited as the local OS user via
+``kdcinit``; over HTTPS the server records them, as the authenticated principal (or
+``anonymous``) from this host's address. A conf_dir without has-server.conf (a KDC-only node,
 where has-server serves no HTTPS) is always worked on locally. ``certs`` is always
 local: it makes the certificates the HTTPS server needs before it can start.
 
@@ -47,7 +49,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol, TextIO
 
-from has_kdc.admin import ADMIN_KEYTAB
+from has_kdc.admin import ADMIN_KEYTAB, Actor, os_actor
 from has_kdc.admin.errors import AdminError
 from has_kdc.cli.shell import USER_ERRORS, Command, Console
 from has_kdc.client.has_client import (
@@ -143,10 +145,12 @@ class RemoteOps:
 
 
 class LocalOps:
-    """The same operations on the identity store of the conf_dir, no server involved."""
+    """The same operations on the identity store of the conf_dir, no server involved,
+    on behalf of ``actor`` (by default the local user, via ``kdcinit``)."""
 
-    def __init__(self, service: HasService) -> None:
+    def __init__(self, service: HasService, actor: Actor | None = None) -> None:
         self.service = service
+        self.actor = actor if actor is not None else os_actor("kdcinit")
 
     def krb5_conf(self) -> str:
         return self.service.krb5_conf()
@@ -165,10 +169,10 @@ class LocalOps:
         )
 
     def init(self) -> InitOutcome:
-        return self.service.init_realm()
+        return self.service.init_realm(self.actor)
 
     def config_kdc(self, host: str, port: int, realm: str) -> str:
-        return self.service.config_kdc(host, port, realm)
+        return self.service.config_kdc(host, port, realm, actor=self.actor)
 
     def config_backend(self, backend_type: str, **values: str | None) -> str:
         return self.service.config_backend(
@@ -177,10 +181,11 @@ class LocalOps:
             user=values.get("user"),
             password=values.get("password"),
             directory=values.get("dir"),
+            actor=self.actor,
         )
 
     def set_plugin(self, plugin: str) -> str:
-        return self.service.set_plugin(plugin)
+        return self.service.set_plugin(plugin, actor=self.actor)
 
     def close(self) -> None:
         self.service.close()

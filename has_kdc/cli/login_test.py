@@ -171,7 +171,7 @@ def load_add(conf_dir: Path, work_dir: Path, count: int, stdout: TextIO, stderr:
     from has_kdc.cli.context import admin_session
 
     progress = Progress(count, "add", stderr)
-    with admin_session(conf_dir) as session:
+    with admin_session(conf_dir, "login-test") as session:
         admin = session.admin
         for i in range(count):
             name = _principal(i, admin.realm)
@@ -191,7 +191,7 @@ def load_delete(conf_dir: Path, work_dir: Path, count: int, stdout: TextIO, stde
 
     failures = 0
     progress = Progress(count, "delete", stderr)
-    with admin_session(conf_dir) as session:
+    with admin_session(conf_dir, "login-test") as session:
         admin = session.admin
         for i in range(count):
             name = _principal(i, admin.realm)

@@ -5,14 +5,19 @@ HAS keeps these users in a ``has_user`` table that the operator fills with SQL
 has-project/docs/mysql-plugin.md). has-kdc stores scrypt hashes in the realm's own
 store, so the table is managed here instead:
 
-- ``addpluginuser [-pw PASSWORD] [-disable] NAME``   (alias ``add_plugin_user``)
+- ``addpluginuser [-pw PASSWORD] [-disable] [-link] NAME``   (alias ``add_plugin_user``)
 - ``resetpluginuser [-pw PASSWORD] NAME``            new password (``reset_plugin_user``)
-- ``modpluginuser -disable|-enable NAME``            (``modify_plugin_user``)
+- ``modpluginuser [-disable|-enable] [-link|-unlink] NAME``   (``modify_plugin_user``)
 - ``delpluginuser [-force] NAME``                     (``delete_plugin_user``)
 - ``listpluginusers``                                 names, state, times (``list_plugin_users``)
 
+``-link`` lets the user log in as ``NAME@REALM`` although that principal has keys of
+its own; without it such a login is refused (`has_kdc.plugins.mapping`: the whole
+rule, which also never lets a plugin user become an administrator or a service).
+
 Passwords come from ``-pw``, a twice-asked prompt on a terminal, or standard input
-(one line, or the same line twice), as for addprinc; they are never printed.
+(one line, or the same line twice), as for addprinc; they are never printed. Every
+change goes through `has_kdc.admin.PluginUserAdmin` and is one audit record.
 """
 
 from __future__ import annotations
@@ -22,7 +27,6 @@ import getpass
 import time
 
 from has_kdc.admin import AdminError, PrincipalAdmin
-from has_kdc.backend import PluginUser
 from has_kdc.cli.shell import Command, Console
 from has_kdc.plugins.mysql import check_user_name
 from has_kdc.plugins.passwords import hash_password
@@ -65,44 +69,48 @@ def _stamp(seconds: int) -> str:
 
 def register_plugin_user_commands(console: Console, admin: PrincipalAdmin) -> None:
     """Add the plugin user commands to ``console`` (hadmin-local), over ``admin``'s store."""
-    backend = admin.backend
+    users = admin.plugin_users
 
     def password(options: argparse.Namespace, name: str) -> str:
         return str(options.pw) if options.pw is not None else _read_password(console, name)
 
     def add(options: argparse.Namespace) -> int:
         name = _name(options.name)
-        if backend.get_plugin_user(name) is not None:
+        if users.get(name) is not None:
             raise AdminError(f"plugin user {name} already exists (resetpluginuser changes it)")
-        backend.put_plugin_user(
-            PluginUser(name, hash_password(password(options, name)), disabled=options.disable)
-        )
-        console.out(f'Plugin user "{name}" created{" (disabled)" if options.disable else ""}.')
+        secret = hash_password(password(options, name))
+        users.add(name, secret, disabled=options.disable, linked=options.link)
+        notes = [w for w, on in (("disabled", options.disable), ("linked", options.link)) if on]
+        shown = f" ({', '.join(notes)})" if notes else ""
+        console.out(f'Plugin user "{name}" created{shown}.')
         return 0
 
     def reset(options: argparse.Namespace) -> int:
         name = _name(options.name)
-        user = backend.get_plugin_user(name)
-        if user is None:
+        if users.get(name) is None:
             raise AdminError(f"plugin user {name} does not exist")
-        backend.put_plugin_user(
-            PluginUser(name, hash_password(password(options, name)), disabled=user.disabled)
-        )
+        users.set_password(name, hash_password(password(options, name)))
         console.out(f'Password for plugin user "{name}" changed.')
         return 0
 
     def modify(options: argparse.Namespace) -> int:
         name = _name(options.name)
-        user = backend.get_plugin_user(name)
-        if user is None:
-            raise AdminError(f"plugin user {name} does not exist")
-        backend.put_plugin_user(PluginUser(name, user.password_hash, disabled=options.disable))
-        console.out(f'Plugin user "{name}" {"disabled" if options.disable else "enabled"}.')
+        if options.disable is None and options.link is None:
+            console.commands["modpluginuser"].parser.error(
+                "nothing to change: give -disable, -enable, -link or -unlink"
+            )
+        users.modify(name, disabled=options.disable, linked=options.link)
+        done = []
+        if options.disable is not None:
+            done.append("disabled" if options.disable else "enabled")
+        if options.link is not None:
+            done.append("linked" if options.link else "unlinked")
+        console.out(f'Plugin user "{name}" {" and ".join(done)}.')
         return 0
 
     def delete(options: argparse.Namespace) -> int:
         name = _name(options.name)
-        if backend.get_plugin_user(name) is None:
+        if users.get(name) is None:
             raise AdminError(f"plugin user {name} does not exist")
         if not options.force:
             question = f'Are you sure you want to delete the plugin user "{name}"? (yes/no): '
@@ -114,22 +122,28 @@ def register_plugin_user_commands(console: Console, admin: PrincipalAdmin) -> No
             if answer.strip().lower() != "yes":
                 console.out(f'Plugin user "{name}" not deleted.')
                 return 1
-        backend.delete_plugin_user(name)
+        users.delete(name)
         console.out(f'Plugin user "{name}" deleted.')
         return 0
 
     def listing(_options: argparse.Namespace) -> int:
-        for user in backend.list_plugin_users():
+        for user in users.list():
             state = "disabled" if user.disabled else "enabled"
+            link = "\tlinked" if user.linked else ""
             console.out(
                 f"{user.name}\t{state}\tcreated {_stamp(user.created)}\t"
-                f"modified {_stamp(user.modified)}"
+                f"modified {_stamp(user.modified)}{link}"
             )
         return 0
 
     p = console.parser("addpluginuser", "add a user of the MySQL plugin (TGT over HTTPS)")
     p.add_argument("-pw", metavar="PASSWORD", help="the password (else prompted)")
     p.add_argument("-disable", action="store_true", help="create it disabled")
+    p.add_argument(
+        "-link",
+        action="store_true",
+        help="may log in as NAME@REALM even if that principal has keys of its own",
+    )
     p.add_argument("name", metavar="NAME")
     console.add(Command("addpluginuser", p, add, ("add_plugin_user",)))
 
@@ -138,10 +152,19 @@ def register_plugin_user_commands(console: Console, admin: PrincipalAdmin) -> No
     p.add_argument("name", metavar="NAME")
     console.add(Command("resetpluginuser", p, reset, ("reset_plugin_user",)))
 
-    p = console.parser("modpluginuser", "disable or enable a MySQL plugin user")
-    state = p.add_mutually_exclusive_group(required=True)
-    state.add_argument("-disable", dest="disable", action="store_true", help="refuse logins")
-    state.add_argument("-enable", dest="disable", action="store_false", help="allow logins")
+    p = console.parser("modpluginuser", "disable/enable or link/unlink a MySQL plugin user")
+    state = p.add_mutually_exclusive_group()
+    state.add_argument("-disable", dest="disable", action="store_const", const=True)
+    state.add_argument("-enable", dest="disable", action="store_const", const=False)
+    link = p.add_mutually_exclusive_group()
+    link.add_argument(
+        "-link",
+        dest="link",
+        action="store_const",
+        const=True,
+        help="may log in as NAME@REALM even if that principal has keys of its own",
+    )
+    link.add_argument("-unlink", dest="link", action="store_const", const=False)
     p.add_argument("name", metavar="NAME")
     console.add(Command("modpluginuser", p, modify, ("modify_plugin_user",)))
 

@@ -22,6 +22,10 @@ the two halves:
 Failures are `BadToken` (400: the token is malformed), `AuthenticationFailed` (401)
 and `PluginUnavailable` (503: the credential store cannot be read). None of their
 messages contains a secret.
+
+Whatever a plugin vouches for, the principal it names must pass
+`mapping.check_principal_mapping` (no administrator, no service principal, no
+principal with keys of its own unless explicitly linked) before a TGT is issued.
 """
 
 from __future__ import annotations
@@ -94,12 +98,15 @@ class AuthenticatedUser:
     ``principal`` is the client of the TGT (``alice@HADOOP.COM``); ``user`` the
     identity the plugin checked (user name, AccessKeyId) for logs and limits;
     ``reply_key_material`` the passphrase given to string-to-key with the
-    principal's default salt. It never appears in a repr.
+    principal's default salt. It never appears in a repr. ``linked``: an
+    administrator linked this user to a principal of the same name that has keys
+    of its own (`has_kdc.plugins.mapping`, the rule every login is checked against).
     """
 
     principal: str
     user: str
     reply_key_material: bytes = field(repr=False)
+    linked: bool = False
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,8 @@ token and passphrase are HAS's. The client also takes ``HAS_USER`` /
 
 User names are one Kerberos name component: letters, digits and ``._-`` (no ``/``
 or ``@``), so a plugin user can never be issued a ticket as a service or another
-realm's principal.
+realm's principal; `has_kdc.plugins.mapping` has the rest of the rule (no
+administrator; a principal with keys only for a user ``linked`` to it).
 """
 
 from __future__ import annotations
@@ -68,8 +69,9 @@ _USER_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$")
 def check_user_name(name: str) -> str:
     """``name`` if it can be a plugin user (one principal component), else ``ValueError``."""
     if not isinstance(name, str) or not _USER_NAME.match(name):
+        shown = repr(name[:64] + "..." if isinstance(name, str) and len(name) > 64 else name)
         raise ValueError(
-            f"{name!r} is not a plugin user name: 1 to 64 letters, digits, '.', '_' or '-', "
+            f"{shown} is not a plugin user name: 1 to 64 letters, digits, '.', '_' or '-', "
             "not starting with '.' or '-'"
         )
     return name
@@ -81,15 +83,15 @@ class MySqlServerPlugin:
     name = NAME
 
     def subject(self, token: Mapping[str, Any]) -> str:
-        return string_claim(token, "user", "sub")
+        user = string_claim(token, "user", "sub")
+        try:
+            return check_user_name(user)
+        except ValueError as exc:
+            raise BadToken(str(exc)) from None
 
     def authenticate(self, token: Mapping[str, Any], context: PluginContext) -> AuthenticatedUser:
         user = self.subject(token)
         secret = string_claim(token, "secret")
-        try:
-            check_user_name(user)
-        except ValueError as exc:
-            raise BadToken(str(exc)) from None
         if token_expired(token, context.clock()):
             raise AuthenticationFailed("the auth token has expired; log in again")
         try:
@@ -113,6 +115,7 @@ class MySqlServerPlugin:
             principal=format_principal((user,), context.realm),
             user=user,
             reply_key_material=(user + secret).encode("utf-8"),
+            linked=stored.linked,
         )
 
 

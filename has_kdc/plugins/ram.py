@@ -13,9 +13,12 @@ Who owns a key pair is a `RamVerifier`'s answer. The one shipped,
 ``ram-credentials.json`` (mode 0600; refused when group or others may read it)::
 
     {"LTAI5tExampleKeyId": {"user": "alice", "secret_hash": "$scrypt$ln=15,...",
-                            "disabled": false}}
+                            "disabled": false, "linked": false}}
 
-written by `add_ram_credential`. A verifier that asks the cloud (for instance by
+written by `add_ram_credential`. ``linked`` (default false) lets the pair log in as
+``alice@REALM`` even when that principal has keys of its own (the rule is
+`has_kdc.plugins.mapping`); a user name that is not one name component (``HTTP/host``)
+is refused at login. A verifier that asks the cloud (for instance by
 calling STS GetCallerIdentity signed with the pair) fits the same protocol: give
 ``RamServerPlugin(verifier=...)``. The client reads ``AccessKeyId`` /
 ``AccessKeySecret`` (E-MapReduce's names) or the Alibaba Cloud SDK's
@@ -44,6 +47,7 @@ from has_kdc.plugins import (
     Prompt,
 )
 from has_kdc.plugins.claims import from_env_or_prompt, new_claims, string_claim, token_expired
+from has_kdc.plugins.mapping import PrincipalNotAllowed
 from has_kdc.plugins.mysql import check_user_name
 from has_kdc.plugins.passwords import ScryptParams, dummy_hash, hash_password, verify_password
 from has_kdc.principal import format_principal
@@ -83,6 +87,7 @@ class RamCredential:
     user: str
     secret_hash: str = field(repr=False)
     disabled: bool = False
+    linked: bool = False
 
 
 class FileRamVerifier:
@@ -116,6 +121,11 @@ class FileRamVerifier:
             return self._entries
 
     def verify(self, access_key_id: str, access_key_secret: str) -> str | None:
+        entry = self.credential(access_key_id, access_key_secret)
+        return None if entry is None else entry.user
+
+    def credential(self, access_key_id: str, access_key_secret: str) -> RamCredential | None:
+        """The entry of a valid, enabled pair (None otherwise): the user and its link."""
         entry = self._load().get(access_key_id)
         try:
             matched = verify_password(
@@ -127,7 +137,7 @@ class FileRamVerifier:
             ) from None
         if entry is None or not matched or entry.disabled:
             return None
-        return entry.user
+        return entry
 
 
 def _parse_store(path: Path) -> dict[str, RamCredential]:
@@ -148,7 +158,10 @@ def _parse_store(path: Path) -> dict[str, RamCredential]:
                 f'{path}: entry {key_id!r} needs "user" and "secret_hash" strings'
             )
         out[key_id] = RamCredential(
-            entry["user"], entry["secret_hash"], bool(entry.get("disabled", False))
+            entry["user"],
+            entry["secret_hash"],
+            bool(entry.get("disabled", False)),
+            entry.get("linked", False) is True,
         )
     return out
 
@@ -160,6 +173,7 @@ def add_ram_credential(
     user: str,
     *,
     disabled: bool = False,
+    linked: bool = False,
     params: ScryptParams | None = None,
 ) -> None:
     """Add (or replace) one key pair in the credential store, written 0600 atomically."""
@@ -175,6 +189,7 @@ def add_ram_credential(
         "user": user,
         "secret_hash": hash_password(access_key_secret, **extra),
         "disabled": disabled,
+        "linked": linked,
     }
     write_atomic(target, json.dumps(data, indent=2, sort_keys=True) + "\n", mode=SECRET_MODE)
 
@@ -210,17 +225,27 @@ class RamServerPlugin:
         secret = string_claim(token, "accessKeySecret")
         if token_expired(token, context.clock()):
             raise AuthenticationFailed("the auth token has expired; log in again")
-        user = self.verifier(context).verify(key_id, secret)
+        verifier = self.verifier(context)
+        linked = False
+        if isinstance(verifier, FileRamVerifier):
+            entry = verifier.credential(key_id, secret)
+            user = None if entry is None else entry.user
+            linked = entry is not None and entry.linked
+        else:
+            user = verifier.verify(key_id, secret)
         if user is None:
             raise AuthenticationFailed("the AccessKey pair is not valid")
         try:
             check_user_name(user)
         except ValueError as exc:
-            raise PluginUnavailable(f"the RAM user of this AccessKeyId: {exc}") from None
+            raise PrincipalNotAllowed(
+                f"the RAM user of AccessKeyId {key_id} cannot log in: {exc}"
+            ) from None
         return AuthenticatedUser(
             principal=format_principal((user,), context.realm),
             user=key_id,
             reply_key_material=(key_id + secret).encode("utf-8"),
+            linked=linked,
         )
 
 

@@ -17,6 +17,10 @@ then the keytab, in one request) and HAS's ``setconf?isEnable=`` (enable_configu
 disable_configure: ``enable_conf`` in this node's has-server.conf). Times are sent as
 ``@<epoch seconds>`` or ``never`` by hadmin-remote, so the client's time zone decides
 what ``2027-01-01`` means, as it does for hadmin-local.
+
+Every change (and keytab export) is made on behalf of the request's authenticated
+principal and client address (`has_kdc.web.actor`) and is one record of the audit
+trail; ``GET admin/audit`` reads the trail back, with hadmin-local's ``audit`` filters.
 """
 
 from __future__ import annotations
@@ -27,20 +31,20 @@ import logging
 from aiohttp import web
 
 from has_kdc.admin import (
-    AdminError,
     PrincipalAdmin,
     PrincipalExistsError,
+    audit_query,
     keytab_entries,
     parse_duration,
     parse_time,
-    tgs_principal_name,
 )
+from has_kdc.admin.audit import record_json
 from has_kdc.admin.hostroles import HOST_ROLES
 from has_kdc.backend import Principal
-from has_kdc.conf import set_enable_conf
 from has_kdc.crypto import enctype_name
 from has_kdc.formats.keytab import keytab_to_bytes
 from has_kdc.principal import format_principal
+from has_kdc.web.actor import request_actor
 from has_kdc.web.api import PARAMS_KEY
 from has_kdc.web.auth import request_principal
 from has_kdc.web.context import CONTEXT, WebContext
@@ -57,8 +61,12 @@ def _ctx(request: web.Request) -> WebContext:
     return request.app[CONTEXT]
 
 
-def _admin(context: WebContext) -> PrincipalAdmin:
-    return PrincipalAdmin(context.service.backend(), context.service.conf.kdc)
+def _admin(request: web.Request) -> PrincipalAdmin:
+    """The admin layer for this request's principal (whose changes are audited)."""
+    context = _ctx(request)
+    return PrincipalAdmin(
+        context.service.backend(), context.service.conf.kdc, request_actor(request)
+    )
 
 
 def _ok(msg: str, **extra: object) -> web.Response:
@@ -120,7 +128,7 @@ def _principal_json(principal: Principal) -> dict[str, object]:
 async def get_principals(request: web.Request) -> web.Response:
     ctx = _ctx(request)
     exp = request[PARAMS_KEY].get("exp")
-    names = await ctx.run(lambda: _admin(ctx).list_principals(exp))
+    names = await ctx.run(lambda: _admin(request).list_principals(exp))
     return _ok(f"{len(names)} principal(s)", principals=names)
 
 
@@ -130,7 +138,7 @@ async def add_principal(request: web.Request) -> web.Response:
     password = p.get("password")
 
     def work() -> str:
-        admin = _admin(ctx)
+        admin = _admin(request)
         created = admin.add_principal(
             p["principal"],
             password=password,
@@ -147,7 +155,7 @@ async def add_principal(request: web.Request) -> web.Response:
 async def delete_principal(request: web.Request) -> web.Response:
     ctx = _ctx(request)
     name = request[PARAMS_KEY]["principal"]
-    await ctx.run(lambda: _admin(ctx).delete_principal(name))
+    await ctx.run(lambda: _admin(request).delete_principal(name))
     return _ok(f"Delete principal {name} successfully.")
 
 
@@ -155,7 +163,7 @@ async def rename_principal(request: web.Request) -> web.Response:
     ctx = _ctx(request)
     p = request[PARAMS_KEY]
     renamed = await ctx.run(
-        lambda: _admin(ctx).rename_principal(p["oldprincipal"], p["newprincipal"])
+        lambda: _admin(request).rename_principal(p["oldprincipal"], p["newprincipal"])
     )
     return _ok(f"Rename principal to {renamed.name} successfully.", principal=renamed.name)
 
@@ -165,7 +173,7 @@ async def get_principal(request: web.Request) -> web.Response:
     name = request[PARAMS_KEY]["principal"]
 
     def work() -> tuple[dict[str, object], str]:
-        admin = _admin(ctx)
+        admin = _admin(request)
         return _principal_json(admin.get_principal(name)), admin.describe_principal(name)
 
     found, text = await ctx.run(work)
@@ -179,7 +187,7 @@ async def change_password(request: web.Request) -> web.Response:
     password = p.get("password")
 
     def work() -> Principal:
-        admin = _admin(ctx)
+        admin = _admin(request)
         if password is None:
             return admin.randomize_keys(p["principal"])
         return admin.change_password(p["principal"], password)
@@ -198,7 +206,7 @@ async def modify_principal(request: web.Request) -> web.Response:
     if not attributes and kvno is None:
         raise ApiError.bad_request("nothing to change: give at least one attribute or kvno")
     changed = await ctx.run(
-        lambda: _admin(ctx).modify_principal(p["principal"], attributes, kvno=kvno)
+        lambda: _admin(request).modify_principal(p["principal"], attributes, kvno=kvno)
     )
     log.info("principal %s modified by %s", changed.name, request_principal(request))
     return _ok(f"Principal {changed.name} modified.", principal=_principal_json(changed))
@@ -208,8 +216,9 @@ async def set_conf(request: web.Request) -> web.Response:
     """HAS's setconf: open or close this node's configuration endpoints (enable_conf)."""
     ctx = _ctx(request)
     enabled = request[PARAMS_KEY]["isEnable"]
-    path = ctx.service.server_conf_path
-    changed = await ctx.run(set_enable_conf, path, enabled)
+    changed = await ctx.run(
+        lambda: ctx.service.set_enable_conf(enabled, actor=request_actor(request))
+    )
     word = "true" if enabled else "false"
     state = "set" if changed else "already"
     log.info("enable_conf %s to %s by %s", state, word, request_principal(request))
@@ -227,16 +236,8 @@ async def export_keytab(request: web.Request) -> web.Response:
     randkey = request[PARAMS_KEY].get("randkey", False)
 
     def work() -> tuple[str, bytes]:
-        admin = _admin(ctx)
-        if randkey:
-            if admin.canonical(name) == tgs_principal_name(admin.realm):
-                raise AdminError(
-                    f"refusing to re-randomize {admin.canonical(name)} for a keytab (every "
-                    "ticket in the realm would stop working); export it without randkey"
-                )
-            principal = admin.randomize_keys(name)
-        else:
-            principal = admin.get_principal(name)
+        admin = _admin(request)
+        principal = admin.export_keys(name, randkey=randkey, to="https answer")
         entries = keytab_entries(principal)
         if not entries:
             raise ApiError(409, "conflict", f"principal {principal.name} has no keys to export")
@@ -285,14 +286,20 @@ async def create_principals(request: web.Request) -> web.Response:
         wanted += _role_principals(host, roles.split(","), realm)
 
     def work() -> tuple[list[str], list[str]]:
-        admin = _admin(ctx)
+        admin = _admin(request)
         created, existing = [], []
-        for name in dict.fromkeys(wanted):
-            try:
-                admin.add_principal(name, randkey=True)
-                created.append(name)
-            except PrincipalExistsError:
-                existing.append(name)
+        names = list(dict.fromkeys(wanted))
+        label = names[0] if len(names) == 1 else f"{len(names)} principals"
+        with admin.audit.change("creprincs", label, atomic=False) as change:
+            for name in names:
+                try:
+                    admin.add_principal(name, randkey=True)
+                    created.append(name)
+                except PrincipalExistsError:
+                    existing.append(name)
+            change.note(created=len(created), skipped=len(existing), principals=created[:100])
+            if not created:
+                change.unchanged()
         return created, existing
 
     created, existing = await ctx.run(work)
@@ -312,21 +319,49 @@ async def export_keytabs(request: web.Request) -> web.Response:
     names = _role_principals(host, roles, ctx.service.conf.kdc.kdc_realm)
 
     def work() -> bytes:
-        admin = _admin(ctx)
-        entries = []
-        for name in names:
-            if admin.exists(name):
-                entries += keytab_entries(admin.get_principal(name))
-        if not entries:
-            raise ApiError(
-                404, "no_such_principal", f"no principal of those roles exists for {host}"
-            )
-        return keytab_to_bytes(entries)
+        admin = _admin(request)
+        with admin.audit.change(
+            "expkeytabs", host, role=p.get("role"), to="https answer"
+        ) as change:
+            found = admin.backend.get_principals(names)
+            present = [found[n] for n in names if n in found]
+            entries = [e for principal in present for e in keytab_entries(principal)]
+            if not entries:
+                raise ApiError(
+                    404, "no_such_principal", f"no principal of those roles exists for {host}"
+                )
+            change.note(principals=[principal.name for principal in present])
+            return keytab_to_bytes(entries)
 
     data = await ctx.run(work)
     suffix = f"{p['role'].upper()}-{host}" if p.get("role") else host
     return _keytab_response(data, f"{suffix}.keytab")
 
+
+async def get_audit(request: web.Request) -> web.Response:
+    """The audit trail, newest ``limit`` records matching the filters, oldest first."""
+    ctx = _ctx(request)
+    p = request[PARAMS_KEY]
+    query = audit_query(**{name: p.get(name) for name in _AUDIT_FILTERS})
+
+    def work() -> list[dict[str, object]]:
+        return [json.loads(record_json(r)) for r in _admin(request).audit.records(query)]
+
+    records = await ctx.run(work)
+    return _ok(f"{len(records)} audit record(s)", records=records)
+
+
+_AUDIT_FILTERS = ("since", "until", "actor", "via", "action", "target", "result", "limit")
+_AUDIT_PARAMS = (
+    Param("since", "records at or after: 2027-01-01, @<epoch seconds>, '2h ago'"),
+    Param("until", "records at or before (same forms as since)"),
+    Param("actor", "who made the change, exactly (a principal, an OS user)"),
+    Param("via", "the way in: hadmin-local, rest, kdcinit, ansible:<module>, has-server"),
+    Param("action", "what: addprinc, cpw, ktadd, init, setplugin, addpluginuser ..."),
+    Param("target", "what it was done to; * matches any text, ? one character"),
+    Param("result", "success or failure"),
+    Param("limit", "the newest N records (default 100)", type="integer", minimum=1, maximum=10000),
+)
 
 _PRINCIPAL = Param("principal", "principal name (the default realm when no @REALM)", required=True)
 _ATTRIBUTE_PARAMS = (
@@ -338,6 +373,15 @@ _ATTRIBUTE_PARAMS = (
 )
 
 ROUTES: tuple[Route, ...] = (
+    Route(
+        "GET",
+        "admin/audit",
+        get_audit,
+        "the audit trail: who changed what, when, from where, with what result",
+        access="admin",
+        params=_AUDIT_PARAMS,
+        tag="admin",
+    ),
     Route(
         "GET",
         "admin/getprincipals",

@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from has_kdc.admin.hostroles import host_roles_json
+from has_kdc.web.actor import request_actor
 from has_kdc.web.context import CONTEXT, WebContext
 from has_kdc.web.errors import ApiError
 from has_kdc.web.metrics import MetricsText
@@ -189,7 +190,7 @@ async def kdc_start(request: web.Request) -> web.Response:
 async def kdc_init(request: web.Request) -> web.Response:
     """HAS's kdcinit: initialize the realm once; the answer is admin.keytab (a secret)."""
     ctx = _ctx(request)
-    outcome = await ctx.run(ctx.service.init_realm)
+    outcome = await ctx.run(ctx.service.init_realm, request_actor(request))
     if outcome.created:
         log.info(
             "realm %s initialized at the request of %s; created %s",
@@ -213,7 +214,8 @@ async def kdc_init(request: web.Request) -> web.Response:
 
 async def set_plugin(request: web.Request) -> web.Response:
     ctx = _ctx(request)
-    return _message(await ctx.run(ctx.service.set_plugin, _params(request)["plugin"]))
+    actor = request_actor(request)
+    return _message(await ctx.run(ctx.service.set_plugin, _params(request)["plugin"], actor=actor))
 
 
 async def config_kdc_backend(request: web.Request) -> web.Response:
@@ -226,6 +228,7 @@ async def config_kdc_backend(request: web.Request) -> web.Response:
         user=p.get("user"),
         password=p.get("password"),
         directory=p.get("dir"),
+        actor=request_actor(request),
     )
     return _message(msg)
 
@@ -233,7 +236,10 @@ async def config_kdc_backend(request: web.Request) -> web.Response:
 async def config_kdc(request: web.Request) -> web.Response:
     ctx = _ctx(request)
     p = _params(request)
-    return _message(await ctx.run(ctx.service.config_kdc, p["host"], p["port"], p["realm"]))
+    actor = request_actor(request)
+    return _message(
+        await ctx.run(ctx.service.config_kdc, p["host"], p["port"], p["realm"], actor=actor)
+    )
 
 
 # ------------------------------------------------------------------ operations

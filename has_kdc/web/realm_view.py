@@ -1,8 +1,9 @@
 """The realm as clients see it: every registered HAS node with its KDC and HTTPS ports.
 
-Each has-server registers its host at start (``backend.register_node``). The node
-table holds host names only, so the ports go next to it in the shared realm
-configuration, one entry per node: ``node/<host>`` = ``kdc_port=88;https_port=8092``.
+Each has-server registers its host at start (`has_kdc.admin.register_node`, an audited
+change). The node table holds host names only, so the ports go next to it in the
+shared realm configuration, one entry per node: ``node/<host>`` =
+``kdc_port=88;https_port=8092``.
 A node registered without such an entry (an older version) is listed with the ports
 of the node answering, since HAS nodes share their ports.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import logging
 
+from has_kdc.admin.realm import NODE_KEY_PREFIX
 from has_kdc.backend import IdentityBackend
 from has_kdc.conf import HasServerConfig, KdcConfig
 from has_kdc.conf.client_exports import Node, RealmView
@@ -20,22 +22,15 @@ __all__ = [
     "build_realm_view",
     "kdc_port",
     "node_ports",
-    "register_node_endpoints",
 ]
 
 log = logging.getLogger("has_kdc.web")
-
-NODE_KEY_PREFIX = "node/"
 
 
 def kdc_port(kdc: KdcConfig) -> int:
     """The port clients put in ``kdc = host:port``: UDP's, else TCP's (HAS has one)."""
     port = kdc.kdc_udp_port if kdc.kdc_udp_port is not None else kdc.kdc_tcp_port
     return port if port is not None else 88
-
-
-def _format_ports(kdc_port: int, https_port: int) -> str:
-    return f"kdc_port={kdc_port};https_port={https_port}"
 
 
 def _parse_ports(text: str) -> dict[str, int]:
@@ -45,19 +40,6 @@ def _parse_ports(text: str) -> dict[str, int]:
         if name.strip() in ("kdc_port", "https_port") and value.strip().isdigit():
             out[name.strip()] = int(value)
     return out
-
-
-def register_node_endpoints(
-    backend: IdentityBackend, host: str, kdc: KdcConfig, server: HasServerConfig | None
-) -> None:
-    """Register ``host`` and record its ports (only written when they changed)."""
-    backend.register_node(host)
-    if server is None:
-        return
-    key = NODE_KEY_PREFIX + host
-    value = _format_ports(kdc_port(kdc), server.https_port)
-    if backend.get_config(key) != value:
-        backend.set_config(key, value)
 
 
 def node_ports(config: dict[str, str], host: str) -> dict[str, int]:

@@ -10,6 +10,10 @@ errors are raised as `ApiError` 400/409, which the CLI prints as they are.
 has-server.conf is re-read when its modification time changes, so ``enable_conf``
 and ``auth_type`` edits (HAS flips enable_conf in the file) apply without a restart.
 Edits of kdc.conf and backend.conf apply at the next start of has-server.
+
+Every change here (realm init and its admin keytab, each configuration edit) is made
+on behalf of an `Actor` the caller names, and is one record of the audit trail
+(`has_kdc.admin.audit`); an edit that changes nothing is not recorded.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from has_kdc.admin import init_realm, is_initialized
+from has_kdc.admin import Actor, AuditTrail, init_realm, is_initialized
 from has_kdc.backend import REALM_KEY, BackendError, IdentityBackend, open_backend
 from has_kdc.conf import (
     HAS_SERVER_CONF,
@@ -33,6 +37,7 @@ from has_kdc.conf import (
     parse_has_server_conf,
     parse_profile,
     read_has_server_conf,
+    set_enable_conf,
 )
 from has_kdc.conf.backend import backend_config_from_profile
 from has_kdc.conf.client_exports import (
@@ -166,6 +171,10 @@ class HasService:
                 self._backend.close()
                 self._backend = None
 
+    def audit(self, actor: Actor) -> AuditTrail:
+        """The audit trail of ``actor``'s changes on this node (store opened when needed)."""
+        return AuditTrail.for_realm(self.backend, self.conf.kdc, actor)
+
     # -- client configurations -----------------------------------------------------------
 
     def realm_view(self) -> RealmView:
@@ -196,9 +205,10 @@ class HasService:
     def is_initialized(self) -> bool:
         return is_initialized(self.backend())
 
-    def init_realm(self) -> InitOutcome:
-        """Initialize the realm once (a no-op later); the admin keytab either way."""
-        result = init_realm(self.backend(), self.conf.kdc)
+    def init_realm(self, actor: Actor) -> InitOutcome:
+        """Initialize the realm once (a no-op later); the admin keytab either way, so
+        the audit trail records every call, as the hand-out of the admin keys it is."""
+        result = init_realm(self.backend(), self.conf.kdc, actor, hand_out=True)
         return InitOutcome(
             realm=result.realm,
             created=result.created,
@@ -217,37 +227,41 @@ class HasService:
 
     # -- configuration edits (HAS's conf/* endpoints) ------------------------------------
 
-    def config_kdc(self, host: str, port: int, realm: str) -> str:
+    def config_kdc(self, host: str, port: int, realm: str, *, actor: Actor) -> str:
         """Set kdc_host, the KDC ports and kdc_realm in kdc.conf (HAS's configkdc)."""
-        host, port, realm = check_host(host), check_port(port), check_realm(realm)
-        try:
-            stored = self.backend().get_config(REALM_KEY)
-        except BackendError:
-            stored = None  # no database yet: HAS configures the KDC before the backend
-        if stored is not None and stored != realm:
-            raise ApiError(
-                409,
-                "conflict",
-                f"the database already belongs to realm {stored}; configuring {realm} would "
-                "split the cluster",
-            )
         path = self.conf_dir / KDC_CONF
-        text = path.read_text(encoding="utf-8") if path.exists() else "[kdcdefaults]\n"
-        new = set_relations(
-            text,
-            "kdcdefaults",
-            {
-                "kdc_host": host,
-                "kdc_udp_port": str(port),
-                "kdc_tcp_port": str(port),
-                "kdc_realm": realm,
-            },
-        )
-        try:
-            kdc_config_from_profile(parse_profile(new, str(path)))
-        except ConfigError as exc:
-            raise ApiError.bad_request(f"the new kdc.conf would not load: {exc}") from None
-        changed = write_if_changed(path, new, _mode_of(path, PUBLIC_MODE))
+        detail = {"host": host, "port": port, "realm": realm}
+        with self.audit(actor).change("configkdc", str(path), atomic=False, **detail) as change:
+            host, port, realm = check_host(host), check_port(port), check_realm(realm)
+            try:
+                stored = self.backend().get_config(REALM_KEY)
+            except BackendError:
+                stored = None  # no database yet: HAS configures the KDC before the backend
+            if stored is not None and stored != realm:
+                raise ApiError(
+                    409,
+                    "conflict",
+                    f"the database already belongs to realm {stored}; configuring {realm} "
+                    "would split the cluster",
+                )
+            text = path.read_text(encoding="utf-8") if path.exists() else "[kdcdefaults]\n"
+            new = set_relations(
+                text,
+                "kdcdefaults",
+                {
+                    "kdc_host": host,
+                    "kdc_udp_port": str(port),
+                    "kdc_tcp_port": str(port),
+                    "kdc_realm": realm,
+                },
+            )
+            try:
+                kdc_config_from_profile(parse_profile(new, str(path)))
+            except ConfigError as exc:
+                raise ApiError.bad_request(f"the new kdc.conf would not load: {exc}") from None
+            changed = write_if_changed(path, new, _mode_of(path, PUBLIC_MODE))
+            if not changed:
+                change.unchanged()
         what = "set" if changed else "already set"
         return f"HAS server KDC {what}: {host}:{port}, realm {realm}; restart has-server to apply"
 
@@ -259,67 +273,118 @@ class HasService:
         user: str | None = None,
         password: str | None = None,
         directory: str | None = None,
+        actor: Actor,
     ) -> str:
-        """Write backend.conf (HAS's configkdcbackend); mode 0600, it may hold a password."""
-        kind = backend_type.strip().lower()
-        if kind not in BACKEND_TYPES:
-            raise ApiError.bad_request(
-                f"backendType {backend_type!r} is not supported; use "
-                f"{' or '.join(BACKEND_TYPES)} (HAS's json backend has no HA story)"
-            )
-        lines = ["# backend.conf, written by has-kdc (conf/configkdcbackend)"]
-        if kind == "mysql":
-            if not url or not user:
-                raise ApiError.bad_request("the mysql backend needs url and user")
-            for name, value in (("url", url), ("user", user), ("password", password)):
-                if value is not None and (
-                    any(c in value for c in "\r\n") or value != value.strip()
-                ):
-                    raise ApiError.bad_request(f"{name} must be one line without outer spaces")
-            if password is not None and password.startswith('"'):
-                raise ApiError.bad_request(
-                    "a password starting with a double quote cannot be written to "
-                    "backend.conf; set mysql_password_file there instead"
-                )
-            lines += ["kdc_identity_backend = mysql", f"mysql_url = {url}", f"mysql_user = {user}"]
-            if password:
-                lines.append(f"mysql_password = {password}")
-        else:
-            lines.append("kdc_identity_backend = sqlite")
-            if directory:
-                if any(c in directory for c in "\r\n"):
-                    raise ApiError.bad_request("dir must be one line")
-                lines.append(f"sqlite_path = {Path(directory) / 'has.sqlite'}")
-        text = "\n".join(lines) + "\n"
+        """Write backend.conf (HAS's configkdcbackend); mode 0600, it may hold a password.
+
+        The audit record names the backend type, the URL's host and database, the user
+        and directory, and only whether a password was given.
+        """
         path = self.conf_dir / BACKEND_CONF
-        try:
-            backend_config_from_profile(
-                parse_profile(text, str(path), allow_sectionless=True),
-                self.conf.kdc.data_dir,
-                environ={},
-            )
-        except ConfigError as exc:
-            # The message names url/user problems; the password never appears in it.
-            raise ApiError.bad_request(f"the new backend.conf would not load: {exc}") from None
-        changed = write_if_changed(path, text, SECRET_MODE)
+        kind = backend_type.strip().lower()
+        with self.audit(actor).change(
+            "configkdcbackend",
+            str(path),
+            atomic=False,
+            backend=kind,
+            url=_url_for_record(url),
+            user=user,
+            dir=directory,
+            password_given=password is not None,
+        ) as change:
+            if kind not in BACKEND_TYPES:
+                raise ApiError.bad_request(
+                    f"backendType {backend_type!r} is not supported; use "
+                    f"{' or '.join(BACKEND_TYPES)} (HAS's json backend has no HA story)"
+                )
+            lines = ["# backend.conf, written by has-kdc (conf/configkdcbackend)"]
+            if kind == "mysql":
+                if not url or not user:
+                    raise ApiError.bad_request("the mysql backend needs url and user")
+                for name, value in (("url", url), ("user", user), ("password", password)):
+                    if value is not None and (
+                        any(c in value for c in "\r\n") or value != value.strip()
+                    ):
+                        raise ApiError.bad_request(f"{name} must be one line without outer spaces")
+                if password is not None and password.startswith('"'):
+                    raise ApiError.bad_request(
+                        "a password starting with a double quote cannot be written to "
+                        "backend.conf; set mysql_password_file there instead"
+                    )
+                lines += [
+                    "kdc_identity_backend = mysql",
+                    f"mysql_url = {url}",
+                    f"mysql_user = {user}",
+                ]
+                if password:
+                    lines.append(f"mysql_password = {password}")
+            else:
+                lines.append("kdc_identity_backend = sqlite")
+                if directory:
+                    if any(c in directory for c in "\r\n"):
+                        raise ApiError.bad_request("dir must be one line")
+                    lines.append(f"sqlite_path = {Path(directory) / 'has.sqlite'}")
+            text = "\n".join(lines) + "\n"
+            try:
+                backend_config_from_profile(
+                    parse_profile(text, str(path), allow_sectionless=True),
+                    self.conf.kdc.data_dir,
+                    environ={},
+                )
+            except ConfigError as exc:
+                # The message names url/user problems; the password never appears in it.
+                raise ApiError.bad_request(f"the new backend.conf would not load: {exc}") from None
+            changed = write_if_changed(path, text, SECRET_MODE)
+            if not changed:
+                change.unchanged()
         what = "set" if changed else "already set"
         return f"{kind} backend {what}; restart has-server to apply"
 
-    def set_plugin(self, plugin: str) -> str:
+    def set_plugin(self, plugin: str, *, actor: Actor) -> str:
         """Set ``[PLUGIN] auth_type`` in has-server.conf (HAS's setplugin)."""
-        if not _PLUGIN.match(plugin):
-            raise ApiError.bad_request(
-                f"plugin {plugin!r} is not a plugin name (a word such as MySQL or RAM)"
-            )
         path = self.server_conf_path
-        text = path.read_text(encoding="utf-8") if path.exists() else ""
-        new = set_relations(text, "PLUGIN", {"auth_type": plugin})
-        try:
-            parse_has_server_conf(new, str(path))
-        except ConfigError as exc:
-            raise ApiError.bad_request(f"the new has-server.conf would not load: {exc}") from None
-        changed = write_if_changed(path, new, _mode_of(path, PUBLIC_MODE))
+        with self.audit(actor).change(
+            "setplugin", str(path), atomic=False, plugin=plugin
+        ) as change:
+            if not _PLUGIN.match(plugin):
+                raise ApiError.bad_request(
+                    f"plugin {plugin!r} is not a plugin name (a word such as MySQL or RAM)"
+                )
+            text = path.read_text(encoding="utf-8") if path.exists() else ""
+            new = set_relations(text, "PLUGIN", {"auth_type": plugin})
+            try:
+                parse_has_server_conf(new, str(path))
+            except ConfigError as exc:
+                raise ApiError.bad_request(
+                    f"the new has-server.conf would not load: {exc}"
+                ) from None
+            changed = write_if_changed(path, new, _mode_of(path, PUBLIC_MODE))
+            if not changed:
+                change.unchanged()
         return f"HAS plugin {'set' if changed else 'already set'} to {plugin}"
+
+    def set_enable_conf(self, enabled: bool, *, actor: Actor) -> bool:
+        """Open (True) or close (False) this node's configuration endpoints: ``enable_conf``
+        in has-server.conf (HAS's setconf). Returns whether the file changed."""
+        path = self.server_conf_path
+        with self.audit(actor).change(
+            "setconf", str(path), atomic=False, enable_conf=enabled
+        ) as change:
+            changed = set_enable_conf(path, enabled)
+            if not changed:
+                change.unchanged()
+        return changed
+
+
+def _url_for_record(url: str | None) -> str | None:
+    """A database URL without what may hold a secret: credentials before ``@`` in the
+    authority, and the query (JDBC URLs may carry ``password=``)."""
+    if url is None:
+        return None
+    base = url.split("?", 1)[0]
+    scheme, sep, rest = base.rpartition("//")
+    authority, slash, path = rest.partition("/")
+    return f"{scheme}{sep}{authority.rpartition('@')[2]}{slash}{path}"
 
 
 def _mode_of(path: Path, default: int) -> int:

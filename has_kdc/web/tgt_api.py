@@ -16,6 +16,9 @@ status  error                   when
 401     authentication_failed   wrong credentials, unknown/disabled user, expired
 403     https_required          plain HTTP
 403     kdc_refused             the principal is locked out or expired
+403     principal_not_allowed   the user maps to a principal no plugin login may get
+                                (an administrator, a service, a principal with keys
+                                of its own the user is not linked to)
 429     rate_limited            too many failures (``Retry-After`` says how long)
 503     plugin_unavailable      the credential store cannot be read (DB down)
 503     kdc_unavailable         realm not initialized, or the store is down
@@ -31,9 +34,12 @@ with the realm's first permitted enctype, as HAS's ``HasUtil.getClientKey``; the
 AS-REP carries PA-ETYPE-INFO2 naming enctype and salt. Only someone who knows the
 credentials can decrypt the session key.
 
-Rate limits (`ratelimit.TgtLimits`) apply per user and per client address; every
-outcome is one audit line (logger ``has_kdc.web.audit``) with plugin, user,
-principal, address and result — never a token, password or key.
+Which principal a login may get is `has_kdc.plugins.mapping`'s rule, checked for
+every plugin after it vouched for the user. Rate limits (`ratelimit.TgtLimits`) apply
+per (user, client address) with backoff, with a higher per-user ceiling that spares
+the addresses a user logged in from, and per client address; every outcome is one
+audit line (logger ``has_kdc.web.audit``) with plugin, user, principal, address and
+result — never a token, password or key.
 """
 
 from __future__ import annotations
@@ -42,7 +48,7 @@ import base64
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,12 +75,20 @@ from has_kdc.plugins import (
     UnknownPlugin,
     load_plugin,
 )
+from has_kdc.plugins.mapping import PrincipalNotAllowed, check_principal_mapping
 from has_kdc.plugins.token import TokenError, decode_token
 from has_kdc.principal import default_salt, parse_principal
 from has_kdc.web.api import PARAMS_KEY, parse_params
 from has_kdc.web.context import CONTEXT, WebContext
 from has_kdc.web.errors import ApiError
-from has_kdc.web.ratelimit import DEFAULT_LIMITS, TgtLimits, TokenBuckets, retry_after_header
+from has_kdc.web.ratelimit import (
+    DEFAULT_LIMITS,
+    FailureBackoff,
+    RecentSuccesses,
+    TgtLimits,
+    TokenBuckets,
+    retry_after_header,
+)
 from has_kdc.web.routes import Param, Route
 
 __all__ = ["TgtIssued", "TgtService", "register_tgt_routes", "tgt_routes"]
@@ -109,6 +123,7 @@ class TgtService:
         realm: Callable[[], RealmContext],
         *,
         enabled_types: Callable[[], str | None],
+        admins: Callable[[], Collection[str]] = frozenset,
         limits: TgtLimits = DEFAULT_LIMITS,
         plugins: Mapping[str, ServerPlugin] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
@@ -116,12 +131,16 @@ class TgtService:
         self.plugin_context = plugin_context
         self._realm = realm
         self._enabled_types = enabled_types
+        self._admins = admins
         self._plugins: dict[str, ServerPlugin] = dict(plugins or {})
         self._plugins_lock = threading.Lock()
         self._kdc_lock = threading.Lock()
-        self.user_failures = TokenBuckets(limits.user_failures, clock=monotonic)
-        self.address_failures = TokenBuckets(limits.address_failures, clock=monotonic)
-        self.address_requests = TokenBuckets(limits.address_requests, clock=monotonic)
+        size = {"max_bytes": limits.table_bytes, "clock": monotonic}
+        self.pair_failures = FailureBackoff(limits.pair, **size)
+        self.user_failures = TokenBuckets(limits.user_failures, **size)
+        self.known_good = RecentSuccesses(limits.known_good_for, **size)
+        self.address_failures = TokenBuckets(limits.address_failures, **size)
+        self.address_requests = TokenBuckets(limits.address_requests, **size)
 
     @classmethod
     def for_context(cls, context: WebContext, *, limits: TgtLimits = DEFAULT_LIMITS) -> TgtService:
@@ -157,6 +176,7 @@ class TgtService:
             plugin_context,
             realm,
             enabled_types=lambda: service.server_conf().auth_type,
+            admins=context.admin_principals,
             limits=limits,
         )
 
@@ -184,12 +204,23 @@ class TgtService:
 
     # -- limits -----------------------------------------------------------------------
 
+    @staticmethod
+    def _keys(auth_type: str, subject: str, address: str) -> tuple[str, str]:
+        user = f"{auth_type}\0{subject}"
+        return user, f"{user}\0{address}"
+
     def check_limits(self, auth_type: str, subject: str, address: str) -> None:
-        """429 when the address sends too much or the user/address failed too often."""
-        wait = max(
-            self.user_failures.retry_after(f"{auth_type}:{subject}"),
+        """429 when this (user, address) is backing off, the address failed or sent
+        too much, or the user's ceiling is spent and the address is not one it logged
+        in from (see `ratelimit`)."""
+        user, pair = self._keys(auth_type, subject, address)
+        waits = [
+            self.pair_failures.retry_after(pair),
             self.address_failures.retry_after(address),
-        )
+        ]
+        if pair not in self.known_good:
+            waits.append(self.user_failures.retry_after(user))
+        wait = max(waits)
         if wait == 0:
             wait = self.address_requests.allow(address)
         if wait > 0:
@@ -201,8 +232,15 @@ class TgtService:
             )
 
     def record_failure(self, auth_type: str, subject: str, address: str) -> None:
-        self.user_failures.take(f"{auth_type}:{subject}")
+        user, pair = self._keys(auth_type, subject, address)
+        self.pair_failures.failure(pair)
+        self.user_failures.take(user)
         self.address_failures.take(address)
+
+    def record_success(self, auth_type: str, subject: str, address: str) -> None:
+        _user, pair = self._keys(auth_type, subject, address)
+        self.pair_failures.success(pair)
+        self.known_good.add(pair)
 
     # -- the work (on a worker thread) ---------------------------------------------------
 
@@ -237,6 +275,12 @@ class TgtService:
         self, plugin: ServerPlugin, claims: Mapping[str, Any], nonce: int | None
     ) -> TgtIssued:
         user = self.authenticate(plugin, claims)
+        check_principal_mapping(
+            user,
+            realm=self.plugin_context.realm,
+            admins=self._admins(),
+            backend=self.plugin_context.backend,
+        )
         as_rep = self.issue(user, nonce=nonce, now=self.plugin_context.clock())
         return TgtIssued(plugin.name, user.principal, user.user, as_rep)
 
@@ -308,6 +352,9 @@ def make_handler(service: TgtService) -> Callable[[web.Request], Any]:
             service.record_failure(plugin.name, subject, address)
             audit.warning("TGT %s user %s from %s: FAILED: %s", plugin.name, who, address, exc)
             raise ApiError(exc.status, exc.error, str(exc)) from None
+        except PrincipalNotAllowed as exc:
+            audit.warning("TGT %s user %s from %s: REFUSED: %s", plugin.name, who, address, exc)
+            raise ApiError(exc.status, exc.error, str(exc)) from None
         except PluginError as exc:
             if isinstance(exc, PluginUnavailable) and context is not None:
                 context.database_error()
@@ -321,6 +368,7 @@ def make_handler(service: TgtService) -> Callable[[web.Request], Any]:
                 "TGT %s user %s from %s: REFUSED: %s", plugin.name, who, address, refusal.detail
             )
             raise refusal from None
+        service.record_success(plugin.name, subject, address)
         audit.info("TGT %s user %s from %s: ISSUE: %s", plugin.name, who, address, issued.principal)
         return web.json_response(
             {
@@ -359,6 +407,7 @@ def tgt_routes(service: TgtService) -> tuple[Route, ...]:
                 200: "the AS-REP, base64, in krbMessage",
                 400: "bad token, or plugin not enabled",
                 401: "authentication failed",
+                403: "plain HTTP, the KDC refused, or the principal is not allowed",
                 429: "rate limited (Retry-After)",
                 503: "credential store or KDC unavailable",
             },
