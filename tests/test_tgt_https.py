@@ -33,7 +33,7 @@ from has_kdc.plugins.passwords import ScryptParams, hash_password
 from has_kdc.plugins.ram import add_ram_credential
 from has_kdc.plugins.token import encode_token
 from has_kdc.web import HasService, WebContext, WebServer, WebServerThread, server_ssl_context
-from has_kdc.web.ratelimit import Limit, TgtLimits
+from has_kdc.web.ratelimit import Backoff, Limit, TgtLimits
 from has_kdc.web.tgt_api import TgtService, tgt_routes
 from tests.mitkrb import MitClient, free_port
 
@@ -41,7 +41,8 @@ REALM = "HADOOP.COM"
 ACTOR = Actor("pytest", "test")
 FAST = ScryptParams(ln=4, r=8, p=1)
 LIMITS = TgtLimits(
-    user_failures=Limit(3, 1 / 60),
+    pair=Backoff(free=3, base=60, cap=60, forget_after=3600),
+    user_failures=Limit(20, 1 / 60),
     address_failures=Limit(10, 1 / 60),
     address_requests=Limit(50, 50),
 )
@@ -72,11 +73,23 @@ class TgtNode:
         )
         return out
 
-    def put(self, path: str, body: bytes | None, headers: dict[str, str] | None = None):
+    def put(
+        self,
+        path: str,
+        body: bytes | None,
+        headers: dict[str, str] | None = None,
+        *,
+        source: str = "127.0.0.1",
+    ):
+        """One PUT; ``source``: the client address the node sees (any 127.x is local)."""
         import http.client
 
         conn = http.client.HTTPSConnection(
-            "127.0.0.1", self.port, timeout=10, context=client_ssl_context(self.ca_file)
+            "127.0.0.1",
+            self.port,
+            timeout=10,
+            context=client_ssl_context(self.ca_file),
+            source_address=(source, 0),
         )
         try:
             conn.request("PUT", path, body=body, headers=headers or {})
@@ -163,21 +176,27 @@ def test_wrong_password_is_401_and_says_so(node):
     assert answer == {"error": "authentication_failed", "detail": "wrong user name or password"}
 
 
-def test_rate_limit_engages_with_retry_after(node):
+def test_rate_limit_engages_with_retry_after_for_that_address_only(node):
     for _ in range(3):
-        assert node.put("/has/v1", _body(_claims(secret="guess")), JSON)[0] == 401
-    status, headers, answer = node.put("/has/v1", _body(_claims()), JSON)
-    assert status == 429  # even the right password waits: the user's budget is spent
+        assert (
+            node.put("/has/v1", _body(_claims(secret="guess")), JSON, source="127.0.0.9")[0] == 401
+        )
+    status, headers, answer = node.put("/has/v1", _body(_claims()), JSON, source="127.0.0.9")
+    assert status == 429  # the guessing address waits, even with the right password
     assert answer["error"] == "rate_limited"
-    assert int(headers["Retry-After"]) >= 1
-    # another user from the same address is not blocked by hdfs's failures
+    assert int(headers["Retry-After"]) == 60
+    # hdfs from an address that has not failed is not locked out
+    assert node.put("/has/v1", _body(_claims()), JSON, source="127.0.0.10")[0] == 200
+    # another user from the guessing address is not blocked by hdfs's failures
     node.service.backend().put_plugin_user(PluginUser("yarn", hash_password("y", params=FAST)))
-    assert node.put("/has/v1", _body(_claims("yarn", "y")), JSON)[0] == 200
+    assert node.put("/has/v1", _body(_claims("yarn", "y")), JSON, source="127.0.0.9")[0] == 200
 
 
 def test_rate_limit_recovers(tmp_path):
     limits = TgtLimits(
-        user_failures=Limit(1, 1), address_failures=Limit(10, 20), address_requests=Limit(50, 50)
+        pair=Backoff(free=1, base=1, cap=1, forget_after=60),
+        address_failures=Limit(10, 20),
+        address_requests=Limit(50, 50),
     )
     n = start_node(tmp_path, limits=limits)
     try:
@@ -186,7 +205,7 @@ def test_rate_limit_recovers(tmp_path):
         assert n.put("/has/v1", _body(_claims()), JSON)[0] == 429
         import time
 
-        time.sleep(1.1)  # one token a second for the user
+        time.sleep(1.1)  # one try a second after a failure
         assert n.put("/has/v1", _body(_claims()), JSON)[0] == 200
     finally:
         n.thread.stop()
