@@ -177,6 +177,23 @@ def test_enable_and_disable_configure_on_every_node(cluster, conf_dir):
     )
 
 
+def test_changes_are_audited_as_the_admin_principal_and_read_back(cluster, conf_dir):
+    hadmin_remote(conf_dir, "addprinc", "-pw", "Audit-pw-1", "audited")
+    hadmin_remote(conf_dir, "cpw", "-pw", "Audit-pw-2", "audited")
+    out = hadmin_remote(conf_dir, "audit", "-target", "audited@*", "-since", "1h ago").stdout
+    lines = [line.split("\t") for line in out.splitlines()]
+    assert [(f[2], f[3], f[5], f[7]) for f in lines] == [
+        ("rest", ADMIN, "addprinc", "success"),
+        ("rest", ADMIN, "cpw", "success"),
+    ]
+    assert {f[4] for f in lines} == {"127.0.0.1"}  # the admin's address, as the node saw it
+    assert "Audit-pw" not in out
+    # hadmin-local on a node reads the same trail from the shared database
+    local = cluster.nodes[1].hadmin("audit", "-target", "audited@*", "-json").stdout
+    assert [json.loads(x)["action"] for x in local.splitlines()] == ["addprinc", "cpw"]
+    assert "Audit-pw" not in local
+
+
 def test_interactive_prompt(conf_dir):
     proc = hadmin_remote(conf_dir, input="cmd\nlistprincs kadmin/H*\nbogus\nexit\n")
     assert proc.stdout.startswith('enter "cmd" to see legal commands.\nHadminRemoteTool.remote: ')

@@ -222,17 +222,16 @@ class AuditTrail:
                         yield change
                         record = self._record(change, change.result)
                         if change.changed:
-                            backend.add_audit_record(record)
+                            record = backend.add_audit_record(record)
                 else:
                     yield change
                     record = self._record(change, change.result)
                     if change.changed:
-                        self._store_quietly(record)
+                        record = self._store_quietly(record)
             except BaseException as exc:
                 self._open.clear()
                 change.note(error=_error_text(exc))
-                failed = self._record(change, FAILURE)
-                self._store_quietly(failed)
+                failed = self._store_quietly(self._record(change, FAILURE))
                 self._write_log(failed)
                 raise
             finally:
@@ -253,10 +252,10 @@ class AuditTrail:
             detail=json.dumps(change.detail, sort_keys=True, separators=(",", ":")),
         )
 
-    def _store_quietly(self, record: AuditRecord) -> None:
+    def _store_quietly(self, record: AuditRecord) -> AuditRecord:
         """The store's copy of a record that has no change to join (the file has it too)."""
         try:
-            self.backend().add_audit_record(record)
+            return self.backend().add_audit_record(record)
         except BackendError as exc:
             log.warning(
                 "audit record of %s %s kept only in %s: the store refused it: %s",
@@ -265,6 +264,7 @@ class AuditTrail:
                 self.log_file or "the log",
                 exc,
             )
+            return record
 
     def _write_log(self, record: AuditRecord) -> None:
         line = record_json(record)
