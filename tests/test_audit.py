@@ -626,6 +626,29 @@ def test_kdcinit_local_changes_are_recorded_as_the_local_user(tmp_path):
     assert_no_secret(conf, *keytab_secrets(out_dir / "admin.keytab"))
 
 
+# ---------------------------------------------------------------------- login-test load
+
+
+def test_login_test_load_principals_are_recorded(tmp_path):
+    from has_kdc.cli import login_test
+
+    node = HasNode(tmp_path / "node", REALM)
+    node.init()
+    work = tmp_path / "work"
+    work.mkdir()
+    before = last_id(node.conf_dir)
+    out, err = io.StringIO(), io.StringIO()
+    assert login_test.main(["add", str(node.conf_dir), str(work), "2"], stdout=out, stderr=err) == 0
+    made = new_records(node.conf_dir, before)
+    assert [(r.action, r.target) for r in made] == [
+        ("addprinc", f"test0@{REALM}"),
+        ("ktadd", f"test0@{REALM}"),
+        ("addprinc", f"test1@{REALM}"),
+        ("ktadd", f"test1@{REALM}"),
+    ]
+    assert {(r.via, r.actor) for r in made} == {("login-test", ME)}
+
+
 # ---------------------------------------------------------------------- node registration
 
 

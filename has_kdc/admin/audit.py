@@ -30,8 +30,10 @@ to change nothing (``Change.unchanged()``: an idempotent re-run) leaves no recor
 
 Nested changes join the outermost: ``ktadd`` re-keying each principal is one ``ktadd``
 record, not one per ``cpw``. A new operation (say ``deregister_node``) is audited by
-wrapping its work in ``with audit.change("deregister_node", host):`` — that is the
-whole hook.
+taking an ``actor`` argument and wrapping its work in
+``with AuditTrail.for_realm(backend, kdc, actor).change("deregister_node", host):``
+(``change.unchanged()`` when there was nothing to do) — that is the whole hook; a REST
+route passes ``has_kdc.web.actor.request_actor(request)``, a CLI ``os_actor(<tool>)``.
 
 No secret is ever recorded: ``detail`` refuses bytes (key material) and text values
 under names such as ``password``, ``secret`` or ``token``, and error messages of the
