@@ -24,6 +24,9 @@ description:
     differs is reported and replaced only with I(update=true).
   - What cannot be carried (DES, 3DES, RC4 keys; attributes has-kdc lacks;
     principals of another realm) is returned with the reason.
+  - The import is one record of the realm's audit trail (C(hadmin-local CONF audit)),
+    naming this module and the remote user; imported plugin users are not linked to
+    principals of the same name (see docs/logins-and-audit.md).
   - Runs on a HAS node with the interpreter of the has-kdc venv.
 version_added: "0.1.0"
 author: has-kdc contributors
@@ -235,7 +238,7 @@ def main():
         diff = summary_diff("realm %s (import)" % plan.realm, before, "\n".join(report_lines(plan)))
         if module.check_mode:
             module.exit_json(changed=changed, diff=diff if changed else [], **plan_data(plan))
-        result = apply_import(backend, conf.kdc, plan, scheme=scheme)
+        result = apply_import(backend, conf.kdc, plan, actor=module.actor(), scheme=scheme)
         data = plan_data(plan, result)
         if result.failed:
             module.fail_json(

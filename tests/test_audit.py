@@ -626,6 +626,32 @@ def test_kdcinit_local_changes_are_recorded_as_the_local_user(tmp_path):
     assert_no_secret(conf, *keytab_secrets(out_dir / "admin.keytab"))
 
 
+# ---------------------------------------------------------------------- import
+
+
+def test_an_import_is_one_record_its_init_included(tmp_path):
+    from tests import kerby_data
+    from tests.test_import_apply import JSON_FILE
+
+    node = HasNode(tmp_path / "node", REALM)
+    before = last_id(node.conf_dir)
+    status, _out, err = hadmin(node.conf_dir, "import", str(JSON_FILE))
+    assert status == 0, err
+    (rec,) = new_records(node.conf_dir, before)
+    assert (rec.action, rec.target, rec.via, rec.actor) == (
+        "import",
+        str(JSON_FILE),
+        "hadmin-local",
+        ME,
+    )
+    detail = json.loads(rec.detail)
+    assert (detail["initialized"], detail["added"], detail["source"]) == (True, 10, "kerby-json")
+    before = rec.id
+    assert hadmin(node.conf_dir, "import", str(JSON_FILE))[0] == 0  # nothing new: no record
+    assert new_records(node.conf_dir, before) == []
+    assert_no_secret(node.conf_dir, *(password for _name, password in kerby_data.PLUGIN_USERS))
+
+
 # ---------------------------------------------------------------------- login-test load
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from has_kdc.admin import (
+    Actor,
     AdminError,
     PrincipalAdmin,
     admin_principal_name,
@@ -42,6 +43,7 @@ from tests.hasnode import HasNode
 DATA = Path(__file__).parent / "data" / "importing"
 JSON_FILE = DATA / "kerby-json-backend.json"
 REALM = "HADOOP.COM"
+ACTOR = Actor("pytest", "test")
 FAST = ScryptParams(ln=4)  # cheap hashes keep these tests quick; the format is the same
 SCHEME = PasswordScheme(lambda pw: hash_password(pw, params=FAST), verify_password, check_user_name)
 
@@ -85,7 +87,7 @@ def test_dry_run_writes_nothing(store):
 def test_fresh_realm_takes_the_sources_krbtgt_and_kadmin_and_is_initialized(store):
     backend, kdc = store
     plan = plan_import(backend, kdc, kerby_json(), scheme=SCHEME)
-    result = apply_import(backend, kdc, plan, scheme=SCHEME)
+    result = apply_import(backend, kdc, plan, actor=ACTOR, scheme=SCHEME)
     assert result.initialized and result.failed == []
     assert backend.get_config(INITIALIZED_KEY)
     for name in (tgs_principal_name(REALM), admin_principal_name(REALM)):
@@ -120,7 +122,7 @@ def test_fresh_realm_takes_the_sources_krbtgt_and_kadmin_and_is_initialized(stor
 def test_plugin_users_are_hashed_never_stored_in_clear(store):
     backend, kdc = store
     plan = plan_import(backend, kdc, kerby_json(), scheme=SCHEME)
-    apply_import(backend, kdc, plan, scheme=SCHEME)
+    apply_import(backend, kdc, plan, actor=ACTOR, scheme=SCHEME)
     for name, password in kerby_data.PLUGIN_USERS:
         user = backend.get_plugin_user(name)
         assert user.password_hash.startswith("$scrypt$")
@@ -138,14 +140,14 @@ def test_plugin_users_are_hashed_never_stored_in_clear(store):
 def test_second_run_finds_everything_unchanged_and_writes_nothing(store):
     backend, kdc = store
     first = plan_import(backend, kdc, kerby_json(), scheme=SCHEME)
-    apply_import(backend, kdc, first, scheme=SCHEME)
+    apply_import(backend, kdc, first, actor=ACTOR, scheme=SCHEME)
     counter = backend.change_counter()
     again = plan_import(backend, kdc, kerby_json(), scheme=SCHEME)
     assert not again.changes_anything
     assert (len(again.add), len(again.changed), len(again.kept)) == (0, 0, 0)
     assert len(again.unchanged) == 10 and len(again.users_unchanged) == 2
     assert (again.keys_carried, again.keys_written) == (first.keys_carried, 0)
-    result = apply_import(backend, kdc, again, scheme=SCHEME)
+    result = apply_import(backend, kdc, again, actor=ACTOR, scheme=SCHEME)
     assert (result.added, result.updated, result.users_added) == (0, 0, 0)
     assert backend.change_counter() == counter
 
@@ -153,9 +155,13 @@ def test_second_run_finds_everything_unchanged_and_writes_nothing(store):
 def test_changed_principal_is_reported_and_replaced_only_with_update(store):
     backend, kdc = store
     apply_import(
-        backend, kdc, plan_import(backend, kdc, kerby_json(), scheme=SCHEME), scheme=SCHEME
+        backend,
+        kdc,
+        plan_import(backend, kdc, kerby_json(), scheme=SCHEME),
+        actor=ACTOR,
+        scheme=SCHEME,
     )
-    admin = PrincipalAdmin(backend, kdc)
+    admin = PrincipalAdmin(backend, kdc, ACTOR)
     admin.change_password("alice", "changed-here-1")
     admin.modify_principal("eve", {"allow_forwardable": False})
     backend.put_plugin_user(PluginUser("hdfs", hash_password("other", params=FAST)))
@@ -163,12 +169,12 @@ def test_changed_principal_is_reported_and_replaced_only_with_update(store):
     changed = {c.wanted.name: c.fields for c in plan.changed}
     assert changed == {f"alice@{REALM}": ["keys", "kvno"], f"eve@{REALM}": ["allow_forwardable"]}
     assert [(u.user.name, u.fields) for u in plan.users_changed] == [("hdfs", ["password"])]
-    apply_import(backend, kdc, plan, scheme=SCHEME)
+    apply_import(backend, kdc, plan, actor=ACTOR, scheme=SCHEME)
     assert backend.get_principal(f"alice@{REALM}").kvno == 4  # left as changed here
     assert "--update replaces" in "\n".join(report_lines(plan))
 
     plan = plan_import(backend, kdc, kerby_json(), update=True, scheme=SCHEME)
-    result = apply_import(backend, kdc, plan, scheme=SCHEME)
+    result = apply_import(backend, kdc, plan, actor=ACTOR, scheme=SCHEME)
     assert (result.updated, result.users_updated) == (2, 1)
     alice = backend.get_principal(f"alice@{REALM}")
     ident = kerby_data.identity(f"alice@{REALM}")
@@ -189,7 +195,7 @@ def test_initialized_realm_keeps_its_krbtgt_and_kadmin(node, tmp_path):
             tgs_principal_name(REALM),
             admin_principal_name(REALM),
         }
-        result = apply_import(backend, conf.kdc, plan, scheme=SCHEME)
+        result = apply_import(backend, conf.kdc, plan, actor=ACTOR, scheme=SCHEME)
         assert not result.initialized and result.added == 8
         assert keys_of(backend.get_principal(tgs_principal_name(REALM))) == keys_of(own_tgt)
         assert backend.get_principal(f"hdfs/node1.hadoop.com@{REALM}") is not None
@@ -205,7 +211,7 @@ def test_realm_initialized_meanwhile_means_nothing_is_written(node):
         node.init()  # another node runs kdcinit init between plan and apply
         names = backend.list_principals()
         with pytest.raises(AdminError, match="initialized while this import was being prepared"):
-            apply_import(backend, conf.kdc, plan, scheme=SCHEME)
+            apply_import(backend, conf.kdc, plan, actor=ACTOR, scheme=SCHEME)
         assert backend.list_principals() == names
 
 

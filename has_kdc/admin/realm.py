@@ -223,17 +223,24 @@ def _check_realm(backend: IdentityBackend, realm: str) -> None:
 
 
 def init_realm(
-    backend: IdentityBackend, kdc: KdcConfig, actor: Actor, *, hand_out: bool = False
+    backend: IdentityBackend,
+    kdc: KdcConfig,
+    actor: Actor,
+    *,
+    hand_out: bool = False,
+    audit: AuditTrail | None = None,
 ) -> RealmInit:
     """Create the realm's built-in principals once; see the module docstring.
 
     ``hand_out``: the caller gives the admin keys to someone (the kdcinit answer, a
     file); then a call on an initialized realm is recorded too, as the hand-out it is.
+    ``audit``: the trail (on this ``backend``) of a bigger change this init is a step
+    of, such as an import; its record then covers the init.
     """
     realm = kdc.kdc_realm
     enctypes = tuple(kdc.supported_enctypes)
     admin_name = admin_principal_name(realm)
-    audit = AuditTrail.for_realm(backend, kdc, actor)
+    audit = audit if audit is not None else AuditTrail.for_realm(backend, kdc, actor)
     with audit.change("init", realm, admin_keys_handed_out=hand_out) as change:
         _check_realm(backend, realm)
         stamp = backend.get_config(INITIALIZED_KEY)

@@ -243,7 +243,7 @@ class HadminLocal(Console):
             for line in report_lines(plan):
                 self.out(line)
             return 0
-        result = apply_import(backend, kdc, plan, scheme=scheme)
+        result = apply_import(backend, kdc, plan, actor=self.admin.audit.actor, scheme=scheme)
         for line in report_lines(plan, result):
             self.out(line)
         return 1 if result.failed else 0

@@ -2,7 +2,7 @@
 
     source = read_source("jdbc:mysql://db:3306/has?user=has", password=...)
     plan = plan_import(backend, kdc, source, update=False, scheme=...)   # a dry run
-    result = apply_import(backend, kdc, plan, scheme=...)                # the import
+    result = apply_import(backend, kdc, plan, actor=..., scheme=...)     # the import
 
 `read_source` recognises the format from the source itself, unless ``fmt`` names it:
 

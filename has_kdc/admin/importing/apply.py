@@ -17,6 +17,10 @@ it since it was compared (the store's version check).
 Every principal write of an import goes through `store_imported`, so an audit of
 identity changes has one call to watch. Plugin users are written with
 ``put_plugin_user`` after the principals, their source passwords hashed on the way.
+
+The whole import, its ``init`` included, is one ``import`` record of the audit trail
+for the `Actor` running it: the source (never its password), the counts written, and
+the names that failed.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
+from has_kdc.admin.audit import Actor, AuditTrail
 from has_kdc.admin.errors import AdminError
 from has_kdc.admin.importing.plan import ImportPlan, PasswordScheme, PrincipalChange
 from has_kdc.admin.realm import init_realm, is_initialized
@@ -76,7 +81,11 @@ def store_imported(
 
 
 def _fresh(
-    backend: IdentityBackend, kdc: KdcConfig, plan: ImportPlan, result: ImportResult
+    backend: IdentityBackend,
+    kdc: KdcConfig,
+    plan: ImportPlan,
+    result: ImportResult,
+    audit: AuditTrail,
 ) -> None:
     updates = plan.changed if plan.update else []
     with backend.transaction():
@@ -86,7 +95,7 @@ def _fresh(
                 "nothing was written: run the import again to merge into it"
             )
         store_imported(backend, plan.add, updates)
-        init = init_realm(backend, kdc)
+        init = init_realm(backend, kdc, audit.actor, audit=audit)
     result.initialized = init.created
     result.created_builtins = list(init.created_principals)
     result.added, result.updated = len(plan.add), len(updates)
@@ -159,19 +168,39 @@ def apply_import(
     kdc: KdcConfig,
     plan: ImportPlan,
     *,
+    actor: Actor,
     scheme: PasswordScheme | None = None,
     chunk: int = DEFAULT_CHUNK,
     progress: Progress | None = None,
 ) -> ImportResult:
-    """Write what ``plan`` says (see the module docstring); returns what was written."""
+    """Write what ``plan`` says (see the module docstring) on behalf of ``actor``;
+    returns what was written."""
     if chunk < 1:
         raise ValueError(f"chunk must be at least 1, not {chunk}")
     result = ImportResult()
-    if plan.initialize:
-        _fresh(backend, kdc, plan, result)
-        if progress is not None:
-            progress(result.added + result.updated, result.added + result.updated)
-    else:
-        _merge(backend, plan, result, chunk, progress)
-    _users(backend, plan, scheme, result)
+    audit = AuditTrail.for_realm(backend, kdc, actor)
+    with audit.change(
+        "import", plan.location, atomic=False, source=plan.kind, update=plan.update
+    ) as change:
+        if plan.initialize:
+            _fresh(backend, kdc, plan, result, audit)
+            if progress is not None:
+                progress(result.added + result.updated, result.added + result.updated)
+        else:
+            _merge(backend, plan, result, chunk, progress)
+        _users(backend, plan, scheme, result)
+        change.note(
+            initialized=result.initialized,
+            added=result.added,
+            updated=result.updated,
+            users_added=result.users_added,
+            users_updated=result.users_updated,
+            failed=[name for name, _why in result.failed[:100]],
+        )
+        if result.failed:
+            change.failed(f"{len(result.failed)} principal(s) or user(s) not written")
+        elif not (result.initialized or result.added or result.updated) and not (
+            result.users_added or result.users_updated
+        ):
+            change.unchanged()
     return result
