@@ -284,7 +284,7 @@ class Generator:
                 r.randrange(-(2**31), 2**31),
                 r.randrange(2**31, 2**32),
                 r.choice([2**31 - 1, 2**31, 2**32 - 1, -(2**31)]),
-                r.randrange(-(2**70), 2**70),
+                r.randrange(-(2**62), 2**62),  # beyond 64 bits is refused: see below
             ]
         )
 
@@ -741,15 +741,26 @@ def test_ber_that_is_not_der_falls_back_and_decodes_as_the_model_does(label, dec
 
 def test_integers_encode_and_decode_like_pyasn1():
     """pyasn1 writes -2**(8k-1) one octet longer than X.690 asks (ff 80 ...); the fast
-    path matches it byte for byte and reads it back."""
+    path matches it byte for byte and reads it back (up to 8 content octets)."""
     edges = [0, 1, 127, 128, 255, 256, -1, -127, -128, -129, -255, -256, -257]
-    for k in range(1, 10):
+    for k in range(1, 8):
         edges += [2 ** (8 * k - 1) + d for d in (-1, 0, 1)]
         edges += [-(2 ** (8 * k - 1)) + d for d in (-1, 0, 1)]
+    edges += [2**63 - 1, -(2**63) + 1]
     for value in edges:
         der = check_encode(EncryptedData(value, b"", kvno=value))
         check_decode("decode_encrypted_data", der)
     assert model_encode(EncryptedData(-128, b"")) == bytes.fromhex("300aa0040202ff80a2020400")
+
+
+@pytest.mark.parametrize("value", [2**63, -(2**63), 2**70, 10**40, -(10**4000)])
+def test_integers_over_64_bits_are_refused_by_both_paths(value):
+    """As MIT's decoder (asn1_decode_int: no more than an intmax_t): RFC 4120 has no
+    INTEGER wider than 32 bits, and a 30 KB one is a 70,000-digit number to carry."""
+    der = model_encode(EncryptedData(value, b"", kvno=1))
+    assert check_agree("decode_encrypted_data", der) == "error"
+    with pytest.raises(Asn1Error, match="over the 8 bytes of a 64-bit number"):
+        model_decode("decode_encrypted_data", der)
 
 
 @pytest.mark.parametrize("value", [0, 5, 0x7F, 0x7F01, 0x80, -1, -0x7F, -0x81, -0x7FFF, -0x8001])

@@ -20,6 +20,11 @@ CLASS_CONTEXT = 0x80
 CONSTRUCTED = 0x20
 
 MAX_DEPTH = 48  # RFC 4120 messages nest about 12 deep; anything far deeper is hostile
+#: Longest INTEGER content accepted, as MIT's decoder (asn1_decode_int refuses more
+#: than an intmax_t): every INTEGER of RFC 4120 is an Int32, UInt32 or Microseconds,
+#: and a 30 KB one would be a number with 70,000 digits to carry around.
+MAX_INTEGER_BYTES = 8
+_INTEGER = 0x02
 
 _CLASS_NAMES = {0x00: "UNIVERSAL", 0x40: "APPLICATION", 0x80: "CONTEXT", 0xC0: "PRIVATE"}
 
@@ -80,7 +85,8 @@ def read_header(data: bytes, pos: int, end: int) -> tuple[int, int, int, int]:
 
 
 def check_structure(data: bytes, what: str) -> None:
-    """Check that ``data`` is exactly one DER element whose constructed parts all nest.
+    """Check that ``data`` is exactly one DER element whose constructed parts all nest,
+    and whose INTEGERs are at most ``MAX_INTEGER_BYTES`` long.
 
     Raises Asn1Error naming ``what`` and the offset of the first problem, including
     trailing bytes after the element.
@@ -107,6 +113,11 @@ def check_structure(data: bytes, what: str) -> None:
         except Asn1Error as err:
             raise Asn1Error(f"{what}: {err}") from None
         stack.append((e, stop))
+        if identifier == _INTEGER and e - s > MAX_INTEGER_BYTES:
+            raise Asn1Error(
+                f"{what}: INTEGER of {e - s} bytes at offset {pos}, "
+                f"over the {MAX_INTEGER_BYTES} bytes of a 64-bit number"
+            )
         if identifier & CONSTRUCTED:
             if len(stack) > MAX_DEPTH:
                 raise Asn1Error(f"{what}: nesting deeper than {MAX_DEPTH} at offset {pos}")

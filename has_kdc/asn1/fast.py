@@ -38,6 +38,7 @@ from has_kdc.asn1.constants import (
     TicketFlags,
     flags_from_wire,
 )
+from has_kdc.asn1.memo import ENTRY_OVERHEAD, Memo
 from has_kdc.asn1.messages import (
     ApReq,
     Authenticator,
@@ -78,7 +79,16 @@ _APP = {n: 0x60 | n for n in (1, 2, 3, 10, 11, 12, 13, 14, 25, 26, 30)}
 
 # KerberosTime range the model can encode (1970-01-01 .. 9999-12-31T23:59:59Z)
 _TIME_MAX = 253402300799
-_MEMO_SIZE = 4096  # bounded caches of times: a KDC sees the same few seconds again and again
+# Memos of values a KDC sees again and again (times, names, tickets): at most
+# ``_MEMO_SIZE`` items each, and those whose keys come in any size (names, tickets,
+# texts) also at most so many bytes (``memo.Memo``): a client sending new 60 KB names
+# costs recomputation, never memory. Times are keyed by 15 bytes or an int, so their
+# entry count is already a byte bound (about 1 MB each).
+_MEMO_SIZE = 4096
+_MEMO_BYTES = 4 * 1024 * 1024
+#: Names longer than this (DER) are decoded or encoded each time: real ones are
+#: a few dozen bytes, and a decoded name holds an object per component besides.
+_NAME_MEMO_ITEM = 512
 
 # ================================================================ decoding
 # Every reader takes (data, pos, end): ``end`` is where the enclosing element's content
@@ -123,7 +133,7 @@ _explicit = _header
 
 def _int_value(d: bytes, s: int, e: int) -> int:
     n = e - s
-    if n == 0:
+    if n == 0 or n > 8:  # longer than 64 bits: refused by the model (der.MAX_INTEGER_BYTES)
         raise Fallback
     if n == 1:
         return int.from_bytes(d[s:e], "big", signed=True)
@@ -279,7 +289,7 @@ def _principal(d: bytes, p: int, end: int) -> tuple[PrincipalName, int]:
 # The same few names come in every request (the user, krbtgt/REALM, the services), and
 # a PrincipalName's DER decodes to one value only: decoded names are remembered by
 # their bytes, bounded like the other memos. About a fifth of an AS-REQ's decode.
-_principal_by_der: dict[bytes, PrincipalName] = {}
+_principal_by_der = Memo(_MEMO_SIZE, _MEMO_BYTES, _NAME_MEMO_ITEM * 4 + ENTRY_OVERHEAD)
 
 
 def _ctx_principal(d: bytes, p: int, end: int, tag: int) -> tuple[PrincipalName, int]:
@@ -296,9 +306,8 @@ def _ctx_principal(d: bytes, p: int, end: int, tag: int) -> tuple[PrincipalName,
     if value is None:
         value, q = _principal(d, s, e)
         _end(q, e)
-        if len(_principal_by_der) >= _MEMO_SIZE:
-            _principal_by_der.clear()
-        _principal_by_der[der] = value
+        # the bytes twice (key, text) and an object per component (at least 2 bytes each)
+        _principal_by_der.remember(der, value, len(der) * 4 + ENTRY_OVERHEAD)
     return value, e
 
 
@@ -376,9 +385,11 @@ def _ticket(d: bytes, p: int, end: int, keep_der: bool) -> tuple[Ticket, int]:
 
 
 # A client presents the same TGT in every TGS-REQ for hours: decoded tickets are
-# remembered by their bytes too (fewer of them, as they are larger than names).
+# remembered by their bytes too (fewer of them, as they are larger than names). Any
+# client can send ticket-shaped bytes, so these are bounded in bytes like the rest.
 _TICKET_MEMO_SIZE = 1024
-_ticket_by_der: dict[bytes, Ticket] = {}
+_TICKET_MEMO_BYTES = 8 * 1024 * 1024
+_ticket_by_der = Memo(_TICKET_MEMO_SIZE, _TICKET_MEMO_BYTES, 64 * 1024)
 
 
 def _ctx_ticket(d: bytes, p: int, end: int, tag: int) -> tuple[Ticket, int]:
@@ -388,9 +399,8 @@ def _ctx_ticket(d: bytes, p: int, end: int, tag: int) -> tuple[Ticket, int]:
     if value is None:
         value, q = _ticket(d, s, e, True)
         _end(q, e)
-        if len(_ticket_by_der) >= _TICKET_MEMO_SIZE:
-            _ticket_by_der.clear()
-        _ticket_by_der[der] = value
+        # the key, the ticket's own bytes and its ciphertext: three copies
+        _ticket_by_der.remember(der, value, len(der) * 3 + 2 * ENTRY_OVERHEAD)
     return value, e
 
 
@@ -868,8 +878,8 @@ _SEQ_SHORT = [bytes((0x30, size)) for size in range(0x80)]
 _CTX_TIME = [bytes((0xA0 | n, 17)) for n in range(13)]
 # Encodings of values a KDC writes into every reply (its realm, its principals):
 # bounded memos, cleared when full, so a client sending new names cannot grow them.
-_text_memo: dict[str, bytes] = {}
-_principal_memo: dict[PrincipalName, bytes] = {}
+_text_memo = Memo(_MEMO_SIZE, _MEMO_BYTES, _NAME_MEMO_ITEM * 2 + ENTRY_OVERHEAD)
+_principal_memo = Memo(_MEMO_SIZE, _MEMO_BYTES, _NAME_MEMO_ITEM * 3 + ENTRY_OVERHEAD)
 
 
 def _tlv(tag: bytes, content: bytes) -> bytes:
@@ -936,9 +946,7 @@ def _put_text(v: Any) -> bytes:
     der = _text_memo.get(v)
     if der is None:
         der = _tlv(b"\x1b", v.encode("utf-8", "surrogateescape"))
-        if len(_text_memo) >= _MEMO_SIZE:
-            _text_memo.clear()
-        _text_memo[v] = der
+        _text_memo.remember(v, der, len(der) * 2 + ENTRY_OVERHEAD)
     return der
 
 
@@ -1003,9 +1011,8 @@ def _put_principal(p: Any) -> bytes:
         ]
     )
     if memo:
-        if len(_principal_memo) >= _MEMO_SIZE:
-            _principal_memo.clear()
-        _principal_memo[p] = der
+        # the DER, the components it was made from and the name around them
+        _principal_memo.remember(p, der, len(der) * 3 + ENTRY_OVERHEAD)
     return der
 
 
@@ -1258,7 +1265,7 @@ def _put_authenticator(a: Authenticator) -> bytes:
     return _tlv(b"\x62", _seq(parts))
 
 
-_error_tail_memo: dict[tuple[Any, ...], bytes] = {}
+_error_tail_memo = Memo(_MEMO_SIZE, _MEMO_BYTES, 8 * 1024)
 
 
 def _put_krb_error(e: KrbError) -> bytes:
@@ -1281,9 +1288,8 @@ def _put_krb_error(e: KrbError) -> bytes:
         if tail is None:
             tail = b"".join(_krb_error_tail(e))
             if key is not None:
-                if len(_error_tail_memo) >= _MEMO_SIZE:
-                    _error_tail_memo.clear()
-                _error_tail_memo[key] = tail
+                # every field of the key is in the tail too: twice its bytes
+                _error_tail_memo.remember(key, tail, len(tail) * 2 + 2 * ENTRY_OVERHEAD)
         parts.append(tail)
     else:
         parts.extend(_krb_error_tail(e))

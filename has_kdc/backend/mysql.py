@@ -80,6 +80,7 @@ from has_kdc.backend.rows import (
     principals_from_rows,
     prune_due,
     renamed,
+    storable_name,
     text,
     updated,
 )
@@ -711,6 +712,9 @@ class MysqlBackend(IdentityBackend):
         return name.encode("utf-8")
 
     def get_principal(self, name: str) -> Principal | None:
+        if not storable_name(name):
+            return None
+
         def work(cur: Cursor) -> list[tuple]:
             cur.execute(
                 self._SELECT + "WHERE p.name = %s ORDER BY k.position", (self._name_param(name),)
@@ -720,7 +724,7 @@ class MysqlBackend(IdentityBackend):
         return principals_from_rows(self._atomic(work)).get(name)
 
     def get_principals(self, names: Iterable[str]) -> dict[str, Principal]:
-        wanted = list(dict.fromkeys(names))
+        wanted = [n for n in dict.fromkeys(names) if storable_name(n)]
         out: dict[str, Principal] = {}
         for start in range(0, len(wanted), 500):
             chunk = [self._name_param(n) for n in wanted[start : start + 500]]

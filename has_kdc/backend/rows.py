@@ -42,6 +42,7 @@ __all__ = [
     "principals_from_rows",
     "prune_due",
     "renamed",
+    "storable_name",
     "text",
     "updated",
 ]
@@ -87,6 +88,19 @@ MAX_AUDIT_READ = 10_000
 def text(value: str | bytes | bytearray | memoryview) -> str:
     """A name column as text: SQLite gives ``str``, MySQL's VARBINARY gives bytes."""
     return value if isinstance(value, str) else bytes(value).decode("utf-8")
+
+
+def storable_name(name: str) -> bool:
+    """Whether ``name`` is text a store can hold: a name decoded from the wire keeps
+    bytes that were not UTF-8 as lone surrogates, which no stored name has (lookups
+    of such a name find nothing; the drivers could not even send it)."""
+    if name.isascii():
+        return True
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def principals_from_rows(rows: Iterable[tuple]) -> dict[str, Principal]:

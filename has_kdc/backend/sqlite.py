@@ -58,6 +58,7 @@ from has_kdc.backend.rows import (
     principals_from_rows,
     prune_due,
     renamed,
+    storable_name,
     updated,
 )
 from has_kdc.principal import normalize_principal
@@ -307,6 +308,8 @@ class SqliteBackend(IdentityBackend):
     )
 
     def get_principal(self, name: str) -> Principal | None:
+        if not storable_name(name):
+            return None
         with self._read() as conn:
             rows = conn.execute(
                 self._SELECT + "WHERE p.name = ? ORDER BY k.position", (name,)
@@ -314,7 +317,7 @@ class SqliteBackend(IdentityBackend):
         return principals_from_rows(rows).get(name)
 
     def get_principals(self, names: Iterable[str]) -> dict[str, Principal]:
-        wanted = list(dict.fromkeys(names))
+        wanted = [n for n in dict.fromkeys(names) if storable_name(n)]
         out: dict[str, Principal] = {}
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]

@@ -84,7 +84,13 @@ from has_kdc.backend.errors import BackendError
 from has_kdc.backend.model import KeyData
 from has_kdc.crypto import CryptoError, enctype_by_id
 from has_kdc.kdc import policy
-from has_kdc.kdc.context import PWCHANGE_SERVICE, RealmContext, RequestLog, principal_text
+from has_kdc.kdc.context import (
+    PWCHANGE_SERVICE,
+    RealmContext,
+    RequestLog,
+    store_name,
+    wire_name_text,
+)
 from has_kdc.kdc.errors import KdcError
 from has_kdc.kdc.policy import FLAG, OPT
 from has_kdc.kdc.principal_cache import CachedPrincipal
@@ -105,12 +111,13 @@ def process_as_req(ctx: RealmContext, req: KdcReq, now: float, rlog: RequestLog)
         raise KdcError(KRB_ERR_GENERIC, "VALIDATE_MESSAGE_TYPE")
     if body.cname is None:
         raise KdcError(KDC_ERR_C_PRINCIPAL_UNKNOWN, "NULL_CLIENT")
-    client_name = _client_lookup_name(body.cname, body.realm)
-    rlog.cname = principal_text(body.cname, body.realm)
+    cname_text = store_name(body.cname, body.realm)
+    rlog.cname = cname_text or wire_name_text(body.cname, body.realm)
+    client_name = _client_lookup_name(body.cname, body.realm, cname_text)
     if body.sname is None:
         raise KdcError(KDC_ERR_S_PRINCIPAL_UNKNOWN, "NULL_SERVER")
-    server_name = principal_text(body.sname, body.realm)
-    rlog.sname = server_name
+    server_name = store_name(body.sname, body.realm)
+    rlog.sname = server_name or wire_name_text(body.sname, body.realm)
 
     client = _lookup(ctx, client_name, "CLIENT_NOT_FOUND", KDC_ERR_C_PRINCIPAL_UNKNOWN)
     server = _lookup(ctx, server_name, "SERVER_NOT_FOUND", KDC_ERR_S_PRINCIPAL_UNKNOWN)
@@ -267,19 +274,24 @@ def build_as_rep(
     return encode(reply), ticket_etype
 
 
-def _client_lookup_name(cname: PrincipalName, realm: str) -> str:
-    """The store name of the client; an enterprise name (``user@REALM`` in one
-    component, RFC 6806) names the principal it spells."""
-    if cname.name_type == NT_ENTERPRISE and len(cname.components) == 1:
+def _client_lookup_name(cname: PrincipalName, realm: str, text: str | None) -> str | None:
+    """The store name of the client (``text``, its name as sent); an enterprise name
+    (``user@REALM`` in one component, RFC 6806) names the principal it spells. None
+    when no principal can have that name (nor the name as sent)."""
+    if text is not None and cname.name_type == NT_ENTERPRISE and len(cname.components) == 1:
         try:
             components, name_realm = parse_principal(cname.components[0], realm)
         except PrincipalNameError:
-            raise KdcError(KDC_ERR_C_PRINCIPAL_UNKNOWN, "CLIENT_NOT_FOUND") from None
-        return principal_text(PrincipalName(NT_PRINCIPAL, components), name_realm)
-    return principal_text(cname, realm)
+            return None
+        return store_name(PrincipalName(NT_PRINCIPAL, components), name_realm)
+    return text
 
 
-def _lookup(ctx: RealmContext, name: str, status: str, code: int) -> CachedPrincipal:
+def _lookup(ctx: RealmContext, name: str | None, status: str, code: int) -> CachedPrincipal:
+    """The principal called ``name``; None names what no principal can be called
+    (too long, not UTF-8): not found, as MIT answers it, but not echoed back either."""
+    if name is None:
+        raise KdcError(code, status, echo=False)
     try:
         entry = ctx.principals.get(name)
     except BackendError:

@@ -9,7 +9,11 @@ processed and turned into one log line at the end, in MIT krb5kdc's format
     ISSUE: authtime 1700000000, etypes {rep=aes256-cts-hmac-sha1-96(18), tkt=...,
     ses=...}, alice@EXAMPLE.COM for krbtgt/EXAMPLE.COM@EXAMPLE.COM
 
-(one line). No key, password or ticket content ever reaches it.
+(one line). No key, password or ticket content ever reaches it, and what the client
+chose is bounded, as MIT's ``limit_string`` bounds it: a name longer than 127
+characters is cut to 124 and "...", characters that are not printable (control
+characters, bytes that were not UTF-8) are written as escapes, and an etype list is
+shown up to its first 16 entries.
 """
 
 from __future__ import annotations
@@ -18,14 +22,29 @@ import functools
 from dataclasses import dataclass, field
 
 from has_kdc.asn1.constants import NT_SRV_INST
+from has_kdc.asn1.memo import ENTRY_OVERHEAD, Memo
 from has_kdc.asn1.messages import PrincipalName
 from has_kdc.crypto import enctype_name, is_supported
 from has_kdc.kdc.errors import error_message
 from has_kdc.kdc.principal_cache import PrincipalCache
 from has_kdc.kdc.ticket_cache import TicketCache
-from has_kdc.principal import format_principal
+from has_kdc.principal import MAX_PRINCIPAL_BYTES, PrincipalNameError, format_principal
 
-__all__ = ["RealmContext", "RequestLog", "etype_label", "principal_text"]
+__all__ = [
+    "RealmContext",
+    "RequestLog",
+    "etype_label",
+    "log_name",
+    "principal_text",
+    "store_name",
+    "wire_name_text",
+]
+
+#: MIT's NAME_LENGTH_LIMIT (src/kdc/kdc_util.c): a name of this many characters or
+#: more is logged as its first ``LOG_NAME_LIMIT - 4`` and "...".
+LOG_NAME_LIMIT = 128
+#: Etypes of a request named in its log line; the rest are counted, not listed.
+LOG_ETYPES = 16
 
 #: The password-change service: a client whose password expired may still get a
 #: ticket for it (MIT's KRB5_KDB_PWCHANGE_SERVICE attribute, set on kadmin/changepw).
@@ -78,15 +97,75 @@ class RealmContext:
         return cls(realm, max_life, max_renewable_life, clock_skew, permitted, principals)
 
 
+# The same few names arrive over and over; escaping them each time shows in profiles.
+# Keyed by what the client sent, so bounded in bytes (about 50,000 names of 30 bytes).
+_principal_texts = Memo(65536, 16 * 1024 * 1024, 3 * MAX_PRINCIPAL_BYTES + ENTRY_OVERHEAD)
+
+
 def principal_text(name: PrincipalName, realm: str) -> str:
-    """MIT text form of a principal from the wire (how the store names it)."""
-    return _principal_text(name.components, realm)
+    """MIT text form of a principal from the wire (how the store names it).
+
+    Raises ``PrincipalNameError`` for a name that no principal can have, which the
+    KDC answers as MIT answers a name it does not find: no component or no realm,
+    over the length limits of ``has_kdc.principal``, or bytes that are not UTF-8 (a
+    store holds names as text; MIT finds no such name either).
+    """
+    key = (name.components, realm)
+    text = _principal_texts.get(key)
+    if text is None:
+        text = format_principal(name.components, realm)
+        if not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise PrincipalNameError(
+                    f"principal name {log_name(text)} is not valid UTF-8"
+                ) from None
+        _principal_texts.remember(key, text, 3 * len(text) + ENTRY_OVERHEAD)
+    return text
 
 
-@functools.lru_cache(maxsize=65536)
-def _principal_text(components: tuple[str, ...], realm: str) -> str:
-    # The same few names arrive over and over; escaping them each time shows in profiles.
-    return format_principal(components, realm)
+def store_name(name: PrincipalName, realm: str) -> str | None:
+    """``principal_text``, or None for a name no principal can have."""
+    text = _principal_texts.get((name.components, realm))
+    if text is not None:
+        return text
+    try:
+        return principal_text(name, realm)
+    except PrincipalNameError:
+        return None
+
+
+def wire_name_text(name: PrincipalName, realm: str) -> str:
+    """A name from the wire as a log line shows it, even one ``principal_text`` refuses:
+    no more than needed for ``log_name``, unescaped (it is only read by people)."""
+    shown = "/".join(c[:LOG_NAME_LIMIT] for c in name.components[:LOG_NAME_LIMIT])
+    return f"{shown[:LOG_NAME_LIMIT]}@{realm[:LOG_NAME_LIMIT]}"
+
+
+def log_name(text: str) -> str:
+    """``text`` (a name a client chose) as a log line may show it.
+
+    MIT's ``limit_string``: 128 characters or more become the first 124 and "...".
+    Characters that are not printable become escapes, ``\\xff`` for a byte that was not
+    UTF-8 (kept as a surrogate by the decoder), so nothing a client sends can break a
+    log line in two or write bytes the log's reader chokes on.
+    """
+    if len(text) < LOG_NAME_LIMIT and text.isprintable():
+        return text
+    text = text[:LOG_NAME_LIMIT]
+    if not text.isprintable():
+        text = "".join(ch if ch.isprintable() else _escape_char(ch) for ch in text)
+    if len(text) >= LOG_NAME_LIMIT:
+        text = text[: LOG_NAME_LIMIT - 4] + "..."
+    return text
+
+
+def _escape_char(ch: str) -> str:
+    code = ord(ch)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8, as surrogateescape keeps it
+        return f"\\x{code - 0xDC00:02x}"
+    return ascii(ch)[1:-1]
 
 
 def etype_label(etype: int) -> str:
@@ -99,11 +178,19 @@ def etype_label(etype: int) -> str:
     return f"{name}({etype})"
 
 
-@functools.lru_cache(maxsize=256)
 def _ktypes_text(etypes: tuple[int, ...]) -> str:
-    """``4 etypes {aes256-cts-hmac-sha1-96(18), ...}``, as MIT's ktypes2str: each client
-    sends the same list every time, and wording it each time cost more than the rest
-    of the line."""
+    """``4 etypes {aes256-cts-hmac-sha1-96(18), ...}``, as MIT's ktypes2str, listing
+    at most ``LOG_ETYPES`` of them (a request may carry thousands)."""
+    if len(etypes) <= LOG_ETYPES:
+        return _short_ktypes_text(etypes)
+    listed = ", ".join(map(etype_label, etypes[:LOG_ETYPES]))
+    return f"{len(etypes)} etypes {{{listed}, ...}}"
+
+
+@functools.lru_cache(maxsize=256)
+def _short_ktypes_text(etypes: tuple[int, ...]) -> str:
+    # Each client sends the same list every time, and wording it each time cost more
+    # than the rest of the line. At most 16 etypes a key: bounded in bytes.
     return f"{len(etypes)} etypes {{{', '.join(map(etype_label, etypes))}}}"
 
 
@@ -136,8 +223,8 @@ class RequestLog:
 
     def line(self) -> str:
         ktypes = _ktypes_text(tuple(self.etypes))
-        cname = self.cname or "<unknown client>"
-        sname = self.sname or "<unknown server>"
+        cname = log_name(self.cname) if self.cname else "<unknown client>"
+        sname = log_name(self.sname) if self.sname else "<unknown server>"
         head = f"{self.kind} ({ktypes}) {self.peer or '<unknown address>'}"
         if self.status is None:
             rep = _issued_etypes_text(self.rep_etype, self.tkt_etype, self.ses_etype)

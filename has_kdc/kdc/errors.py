@@ -86,16 +86,23 @@ class KdcError(Exception):
     """A request the KDC refuses; becomes one KRB-ERROR.
 
     ``status`` is MIT's status word for the log and the e-text; ``e_data`` is the
-    already-encoded e-data (METHOD-DATA) or None.
+    already-encoded e-data (METHOD-DATA) or None. ``echo`` False: the request names
+    something no principal can be called (over the length limits, not UTF-8), so the
+    KRB-ERROR names the KDC's realm and TGS instead of repeating the request's names
+    (MIT repeats them; a 60 KB name would come back as a 60 KB error, three times
+    over for a realm).
     """
 
-    def __init__(self, code: int, status: str, e_data: bytes | None = None) -> None:
+    def __init__(
+        self, code: int, status: str, e_data: bytes | None = None, *, echo: bool = True
+    ) -> None:
         # The message is only worded when someone reads it: refusals are the common
         # case (every first kinit gets PREAUTH_REQUIRED) and the handler never needs it.
         super().__init__(code, status)
         self.code = code
         self.status = status
         self.e_data = e_data
+        self.echo = echo
 
     def __str__(self) -> str:
         code = self.code

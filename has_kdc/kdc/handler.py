@@ -74,6 +74,19 @@ def _log_request(line: str) -> None:
 _LOG_LINENO = _log_request.__code__.co_firstlineno
 
 
+class _Undecodable:
+    """Why a request was dropped, worded only if the debug log asks."""
+
+    __slots__ = ("error", "kind")
+
+    def __init__(self, kind: str, error: Asn1Error) -> None:
+        self.kind = kind
+        self.error = error
+
+    def __str__(self) -> str:
+        return f"undecodable {self.kind}: {self.error}"
+
+
 class Kdc:
     """One realm's KDC over one principal store.
 
@@ -161,10 +174,16 @@ class Kdc:
             e_text=e_text,
         )
 
-    def _drop(self, request: bytes, peer: str | None, reason: str) -> None:
+    def _drop(self, request: bytes, peer: str | None, reason: object) -> None:
         self.dropped += 1
         self.last_result = None
-        log.debug("DISPATCH: no answer to %d bytes from %s: %s", len(request), peer, reason)
+        # ``reason`` is worded only when the record is written, and cut short: a decode
+        # error can quote what the client sent.
+        if log.isEnabledFor(logging.DEBUG):
+            text = str(reason)
+            if len(text) > 200:
+                text = text[:197] + "..."
+            log.debug("DISPATCH: no answer to %d bytes from %s: %s", len(request), peer, text)
 
     def _handle(self, request: bytes, peer: str | None) -> bytes | None:
         if not request:
@@ -181,7 +200,7 @@ class Kdc:
         try:
             req = decode_kdc_req(request)
         except Asn1Error as exc:
-            self._drop(request, peer, f"undecodable {kind}: {exc}")
+            self._drop(request, peer, _Undecodable(kind, exc))
             return None
         if req.req_body.sname is None:
             self._drop(request, peer, f"{kind} names no server")
@@ -206,6 +225,8 @@ class Kdc:
 
     def _error_reply(self, req: KdcReq, kind: str, err: KdcError, now: float) -> bytes:
         """The KRB-ERROR for a refused request, addressed as MIT's prepare_error_as/tgs."""
+        if not err.echo:
+            return self._plain_error(err.code, err.status)
         body = req.req_body
         return build_krb_error(
             err.code,

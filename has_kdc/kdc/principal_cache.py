@@ -10,12 +10,17 @@ all, and a change made on any node is seen within ``refresh_interval`` (default 
 
 Unknown names are cached too (negative entries), with the same invalidation: a
 client hammering a misspelled principal costs no query either, and the principal
-answers as soon as it is created.
+answers as soon as it is created. Those names are whatever clients send, so they are
+kept apart and bounded in bytes (``max_negative_bytes``, least recently used first
+out): a flood of new unknown names costs queries, never memory, and never pushes a
+known principal out.
 
 The entry keeps, next to the ``Principal``, its keys indexed by (kvno, enctype) and
 its current keys by enctype, so the hot path never scans key lists.
 
-Bounded: at most ``max_entries`` names, least recently used first out.
+Bounded: at most ``max_entries`` known principals, least recently used first out,
+and unknown names up to ``max_negative_bytes`` (names are at most
+``has_kdc.principal.MAX_PRINCIPAL_BYTES`` long, and the KDC never asks for a longer one).
 
 The staleness bound, for several nodes over one database: a change committed through
 any node is honoured by this cache within ``refresh_interval`` plus the time of one
@@ -45,6 +50,12 @@ log = logging.getLogger(__name__)
 
 DEFAULT_REFRESH_INTERVAL = 1.0
 DEFAULT_MAX_ENTRIES = 200_000
+#: Unknown names remembered, in bytes of name plus ``NEGATIVE_ENTRY_OVERHEAD`` each:
+#: about 90,000 misspelled names of 20 characters, or 7,000 of the longest allowed.
+DEFAULT_MAX_NEGATIVE_BYTES = 8 * 1024 * 1024
+#: What one unknown name costs besides its characters: the str header and the slot
+#: and links of the ordered dict holding it.
+NEGATIVE_ENTRY_OVERHEAD = 150
 
 
 class PrincipalStore(Protocol):
@@ -115,22 +126,36 @@ class PrincipalCache:
         *,
         refresh_interval: float = DEFAULT_REFRESH_INTERVAL,
         max_entries: int = DEFAULT_MAX_ENTRIES,
+        max_negative_bytes: int = DEFAULT_MAX_NEGATIVE_BYTES,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if max_entries < 1:
             raise ValueError(f"principal cache max_entries must be at least 1, got {max_entries}")
+        if max_negative_bytes < 0:
+            raise ValueError(
+                f"principal cache max_negative_bytes must not be negative, got {max_negative_bytes}"
+            )
         self._store = store
         self._refresh_interval = refresh_interval
         self._max_entries = max_entries
         self._clock = clock
-        self._entries: OrderedDict[str, CachedPrincipal | None] = OrderedDict()
+        self._entries: OrderedDict[str, CachedPrincipal] = OrderedDict()
+        #: Unknown names, least recently asked first, and what they hold in bytes.
+        self._missing: OrderedDict[str, None] = OrderedDict()
+        self._missing_bytes = 0
+        self._max_negative_bytes = max_negative_bytes
         self._counter: int | None = None
         self._last_poll = float("-inf")
         self.hits = 0
         self.misses = 0
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._entries) + len(self._missing)
+
+    @property
+    def negative_bytes(self) -> int:
+        """What the unknown names remembered hold, by the count ``max_negative_bytes`` bounds."""
+        return self._missing_bytes
 
     def get(self, name: str) -> CachedPrincipal | None:
         """The principal called ``name`` (MIT text form with realm), or None if unknown.
@@ -148,9 +173,16 @@ class PrincipalCache:
             self.hits += 1
             entries.move_to_end(name)
             return entry
+        if name in self._missing:
+            self.hits += 1
+            self._missing.move_to_end(name)
+            return None
         self.misses += 1
         principal = self._store.get_principal(name)
-        entry = CachedPrincipal.of(principal) if principal is not None else None
+        if principal is None:
+            self._remember_missing(name)
+            return None
+        entry = CachedPrincipal.of(principal)
         entries[name] = entry
         if len(entries) > self._max_entries:
             entries.popitem(last=False)
@@ -160,9 +192,26 @@ class PrincipalCache:
         """Forget ``names``, or everything when None."""
         if names is None:
             self._entries.clear()
+            self._missing.clear()
+            self._missing_bytes = 0
             return
+        missing = self._missing
         for name in names:
             self._entries.pop(name, None)
+            if name in missing:
+                del missing[name]
+                self._missing_bytes -= _negative_cost(name)
+
+    def _remember_missing(self, name: str) -> None:
+        cost = _negative_cost(name)
+        if cost > self._max_negative_bytes:
+            return
+        missing = self._missing
+        while missing and self._missing_bytes + cost > self._max_negative_bytes:
+            oldest, _ = missing.popitem(last=False)
+            self._missing_bytes -= _negative_cost(oldest)
+        missing[name] = None
+        self._missing_bytes += cost
 
     def _maybe_poll(self) -> None:
         now = self._clock()
@@ -173,12 +222,18 @@ class PrincipalCache:
         if self._counter is None:
             # First poll: nothing cached can predate it except what get() loaded
             # before, which we cannot date; start clean.
-            self._entries.clear()
+            self.invalidate()
         elif counter != self._counter:
             changed = self._store.changes_since(self._counter)
             if changed is None:
                 log.debug("principal cache: change log does not reach %d, flushing", self._counter)
-                self._entries.clear()
+                self.invalidate()
             else:
                 self.invalidate(changed)
         self._counter = counter
+
+
+def _negative_cost(name: str) -> int:
+    """Bytes one unknown name is counted for (its characters; a non-ASCII character
+    takes 2 or 4 bytes in memory, so count those at 4)."""
+    return (len(name) if name.isascii() else 4 * len(name)) + NEGATIVE_ENTRY_OVERHEAD

@@ -87,7 +87,7 @@ from has_kdc.crypto import (
     enctype_by_id,
 )
 from has_kdc.kdc import policy
-from has_kdc.kdc.context import RealmContext, RequestLog, principal_text
+from has_kdc.kdc.context import RealmContext, RequestLog, store_name, wire_name_text
 from has_kdc.kdc.errors import KdcError
 from has_kdc.kdc.policy import FLAG, OPT
 from has_kdc.kdc.principal_cache import CachedPrincipal
@@ -113,8 +113,11 @@ def process_tgs_req(
     body = req.req_body
     kdc_time = int(now)
     rlog.etypes = body.etypes
-    server_name = None if body.sname is None else principal_text(body.sname, body.realm)
-    rlog.sname = server_name
+    if body.sname is None:
+        server_name = None
+    else:
+        server_name = store_name(body.sname, body.realm)
+        rlog.sname = server_name or wire_name_text(body.sname, body.realm)
     if req.msg_type != KRB_TGS_REQ:
         raise KdcError(KRB_ERR_GENERIC, "VALIDATE_MESSAGE_TYPE")
 
@@ -122,7 +125,7 @@ def process_tgs_req(
         ctx, req, kdc_time, rlog, peer_address
     )
     rlog.authtime = tgt.authtime
-    if server_name is None:
+    if body.sname is None:
         raise KdcError(KDC_ERR_S_PRINCIPAL_UNKNOWN, "NULL_SERVER")
     server = _lookup_server(ctx, server_name)
     options = int(body.kdc_options)
@@ -238,7 +241,7 @@ def _read_pa_tgs_req(
     if ap_req.ap_options & (APOptions.USE_SESSION_KEY | APOptions.MUTUAL_REQUIRED):
         raise KdcError(KDC_ERR_POLICY, "PROCESS_TGS")
     header = ap_req.ticket
-    header_server_name = principal_text(header.sname, header.realm)
+    header_server_name = store_name(header.sname, header.realm)
     header_server = _lookup_header_server(ctx, header_server_name)
 
     enc = header.enc_part
@@ -249,7 +252,7 @@ def _read_pa_tgs_req(
     if key is None:
         raise KdcError(KRB_AP_ERR_BADKEYVER, "PROCESS_TGS")
     tgt = _decrypt_ticket(ctx, enc, key.key)
-    rlog.cname = principal_text(tgt.cname, tgt.crealm)
+    rlog.cname = store_name(tgt.cname, tgt.crealm) or wire_name_text(tgt.cname, tgt.crealm)
 
     session = tgt.key
     try:
@@ -318,7 +321,9 @@ def _verify_body_checksum(req: KdcReq, auth: Authenticator, session: EncryptionK
         raise KdcError(KRB_AP_ERR_BAD_INTEGRITY, "PROCESS_TGS") from None
 
 
-def _lookup_header_server(ctx: RealmContext, name: str) -> CachedPrincipal:
+def _lookup_header_server(ctx: RealmContext, name: str | None) -> CachedPrincipal:
+    if name is None:  # no principal can have that name (see ``store_name``)
+        raise KdcError(KDC_ERR_S_PRINCIPAL_UNKNOWN, "PROCESS_TGS")
     try:
         entry = ctx.principals.get(name)
     except BackendError:
@@ -328,7 +333,9 @@ def _lookup_header_server(ctx: RealmContext, name: str) -> CachedPrincipal:
     return entry
 
 
-def _lookup_server(ctx: RealmContext, name: str) -> CachedPrincipal:
+def _lookup_server(ctx: RealmContext, name: str | None) -> CachedPrincipal:
+    if name is None:  # no principal can have that name: not found, and not echoed back
+        raise KdcError(KDC_ERR_S_PRINCIPAL_UNKNOWN, "LOOKING_UP_SERVER", echo=False)
     try:
         entry = ctx.principals.get(name)
     except BackendError:
