@@ -776,6 +776,31 @@ def test_padded_integers_fall_back(value):
     assert model_decode("decode_encrypted_data", der).etype == value
 
 
+@pytest.mark.parametrize("etypes", [900, 1100, 20_000])
+def test_messages_over_the_element_limit_are_refused_by_both_paths(etypes):
+    """A bound on the model's work (tens of microseconds an element) holds for the fast
+    path's answer too: what the model would take a second to refuse, neither accepts.
+    900 etypes are within the limit (the message has about 930 elements)."""
+    req = KdcReq(
+        msg_type=c.KRB_AS_REQ,
+        req_body=KdcReqBody(
+            kdc_options=0,
+            cname=PrincipalName(1, ("user",)),
+            realm="R",
+            sname=PrincipalName(2, ("krbtgt", "R")),
+            nonce=1,
+            etypes=(18,) * etypes,
+        ),
+    )
+    der = model_encode(req)
+    if etypes < der_reader.MAX_ELEMENTS - 100:
+        assert check_agree("decode_kdc_req", der) == "fast"
+        return
+    assert check_agree("decode_kdc_req", der) == "error"
+    with pytest.raises(Asn1Error, match="more than 1024 elements"):
+        model_decode("decode_kdc_req", der)
+
+
 # ------------------------------------------------------------------ the switch
 
 

@@ -25,6 +25,11 @@ MAX_DEPTH = 48  # RFC 4120 messages nest about 12 deep; anything far deeper is h
 #: and a 30 KB one would be a number with 70,000 digits to carry around.
 MAX_INTEGER_BYTES = 8
 _INTEGER = 0x02
+#: Most elements a message may have. Requests and replies have 30 to 70 (a TGS-REQ
+#: with FAST armour: 46); the pyasn1 model takes tens of microseconds an element, so
+#: a 64 KB datagram of 30,000 tiny elements would hold the KDC for a second. MIT has
+#: no such limit, but neither does any client send a thousandth of that.
+MAX_ELEMENTS = 1024
 
 _CLASS_NAMES = {0x00: "UNIVERSAL", 0x40: "APPLICATION", 0x80: "CONTEXT", 0xC0: "PRIVATE"}
 
@@ -86,7 +91,7 @@ def read_header(data: bytes, pos: int, end: int) -> tuple[int, int, int, int]:
 
 def check_structure(data: bytes, what: str) -> None:
     """Check that ``data`` is exactly one DER element whose constructed parts all nest,
-    and whose INTEGERs are at most ``MAX_INTEGER_BYTES`` long.
+    with at most ``MAX_ELEMENTS`` elements and INTEGERs of at most ``MAX_INTEGER_BYTES``.
 
     Raises Asn1Error naming ``what`` and the offset of the first problem, including
     trailing bytes after the element.
@@ -104,6 +109,7 @@ def check_structure(data: bytes, what: str) -> None:
         return
     # Iterative walk: a stack of (position, end) of constructed contents still to read.
     stack = [(c_start, c_end)]
+    elements = 1
     while stack:
         pos, stop = stack.pop()
         if pos >= stop:
@@ -112,6 +118,9 @@ def check_structure(data: bytes, what: str) -> None:
             identifier, _, s, e = read_header(data, pos, stop)
         except Asn1Error as err:
             raise Asn1Error(f"{what}: {err}") from None
+        elements += 1
+        if elements > MAX_ELEMENTS:
+            raise Asn1Error(f"{what}: more than {MAX_ELEMENTS} elements (at offset {pos})")
         stack.append((e, stop))
         if identifier == _INTEGER and e - s > MAX_INTEGER_BYTES:
             raise Asn1Error(
@@ -122,6 +131,33 @@ def check_structure(data: bytes, what: str) -> None:
             if len(stack) > MAX_DEPTH:
                 raise Asn1Error(f"{what}: nesting deeper than {MAX_DEPTH} at offset {pos}")
             stack.append((s, e))
+
+
+def too_many_elements(data: bytes) -> bool:
+    """Whether ``data`` holds more than ``MAX_ELEMENTS`` elements, as far as it can be
+    read (the walk stops at the first element over the limit, or the first that does
+    not parse: explaining that is ``check_structure``'s job)."""
+    if len(data) <= 2 * MAX_ELEMENTS:  # each element takes two bytes at least
+        return False
+    stack = [(0, len(data))]
+    elements = 0
+    try:
+        while stack:
+            pos, stop = stack.pop()
+            if pos >= stop:
+                continue
+            identifier, _, s, e = read_header(data, pos, stop)
+            elements += 1
+            if elements > MAX_ELEMENTS:
+                return True
+            stack.append((e, stop))
+            if identifier & CONSTRUCTED:
+                if len(stack) > MAX_DEPTH:
+                    return False
+                stack.append((s, e))
+    except Asn1Error:
+        return False
+    return False
 
 
 def element_span(data: bytes, pos: int) -> tuple[int, int]:

@@ -38,6 +38,7 @@ from has_kdc.asn1.constants import (
     TicketFlags,
     flags_from_wire,
 )
+from has_kdc.asn1.der import MAX_ELEMENTS, too_many_elements
 from has_kdc.asn1.memo import ENTRY_OVERHEAD, Memo
 from has_kdc.asn1.messages import (
     ApReq,
@@ -489,10 +490,18 @@ def _application(d: bytes, tag: int) -> tuple[int, int]:
     return s, e
 
 
+#: Input this short cannot hold more than MAX_ELEMENTS elements (two bytes each at least).
+_MANY_ELEMENTS_FROM = 2 * MAX_ELEMENTS
+
+
 def _entry(function: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
-    """Public decoder: bytes in; a read past the end of the input is just a Fallback."""
+    """Public decoder: bytes in; a read past the end of the input is just a Fallback,
+    and so is input with more elements than ``der.MAX_ELEMENTS``, which the model
+    refuses (it would read it slowly: a bound on its work is a bound on the answer)."""
 
     def decode(data: bytes) -> Any:
+        if len(data) > _MANY_ELEMENTS_FROM and too_many_elements(data):
+            raise Fallback
         try:
             return function(data)
         except IndexError:
