@@ -26,13 +26,13 @@ import hashlib
 import heapq
 import threading
 
-#: Entries kept at most; an entry is ~300 bytes with short names.
+#: Entries kept at most; an entry is ~400 bytes with short names.
 DEFAULT_MAX_ENTRIES = 100_000
 #: Bytes kept at most, counted as ``_cost`` counts them.
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024
 #: What an entry holds besides its names: the key tuple, two ints, the 32-byte
 #: digest, the expiry, the heap item and the dict slot.
-ENTRY_OVERHEAD = 300
+ENTRY_OVERHEAD = 400
 
 _Key = tuple[str, str, int, int, bytes]
 

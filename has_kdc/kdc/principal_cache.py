@@ -51,11 +51,11 @@ log = logging.getLogger(__name__)
 DEFAULT_REFRESH_INTERVAL = 1.0
 DEFAULT_MAX_ENTRIES = 200_000
 #: Unknown names remembered, in bytes of name plus ``NEGATIVE_ENTRY_OVERHEAD`` each:
-#: about 90,000 misspelled names of 20 characters, or 7,000 of the longest allowed.
+#: about 30,000 misspelled names of 20 characters, or 6,500 of the longest allowed.
 DEFAULT_MAX_NEGATIVE_BYTES = 8 * 1024 * 1024
 #: What one unknown name costs besides its characters: the str header and the slot
 #: and links of the ordered dict holding it.
-NEGATIVE_ENTRY_OVERHEAD = 150
+NEGATIVE_ENTRY_OVERHEAD = 250
 
 
 class PrincipalStore(Protocol):

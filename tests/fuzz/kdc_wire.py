@@ -610,9 +610,7 @@ def live_seed_requests(host: str, port: int, realm: str) -> list[bytes]:
     from has_kdc.client.kdc_client import string_to_key
     from has_kdc.principal import default_salt
 
-    key = string_to_key(
-        PASSWORD, ETypeInfo2Entry(18, None, None), default_salt((USER,), realm)
-    )
+    key = string_to_key(PASSWORD, ETypeInfo2Entry(18, None, None), default_salt((USER,), realm))
     tgt = get_tgt(host, port, realm, USER, PASSWORD)
     return [
         as_req(USER, realm),
@@ -674,8 +672,7 @@ def main(argv: list[str] | None = None) -> int:
                 save_dir=options.save_dir,
                 refresh_seeds=lambda: live_seed_requests(node.host, node.port, node.realm),
                 progress=lambda r: print(
-                    f"... {r.total} inputs, {r.seconds:.0f} s, "
-                    f"RSS peak {r.rss_peak / 1e6:.1f} MB",
+                    f"... {r.total} inputs, {r.seconds:.0f} s, RSS peak {r.rss_peak / 1e6:.1f} MB",
                     file=sys.stderr,
                     flush=True,
                 ),

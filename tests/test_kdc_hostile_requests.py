@@ -1,5 +1,8 @@
-"""Names no principal can have: too long, not UTF-8, empty. Answered as MIT answers
-them, never with a traceback, never echoed back in full, never cut into a log line whole.
+"""Requests a client crafts to hurt the KDC, each found by measurement or by the fuzzers
+(tests/fuzz), each answered as MIT answers it, never with a traceback.
+
+Names no principal can have (too long, not UTF-8, empty) are answered as MIT answers
+them, never echoed back in full, never written into a log line whole.
 
 MIT krb5kdc (1.20, DB2 back end) answers every one of these CLIENT_NOT_FOUND (6) or
 SERVER_NOT_FOUND (7), as any name it does not find; ``test_the_same_codes_as_mit``
@@ -251,3 +254,31 @@ def test_hadmin_cannot_create_a_name_the_kdc_would_refuse(has_node):
 def test_log_lines_cut_and_escape_names(name, logged):
     assert log_name(name) == logged
     assert len(log_name(name)) < LOG_NAME_LIMIT
+
+
+# --- other shapes the fuzzers found ------------------------------------------------------
+
+
+def test_a_huge_integer_is_not_decoded_and_gets_no_answer(kdc_and_store):
+    """A 30 KB etype made the log line raise (int to str is limited to 4300 digits):
+    a traceback and KRB_ERR_GENERIC. INTEGERs over 64 bits are refused by the decoder
+    now, as MIT's asn1_decode_int refuses them, and MIT sends nothing back then."""
+    kdc, _ = kdc_and_store
+    huge = 2 ** (8 * 30_000 - 1) - 1
+    request = encode(
+        build_as_req(PrincipalName(NT_PRINCIPAL, ("alice",)), REALM, etypes=(18, huge), nonce=1)
+    )
+    assert len(request) > 30_000
+    assert kdc.handle(request, "udp") is None
+    assert kdc.last_result is None
+
+
+def test_a_message_of_many_tiny_elements_is_refused(kdc_and_store):
+    """20,000 etypes: read by the pyasn1 model, up to 0.7 s of the KDC's time for one
+    datagram; a message of more than 1024 elements is refused by both decode paths."""
+    kdc, _ = kdc_and_store
+    request = encode(
+        build_as_req(PrincipalName(NT_PRINCIPAL, ("alice",)), REALM, etypes=(18,) * 20_000, nonce=1)
+    )
+    assert kdc.handle(request, "udp") is None
+    assert kdc.last_result is None
