@@ -30,6 +30,6 @@ for target in $targets; do
         $py -m tests.fuzz.atheris_run "$target" -merge=1 -max_len=4096 \
             "$work/merged" "$kept" "$work/corpus" 2>&1 | grep -E '^MERGE-OUTER: [0-9]+ new' || true
         rm -rf "$kept" && mv "$work/merged" "$kept"
-        echo "== $target: kept corpus $(ls "$kept" | wc -l) files, $(du -sk "$kept" | cut -f1) KB"
+        echo "== $target: kept corpus $(ls "$kept" | wc -l) files, $(cat "$kept"/* | wc -c) bytes"
     fi
 done

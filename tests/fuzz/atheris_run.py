@@ -19,7 +19,10 @@ an input slower than ``-timeout`` seconds is written as ``timeout-<sha1>``.
 from __future__ import annotations
 
 import hashlib
+import os
+import shlex
 import sys
+import tempfile
 from pathlib import Path
 
 import atheris
@@ -73,9 +76,27 @@ def main(argv: list[str]) -> int:
     if target not in targets.TARGETS:
         print(f"unknown target {target!r}; targets: {', '.join(targets.TARGETS)}", file=sys.stderr)
         return 2
-    atheris.Setup([argv[0], *argv[2:]], targets.TARGETS[target])
+    atheris.Setup([str(_launcher(target)), *argv[2:]], targets.TARGETS[target])
     atheris.Fuzz()
     return 0
+
+
+def _launcher(target: str) -> Path:
+    """A script that runs this target with this interpreter: libFuzzer starts child
+    processes (``-merge``, ``-fork``) by running its own argv[0] again."""
+    root = Path(__file__).resolve().parent.parent.parent
+    path = Path(tempfile.gettempdir()) / f"has-kdc-atheris-{target}-{os.getuid()}.sh"
+    text = (
+        "#!/bin/sh\n"
+        f"PYTHONPATH={shlex.quote(str(root))}${{PYTHONPATH:+:$PYTHONPATH}} "
+        f'exec {shlex.quote(sys.executable)} -m tests.fuzz.atheris_run {target} "$@"\n'
+    )
+    if not path.exists() or path.read_text() != text:
+        temporary = path.with_suffix(f".{os.getpid()}")
+        temporary.write_text(text)
+        temporary.chmod(0o755)
+        os.replace(temporary, path)
+    return path
 
 
 if __name__ == "__main__":
