@@ -428,11 +428,12 @@ class WireFuzzer:
         except TimeoutError:
             self._report.hangs.append(f"tcp/{what}: no reply and no close in {self.tcp_timeout} s")
             raise _Stop from None
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass  # closed by the KDC (or evicted to make room): an answer too
+        except (OSError, asyncio.IncompleteReadError):
+            # closed or reset by the KDC (or evicted to make room): an answer too
+            pass
         finally:
             writer.close()
-            with contextlib.suppress(OSError, ConnectionError):
+            with contextlib.suppress(OSError):
                 await writer.wait_closed()
         return replies
 
