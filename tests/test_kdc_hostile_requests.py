@@ -68,7 +68,7 @@ def hostile_requests(realm: str, known_client: str) -> dict[str, tuple[bytes, in
     return {
         "60 KB client name": (as_req(("a" * 60_000,), realm), KDC_ERR_C_PRINCIPAL_UNKNOWN),
         "2000-byte client name": (as_req(("a" * 2000,), realm), KDC_ERR_C_PRINCIPAL_UNKNOWN),
-        "1000 components": (as_req(("a",) * 1000, realm), KDC_ERR_C_PRINCIPAL_UNKNOWN),
+        "600 components": (as_req(("a",) * 600, realm), KDC_ERR_C_PRINCIPAL_UNKNOWN),
         "300-byte realm": (as_req(("user",), "R" * 300), KDC_ERR_C_PRINCIPAL_UNKNOWN),
         "60 KB server name": (
             as_req(known, realm, PrincipalName(NT_SRV_INST, ("host", "h" * 60_000))),
@@ -194,10 +194,12 @@ def test_a_name_that_is_not_utf8_is_not_found_and_not_queried(kdc_and_store):
     assert backend.calls["get_principal"] == 0
 
 
-def test_a_client_name_with_no_component_is_not_found(kdc_and_store):
+def test_a_name_with_no_component_or_no_realm_is_not_found(kdc_and_store):
+    """Both made format_principal raise in the KDC: a traceback and KRB_ERR_GENERIC."""
     kdc, _ = kdc_and_store
-    error = decode_krb_error(kdc.handle(as_req((), REALM), "udp"))
-    assert error.error_code == KDC_ERR_C_PRINCIPAL_UNKNOWN
+    for request in (as_req((), REALM), as_req(("alice",), ""), as_req(("alice", ""), REALM)):
+        error = decode_krb_error(kdc.handle(request, "udp"))
+        assert error.error_code == KDC_ERR_C_PRINCIPAL_UNKNOWN
 
 
 def test_sqlite_finds_nothing_for_a_name_that_is_not_utf8(tmp_path):
@@ -275,7 +277,9 @@ def test_a_huge_integer_is_not_decoded_and_gets_no_answer(kdc_and_store):
 
 def test_a_message_of_many_tiny_elements_is_refused(kdc_and_store):
     """20,000 etypes: read by the pyasn1 model, up to 0.7 s of the KDC's time for one
-    datagram; a message of more than 1024 elements is refused by both decode paths."""
+    datagram; a message of more than 1024 elements is refused by both decode paths,
+    and an undecodable request gets no answer. (MIT has no such limit: it would answer
+    this one; no client sends a request of more than 70 elements.)"""
     kdc, _ = kdc_and_store
     request = encode(
         build_as_req(PrincipalName(NT_PRINCIPAL, ("alice",)), REALM, etypes=(18,) * 20_000, nonce=1)
