@@ -16,6 +16,9 @@ and configuration, by any tool on any node): ``audit -since '1d ago' -action cpw
 recorded as the local OS user (``root (sudo from alice)`` under sudo), via
 ``hadmin-local``.
 
+``listnodes`` and ``delnode HOST`` show and deregister the HAS nodes clients are
+given (`has_kdc.admin.nodes`).
+
 HAS's Hadoop bulk commands (`has_kdc.admin.hostroles`) are here too: ``hostroles``
 (alias ``get_hostroles``), ``creprincs HOSTROLES.json`` (``create_principals``) and
 ``expkeytabs HOST [ROLE] [-p DIR]`` (``export_keytabs``). ``creprincs`` reports progress
@@ -62,6 +65,7 @@ from has_kdc.admin.importing import (
     read_source,
     report_lines,
 )
+from has_kdc.admin.nodes import deregister_node, registered_nodes
 from has_kdc.cli.context import admin_session
 from has_kdc.cli.hadmin_commands import (
     AUDIT_FILTERS,
@@ -122,6 +126,13 @@ class HadminLocal(Console):
         p.add_argument("source", metavar="SOURCE", help="mysql:// or jdbc:mysql:// URL, or file")
         self.add(Command("import", p, self.import_realm, ("import_realm",)))
         self.add(Command("audit", audit_parser(self), self.audit, ("show_audit",)))
+        p = self.parser("listnodes", "the HAS nodes registered in the realm (what clients list)")
+        self.add(Command("listnodes", p, self.listnodes, ("list_nodes",)))
+        p = self.parser(
+            "delnode", "deregister a HAS node taken out of service (stop its has-server first)"
+        )
+        p.add_argument("host", help="the node's host, as listnodes shows it")
+        self.add(Command("delnode", p, self.delnode, ("deregister_node",)))
 
     # -- commands ---------------------------------------------------------------------
 
@@ -216,6 +227,17 @@ class HadminLocal(Console):
             self.err(f"creprincs: {name}: {reason}")
         self.out(result.summary())
         return 1 if result.failed else 0
+
+    def listnodes(self, _options: argparse.Namespace) -> int:
+        for host in registered_nodes(self.admin.backend):
+            self.out(host)
+        return 0
+
+    def delnode(self, options: argparse.Namespace) -> int:
+        if not deregister_node(self.admin.backend, options.host):
+            raise AdminError(f"no HAS node {options.host} is registered (see listnodes)")
+        self.out(f'Node "{options.host}" deregistered.')
+        return 0
 
     def expkeytabs(self, options: argparse.Namespace) -> int:
         exports = export_host_keytabs(self.admin, options.host, options.directory, options.role)

@@ -40,6 +40,7 @@ from has_kdc.admin import (
 )
 from has_kdc.admin.audit import record_json
 from has_kdc.admin.hostroles import HOST_ROLES
+from has_kdc.admin.nodes import deregister_node
 from has_kdc.backend import Principal
 from has_kdc.crypto import enctype_name
 from has_kdc.formats.keytab import keytab_to_bytes
@@ -157,6 +158,14 @@ async def delete_principal(request: web.Request) -> web.Response:
     name = request[PARAMS_KEY]["principal"]
     await ctx.run(lambda: _admin(request).delete_principal(name))
     return _ok(f"Delete principal {name} successfully.")
+
+
+async def delete_node(request: web.Request) -> web.Response:
+    ctx = _ctx(request)
+    host = request[PARAMS_KEY]["host"]
+    if not await ctx.run(lambda: deregister_node(ctx.service.backend(), host)):
+        raise ApiError(404, "not_found", f"no HAS node {host} is registered")
+    return _ok(f"Deregistered node {host} successfully.", host=host)
 
 
 async def rename_principal(request: web.Request) -> web.Response:
@@ -463,6 +472,15 @@ ROUTES: tuple[Route, ...] = (
         access="admin",
         params=(_PRINCIPAL,),
         has_counterpart="DELETE /has/v1/admin/deleteprincipal",
+        tag="admin",
+    ),
+    Route(
+        "DELETE",
+        "admin/deletenode",
+        delete_node,
+        "deregister a HAS node taken out of service: clients stop listing it",
+        access="admin",
+        params=(Param("host", "the node's host, as registered (kdc_host)", True),),
         tag="admin",
     ),
     Route(

@@ -1,12 +1,14 @@
 """``python -m tests.hosts COMMAND``, as root, from the checkout's root.
 
-    up STATE HOST...        boot the hosts not running yet; prints seconds to SSH per host
-    down STATE [HOST...]    stop those hosts (none named: all, the proxy and the bridge)
-    link STATE HOST up|down plug or unplug a host's network cable
-    run STATE HOST CMD...   run a command as root inside a host (not through SSH)
-    rootfs                  build the cached rootfs if needed; prints its path
-    wheelhouse              build the cached wheelhouse of has_kdc's dependencies; prints its path
-    leftovers               remove what a dead run left (namespaces, bridge, cgroups)
+up STATE HOST...        boot the hosts not running yet; prints seconds to SSH per host
+down STATE [HOST...]    stop those hosts (none named: all, the proxy and the bridge)
+link STATE HOST up|down plug or unplug a host's network cable
+poweroff STATE HOST     kill every process of a host at once (its disk stays)
+poweron STATE HOST      boot a powered-off host from its disk; prints seconds to SSH
+run STATE HOST CMD...   run a command as root inside a host (not through SSH)
+rootfs                  build the cached rootfs if needed; prints its path
+wheelhouse              build the cached wheelhouse of has_kdc's dependencies; prints its path
+leftovers               remove what a dead run left (namespaces, bridge, cgroups)
 """
 
 from __future__ import annotations
@@ -34,6 +36,12 @@ def main(argv: list[str]) -> int:
         return 0
     if command == "link" and len(args) == 3 and args[2] in ("up", "down"):
         Cluster(Path(args[0])).set_link(args[1], args[2] == "up")
+        return 0
+    if command == "poweroff" and len(args) == 2:
+        Cluster(Path(args[0])).power_off(args[1])
+        return 0
+    if command == "poweron" and len(args) == 2:
+        print(json.dumps({"boot_seconds": Cluster(Path(args[0])).power_on(args[1])}))
         return 0
     if command == "run" and len(args) >= 3:
         result = Cluster(Path(args[0])).machine(args[1]).run(args[2:])

@@ -43,9 +43,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._refuse(403, f"not a Debian package URL: {self.path}")
             return
         target = url.path + (f"?{url.query}" if url.query else "")
-        headers = {
-            k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP | {"host"}
-        }
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP | {"host"}}
         upstream = http.client.HTTPConnection(url.hostname, url.port or 80, timeout=60)
         try:
             upstream.request(self.command, target, headers=headers)

@@ -232,6 +232,21 @@ class Cluster:
     def set_link(self, name: str, up: bool) -> None:
         self.machine(name).link.set_up(up)
 
+    def power_off(self, name: str) -> None:
+        """Pull the plug: every process of the host dies at once; its disk (overlay) stays."""
+        self.machine(name).stop()
+
+    def power_on(self, name: str, timeout: float = 120) -> float:
+        """Boot a powered-off host from its own disk again; seconds until SSH answers."""
+        machine = self.machine(name)
+        if machine.pid() is not None:
+            raise RuntimeError(f"host {name} is running")
+        machine.link.create()
+        started = time.monotonic()
+        machine.boot(ensure_rootfs())
+        machine.wait_ssh(timeout)
+        return round(time.monotonic() - started, 2)
+
     # -- down -------------------------------------------------------------------------
 
     def down(self, names: list[str] | None = None) -> None:
