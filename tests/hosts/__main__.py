@@ -8,7 +8,8 @@ poweron STATE HOST      boot a powered-off host from its disk; prints seconds to
 run STATE HOST CMD...   run a command as root inside a host (not through SSH)
 rootfs                  build the cached rootfs if needed; prints its path
 wheelhouse              build the cached wheelhouse of has_kdc's dependencies; prints its path
-leftovers               remove what a dead run left (namespaces, bridge, cgroups)
+leftovers [--kill]      remove what a dead run left (namespaces, bridge, cgroups);
+                        --kill first kills the hosts of this checkout still running
 """
 
 from __future__ import annotations
@@ -54,8 +55,8 @@ def main(argv: list[str]) -> int:
     if command == "wheelhouse" and not args:
         print(build_wheelhouse())
         return 0
-    if command == "leftovers" and not args:
-        for what in remove_leftovers():
+    if command == "leftovers" and args in ([], ["--kill"]):
+        for what in remove_leftovers(kill_own=bool(args)):
             print(f"removed {what}")
         return 0
     print(__doc__, file=sys.stderr)

@@ -13,6 +13,7 @@ behind; the next ``up`` or ``down`` removes them, once no test host of any run i
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -51,11 +52,25 @@ def _live_host_processes() -> list[int]:
     return found
 
 
-def remove_leftovers(bridge: str = DEFAULT_BRIDGE) -> list[str]:
-    """Namespaces, veths, bridge and cgroups a dead run left; nothing while a host lives."""
-    if _live_host_processes():
-        return []
+def remove_leftovers(bridge: str = DEFAULT_BRIDGE, *, kill_own: bool = False) -> list[str]:
+    """Namespaces, veths, bridge and cgroups a dead run left; nothing while a host lives.
+
+    ``kill_own``: first kill the hosts this checkout booted and a run left running
+    (hosts of other checkouts are left alone, and then so is everything else).
+    """
     removed = []
+    if kill_own:
+        own = str(Path(__file__).with_name("boot.sh")).encode()
+        for pid in _live_host_processes():
+            with contextlib.suppress(OSError):
+                if own in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    os.kill(pid, signal.SIGKILL)
+                    removed.append(f"host process {pid}")
+        deadline = time.monotonic() + 30
+        while _live_host_processes() and time.monotonic() < deadline:
+            time.sleep(0.1)
+    if _live_host_processes():
+        return removed
     for line in ip("netns", "list").stdout.splitlines():
         name = line.split()[0] if line.strip() else ""
         if name.startswith("hashost-"):
