@@ -140,6 +140,12 @@ class Cluster:
         lines += [f"{self.machine(n).link.address}\t{n}" for n in sorted(self.hosts)]
         return "\n".join(lines) + "\n"
 
+    def _owns(self, pid: int) -> bool:
+        try:
+            return str(self.state_dir).encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return True  # gone meanwhile
+
     def _proxy_alive(self) -> bool:
         if self.proxy_pid is None:
             return False
@@ -170,6 +176,12 @@ class Cluster:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         if not self.hosts and not self._proxy_alive():
             remove_leftovers(self.bridge.name)
+        others = [pid for pid in _live_host_processes() if not self._owns(pid)]
+        if others:
+            raise RuntimeError(
+                f"test hosts of another run are up (unshare pids {others}) on bridge "
+                f"{self.bridge.name}: stop that run first (python -m tests.hosts down STATE)"
+            )
         rootfs = ensure_rootfs()
         if not self.key.exists():
             subprocess.run(

@@ -3,8 +3,8 @@
     python -m tests.hosts.hostloss STATE CLIENT NODE OTHER_NODE DB_HOST USER PLUGIN_USER
     (the two passwords on standard input, one line each)
 
-On CLIENT a bounded loop (a transient systemd unit) logs in again and again, as users
-would: MIT ``kinit`` with /etc/krb5.conf, then ``login-test tgt /etc/has MySQL`` with
+On CLIENT ``LOOPS`` bounded loops (transient systemd units) log in again and again,
+as users would: MIT ``kinit`` with /etc/krb5.conf, then ``login-test tgt /etc/has MySQL`` with
 /etc/has/has-client.conf; each round's start, end and exit codes go to a file. Meanwhile:
 
 1. NODE loses its link, then its power (every process dies at once), then boots
@@ -32,19 +32,22 @@ from tests.hosts.machine import Machine
 __all__ = ["main"]
 
 LOOP_LIMIT_S = 600
+#: login loops running side by side on the client (more logins per second measured)
+LOOPS = 3
 RECOVERY_LIMIT_S = 180
 WORK = "/root/has-login-loop"
 REALM = "HADOOP.COM"
 
 _LOOP = f"""#!/bin/sh
-# one line per round: start end kinit_rc login_rc
+# loop.sh N: one line per round: start end kinit_rc login_rc
 cd {WORK}
+n=$1
 end=$(( $(date +%s) + {LOOP_LIMIT_S} ))
 while [ ! -e stop ] && [ "$(date +%s)" -lt "$end" ]; do
     t0=$(date +%s.%N)
-    KRB5CCNAME=FILE:{WORK}/kinit.cc kinit "$(cat user)@{REALM}" < user-password > /dev/null 2>&1
+    KRB5CCNAME=FILE:{WORK}/kinit-$n.cc kinit "$(cat user)@{REALM}" < user-password > /dev/null 2>&1
     k=$?
-    KRB5CCNAME=FILE:{WORK}/login.cc HAS_USER=$(cat plugin-user) \\
+    KRB5CCNAME=FILE:{WORK}/login-$n.cc HAS_USER=$(cat plugin-user) \\
         HAS_PASSWORD=$(cat plugin-password) \\
         /opt/has/venv/bin/login-test tgt /etc/has MySQL > /dev/null 2>&1
     l=$?
@@ -146,24 +149,26 @@ def run(
         _write(client, f"{WORK}/{name}", value + "\n")
     _write(client, f"{WORK}/loop.sh", _LOOP, "0700")
     report: dict[str, object] = {}
-    _check(
-        client.run(
-            ["systemd-run", "--unit=has-login-loop", "--collect", "/bin/sh", f"{WORK}/loop.sh"]
-        ),
-        "start the login loop",
-    )
+    for n in range(1, LOOPS + 1):
+        _check(
+            client.run(
+                ["systemd-run", f"--unit=has-login-loop-{n}", "--collect",
+                 "/bin/sh", f"{WORK}/loop.sh", str(n)]
+            ),
+            "start the login loops",
+        )  # fmt: skip
     try:
         baseline_start = _now(client)
-        if _wait(lambda: len(_rounds(client)) >= 5, 120) is None:
-            raise RuntimeError("the login loop made no 5 rounds in 120 s")
+        if _wait(lambda: len(_rounds(client)) >= 2 * LOOPS, 120) is None:
+            raise RuntimeError(f"the login loops made no {2 * LOOPS} rounds in 120 s")
         baseline_end = _now(client)
 
         # 1. a HAS node: link down, power off, power on
         cut = _now(client)
         cluster.set_link(node, False)
-        time.sleep(15)
+        time.sleep(20)
         cluster.power_off(node)
-        time.sleep(10)
+        time.sleep(20)
         booted = _now(client)
         boot_s = cluster.power_on(node)
         node_kinit_s = _wait(lambda: _kinit_through(client, node))
@@ -174,7 +179,7 @@ def run(
         # 2. the database host: power off, power on
         db_cut = _now(client)
         cluster.power_off(db)
-        time.sleep(10)
+        time.sleep(20)
         db_booted = _now(client)
         db_boot_s = cluster.power_on(db)
         db_recovery_s = _wait(lambda: all(_database_reachable(client, n) for n in (node, other)))
@@ -184,10 +189,9 @@ def run(
         end = _now(client)
     finally:
         client.run(["touch", f"{WORK}/stop"])
+        units = [f"has-login-loop-{n}" for n in range(1, LOOPS + 1)]
         _wait(
-            lambda: (
-                client.run(["systemctl", "is-active", "--quiet", "has-login-loop"]).returncode != 0
-            ),
+            lambda: client.run(["systemctl", "is-active", "--quiet", *units]).returncode != 0,
             60,
         )
         rounds = _rounds(client)
