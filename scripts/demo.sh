@@ -38,8 +38,13 @@ read -r realm init_node venv conf_dir krb5_conf client_dir demo_user plugin_user
     '[has_realm, has_init_node, hostvars[has_init_node].has_venv, hostvars[has_init_node].has_conf_dir,
       has_client_krb5_conf, has_client_has_client_conf | dirname, has_demo_principal,
       has_local_plugin_user] | join(" ")')
-read -r _ first_host _ https_port _ <<<"${nodes[0]}"
-read -r _ last_host kdc_port _ _ <<<"${nodes[-1]}"
+read -r _ last_host _ <<<"${nodes[-1]}"
+for node in "${nodes[@]}"; do
+    read -r name host _ port _ <<<"$node"
+    if [[ $name == "$init_node" ]]; then
+        init_host=$host https_port=$port
+    fi
+done
 secret() { cat "$base/secrets/$1" 2>/dev/null || echo "(see $base/secrets/$1)"; }
 
 echo
@@ -65,7 +70,7 @@ roles; has-client.conf lists every node, the first that answers issues the TGT):
 The admin REST API takes SPNEGO under a node's inventory name (HTTP/$init_node@$realm;
 the name is in its certificate too), e.g. as kadmin with admin.keytab:
   kinit -k -t $conf_dir/admin.keytab kadmin/$realm@$realm
-  curl --negotiate -u : --cacert $client_dir/ca-root.pem --resolve $init_node:$https_port:$first_host \\
+  curl --negotiate -u : --cacert $client_dir/ca-root.pem --resolve $init_node:$https_port:$init_host \\
     https://$init_node:$https_port/has/v1/admin/getprincipals
 
 Client files: $client_dir/{krb5.conf,has-client.conf,core-site.xml,ca-root.pem}
