@@ -55,4 +55,3 @@ def test_other_hosts_and_schemes_are_refused(proxy, target):
 
 def test_tunnels_are_refused(proxy):
     assert _ask(proxy, "CONNECT", "pypi.org:443")[0] == 403
-
