@@ -13,8 +13,8 @@ as users would: MIT ``kinit`` with /etc/krb5.conf, then ``login-test tgt /etc/ha
 2. DB_HOST loses its power and boots again (MariaDB enabled): both nodes must serve
    again without being restarted (same has-server main PID before and after).
 
-Printed as JSON: per phase the logins, failed logins, the longest login, and recovery
-times (seconds from the host's boot until NODE serves kinit alone, and until both
+Printed as JSON: per phase the logins (every login under way at some moment of the
+phase), failed logins, the longest login, and recovery times (seconds from the host's boot until NODE serves kinit alone, and until both
 nodes report the database reachable again). Exits 1 when a phase fails its rule.
 The loop stops by itself after ``LOOP_LIMIT_S``; everything it wrote on CLIENT goes.
 """
@@ -118,7 +118,9 @@ def _wait(predicate, limit: float = RECOVERY_LIMIT_S) -> float | None:
 
 
 def _phase(rounds, start: float, end: float) -> dict[str, object]:
-    inside = [r for r in rounds if r[0] >= start and r[0] < end]
+    """The rounds that ran at any moment of [start, end): a login begun just before a
+    cut and held up by it counts as a login during the cut."""
+    inside = [r for r in rounds if r[0] < end and r[1] > start]
     failed = [r for r in inside if r[2] != 0 or r[3] != 0]
     return {
         "logins": len(inside),
@@ -158,7 +160,6 @@ def run(
         baseline_start = time.time()
         if _wait(lambda: len(_rounds(client)) >= 2 * LOOPS, 120) is None:
             raise RuntimeError(f"the login loops made no {2 * LOOPS} rounds in 120 s")
-        baseline_end = time.time()
 
         # 1. a HAS node: link down, power off, power on
         cut = time.time()
@@ -194,7 +195,9 @@ def run(
         rounds = _rounds(client)
         client.run(["rm", "-rf", WORK])
 
-    report["baseline"] = _phase(rounds, baseline_start, baseline_end)
+    # before: rounds over before the cut; after: rounds begun once both nodes reached
+    # the database again
+    report["baseline"] = _phase([r for r in rounds if r[1] <= cut], baseline_start, cut)
     report["node_lost"] = {
         "node": node,
         **_phase(rounds, cut, node_back),
@@ -218,7 +221,7 @@ def run(
         },
         "has_server_restarted": sorted(n for n in pid_before if pid_before[n] != pid_after[n]),
     }
-    report["after"] = _phase(rounds, db_back, end + 60)
+    report["after"] = _phase([r for r in rounds if r[0] >= db_back], db_back, end + 60)
     return report
 
 
