@@ -85,12 +85,12 @@ def main():
         # a new realm registers its nodes as they start; none is there to deregister
         prediction=lambda p: {"changed": False, "host": p["host"], "nodes": []},
     )
-    from has_kdc.admin.nodes import deregister_node, registered_nodes
+    from has_kdc.admin import deregister_node, register_node
 
     p = module.params
     host = p["host"]
-    with module.session(p["conf_dir"]) as (_conf, backend, _admin):
-        nodes = registered_nodes(backend)
+    with module.session(p["conf_dir"]) as (conf, backend, admin):
+        nodes = backend.list_nodes()
         registered = host in nodes
         wanted = p["state"] == "present"
         if registered == wanted:
@@ -98,11 +98,11 @@ def main():
         if wanted:
             after = [*nodes, host]
             if not module.check_mode:
-                backend.register_node(host)
+                register_node(backend, conf.kdc, admin.audit.actor, host=host)
         else:
             after = [n for n in nodes if n != host]
             if not module.check_mode:
-                deregister_node(backend, host)
+                deregister_node(backend, conf.kdc, admin.audit.actor, host=host)
         describe = "registered HAS node: %s\n" % host
         diff = summary_diff(host, ABSENT if wanted else describe, describe if wanted else ABSENT)
         module.exit_json(changed=True, diff=diff, host=host, nodes=after)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import stat
 import subprocess
@@ -286,3 +287,9 @@ def test_listnodes_and_delnode(conf_dir):
     assert "node/emr-worker-2" not in config and "principals/emr-worker-2" not in config
     status, _, err = run(conf_dir, "delnode", "emr-worker-2")
     assert status == 1 and "no HAS node emr-worker-2 is registered" in err
+    # one audit record, for the run that changed something
+    status, out, _ = run(conf_dir, "audit", "-action", "deregister_node", "-json")
+    records = [json.loads(line) for line in out.splitlines()]
+    assert status == 0 and [(r["target"], r["via"]) for r in records] == [
+        ("emr-worker-2", "hadmin-local")
+    ]

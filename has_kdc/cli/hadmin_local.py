@@ -17,7 +17,7 @@ recorded as the local OS user (``root (sudo from alice)`` under sudo), via
 ``hadmin-local``.
 
 ``listnodes`` and ``delnode HOST`` show and deregister the HAS nodes clients are
-given (`has_kdc.admin.nodes`).
+given (`has_kdc.admin.realm.deregister_node`).
 
 HAS's Hadoop bulk commands (`has_kdc.admin.hostroles`) are here too: ``hostroles``
 (alias ``get_hostroles``), ``creprincs HOSTROLES.json`` (``create_principals``) and
@@ -50,6 +50,7 @@ from has_kdc.admin import (
     PrincipalAdmin,
     audit_query,
     create_principals,
+    deregister_node,
     export_host_keytabs,
     host_role_principals,
     parse_duration,
@@ -65,7 +66,6 @@ from has_kdc.admin.importing import (
     read_source,
     report_lines,
 )
-from has_kdc.admin.nodes import deregister_node, registered_nodes
 from has_kdc.cli.context import admin_session
 from has_kdc.cli.hadmin_commands import (
     AUDIT_FILTERS,
@@ -229,12 +229,13 @@ class HadminLocal(Console):
         return 1 if result.failed else 0
 
     def listnodes(self, _options: argparse.Namespace) -> int:
-        for host in registered_nodes(self.admin.backend):
+        for host in self.admin.backend.list_nodes():
             self.out(host)
         return 0
 
     def delnode(self, options: argparse.Namespace) -> int:
-        if not deregister_node(self.admin.backend, options.host):
+        admin = self.admin
+        if not deregister_node(admin.backend, admin.kdc, admin.audit.actor, host=options.host):
             raise AdminError(f"no HAS node {options.host} is registered (see listnodes)")
         self.out(f'Node "{options.host}" deregistered.')
         return 0

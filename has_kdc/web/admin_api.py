@@ -34,13 +34,13 @@ from has_kdc.admin import (
     PrincipalAdmin,
     PrincipalExistsError,
     audit_query,
+    deregister_node,
     keytab_entries,
     parse_duration,
     parse_time,
 )
 from has_kdc.admin.audit import record_json
 from has_kdc.admin.hostroles import HOST_ROLES
-from has_kdc.admin.nodes import deregister_node
 from has_kdc.backend import Principal
 from has_kdc.crypto import enctype_name
 from has_kdc.formats.keytab import keytab_to_bytes
@@ -163,7 +163,12 @@ async def delete_principal(request: web.Request) -> web.Response:
 async def delete_node(request: web.Request) -> web.Response:
     ctx = _ctx(request)
     host = request[PARAMS_KEY]["host"]
-    if not await ctx.run(lambda: deregister_node(ctx.service.backend(), host)):
+    actor = request_actor(request)
+
+    def work() -> bool:
+        return deregister_node(ctx.service.backend(), ctx.service.conf.kdc, actor, host=host)
+
+    if not await ctx.run(work):
         raise ApiError(404, "not_found", f"no HAS node {host} is registered")
     return _ok(f"Deregistered node {host} successfully.", host=host)
 

@@ -14,8 +14,9 @@ as users would: MIT ``kinit`` with /etc/krb5.conf, then ``login-test tgt /etc/ha
    again without being restarted (same has-server main PID before and after).
 
 Printed as JSON: per phase the logins (every login under way at some moment of the
-phase), failed logins, the longest login, and recovery times (seconds from the host's boot until NODE serves kinit alone, and until both
-nodes report the database reachable again). Exits 1 when a phase fails its rule.
+phase), failed logins, the longest login, and recovery times (seconds from the host's
+boot until NODE serves kinit alone, and until both nodes report the database reachable
+again). Exits 1 when a phase fails its rule.
 The loop stops by itself after ``LOOP_LIMIT_S``; everything it wrote on CLIENT goes.
 """
 
