@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs what has-kdc needs on a Debian machine (run as root): the MIT Kerberos
-# tools that the interop tests compare against, MariaDB for the MySQL backend, and a
-# virtualenv in .venv holding the package and its test tools. Safe to re-run.
+# tools that the interop tests compare against, MariaDB for the MySQL backend,
+# debootstrap and the SSH client for the booted test hosts (tests/hosts, molecule/hosts),
+# and a virtualenv in .venv holding the package and its test tools. Safe to re-run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(krb5-user krb5-kdc krb5-admin-server mariadb-server mariadb-client curl python3-venv libkrb5-dev gcc)
+APT_PACKAGES=(krb5-user krb5-kdc krb5-admin-server mariadb-server mariadb-client curl python3-venv libkrb5-dev gcc
+    debootstrap openssh-client iproute2)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

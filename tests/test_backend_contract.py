@@ -478,6 +478,20 @@ def test_realm_config_and_nodes(store, other, clock):
     assert store.change_counter() == counter
 
 
+def test_deregister_node_forgets_it_everywhere(store, other):
+    store.register_node("emr-header-1")
+    store.register_node("emr-worker-2")
+    counter = store.change_counter()
+    assert store.deregister_node("emr-worker-2") is True
+    assert store.list_nodes() == ["emr-header-1"]
+    assert other.list_nodes() == ["emr-header-1"]
+    assert store.change_counter() == counter + 1
+    assert store.deregister_node("emr-worker-2") is False  # nothing left: no change
+    assert store.change_counter() == counter + 1
+    store.register_node("emr-worker-2")  # a node that starts again registers anew
+    assert store.list_nodes() == ["emr-header-1", "emr-worker-2"]
+
+
 def test_register_node_refreshes_last_seen(flavor, store, clock):
     store.register_node("emr-header-1")
     clock.now += 30

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import stat
 import subprocess
@@ -266,3 +267,29 @@ def test_has_style_admin_keytab_option_before_the_command(conf_dir, tmp_path):
     assert (status, out) == (0, "kadmin/HADOOP.COM@HADOOP.COM\n")
     status, _, err = run(conf_dir, "-k", str(tmp_path / "absent.keytab"), "listprincs")
     assert status == 1 and "cannot read admin keytab" in err
+
+
+def test_listnodes_and_delnode(conf_dir):
+    conf = load_conf_dir(conf_dir)
+    with open_backend(conf.backend) as backend:
+        backend.register_node("emr-worker-2")
+        backend.set_config("node/emr-worker-2", "kdc_port=88;https_port=8092")
+        backend.set_config("principals/emr-worker-2", "HTTP/emr-worker-2@HADOOP.COM")
+    status, out, _ = run(conf_dir, "listnodes")
+    assert status == 0 and "emr-worker-2" in out.split()
+    assert run(conf_dir, "delnode", "emr-worker-2")[:2] == (
+        0,
+        'Node "emr-worker-2" deregistered.\n',
+    )
+    with open_backend(conf.backend) as backend:
+        assert "emr-worker-2" not in backend.list_nodes()
+        config = backend.get_realm_config()
+    assert "node/emr-worker-2" not in config and "principals/emr-worker-2" not in config
+    status, _, err = run(conf_dir, "delnode", "emr-worker-2")
+    assert status == 1 and "no HAS node emr-worker-2 is registered" in err
+    # one audit record, for the run that changed something
+    status, out, _ = run(conf_dir, "audit", "-action", "deregister_node", "-json")
+    records = [json.loads(line) for line in out.splitlines()]
+    assert status == 0 and [(r["target"], r["via"]) for r in records] == [
+        ("emr-worker-2", "hadmin-local")
+    ]

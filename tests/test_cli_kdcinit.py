@@ -76,3 +76,11 @@ def test_init_errors(tmp_path):
     assert status == 1 and "absent is not a directory" in err
     status, _, err = run(tmp_path / "missing", "init", "-p", str(tmp_path))
     assert status == 1 and "missing" in err
+
+
+def test_help_after_the_conf_dir(tmp_path, capsys):
+    """kdcinit CONF --help: the usage and every command, not "unknown command"."""
+    assert kdcinit.main([str(tmp_path), "--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: kdcinit")
+    assert "gethas" in out and "init" in out and "unknown" not in out

@@ -75,6 +75,17 @@ def test_trust_anchor_order_ssl_ca_file_then_ca_root_then_has_default():
     assert pinned.trust_anchor({"CA_ROOT": "/opt/ca.pem"}) == Path("/x/ca.pem")
 
 
+def test_trust_anchor_beside_the_file_comes_after_ca_root(tmp_path):
+    """Where kdcinit gethas -p DIR puts the CA: DIR/ca-root.pem, next to has-client.conf."""
+    path = tmp_path / "has-client.conf"
+    write_has_client_conf(path, HasClientConfig(("a",), 8092))
+    assert read_has_client_conf(path).trust_anchor({}) == CA_ROOT_DEFAULT  # none there yet
+    (tmp_path / "ca-root.pem").write_text("pem")
+    conf = read_has_client_conf(path)
+    assert conf.trust_anchor({}) == tmp_path / "ca-root.pem"
+    assert conf.trust_anchor({"CA_ROOT": "/opt/ca.pem"}) == Path("/opt/ca.pem")
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

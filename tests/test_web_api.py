@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from has_kdc.backend import open_backend
 from has_kdc.client.has_client import HasClientError
 from has_kdc.conf import load_conf_dir, read_backend_conf, read_has_server_conf, set_enable_conf
 from has_kdc.web import default_routes
@@ -264,6 +265,20 @@ def test_admin_endpoints_deny_by_default_and_serve_admins(node):
         "DELETE", "/has/v1/admin/deleteprincipal?principal=bob", headers=admin
     )
     assert (status, body["error"]) == (404, "no_such_principal")
+
+
+def test_deletenode_drops_a_node_from_the_client_files(node):
+    with open_backend(load_conf_dir(node.conf_dir).backend) as backend:
+        backend.register_node("emr-worker-2")
+    assert "emr-worker-2" in node.raw("GET", "/has/v1/gethasconf")[2].decode()
+    path = "/has/v1/admin/deletenode?host=emr-worker-2"
+    status, body = node.error("DELETE", path, headers={"X-Test-Principal": f"alice@{REALM}"})
+    assert status == 403
+    status, _, data = node.raw("DELETE", path, None, {"X-Test-Principal": ADMIN})
+    assert status == 200 and json.loads(data)["host"] == "emr-worker-2"
+    assert "emr-worker-2" not in node.raw("GET", "/has/v1/gethasconf")[2].decode()
+    status, body = node.error("DELETE", path, headers={"X-Test-Principal": ADMIN})
+    assert (status, body["error"]) == (404, "not_found")
 
 
 # ------------------------------------------------------------------ plain HTTP

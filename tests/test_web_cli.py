@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from has_kdc.client.has_client import HasHttpsClient, client_ssl_context
 from has_kdc.conf import read_has_client_conf, read_has_server_conf
 from has_kdc.conf.edit import set_relations
 from tests.hasnode import HasNode
@@ -51,6 +52,10 @@ def test_has_server_starts_from_the_has_examples(example: Path, tmp_path):
         assert has.https_hosts == ("127.0.0.1",) and has.https_port == port
         assert has.auth_type == wanted.auth_type
         assert has.filter_auth_type == wanted.filter_auth_type
+        # the CA comes along, and a client of the exported file trusts the node with it
+        assert has.trust_anchor({}) == tmp_path / "ca-root.pem"
+        client = HasHttpsClient(has.base_urls(), client_ssl_context(has.trust_anchor({})))
+        assert "https_host" in client.get("gethasconf").text()
     finally:
         node.stop()
 

@@ -177,6 +177,29 @@ def register_node(
         return changed
 
 
+def deregister_node(backend: IdentityBackend, kdc: KdcConfig, actor: Actor, *, host: str) -> bool:
+    """Forget the HAS node on ``host``: its row in the node table and its ``node/`` and
+    ``principals/`` entries, so that no client file lists it any more (``hadmin-local
+    delnode``, ``DELETE /has/v1/admin/deletenode``, the ``has_node`` module). True (and
+    one ``deregister_node`` audit record) when anything was there to remove.
+
+    Its ``HTTP/`` principals stay: a service may still hold their keys. A has-server
+    still running on ``host`` registers itself again when it next starts, so stop it
+    first.
+    """
+    if not host or host != host.strip():
+        raise AdminError(f"not a node host name: {host!r}")
+    with AuditTrail.for_realm(backend, kdc, actor).change("deregister_node", host) as change:
+        removed = backend.deregister_node(host)
+        for key in (NODE_KEY_PREFIX + host, NODE_PRINCIPALS_PREFIX + host):
+            if backend.get_config(key) is not None:
+                backend.set_config(key, None)
+                removed = True
+        if not removed:
+            change.unchanged()
+        return removed
+
+
 def recorded_node_principals(config: dict[str, str], host: str) -> list[str]:
     """The principals `record_node_principals` stored for ``host`` (none: empty list)."""
     value = config.get(NODE_PRINCIPALS_PREFIX + host, "")

@@ -133,6 +133,10 @@ class IdentityBackend(abc.ABC):
         """Record that a HAS node runs on ``host`` (idempotent; refreshes its last-seen time)."""
 
     @abc.abstractmethod
+    def deregister_node(self, host: str) -> bool:
+        """Forget the node on ``host``; ``False`` when none was registered."""
+
+    @abc.abstractmethod
     def list_nodes(self) -> list[str]:
         """Hosts of the registered nodes, in registration order."""
 

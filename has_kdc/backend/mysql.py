@@ -986,6 +986,17 @@ class MysqlBackend(IdentityBackend):
 
         self._atomic(work, write=True)
 
+    def deregister_node(self, host: str) -> bool:
+        encoded = host.encode("utf-8")
+
+        def work(cur: Cursor) -> bool:
+            gone = cur.execute("DELETE FROM kdc_nodes WHERE host = %s", (encoded,))
+            if gone:
+                self._log_change(cur, "node", host, self._now())
+            return bool(gone)
+
+        return self._atomic(work, write=True)
+
     def list_nodes(self) -> list[str]:
         def work(cur: Cursor) -> list[tuple]:
             cur.execute("SELECT host FROM kdc_nodes ORDER BY registered, host")

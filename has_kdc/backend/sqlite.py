@@ -452,6 +452,13 @@ class SqliteBackend(IdentityBackend):
             if not known:
                 self._log_change("node", host)
 
+    def deregister_node(self, host: str) -> bool:
+        with self.transaction(), self._errors():
+            gone = self._conn.execute("DELETE FROM kdc_nodes WHERE host = ?", (host,)).rowcount
+            if gone:
+                self._log_change("node", host)
+        return bool(gone)
+
     def list_nodes(self) -> list[str]:
         with self._read() as conn:
             rows = conn.execute("SELECT host FROM kdc_nodes ORDER BY registered, host").fetchall()

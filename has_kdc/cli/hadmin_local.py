@@ -16,6 +16,9 @@ and configuration, by any tool on any node): ``audit -since '1d ago' -action cpw
 recorded as the local OS user (``root (sudo from alice)`` under sudo), via
 ``hadmin-local``.
 
+``listnodes`` and ``delnode HOST`` show and deregister the HAS nodes clients are
+given (`has_kdc.admin.realm.deregister_node`).
+
 HAS's Hadoop bulk commands (`has_kdc.admin.hostroles`) are here too: ``hostroles``
 (alias ``get_hostroles``), ``creprincs HOSTROLES.json`` (``create_principals``) and
 ``expkeytabs HOST [ROLE] [-p DIR]`` (``export_keytabs``). ``creprincs`` reports progress
@@ -47,6 +50,7 @@ from has_kdc.admin import (
     PrincipalAdmin,
     audit_query,
     create_principals,
+    deregister_node,
     export_host_keytabs,
     host_role_principals,
     parse_duration,
@@ -122,6 +126,13 @@ class HadminLocal(Console):
         p.add_argument("source", metavar="SOURCE", help="mysql:// or jdbc:mysql:// URL, or file")
         self.add(Command("import", p, self.import_realm, ("import_realm",)))
         self.add(Command("audit", audit_parser(self), self.audit, ("show_audit",)))
+        p = self.parser("listnodes", "the HAS nodes registered in the realm (what clients list)")
+        self.add(Command("listnodes", p, self.listnodes, ("list_nodes",)))
+        p = self.parser(
+            "delnode", "deregister a HAS node taken out of service (stop its has-server first)"
+        )
+        p.add_argument("host", help="the node's host, as listnodes shows it")
+        self.add(Command("delnode", p, self.delnode, ("deregister_node",)))
 
     # -- commands ---------------------------------------------------------------------
 
@@ -216,6 +227,18 @@ class HadminLocal(Console):
             self.err(f"creprincs: {name}: {reason}")
         self.out(result.summary())
         return 1 if result.failed else 0
+
+    def listnodes(self, _options: argparse.Namespace) -> int:
+        for host in self.admin.backend.list_nodes():
+            self.out(host)
+        return 0
+
+    def delnode(self, options: argparse.Namespace) -> int:
+        admin = self.admin
+        if not deregister_node(admin.backend, admin.kdc, admin.audit.actor, host=options.host):
+            raise AdminError(f"no HAS node {options.host} is registered (see listnodes)")
+        self.out(f'Node "{options.host}" deregistered.')
+        return 0
 
     def expkeytabs(self, options: argparse.Namespace) -> int:
         exports = export_host_keytabs(self.admin, options.host, options.directory, options.role)

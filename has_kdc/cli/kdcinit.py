@@ -19,7 +19,9 @@ Commands (HAS's names; ``help`` lists them):
 - ``getkrb5 -p DIR``, ``gethas -p DIR``, ``getcoresite -p DIR``: write the client
   configs of the realm (every registered node) to DIR/krb5.conf, DIR/has-client.conf,
   DIR/core-site-has.xml (the ``<property>`` elements to merge into core-site.xml),
-  mode 0644, only when the content changed;
+  mode 0644, only when the content changed; ``gethas`` also writes the cluster CA
+  certificate to DIR/ca-root.pem, where clients of DIR/has-client.conf look for it
+  (``login-test tgt DIR MySQL`` then works as it is);
 - ``config_kdcBackend mysql URL USER [PASSWORD]`` / ``config_kdcBackend sqlite [DIR]``,
   ``config_kdc HOST PORT REALM``, ``set_plugin NAME``: edit the node's backend.conf,
   kdc.conf, has-server.conf (the server must have ``enable_conf = true``); a MySQL
@@ -79,6 +81,7 @@ PROMPT = "KdcInitTool:"
 DEFAULT_CA_DIR = "ca"
 KRB5_CONF = "krb5.conf"
 HAS_CLIENT_CONF = "has-client.conf"
+CA_ROOT_FILE = CA_ROOT_DEFAULT.name
 CORE_SITE_FRAGMENT = "core-site-has.xml"
 _FAILURES = (HasClientError, ApiError, PkiError)
 
@@ -88,6 +91,7 @@ class KdcInitOps(Protocol):
 
     def krb5_conf(self) -> str: ...
     def has_client_conf(self) -> str: ...
+    def ca_certificate(self) -> bytes | None: ...
     def core_site(self) -> str: ...
     def kdc_start(self) -> str: ...
     def init(self) -> InitOutcome: ...
@@ -107,6 +111,14 @@ class RemoteOps:
 
     def has_client_conf(self) -> str:
         return self.client.get("gethasconf").text()
+
+    def ca_certificate(self) -> bytes | None:
+        try:
+            return self.client.get("getcert").body
+        except HasClientError as exc:
+            if exc.status == 404:  # the node has no CA certificate to hand out
+                return None
+            raise
 
     def core_site(self) -> str:
         return self.client.get("getcoresite").text()
@@ -157,6 +169,9 @@ class LocalOps:
 
     def has_client_conf(self) -> str:
         return self.service.has_client_conf()
+
+    def ca_certificate(self) -> bytes | None:
+        return self.service.ca_certificate()
 
     def core_site(self) -> str:
         return self.service.core_site()
@@ -266,7 +281,11 @@ class KdcInitTool(Console):
         self._ops: KdcInitOps | None = None
         for name, summary, target in (
             ("getkrb5", f"write DIR/{KRB5_CONF} listing every HAS node", self.getkrb5),
-            ("gethas", f"write DIR/{HAS_CLIENT_CONF} listing every HAS node", self.gethas),
+            (
+                "gethas",
+                f"write DIR/{HAS_CLIENT_CONF} listing every HAS node, and DIR/{CA_ROOT_FILE}",
+                self.gethas,
+            ),
             (
                 "getcoresite",
                 f"write DIR/{CORE_SITE_FRAGMENT} (Hadoop properties)",
@@ -350,6 +369,14 @@ class KdcInitTool(Console):
 
     def gethas(self, options: argparse.Namespace) -> int:
         self._write(options.directory, HAS_CLIENT_CONF, self.ops.has_client_conf(), PUBLIC_MODE)
+        ca = self.ops.ca_certificate()
+        if ca is None:
+            self.err(
+                f"kdcinit: this node has no CA certificate to export; clients of "
+                f"{HAS_CLIENT_CONF} need one in ${CA_ROOT_ENV} or {CA_ROOT_DEFAULT}"
+            )
+            return 0
+        self._write(options.directory, CA_ROOT_FILE, ca, PUBLIC_MODE)
         return 0
 
     def getcoresite(self, options: argparse.Namespace) -> int:
@@ -476,6 +503,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     console = KdcInitTool(conf_dir, make_ops)
     try:
+        if command[:1] in (["-h"], ["--help"]):  # kdcinit CONF --help
+            _main_parser().print_help()
+            print()
+            return console.run_command(["help"])
         if command:
             return console.run_command(command)
         return console.interact()

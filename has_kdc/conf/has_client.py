@@ -25,8 +25,10 @@ hadmin.conf (kerby-dist/has-dist/conf/hadmin.conf) is the admin tools' view::
 Trust: HAS's client takes the CA certificate from ``$CA_ROOT`` or
 ``/etc/has/ca-root.pem`` and keeps a per-host ``/etc/has/<https_host>/ssl-client.conf``
 with a Java trust store. has-kdc writes the CA bundle path into the file as
-``ssl_ca_file`` (PEM) so one file says everything; without it the HAS locations apply
-(``trust_anchor()``). HAS's ``ssl_client_conf`` key is read and kept.
+``ssl_ca_file`` (PEM) so one file says everything; without it ``$CA_ROOT``, then a
+``ca-root.pem`` beside the file (where ``kdcinit gethas -p DIR`` exports it), then
+HAS's ``/etc/has/ca-root.pem`` apply (``trust_anchor()``). HAS's ``ssl_client_conf``
+key is read and kept.
 """
 
 from __future__ import annotations
@@ -106,11 +108,20 @@ _HADMIN_KEYS: dict[str, str] = {
 _HEADER = "written by has-kdc"
 
 
-def _trust_anchor(ssl_ca_file: Path | None, environ: Mapping[str, str] | None) -> Path:
+def _trust_anchor(
+    ssl_ca_file: Path | None, environ: Mapping[str, str] | None, source: str | None
+) -> Path:
     if ssl_ca_file is not None:
         return ssl_ca_file
     env = os.environ if environ is None else environ
-    return Path(env[CA_ROOT_ENV]) if env.get(CA_ROOT_ENV) else CA_ROOT_DEFAULT
+    if env.get(CA_ROOT_ENV):
+        return Path(env[CA_ROOT_ENV])
+    beside = (
+        Path(source).parent / CA_ROOT_DEFAULT.name
+        if source and not source.startswith("<")
+        else None
+    )
+    return beside if beside is not None and beside.is_file() else CA_ROOT_DEFAULT
 
 
 @dataclass(frozen=True)
@@ -132,8 +143,9 @@ class HasClientConfig:
         return [f"https://{_url_host(h)}:{self.https_port}/has/v1" for h in self.https_hosts]
 
     def trust_anchor(self, environ: Mapping[str, str] | None = None) -> Path:
-        """The CA bundle to verify the nodes with: ssl_ca_file, else $CA_ROOT, else HAS's."""
-        return _trust_anchor(self.ssl_ca_file, environ)
+        """The CA bundle to verify the nodes with: ssl_ca_file, else $CA_ROOT, else
+        ca-root.pem beside this file, else HAS's /etc/has/ca-root.pem."""
+        return _trust_anchor(self.ssl_ca_file, environ, self.source)
 
 
 @dataclass(frozen=True)
@@ -154,7 +166,7 @@ class HadminConfig:
         return [f"https://{_url_host(h)}:{self.https_port}/has/v1" for h in self.https_hosts]
 
     def trust_anchor(self, environ: Mapping[str, str] | None = None) -> Path:
-        return _trust_anchor(self.ssl_ca_file, environ)
+        return _trust_anchor(self.ssl_ca_file, environ, self.source)
 
     def principal(self) -> str:
         """The admin principal: as written, else kadmin/REALM@REALM (HAS's admin)."""

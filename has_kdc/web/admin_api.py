@@ -34,6 +34,7 @@ from has_kdc.admin import (
     PrincipalAdmin,
     PrincipalExistsError,
     audit_query,
+    deregister_node,
     keytab_entries,
     parse_duration,
     parse_time,
@@ -157,6 +158,19 @@ async def delete_principal(request: web.Request) -> web.Response:
     name = request[PARAMS_KEY]["principal"]
     await ctx.run(lambda: _admin(request).delete_principal(name))
     return _ok(f"Delete principal {name} successfully.")
+
+
+async def delete_node(request: web.Request) -> web.Response:
+    ctx = _ctx(request)
+    host = request[PARAMS_KEY]["host"]
+    actor = request_actor(request)
+
+    def work() -> bool:
+        return deregister_node(ctx.service.backend(), ctx.service.conf.kdc, actor, host=host)
+
+    if not await ctx.run(work):
+        raise ApiError(404, "not_found", f"no HAS node {host} is registered")
+    return _ok(f"Deregistered node {host} successfully.", host=host)
 
 
 async def rename_principal(request: web.Request) -> web.Response:
@@ -463,6 +477,15 @@ ROUTES: tuple[Route, ...] = (
         access="admin",
         params=(_PRINCIPAL,),
         has_counterpart="DELETE /has/v1/admin/deleteprincipal",
+        tag="admin",
+    ),
+    Route(
+        "DELETE",
+        "admin/deletenode",
+        delete_node,
+        "deregister a HAS node taken out of service: clients stop listing it",
+        access="admin",
+        params=(Param("host", "the node's host, as registered (kdc_host)", True),),
         tag="admin",
     ),
     Route(
