@@ -33,8 +33,9 @@ mkdir "$root/dev/pts" "$root/dev/shm"
 mount -t devpts -o newinstance,ptmxmode=0666,mode=620,gid=5 devpts "$root/dev/pts"
 ln -s pts/ptmx "$root/dev/ptmx"
 mount -t tmpfs -o nosuid,nodev tmpfs "$root/dev/shm"
-touch "$root/dev/console"
-mount --bind /dev/null "$root/dev/console"
+# The console is a null device node of its own: systemd chowns and chmods its console
+# (root:tty 0620), which must not reach the controller's /dev/null through a bind mount.
+mknod -m 600 "$root/dev/console" c 1 3
 mount -t tmpfs -o nosuid,nodev,mode=755 tmpfs "$root/run"
 
 cd "$root"
