@@ -122,7 +122,6 @@ class BackendConfig:
     master_key_file: Path | None = None
     source: str | None = field(default=None, compare=False)
 
-
     def __post_init__(self) -> None:
         if not self.mysql_hosts and self.mysql_host:
             object.__setattr__(self, "mysql_hosts", ((self.mysql_host, self.mysql_port),))
