@@ -51,7 +51,9 @@ _RECOVERED = re.compile(r"WSREP: Recovered position: ([0-9a-f-]{36}):(-?\d+)")
 def galera_available() -> str | None:
     """Why a Galera cluster cannot run here, or None when it can."""
     if not PROVIDER.exists():
-        return f"{PROVIDER} missing: install galera-4 (scripts/bootstrap.sh installs mariadb-server)"
+        return (
+            f"{PROVIDER} missing: install galera-4 (scripts/bootstrap.sh installs mariadb-server)"
+        )
     if shutil.which("rsync") is None:
         return "rsync missing (needed for SST)"
     try:
@@ -199,7 +201,9 @@ class GaleraCluster:
             pwd.getpwnam(owner)  # KeyError: no such user (the mariadb-server package makes it)
         self.base = Path(tempfile.mkdtemp(prefix="has-galera-", dir="/var/tmp"))
         self.base.chmod(0o755)
-        self.nodes = [GaleraNode(self.base / f"db{i + 1}", f"db{i + 1}", owner) for i in range(size)]
+        self.nodes = [
+            GaleraNode(self.base / f"db{i + 1}", f"db{i + 1}", owner) for i in range(size)
+        ]
         members = ",".join(node.gcomm for node in self.nodes)
         for node in self.nodes:
             node.cluster_address = members

@@ -530,9 +530,8 @@ def test_run_transaction_runs_the_work_once_and_joins_an_open_one(store):
     assert not store.in_transaction
     assert store.run_transaction(work) == "done"
     assert runs == [True]
-    with store.transaction():
-        with pytest.raises(PrincipalExists):
-            store.run_transaction(work)  # joins: no retry inside an open transaction
+    with store.transaction(), pytest.raises(PrincipalExists):
+        store.run_transaction(work)  # joins: no retry inside an open transaction
     assert runs == [True, True]
 
 

@@ -143,8 +143,10 @@ def test_backend_conf_with_several_hosts_uses_the_first_that_answers(mariadb, tm
     finally:
         backend.close()
     # mysql_prefer_host puts a host first whatever its place in the URL
-    text = conf.read_text().replace("?connectTimeout", "?x").replace(
-        "mysql_user", f"mysql_prefer_host = 127.0.0.1:{mariadb.port}\nmysql_user"
+    text = (
+        conf.read_text()
+        .replace("?connectTimeout", "?x")
+        .replace("mysql_user", f"mysql_prefer_host = 127.0.0.1:{mariadb.port}\nmysql_user")
     )
     conf.write_text(text)
     preferred = MysqlBackend.from_config(read_backend_conf(conf, environ={}))
@@ -260,9 +262,8 @@ def test_a_transaction_whose_commit_was_lost(losing, applied):
             losing.add_principal(Principal(f"t@{REALM}"))
         assert losing.list_principals() == [f"t@{REALM}"]
         return
-    with pytest.raises(TransactionConflict, match="not applied"):
-        with losing.transaction():
-            losing.add_principal(Principal(f"t@{REALM}"))
+    with pytest.raises(TransactionConflict, match="not applied"), losing.transaction():
+        losing.add_principal(Principal(f"t@{REALM}"))
     assert losing.list_principals() == []
     losing.lose = 1
     result = losing.run_transaction(lambda: losing.add_principal(Principal(f"t@{REALM}")))
