@@ -26,7 +26,7 @@ from tests.webnode import ADMIN, REALM, make_node
 
 
 def test_kdc_view_says_serving_from_memory_then_refusing():
-    assert kdc_view([], 3600, 1000.0) == {"kdc_state": "starting"}
+    assert kdc_view([], 3600, 1000.0) == {"kdc_state": "idle"}
     assert kdc_view([(990.0, None), (995.0, None)], 3600, 1000.0) == {"kdc_state": "serving"}
     view = kdc_view([(990.0, 991.0), (995.0, None)], 60, 1000.0)
     assert view["kdc_state"] == "from_memory" and view["data_age"] == 10.0
@@ -164,7 +164,7 @@ def test_the_page_escapes_what_the_store_holds():
 def test_health_and_metrics_carry_the_kdc_view_of_the_store(web):
     web.client.put("kdcinit")
     health = web.client.get("health").json()
-    assert health["kdc"]["kdc_state"] == "starting"  # no KDC process in this test server
+    assert health["kdc"]["kdc_state"] == "idle"  # no KDC process in this test server
     text = web.client.get("/metrics").text()
     for name in (
         "has_kdc_serving_from_memory 0",

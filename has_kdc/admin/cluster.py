@@ -13,7 +13,8 @@ one (an older has-kdc, or a node that registered and stopped at once).
 
 The KDC side of a node (``kdc_view``) comes from its worker processes' view of the
 store: ``serving`` while their change polls succeed, ``from_memory`` while no
-database answers but the data is younger than ``kdc_stale_ok``, ``refusing`` after.
+database answers but the data is younger than ``kdc_stale_ok``, ``refusing`` after,
+``idle`` before any KDC request needed the store.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def kdc_view(
     """The KDC's state from its processes' (synced_at, down_since) pairs (epoch seconds)."""
     states = [(s, d) for s, d in states if s]
     if not states:
-        return {"kdc_state": "starting"}
+        return {"kdc_state": "idle"}  # no KDC process has asked the store yet
     down = [(s, d) for s, d in states if d]
     if not down:
         return {"kdc_state": "serving"}

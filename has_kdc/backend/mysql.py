@@ -797,10 +797,13 @@ class MysqlBackend(IdentityBackend):
         if not self._tokens:
             return None
         token = os.urandom(16)
+        now = self._now()
         try:
-            cur.execute(
-                "INSERT INTO write_tokens (token, written) VALUES (%s, %s)", (token, self._now())
-            )
+            cur.execute("INSERT INTO write_tokens (token, written) VALUES (%s, %s)", (token, now))
+            if token[0] == 0:  # now and then (1 write in 256), forget the old ones
+                cur.execute(
+                    "DELETE FROM write_tokens WHERE written < %s", (now - _TOKEN_RETENTION,)
+                )
         except pymysql.err.MySQLError as exc:
             if not exc.args or exc.args[0] != _NO_SUCH_TABLE:
                 raise
@@ -993,7 +996,6 @@ class MysqlBackend(IdentityBackend):
         )
         if prune_due(seq):
             MysqlBackend._prune(cur, now - CHANGE_LOG_RETENTION)
-            cur.execute("DELETE FROM write_tokens WHERE written < %s", (now - _TOKEN_RETENTION,))
         return seq
 
     @staticmethod
