@@ -60,6 +60,9 @@ def galera_available() -> str | None:
         find_server_tool("mariadbd", "mysqld")
     except FileNotFoundError as exc:
         return str(exc)
+    if os.geteuid() == 0 and not os.stat("/dev/null").st_mode & 0o002:
+        # seen on a shared machine: the SST scripts, run as mysql, then fail obscurely
+        return "/dev/null is not writable by other users (chmod 666 /dev/null): rsync SST needs it"
     return None
 
 
