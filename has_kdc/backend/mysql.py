@@ -248,6 +248,7 @@ _SSL_ERROR = 2026
 # call), not slow: the call is repeated once on a new connection.
 _STALE_RETRY_WITHIN = 1.0
 _MIGRATE_LOCK_WAIT = 120.0
+_MIGRATE_IO_TIMEOUT = 60.0
 # A unit that keeps losing certification to concurrent writers gives up after this many.
 _MAX_CONFLICTS = 6
 # How long a lost COMMIT may take to be found applied or not (a Galera cluster settles
@@ -958,7 +959,12 @@ class MysqlBackend(IdentityBackend):
                 finally:
                     self._depth -= 1
                 return
-            cur = self._begin(write=True)
+            try:
+                cur = self._begin(write=True)
+            except _ConnectionLost as lost:  # nothing was done: the caller may run it again
+                raise TransactionConflict(
+                    f"{lost}; nothing was done, it can be run again"
+                ) from None
             token = self._token
             self._cur = cur
             self._depth = 1
@@ -1539,6 +1545,17 @@ class MysqlBackend(IdentityBackend):
             return version
 
     def _migrate_with_lock(self, cur: Cursor, goal: int) -> int:
+        # Schema changes are not on any request's path, and on Galera a DDL statement
+        # waits its turn in the cluster's total order: wait longer than a request may.
+        conn = cur.connection
+        saved = conn._read_timeout, conn._write_timeout
+        conn._read_timeout = conn._write_timeout = _MIGRATE_IO_TIMEOUT
+        try:
+            return self._migrate_locked_steps(cur, goal)
+        finally:
+            conn._read_timeout, conn._write_timeout = saved
+
+    def _migrate_locked_steps(self, cur: Cursor, goal: int) -> int:
         lock_name = self._migrate_lock_name()
         deadline = time.monotonic() + _MIGRATE_LOCK_WAIT
         wait = max(1, self.lock_timeout - 1)  # each wait stays inside the read timeout
