@@ -35,6 +35,7 @@ import sys
 import time
 from pathlib import Path
 
+from has_kdc.backend.hosts import format_address
 from has_kdc.client.has_client import HasHttpsClient, client_ssl_context
 from has_kdc.conf import BackendConfig
 from tests.mitkrb import MitClient, free_port
@@ -51,18 +52,24 @@ def script(name: str) -> str:
 
 
 def backend_conf_text(config: BackendConfig, password_file: Path | None = None) -> str:
-    """backend.conf for a MySQL ``config``, as HAS writes it (JDBC URL, Kerby class name).
+    """backend.conf for a MySQL ``config``, as HAS writes it (JDBC URL, Kerby class name),
+    with every database host of the config and its preferred one.
 
     With ``password_file`` the password goes there (mode 0600) and the file is named
     by ``mysql_password_file``; otherwise it is written inline.
     """
     if config.kind != "mysql":
         return f"kdc_identity_backend = sqlite\nsqlite_path = {config.sqlite_path}\n"
+    hosts = ",".join(format_address(h, p) for h, p in config.mysql_hosts)
+    query = "&".join(f"{k}={v}" for k, v in config.mysql_params.items())
     lines = [
         "kdc_identity_backend = org.apache.kerby.kerberos.kdc.identitybackend.MySQLIdentityBackend",
-        f"mysql_url = jdbc:mysql://{config.mysql_host}:{config.mysql_port}/{config.mysql_database}",
+        f"mysql_url = jdbc:mysql://{hosts}/{config.mysql_database}"
+        + (f"?{query}" if query else ""),
         f"mysql_user = {config.mysql_user}",
     ]
+    if config.mysql_prefer_host is not None:
+        lines.append(f"mysql_prefer_host = {format_address(*config.mysql_prefer_host)}")
     if password_file is not None:
         fd = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as out:

@@ -500,6 +500,41 @@ def test_register_node_refreshes_last_seen(flavor, store, clock):
     assert [tuple(r) for r in rows] == [(clock.now - 30, clock.now)]
 
 
+def test_node_status_is_a_heartbeat_not_a_realm_change(store, other, clock):
+    store.register_node("emr-header-1")
+    counter = store.change_counter()
+    clock.now += 10
+    store.record_node_status("emr-header-1", '{"kdc_requests": 5}')
+    assert store.change_counter() == counter  # no KDC needs to hear of it
+    clock.now += 10
+    store.record_node_status("emr-header-1", '{"kdc_requests": 9}')
+    records = other.node_records()
+    assert [(r.host, r.registered, r.last_seen, r.status) for r in records] == [
+        ("emr-header-1", clock.now - 20, clock.now, '{"kdc_requests": 9}')
+    ]
+    store.record_node_status("emr-worker-1", "{}")  # an unknown node registers
+    assert store.list_nodes() == ["emr-header-1", "emr-worker-1"]
+    assert store.change_counter() == counter + 1
+    store.register_node("emr-worker-1")
+    assert other.node_records()[1].status == "{}"  # registration keeps the status
+
+
+def test_run_transaction_runs_the_work_once_and_joins_an_open_one(store):
+    runs = []
+
+    def work() -> str:
+        runs.append(store.in_transaction)
+        store.add_principal(alice())
+        return "done"
+
+    assert not store.in_transaction
+    assert store.run_transaction(work) == "done"
+    assert runs == [True]
+    with store.transaction(), pytest.raises(PrincipalExists):
+        store.run_transaction(work)  # joins: no retry inside an open transaction
+    assert runs == [True, True]
+
+
 # ---------------------------------------------------------------------- many processes
 
 

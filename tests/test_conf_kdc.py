@@ -193,3 +193,11 @@ def test_unknown_section_warned(caplog):
     with caplog.at_level(logging.WARNING, logger="has_kdc.conf"):
         kdc("[kdcdefaults]\n kdc_realm = R\n[logging]\n kdc = FILE:/x\n")
     assert "section [logging] is not used by has-kdc" in caplog.text
+
+
+def test_kdc_stale_ok_is_a_duration_with_a_default_of_one_hour():
+    assert kdc("[kdcdefaults]\n kdc_realm = R\n").stale_ok == 3600
+    assert kdc("[kdcdefaults]\n kdc_realm = R\n kdc_stale_ok = 15m\n").stale_ok == 900
+    assert kdc("[kdcdefaults]\n kdc_realm = R\n kdc_stale_ok = 0\n").stale_ok == 0
+    with pytest.raises(ConfigError, match="kdc_stale_ok = soon"):
+        kdc("[kdcdefaults]\n kdc_realm = R\n kdc_stale_ok = soon\n")

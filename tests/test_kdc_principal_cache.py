@@ -178,3 +178,151 @@ def test_the_kdc_hot_path_makes_no_store_call_when_nothing_changed() -> None:
     with pytest.raises(KdcReplyError) as info:
         client.get_tgt("alice", "alice-pw")
     assert info.value.code == 24
+
+
+# ---------------------------------------------------------------------- store outages
+
+
+class Outage(MemoryBackend):
+    """A MemoryBackend whose database can be switched off (every call then raises)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = False
+        self.failed = 0
+
+    def _check(self) -> None:
+        if self.down:
+            self.failed += 1
+            raise BackendUnavailable("no database host reachable")
+
+    def get_principal(self, name: str):
+        self._check()
+        return super().get_principal(name)
+
+    def change_counter(self) -> int:
+        self._check()
+        return super().change_counter()
+
+    def changes_since(self, counter: int):
+        self._check()
+        return super().changes_since(counter)
+
+
+def test_known_names_are_served_from_memory_for_stale_ok_then_refused(caplog) -> None:
+    backend = Outage()
+    standard_realm(backend)
+    cache, clock = cache_over(backend, stale_ok=600)
+    nobody = f"nobody@{REALM}"
+    assert cache.get(ALICE) is not None and cache.get(nobody) is None
+    synced = cache.synced_at
+    backend.down = True
+    clock.advance(1.0)  # the next lookup polls, and the poll fails
+    with caplog.at_level("WARNING", logger="has_kdc.kdc.principal_cache"):
+        assert cache.get(ALICE).name == ALICE
+    assert "serving the 2 names in memory" in caplog.text and "kdc_stale_ok" in caplog.text
+    assert cache.down_since == synced + 1.0 and "no database host reachable" in cache.store_error
+    assert cache.get(nobody) is None  # a name known not to exist stays unknown
+    with pytest.raises(BackendUnavailable):
+        cache.get(f"bob@{REALM}")  # never looked up: needs the store
+    clock.advance(598.0)  # 599 s after the last successful poll
+    assert cache.get(ALICE).name == ALICE
+    clock.advance(1.5)  # 600.5 s: beyond the bound
+    with pytest.raises(BackendUnavailable, match="longer than kdc_stale_ok"):
+        cache.get(ALICE)
+    with pytest.raises(BackendUnavailable):
+        cache.get(nobody)
+
+
+def test_changes_made_before_the_outage_are_honoured_and_later_ones_caught_up() -> None:
+    backend = Outage()
+    standard_realm(backend)
+    cache, clock = cache_over(backend, stale_ok=3600)
+    newcomer = f"newcomer@{REALM}"
+    cache.get(ALICE)
+    cache.get(f"bob@{REALM}")
+    assert cache.get(newcomer) is None
+    backend.add(ALICE, "changed-pw", kvno=2)  # committed before the outage:
+    backend.modify(f"bob@{REALM}", disabled=True)  # a password change, a disabled
+    backend.add(newcomer, "pw")  # principal and a new one
+    clock.advance(1.0)
+    cache.get(f"host/server.example.com@{REALM}")  # any request runs the poll
+    backend.down = True
+    clock.advance(1.0)
+    assert cache.get(ALICE).principal.kvno == 2  # the new keys, from memory
+    assert cache.get(f"bob@{REALM}").principal.disabled is True
+    assert cache.get(newcomer) is not None
+    backend.down = False
+    backend.modify(ALICE, disabled=True)  # made while this node was cut off
+    backend.down = True
+    clock.advance(5.0)
+    assert cache.get(ALICE).principal.disabled is False  # not seen: stale
+    backend.down = False
+    clock.advance(5.0)
+    assert cache.get(ALICE).principal.disabled is True  # caught up at once
+    assert cache.down_since is None and cache.store_error is None
+
+
+def test_stale_ok_zero_refuses_at_the_first_failed_poll() -> None:
+    backend = Outage()
+    standard_realm(backend)
+    cache, clock = cache_over(backend, stale_ok=0)
+    cache.get(ALICE)
+    backend.down = True
+    clock.advance(1.0)
+    with pytest.raises(BackendUnavailable):
+        cache.get(ALICE)
+
+
+def test_a_store_down_from_the_start_serves_nothing() -> None:
+    backend = Outage()
+    standard_realm(backend)
+    backend.down = True
+    cache, _ = cache_over(backend)
+    with pytest.raises(BackendUnavailable):
+        cache.get(ALICE)
+
+
+def test_a_slow_failing_poll_spaces_the_next_ones_out() -> None:
+    class Slow(Outage):
+        def __init__(self, clock: FakeClock) -> None:
+            super().__init__()
+            self.clock = clock
+
+        def _check(self) -> None:
+            if self.down:
+                self.clock.advance(2.0)  # a connect timeout
+            super()._check()
+
+    clock = FakeClock()
+    backend = Slow(clock)
+    standard_realm(backend)
+    cache = PrincipalCache(backend, clock=clock)
+    cache.get(ALICE)
+    backend.down = True
+    clock.advance(1.0)
+    cache.get(ALICE)  # the poll took 2 s and failed
+    assert backend.failed == 1
+    for _ in range(55):
+        clock.advance(0.1)
+        cache.get(ALICE)
+    assert backend.failed == 1  # 7.5 s after the failed poll began: not again yet
+    clock.advance(0.6)
+    cache.get(ALICE)
+    assert backend.failed == 2
+
+
+def test_the_kdc_answers_known_principals_while_the_store_is_down() -> None:
+    backend = Outage()
+    standard_realm(backend)
+    kdc, _, clock = make_kdc(backend)
+    client = KdcClient(lambda b: kdc.handle(b, "udp"), REALM, clock=clock)
+    tgt = client.get_tgt("alice", "alice-pw")
+    client.get_service_ticket(tgt, "host/server.example.com")
+    backend.down = True
+    clock.advance(30.0)
+    tgt = client.get_tgt("alice", "alice-pw")
+    client.get_service_ticket(tgt, "host/server.example.com")
+    with pytest.raises(KdcReplyError) as info:
+        client.get_tgt("bob", "bob-pw")  # never seen by this KDC
+    assert info.value.code == 29

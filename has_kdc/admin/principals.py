@@ -30,10 +30,12 @@ Behaviour chosen where MIT and HAS differ, and why:
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import TypeVar
 
 from has_kdc.admin.audit import Actor, AuditTrail
 from has_kdc.admin.errors import AdminError, NoSuchPrincipalError, PrincipalExistsError
@@ -107,6 +109,22 @@ def keytab_entries(principal: Principal, kvno: int | None = None) -> list[Keytab
     return [
         make_entry(fprinc, key.kvno, key.enctype, key.key) for key in principal.keys_for_kvno(kvno)
     ]
+
+
+T = TypeVar("T")
+
+
+def _rerun_on_conflict(method: Callable[..., T]) -> Callable[..., T]:
+    """Run a change again when another database host's transaction won it (Galera, see
+    ``IdentityBackend.repeat_on_conflict``): the lost attempt was rolled back whole and
+    left only its failure record in the audit trail; the next one reads and decides
+    again. Inside a bigger change (e.g. ``ktadd``) it runs once, as part of it."""
+
+    @functools.wraps(method)
+    def run(self: PrincipalAdmin, *args: object, **kwargs: object) -> T:
+        return self.backend.repeat_on_conflict(lambda: method(self, *args, **kwargs))
+
+    return run
 
 
 class PrincipalAdmin:
@@ -191,6 +209,7 @@ class PrincipalAdmin:
 
     # -- changes ------------------------------------------------------------------------
 
+    @_rerun_on_conflict
     def add_principal(
         self,
         name: str,
@@ -222,6 +241,7 @@ class PrincipalAdmin:
             except PrincipalExists:
                 raise PrincipalExistsError(canonical) from None
 
+    @_rerun_on_conflict
     def delete_principal(self, name: str) -> None:
         canonical = self.canonical(name)
         with self.audit.change("delprinc", canonical):
@@ -231,6 +251,7 @@ class PrincipalAdmin:
             except PrincipalNotFound:
                 raise NoSuchPrincipalError(canonical) from None
 
+    @_rerun_on_conflict
     def rename_principal(self, old: str, new: str) -> Principal:
         """Rename keeping keys (and so the old password, via the stored old salt)."""
         old_name, new_name = self.canonical(old), self.canonical(new)
@@ -245,6 +266,7 @@ class PrincipalAdmin:
             except PrincipalExists:
                 raise PrincipalExistsError(new_name) from None
 
+    @_rerun_on_conflict
     def change_password(self, name: str, password: str) -> Principal:
         """New password keys at kvno + 1; older keys are dropped (MIT cpw without -keepold)."""
         canonical = self.canonical(name)
@@ -255,6 +277,7 @@ class PrincipalAdmin:
             change.note(kvno=changed.kvno)
             return changed
 
+    @_rerun_on_conflict
     def randomize_keys(self, name: str) -> Principal:
         """New random keys at kvno + 1 (``cpw -randkey``, and ``ktadd`` without -norandkey)."""
         canonical = self.canonical(name)
@@ -264,7 +287,7 @@ class PrincipalAdmin:
             return changed
 
     def _rekey(self, canonical: str, make_keys: Callable[[int], list[KeyData]]) -> Principal:
-        with self.backend.transaction():
+        def work() -> Principal:
             current = self.backend.get_principal(canonical)
             if current is None:
                 raise NoSuchPrincipalError(canonical)
@@ -272,6 +295,9 @@ class PrincipalAdmin:
             keys = make_keys(kvno)
             return self.backend.update_principal(replace(current, kvno=kvno, keys=keys))
 
+        return self.backend.run_transaction(work)
+
+    @_rerun_on_conflict
     def modify_principal(
         self, name: str, attributes: Mapping[str, object], *, kvno: int | None = None
     ) -> Principal:

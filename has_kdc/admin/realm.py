@@ -154,27 +154,32 @@ def register_node(
     in the realm configuration. True (and one ``register_node`` audit record) when
     anything changed: a new node, other ports, other principals.
     """
+    principals = list(principals) if principals is not None else None  # may run twice
     audit = AuditTrail.for_realm(backend, kdc, actor)
-    with audit.change("register_node", host) as change:
-        new = host not in backend.list_nodes()
-        backend.register_node(host)
-        changed = new
-        wanted: dict[str, str] = {}
-        if ports is not None:
-            wanted[NODE_KEY_PREFIX + host] = format_node_ports(*ports)
-            change.note(kdc_port=ports[0], https_port=ports[1])
-        if principals is not None:
-            names = list(principals)
-            wanted[NODE_PRINCIPALS_PREFIX + host] = ",".join(names)
-            change.note(principals=names)
-        for key, value in wanted.items():
-            if backend.get_config(key) != value:
-                backend.set_config(key, value)
-                changed = True
-        change.note(new=new)
-        if not changed:
-            change.unchanged()
-        return changed
+
+    def attempt() -> bool:
+        with audit.change("register_node", host) as change:
+            new = host not in backend.list_nodes()
+            backend.register_node(host)
+            changed = new
+            wanted: dict[str, str] = {}
+            if ports is not None:
+                wanted[NODE_KEY_PREFIX + host] = format_node_ports(*ports)
+                change.note(kdc_port=ports[0], https_port=ports[1])
+            if principals is not None:
+                names = list(principals)
+                wanted[NODE_PRINCIPALS_PREFIX + host] = ",".join(names)
+                change.note(principals=names)
+            for key, value in wanted.items():
+                if backend.get_config(key) != value:
+                    backend.set_config(key, value)
+                    changed = True
+            change.note(new=new)
+            if not changed:
+                change.unchanged()
+            return changed
+
+    return backend.repeat_on_conflict(attempt)
 
 
 def deregister_node(backend: IdentityBackend, kdc: KdcConfig, actor: Actor, *, host: str) -> bool:
@@ -264,6 +269,23 @@ def init_realm(
     enctypes = tuple(kdc.supported_enctypes)
     admin_name = admin_principal_name(realm)
     audit = audit if audit is not None else AuditTrail.for_realm(backend, kdc, actor)
+    # Run again whole if another database host's transaction wins (Galera): the next
+    # run finds the realm initialized, so it is created exactly once.
+    return backend.repeat_on_conflict(
+        lambda: _init_once(backend, kdc, audit, realm, enctypes, admin_name, hand_out)
+    )
+
+
+def _init_once(
+    backend: IdentityBackend,
+    kdc: KdcConfig,
+    audit: AuditTrail,
+    realm: str,
+    enctypes: tuple[int, ...],
+    admin_name: str,
+    hand_out: bool,
+) -> RealmInit:
+    """The check-and-create of ``init_realm``: one audited, exclusive transaction."""
     with audit.change("init", realm, admin_keys_handed_out=hand_out) as change:
         _check_realm(backend, realm)
         stamp = backend.get_config(INITIALIZED_KEY)
@@ -317,23 +339,28 @@ def ensure_node_principals(
     nothing: ``init`` creates the principals of every node registered by then.
     """
     enctypes = tuple(kdc.supported_enctypes)
+    extra = list(extra)  # the attempt may run more than once
     audit = AuditTrail.for_realm(backend, kdc, actor)
-    with audit.change("node_principals", host) as change:
-        if not is_initialized(backend):
-            change.unchanged()
-            return False
-        made = []
-        # Realms initialized before kadmin/changepw was a built-in get it here too.
-        changepw = changepw_principal_name(kdc.kdc_realm)
-        if _add_random(backend, changepw, enctypes, max_life=CHANGEPW_MAX_LIFE):
-            made.append(changepw)
-        for name in dict.fromkeys([http_principal_name(host, kdc.kdc_realm), *extra]):
-            if _add_random(backend, name, enctypes):
-                made.append(name)
-        change.note(principals=made)
-        if not made:
-            change.unchanged()
-        return any(n != changepw for n in made)
+
+    def attempt() -> bool:
+        with audit.change("node_principals", host) as change:
+            if not is_initialized(backend):
+                change.unchanged()
+                return False
+            made = []
+            # Realms initialized before kadmin/changepw was a built-in get it here too.
+            changepw = changepw_principal_name(kdc.kdc_realm)
+            if _add_random(backend, changepw, enctypes, max_life=CHANGEPW_MAX_LIFE):
+                made.append(changepw)
+            for name in dict.fromkeys([http_principal_name(host, kdc.kdc_realm), *extra]):
+                if _add_random(backend, name, enctypes):
+                    made.append(name)
+            change.note(principals=made)
+            if not made:
+                change.unchanged()
+            return any(n != changepw for n in made)
+
+    return backend.repeat_on_conflict(attempt)
 
 
 def admin_keys(backend: IdentityBackend, kdc: KdcConfig) -> Principal:

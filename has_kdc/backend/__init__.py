@@ -7,10 +7,11 @@ from has_kdc.backend.errors import (
     PrincipalExists,
     PrincipalNotFound,
     SchemaError,
+    TransactionConflict,
 )
 from has_kdc.backend.factory import open_backend
 from has_kdc.backend.interface import INITIALIZED_KEY, REALM_KEY, IdentityBackend
-from has_kdc.backend.model import KeyData, PluginUser, Principal
+from has_kdc.backend.model import DatabaseHostState, KeyData, NodeRecord, PluginUser, Principal
 
 __all__ = [
     "INITIALIZED_KEY",
@@ -18,12 +19,15 @@ __all__ = [
     "BackendError",
     "BackendUnavailable",
     "ConcurrentModification",
+    "DatabaseHostState",
     "IdentityBackend",
     "KeyData",
+    "NodeRecord",
     "PluginUser",
     "Principal",
     "PrincipalExists",
     "PrincipalNotFound",
     "SchemaError",
+    "TransactionConflict",
     "open_backend",
 ]

@@ -41,3 +41,13 @@ class BackendUnavailable(BackendError):
 
 class SchemaError(BackendError):
     """The database schema is missing, or newer than this has-kdc understands."""
+
+
+class TransactionConflict(BackendUnavailable):
+    """The transaction was rolled back with nothing of it applied, and may be run again.
+
+    A concurrent writer won (an InnoDB deadlock, a Galera certification conflict
+    between two database hosts), or its database host left the cluster before it
+    committed. ``IdentityBackend.run_transaction`` runs the work again; a single call
+    of the store repeats itself.
+    """

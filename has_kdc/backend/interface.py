@@ -25,20 +25,40 @@ Contract every implementation keeps:
   method changes or deletes a record. Writing one is not a principal change (the
   counter stays); inside ``transaction()`` it commits or rolls back with the change
   it describes.
+* Several database hosts (Galera) make ``transaction()`` optimistic between hosts:
+  two hosts' transactions both run, and the second to commit is rolled back whole
+  with ``TransactionConflict`` (every write updates the counter row, so any two
+  writing transactions conflict). ``run_transaction(work)`` runs ``work`` again
+  then, a bounded number of times: read-check-write sequences stay exactly-once.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Iterator
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from types import TracebackType
+from typing import TypeVar
 
-from has_kdc.backend.errors import BackendError, SchemaError
-from has_kdc.backend.model import AuditQuery, AuditRecord, PluginUser, Principal
+from has_kdc.backend.errors import BackendError, SchemaError, TransactionConflict
+from has_kdc.backend.model import (
+    AuditQuery,
+    AuditRecord,
+    DatabaseHostState,
+    NodeRecord,
+    PluginUser,
+    Principal,
+)
 from has_kdc.backend.rows import newer_schema
 
 __all__ = ["INITIALIZED_KEY", "REALM_KEY", "IdentityBackend", "check_plugin_user"]
+
+T = TypeVar("T")
+
+#: How many times ``run_transaction`` runs a transaction that keeps losing to others.
+TRANSACTION_ATTEMPTS = 6
 
 # Realm configuration keys every node reads the same way.
 REALM_KEY = "realm"
@@ -140,6 +160,20 @@ class IdentityBackend(abc.ABC):
     def list_nodes(self) -> list[str]:
         """Hosts of the registered nodes, in registration order."""
 
+    @abc.abstractmethod
+    def record_node_status(self, host: str, status: str) -> None:
+        """A node's heartbeat: its last-seen time is now and ``status`` (JSON text) is what
+        it reports; registers the node if it was not. Not a realm change (no counter step)
+        unless it registers the node."""
+
+    @abc.abstractmethod
+    def node_records(self) -> list[NodeRecord]:
+        """Every registered node with its last heartbeat and status, in registration order."""
+
+    def database_hosts(self) -> list[DatabaseHostState]:
+        """The database hosts behind this store as they answer now (none for a local file)."""
+        return []
+
     # -- users of the MySQL authentication plugin (TGT over HTTPS)
 
     @abc.abstractmethod
@@ -177,6 +211,42 @@ class IdentityBackend(abc.ABC):
     @abc.abstractmethod
     def transaction(self) -> AbstractContextManager[IdentityBackend]:
         """An exclusive transaction; calls made inside it join it. Rolls back on error."""
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a ``transaction()`` is open in this object."""
+        return False
+
+    def run_transaction(self, work: Callable[[], T]) -> T:
+        """``work()`` inside ``transaction()``, run again while the store answers
+        ``TransactionConflict`` (``repeat_on_conflict``). ``work`` must only read and
+        write through the store, so that a run that was rolled back left nothing
+        behind. Inside an open transaction it simply joins it: only the outermost one
+        can be run again.
+        """
+
+        def once() -> T:
+            with self.transaction():
+                return work()
+
+        return self.repeat_on_conflict(once)
+
+    def repeat_on_conflict(self, attempt: Callable[[], T]) -> T:
+        """``attempt()``, run again while it raises ``TransactionConflict`` (at most
+        ``TRANSACTION_ATTEMPTS`` times, with a short random pause), for work that opens
+        its transaction itself (e.g. an audited change). Inside an open transaction it
+        runs once: the outermost one is the one to run again.
+        """
+        if self.in_transaction:
+            return attempt()
+        for number in range(1, TRANSACTION_ATTEMPTS + 1):
+            try:
+                return attempt()
+            except TransactionConflict:
+                if number == TRANSACTION_ATTEMPTS:
+                    raise
+                time.sleep(random.uniform(0.01, 0.05) * number)
+        raise AssertionError("unreachable")
 
     @abc.abstractmethod
     def change_counter(self) -> int:

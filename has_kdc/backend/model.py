@@ -15,7 +15,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["AuditQuery", "AuditRecord", "KeyData", "PluginUser", "Principal"]
+__all__ = [
+    "AuditQuery",
+    "AuditRecord",
+    "DatabaseHostState",
+    "KeyData",
+    "NodeRecord",
+    "PluginUser",
+    "Principal",
+]
 
 
 @dataclass
@@ -125,3 +133,32 @@ class AuditQuery:
     target: str | None = None
     result: str | None = None
     limit: int = 100
+
+
+@dataclass(frozen=True)
+class NodeRecord:
+    """A registered HAS node: when it registered, its last heartbeat (epoch seconds) and
+    the status it reported then (JSON text written by has-server, None before any)."""
+
+    host: str
+    registered: int
+    last_seen: int
+    status: str | None = None
+
+
+@dataclass
+class DatabaseHostState:
+    """One database host as it answered a probe just now (see ``database_hosts``).
+
+    ``usable``: reachable and, on Galera, a Synced member of a primary component;
+    ``galera``: its ``wsrep_`` status variables (empty for a server without Galera).
+    """
+
+    address: str
+    reachable: bool = False
+    usable: bool = False
+    in_use: bool = False
+    preferred: bool = False
+    schema_version: int | None = None
+    error: str | None = None
+    galera: dict[str, str] = field(default_factory=dict)

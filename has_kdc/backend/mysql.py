@@ -40,11 +40,12 @@ import contextlib
 import hashlib
 import logging
 import os
+import random
 import re
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
@@ -58,9 +59,19 @@ from has_kdc.backend.errors import (
     PrincipalExists,
     PrincipalNotFound,
     SchemaError,
+    TransactionConflict,
 )
+from has_kdc.backend.hosts import HostList
 from has_kdc.backend.interface import IdentityBackend, check_plugin_user
-from has_kdc.backend.model import AuditQuery, AuditRecord, KeyData, PluginUser, Principal
+from has_kdc.backend.model import (
+    AuditQuery,
+    AuditRecord,
+    DatabaseHostState,
+    KeyData,
+    NodeRecord,
+    PluginUser,
+    Principal,
+)
 from has_kdc.backend.rows import (
     AUDIT_COLUMNS,
     CHANGE_LOG_RETENTION,
@@ -190,6 +201,18 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
                 KEY audit_log_at (at)) {_TABLE}""",
         ),
     ),
+    (
+        5,
+        "node status (heartbeats); write tokens, so a write whose COMMIT got no answer "
+        "is neither lost nor applied twice",
+        (
+            "ALTER TABLE kdc_nodes ADD COLUMN status TEXT NULL",
+            f"""CREATE TABLE IF NOT EXISTS write_tokens (
+                token BINARY(16) NOT NULL PRIMARY KEY,
+                written BIGINT NOT NULL,
+                KEY write_tokens_written (written)) {_TABLE}""",
+        ),
+    ),
 )
 LATEST_VERSION = MIGRATIONS[-1][0]
 
@@ -209,7 +232,11 @@ _CONNECTION_LOST = frozenset(
     }
 )
 _CANNOT_CONNECT = frozenset({2002, 2003, 2005, 1040, 1129, 1203})
-_BUSY = frozenset({1205, 1213})  # lock wait timeout, deadlock
+_BUSY = frozenset({1205})  # lock wait timeout
+_DEADLOCK = 1213  # InnoDB deadlock, or a Galera certification conflict: all rolled back
+_NOT_READY = frozenset({1047})  # WSREP has not yet prepared node for application use
+_COMMIT_FAILED = 1180  # Got error ... during COMMIT (e.g. Galera replication failed)
+_UNKNOWN_VARIABLE = 1193
 _READ_ONLY = frozenset({1290, 1792, 1836})
 _ACCESS_DENIED = frozenset({1044, 1045, 1698})
 _NO_SUCH_TABLE = 1146
@@ -221,14 +248,83 @@ _SSL_ERROR = 2026
 # call), not slow: the call is repeated once on a new connection.
 _STALE_RETRY_WITHIN = 1.0
 _MIGRATE_LOCK_WAIT = 120.0
+_MIGRATE_IO_TIMEOUT = 60.0
+# A unit that keeps losing certification to concurrent writers gives up after this many.
+_MAX_CONFLICTS = 6
+# How long a lost COMMIT may take to be found applied or not (a Galera cluster settles
+# on its new membership within a few seconds of losing a node).
+_COMMIT_CHECK_WAIT = 15.0
+# Write tokens are only read back seconds after they are written; older ones go.
+_TOKEN_RETENTION = 3600
 
 
 class _ConnectionLost(BackendUnavailable):
-    """The connection broke mid-call; ``during_commit`` means the outcome is unknown."""
+    """The connection broke mid-call; ``during_commit`` means the outcome is unknown,
+    ``timed_out`` that the host stopped answering (it is then skipped for a while)."""
 
-    def __init__(self, message: str, *, during_commit: bool = False):
+    def __init__(self, message: str, *, during_commit: bool = False, timed_out: bool = False):
         super().__init__(message)
         self.during_commit = during_commit
+        self.timed_out = timed_out
+
+
+class _CommitUnknown(BackendUnavailable):
+    """A unit's COMMIT got no answer: ``token`` tells whether it was applied."""
+
+    def __init__(self, message: str, token: bytes | None, result: object):
+        super().__init__(message)
+        self.token = token
+        self.result = result
+
+
+def _reason_of(message: str) -> str:
+    """A backend message without its "cannot reach MySQL at host:port/db: " lead."""
+    for lead in (
+        "cannot reach MySQL at ",
+        "cannot connect to MySQL at ",
+        "lost the connection to MySQL at ",
+    ):
+        if message.startswith(lead) and ": " in message:
+            return message.split(": ", 1)[1]
+    return message
+
+
+def _galera_on(cur: Cursor) -> bool:
+    """Whether the server is a Galera node (MySQL has no ``wsrep_on`` at all)."""
+    try:
+        cur.execute("SELECT @@GLOBAL.wsrep_on")
+    except pymysql.err.MySQLError as exc:
+        if exc.args and exc.args[0] == _UNKNOWN_VARIABLE:
+            return False
+        raise
+    row = cur.fetchone()
+    return bool(row and int(row[0]))
+
+
+def galera_status(cur: Cursor) -> dict[str, str]:
+    """The Galera status of the server (``wsrep_`` variables, lower case), empty if none."""
+    if not _galera_on(cur):
+        return {}
+    cur.execute(
+        "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_ready', 'wsrep_cluster_status', "
+        "'wsrep_local_state_comment', 'wsrep_cluster_size', 'wsrep_cluster_state_uuid', "
+        "'wsrep_connected')"
+    )
+    return {str(k).lower(): str(v) for k, v in cur.fetchall()}
+
+
+def _galera_refusal(cur: Cursor) -> str | None:
+    """Why a Galera node must not be used now (None: a Synced member of a primary
+    component, or no Galera node at all)."""
+    state = galera_status(cur)
+    if not state:
+        return None
+    ready = state.get("wsrep_ready")
+    status = state.get("wsrep_cluster_status")
+    comment = state.get("wsrep_local_state_comment")
+    if ready == "ON" and status == "Primary" and comment == "Synced":
+        return None
+    return f"the Galera node is {comment} in a {status} component (wsrep_ready {ready})"
 
 
 # ---------------------------------------------------------------------- globs
@@ -307,10 +403,12 @@ def glob_to_like(glob: str) -> str:
 
 
 class MysqlBackend(IdentityBackend):
-    """``IdentityBackend`` over one MySQL or MariaDB database (PyMySQL).
+    """``IdentityBackend`` over one MySQL or MariaDB database (PyMySQL), on one or more hosts.
 
     Nothing is opened until the first call, so an object can be made while the
     database is down; every call then says ``BackendUnavailable`` until it is back.
+    ``hosts`` (host, port) pairs, in the order to try them, replace ``host``/``port``
+    when the database has several hosts (a Galera cluster).
     """
 
     latest_schema_version = LATEST_VERSION
@@ -323,12 +421,14 @@ class MysqlBackend(IdentityBackend):
         user: str = "has",
         password: str = "",
         *,
+        hosts: Sequence[tuple[str, int]] | None = None,
         create_database: bool = False,
         ssl_context: ssl.SSLContext | None = None,
-        connect_timeout: float = 3.0,
+        connect_timeout: float = 2.0,
         io_timeout: float = 5.0,
         lock_timeout: int = 4,
         reconnect_interval: float = 0.5,
+        retry_preferred_after: float = 30.0,
         clock: Callable[[], float] = time.time,
     ):
         if lock_timeout < 1 or lock_timeout >= io_timeout:
@@ -336,8 +436,12 @@ class MysqlBackend(IdentityBackend):
                 f"MySQL lock timeout {lock_timeout} s must be at least 1 s and shorter than "
                 f"the read timeout ({io_timeout} s), or a lock wait would look like a dead server"
             )
-        self.host = host
-        self.port = int(port)
+        self.hosts = HostList(
+            hosts or [(host, int(port))],
+            reconnect_interval=reconnect_interval,
+            retry_preferred_after=retry_preferred_after,
+        )
+        self.host, self.port = self.hosts.hosts[0].host, self.hosts.hosts[0].port
         self.database = database
         self.user = user
         self.__password = password
@@ -352,35 +456,39 @@ class MysqlBackend(IdentityBackend):
         self._depth = 0
         self._conn: pymysql.connections.Connection | None = None
         self._cur: Cursor | None = None
+        self._token: bytes | None = None
+        self._tokens = True
         self._pid = os.getpid()
-        self._down_until = 0.0
-        self._down_reason = ""
+        self._at = 0  # the host in use, or being tried: the one messages name
 
     @classmethod
     def from_config(cls, config: BackendConfig, **options: Any) -> MysqlBackend:
         """The backend a ``backend.conf`` (``mysql_url``, user, password, TLS) describes.
 
-        JDBC timeouts in the URL (``connectTimeout``, ``socketTimeout``, in
-        milliseconds as Connector/J reads them) override the defaults.
+        JDBC parameters in the URL, as Connector/J reads them, override the defaults:
+        ``connectTimeout`` and ``socketTimeout`` (milliseconds), and
+        ``secondsBeforeRetryPrimaryHost`` (how soon to try an earlier host again).
         """
         if not config.mysql_host or not config.mysql_database:
             raise BackendError("the mysql backend needs mysql_url with a host and a database")
         if not config.mysql_user:
             raise BackendError("the mysql backend needs mysql_user")
         params = {k.lower(): v for k, v in config.mysql_params.items()}
-        for param, option in (
-            ("connecttimeout", "connect_timeout"),
-            ("sockettimeout", "io_timeout"),
+        for param, option, scale in (
+            ("connecttimeout", "connect_timeout", 1000),
+            ("sockettimeout", "io_timeout", 1000),
+            ("secondsbeforeretryprimaryhost", "retry_preferred_after", 1),
         ):
             if param in params and option not in options:
                 try:
-                    millis = int(params[param])
+                    value = int(params[param])
                 except ValueError:
+                    unit = "milliseconds" if scale == 1000 else "seconds"
                     raise BackendError(
-                        f"mysql_url: {param}={params[param]!r} is not a number of milliseconds"
+                        f"mysql_url: {param}={params[param]!r} is not a number of {unit}"
                     ) from None
-                if millis > 0:
-                    options[option] = millis / 1000
+                if value > 0:
+                    options[option] = value / scale
         if "io_timeout" in options and "lock_timeout" not in options:
             options["lock_timeout"] = max(1, int(options["io_timeout"]) - 1)
             if options["lock_timeout"] >= options["io_timeout"]:
@@ -397,18 +505,26 @@ class MysqlBackend(IdentityBackend):
             config.mysql_database,
             config.mysql_user,
             config.mysql_password or "",
+            hosts=config.database_hosts(),
             create_database=config.mysql_create_database,
             ssl_context=context,
             **options,
         )
 
     def __repr__(self) -> str:
-        return f"MysqlBackend('mysql://{self.user}@{self.host}:{self.port}/{self.database}')"
+        addresses = ",".join(h.address for h in self.hosts.hosts)
+        return f"MysqlBackend('mysql://{self.user}@{addresses}/{self.database}')"
 
     @property
     def where(self) -> str:
-        """``host:port/database``, for messages."""
-        return f"MySQL at {self.host}:{self.port}/{self.database}"
+        """``MySQL at host:port/database`` of the host in use (or being tried), for messages."""
+        return f"MySQL at {self.hosts.hosts[self._at].address}/{self.database}"
+
+    @property
+    def current_host(self) -> str | None:
+        """``host:port`` of the open connection, None when there is none."""
+        index = self.hosts.current
+        return None if index is None else self.hosts.hosts[index].address
 
     # ---------------------------------------------------------------- connection
 
@@ -423,11 +539,11 @@ class MysqlBackend(IdentityBackend):
             return self._scrub(f"({args[0]}) {args[1]}")
         return self._scrub(str(exc) or type(exc).__name__)
 
-    def _open(self) -> pymysql.connections.Connection:
-        """A new connection, set up for short READ COMMITTED transactions."""
+    def _connect_args(self, index: int, **overrides: Any) -> dict[str, Any]:
+        target = self.hosts.hosts[index]
         kwargs: dict[str, Any] = {
-            "host": self.host,
-            "port": self.port,
+            "host": target.host,
+            "port": target.port,
             "user": self.user,
             "password": self.__password,
             "database": self.database,
@@ -439,6 +555,17 @@ class MysqlBackend(IdentityBackend):
         }
         if self.ssl_context is not None:
             kwargs["ssl"] = self.ssl_context
+        kwargs.update(overrides)
+        return kwargs
+
+    def _open(self, index: int) -> pymysql.connections.Connection:
+        """A new connection to host ``index``, set up for short READ COMMITTED transactions.
+
+        A Galera node that is not a Synced member of the primary component (it lost
+        quorum, or is joining, or is a donor) is refused like an unreachable server.
+        """
+        self._at = index
+        kwargs = self._connect_args(index)
         try:
             try:
                 conn = pymysql.connect(**kwargs)
@@ -449,6 +576,8 @@ class MysqlBackend(IdentityBackend):
                 conn = pymysql.connect(**kwargs)
             try:
                 with conn.cursor() as cur:
+                    if (refusal := _galera_refusal(cur)) is not None:
+                        raise BackendUnavailable(f"{self.where} is not usable: {refusal}")
                     cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
                     cur.execute(
                         "SET SESSION innodb_lock_wait_timeout = %s, lock_wait_timeout = %s, "
@@ -503,33 +632,81 @@ class MysqlBackend(IdentityBackend):
         return BackendUnavailable(f"cannot connect to {self.where}: {detail}")
 
     def _connection(self) -> pymysql.connections.Connection:
-        """The open connection, or a new one (failing fast right after a failed connect)."""
+        """The open connection, or a new one to the first host that answers (see
+        `has_kdc.backend.hosts` for the order and how failed hosts are skipped)."""
         if self._pid != os.getpid():
             # Inherited through fork(): the parent owns that session. Forget it
             # without COM_QUIT, which would end the parent's session too.
             self._conn = None
             self._pid = os.getpid()
+            self.hosts.disconnected()
         if self._conn is not None:
+            if self._depth == 0:
+                self._win_back_preferred()
             return self._conn
-        now = time.monotonic()
-        if now < self._down_until:
+        candidates = self.hosts.candidates()
+        if not candidates:
             raise BackendUnavailable(
-                f"{self._down_reason} (next connection attempt in {self._down_until - now:.1f} s)"
+                f"{self._unreachable()} (next connection attempt in "
+                f"{self.hosts.next_attempt_in():.1f} s)"
             )
-        try:
-            self._conn = self._open()
-        except BackendUnavailable as exc:
-            self._down_until = time.monotonic() + self.reconnect_interval
-            self._down_reason = str(exc)
-            raise
-        if self._down_reason:
-            log.info("%s: connected again", self.where)
-            self._down_reason = ""
-        return self._conn
+        for index in candidates:
+            try:
+                conn = self._open(index)
+            except BackendUnavailable as exc:
+                self.hosts.failed(index, _reason_of(str(exc)))
+                last = exc
+                continue
+            self._use(index, conn)
+            return conn
+        if len(self.hosts) == 1:
+            raise last
+        raise BackendUnavailable(self._unreachable())
 
-    def _drop(self) -> None:
-        """Forget a broken connection (closing it politely if it still can be)."""
+    def _unreachable(self) -> str:
+        if len(self.hosts) == 1:
+            only = self.hosts.hosts[0]
+            return f"cannot reach MySQL at {only.address}/{self.database}: {only.reason}"
+        return f"no database host of {self!r} answers: {self.hosts.summary()}"
+
+    def _use(self, index: int, conn: pymysql.connections.Connection) -> None:
+        was_failing = self.hosts.connected(index)
+        self._conn = conn
+        self._at = index
+        skipped = [h.address for h in self.hosts.hosts[:index] if h.failures]
+        if skipped:
+            log.warning(
+                "%s: using it while %s cannot be used (%s)",
+                self.where,
+                ", ".join(skipped),
+                "; ".join(f"{h.address}: {h.reason}" for h in self.hosts.hosts[:index]),
+            )
+        elif was_failing or index:
+            log.info("%s: connected again", self.where)
+
+    def _win_back_preferred(self) -> None:
+        """On a later host: now and then try the earlier ones, and move back to one."""
+        for index in self.hosts.preferred_due():
+            current = self.hosts.current
+            try:
+                conn = self._open(index)
+            except BackendUnavailable as exc:
+                self.hosts.failed(index, _reason_of(str(exc)))
+                self._at = current if current is not None else 0
+                continue
+            self._drop()
+            self._use(index, conn)
+            return
+
+    def _drop(self, *, failed: str | None = None) -> None:
+        """Forget a broken connection (closing it politely if it still can be).
+
+        ``failed``: why the host is to be skipped for a while (a timeout), if it is.
+        """
         conn, self._conn, self._cur = self._conn, None, None
+        if failed is not None and self.hosts.current is not None:
+            self.hosts.failed(self.hosts.current, failed)
+        self.hosts.disconnected()
         if conn is not None:
             with contextlib.suppress(Exception):
                 conn.close()
@@ -545,8 +722,29 @@ class MysqlBackend(IdentityBackend):
                     f"lost the connection to {self.where} while committing; the change may "
                     f"or may not have been applied ({detail})",
                     during_commit=True,
+                    timed_out="timed out" in detail,
                 )
-            return _ConnectionLost(f"lost the connection to {self.where}: {detail}")
+            return _ConnectionLost(
+                f"lost the connection to {self.where}: {detail}", timed_out="timed out" in detail
+            )
+        if code in _NOT_READY:
+            # The node left the cluster's primary component: a statement is refused
+            # before it runs; a COMMIT so refused may have been replicated already.
+            return _ConnectionLost(
+                f"{self.where} left the Galera cluster's primary component: {detail}",
+                during_commit=during_commit,
+                timed_out=True,
+            )
+        if code == _COMMIT_FAILED and during_commit:
+            return _ConnectionLost(
+                f"{self.where}: the commit failed, it may or may not have been applied ({detail})",
+                during_commit=True,
+            )
+        if code == _DEADLOCK:
+            return TransactionConflict(
+                f"{self.where}: the transaction was rolled back, a concurrent change on this "
+                f"or another database host won ({detail}); it can be run again"
+            )
         if code in _CANNOT_CONNECT:
             return BackendUnavailable(f"cannot reach {self.where}: {detail}")
         if code in _BUSY:
@@ -557,31 +755,17 @@ class MysqlBackend(IdentityBackend):
             return SchemaError(f"{self.where}: the schema is missing ({detail}); run migrate()")
         return BackendError(f"{self.where}: {detail}")
 
-    @contextlib.contextmanager
-    def _unit(self, *, write: bool) -> Iterator[Cursor]:
-        """One transaction on the connection: begin (locking the counter), yield, commit."""
-        cur = self._begin(write)
-        try:
-            yield cur
-        except BaseException as exc:
-            self._rollback_or_drop(exc)
-            raise
-        try:
-            cur.connection.commit()
-        except pymysql.err.MySQLError as exc:
-            error = self._translate(exc, during_commit=True)
-            self._rollback_or_drop(error)
-            raise error from None
-
     def _begin(self, write: bool) -> Cursor:
-        """A cursor on a live connection; for a write, with the counter row locked.
+        """A cursor on a live connection; for a write, with the counter row locked and this
+        unit's write token (``self._token``) recorded.
 
-        Nothing has been done yet when a stale connection shows here, so the lock
-        is tried once more on a new connection (as ``_atomic`` does for calls).
+        Nothing has been done yet when a dead connection or a host gone from the
+        cluster shows here, so this is tried again on a new connection (another host,
+        if that one is gone), as long as that stays within the read timeout.
         """
-        for attempt in (1, 2):
+        started = time.monotonic()
+        for attempt in range(len(self.hosts) + 2):
             reused = self._conn is not None and self._pid == os.getpid()
-            started = time.monotonic()
             conn = self._connection()
             try:
                 cur = conn.cursor()
@@ -590,15 +774,16 @@ class MysqlBackend(IdentityBackend):
                     cur.execute("SELECT value FROM change_counter WHERE id = 1 FOR UPDATE")
                     if cur.fetchone() is None:
                         raise SchemaError(f"{self.where}: the change counter row is missing")
+                    self._token = self._write_token(cur)
                 return cur
             except pymysql.err.MySQLError as exc:
                 error = self._translate(exc)
                 self._rollback_or_drop(error)
                 if (
-                    attempt == 1
-                    and reused
-                    and isinstance(error, _ConnectionLost)
-                    and time.monotonic() - started < _STALE_RETRY_WITHIN
+                    isinstance(error, _ConnectionLost | TransactionConflict)
+                    and attempt <= len(self.hosts)
+                    and (reused or len(self.hosts) > 1)
+                    and time.monotonic() - started < min(self.io_timeout, _STALE_RETRY_WITHIN * 4)
                 ):
                     continue
                 raise error from None
@@ -607,10 +792,31 @@ class MysqlBackend(IdentityBackend):
                 raise
         raise AssertionError("unreachable")
 
+    def _write_token(self, cur: Cursor) -> bytes | None:
+        """Record a new write token in the unit begun on ``cur`` (None on a schema older
+        than version 5, which has no table for them: such a unit is not repeated)."""
+        if not self._tokens:
+            return None
+        token = os.urandom(16)
+        now = self._now()
+        try:
+            cur.execute("INSERT INTO write_tokens (token, written) VALUES (%s, %s)", (token, now))
+            if token[0] == 0:  # now and then (1 write in 256), forget the old ones
+                cur.execute(
+                    "DELETE FROM write_tokens WHERE written < %s", (now - _TOKEN_RETENTION,)
+                )
+        except pymysql.err.MySQLError as exc:
+            if not exc.args or exc.args[0] != _NO_SUCH_TABLE:
+                raise
+            self._tokens = False  # until migrate() creates the table
+            return None
+        return token
+
     def _rollback_or_drop(self, exc: BaseException) -> None:
         if isinstance(exc, _ConnectionLost) or not isinstance(exc, Exception):
             # Broken, or interrupted mid-protocol (KeyboardInterrupt): start afresh.
-            self._drop()
+            timed_out = isinstance(exc, _ConnectionLost) and exc.timed_out
+            self._drop(failed=_reason_of(str(exc)) if timed_out else None)
             return
         if self._conn is not None:
             try:
@@ -618,35 +824,130 @@ class MysqlBackend(IdentityBackend):
             except Exception:
                 self._drop()
 
+    def _commit(self, cur: Cursor, write: bool) -> None:
+        """COMMIT; an outcome that cannot be known raises ``_ConnectionLost(during_commit)``."""
+        try:
+            cur.connection.commit()
+        except pymysql.err.MySQLError as exc:
+            error = self._translate(exc, during_commit=write)
+            self._rollback_or_drop(error)
+            raise error from None
+
     def _atomic(self, work: Callable[[Cursor], T], *, write: bool = False) -> T:
-        """Run ``work`` in a transaction of its own, or as part of the open one."""
+        """Run ``work`` in a transaction of its own, or as part of the open one.
+
+        On its own, a unit is repeated when that is safe (see the module docstring):
+        on a new connection or another host when the first was lost before anything
+        was committed, after a Galera certification conflict, or when a lost COMMIT
+        turns out not to have been applied (its write token is not there).
+        """
         with self._lock:
             if self._depth:
                 assert self._cur is not None
                 try:
                     return work(self._cur)
                 except pymysql.err.MySQLError as exc:
-                    raise self._translate(exc) from None
+                    error = self._translate(exc)
+                    if isinstance(error, _ConnectionLost):
+                        error = TransactionConflict(
+                            f"{error}; the transaction was rolled back and can be run again"
+                        )
+                    raise error from None
+            return self._repeating(work, write)
+
+    def _repeating(self, work: Callable[[Cursor], T], write: bool) -> T:
+        started = time.monotonic()
+        lost = conflicts = 0
+        while True:
             reused = self._conn is not None and self._pid == os.getpid()
-            started = time.monotonic()
+            attempt_started = time.monotonic()
             try:
                 return self._run_once(work, write)
-            except _ConnectionLost as lost:
+            except TransactionConflict:
+                conflicts += 1
+                if conflicts >= _MAX_CONFLICTS:
+                    raise
+                log.info("%s: write conflict, running it again (%d)", self.where, conflicts)
+                time.sleep(random.uniform(0.005, 0.05) * conflicts)
+            except _CommitUnknown as unknown:
+                if self._committed(unknown.token):
+                    log.warning("%s; it was applied", unknown)
+                    return unknown.result  # type: ignore[return-value]
+                log.warning("%s; it was not applied, running it again", unknown)
+                lost += 1
+                if lost > len(self.hosts):
+                    raise BackendUnavailable(str(unknown)) from None
+            except _ConnectionLost:
+                lost += 1
+                took = time.monotonic() - attempt_started
                 if (
-                    not reused
-                    or lost.during_commit
-                    or time.monotonic() - started > _STALE_RETRY_WITHIN
+                    lost > len(self.hosts)
+                    or time.monotonic() - started > self.io_timeout
+                    or (not reused and len(self.hosts) == 1)
+                    or (len(self.hosts) == 1 and took > _STALE_RETRY_WITHIN)
                 ):
                     raise
-                log.info("%s: connection was stale, reconnecting", self.where)
-            return self._run_once(work, write)
+                log.info("%s: connection lost, trying again", self.where)
 
     def _run_once(self, work: Callable[[Cursor], T], write: bool) -> T:
-        with self._unit(write=write) as cur:
+        cur = self._begin(write)
+        token = self._token if write else None
+        try:
+            result = work(cur)
+        except pymysql.err.MySQLError as exc:
+            error = self._translate(exc)
+            self._rollback_or_drop(error)
+            raise error from None
+        except BaseException as exc:
+            self._rollback_or_drop(exc)
+            raise
+        try:
+            self._commit(cur, write)
+        except _ConnectionLost as lost:
+            if not lost.during_commit:
+                raise
+            raise _CommitUnknown(str(lost), token, result) from None
+        return result
+
+    def _committed(self, token: bytes | None) -> bool:
+        """Whether the unit that wrote ``token`` was committed (False: certainly not).
+
+        Asked on a new connection (another host if that one is gone); on Galera with
+        ``wsrep_sync_wait``, so a commit replicated before its node died is seen.
+        Raises ``BackendUnavailable`` when no host can tell within ``_COMMIT_CHECK_WAIT``.
+        """
+        if token is None:
+            return False
+        deadline = time.monotonic() + _COMMIT_CHECK_WAIT
+        while True:
             try:
-                return work(cur)
+                cur = self._connection().cursor()
+                galera = _galera_on(cur)
+                if galera:
+                    cur.execute("SET SESSION wsrep_sync_wait = 1")
+                cur.execute("SELECT 1 FROM write_tokens WHERE token = %s", (token,))
+                found = cur.fetchone() is not None
+                if galera:
+                    cur.execute("SET SESSION wsrep_sync_wait = 0")
+                cur.connection.commit()
+                return found
             except pymysql.err.MySQLError as exc:
-                raise self._translate(exc) from None
+                error = self._translate(exc)
+                self._rollback_or_drop(error)
+                last: BackendError = error
+            except BackendUnavailable as exc:
+                last = exc
+            if time.monotonic() > deadline:
+                raise BackendUnavailable(
+                    f"a change to {self!r} may or may not have been applied, and no database "
+                    f"host could tell within {_COMMIT_CHECK_WAIT:.0f} s ({last}); check before "
+                    "repeating it"
+                )
+            time.sleep(0.2)
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._depth > 0
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[MysqlBackend]:
@@ -658,14 +959,33 @@ class MysqlBackend(IdentityBackend):
                 finally:
                     self._depth -= 1
                 return
-            with self._unit(write=True) as cur:
-                self._cur = cur
-                self._depth = 1
-                try:
-                    yield self
-                finally:
-                    self._depth = 0
-                    self._cur = None
+            try:
+                cur = self._begin(write=True)
+            except _ConnectionLost as lost:  # nothing was done: the caller may run it again
+                raise TransactionConflict(
+                    f"{lost}; nothing was done, it can be run again"
+                ) from None
+            token = self._token
+            self._cur = cur
+            self._depth = 1
+            try:
+                yield self
+            except BaseException as exc:
+                self._rollback_or_drop(exc)
+                raise
+            finally:
+                self._depth = 0
+                self._cur = None
+            try:
+                self._commit(cur, True)
+            except _ConnectionLost as lost:
+                if not lost.during_commit:
+                    raise TransactionConflict(f"{lost}; nothing was applied") from None
+                if not self._committed(token):
+                    raise TransactionConflict(
+                        f"{lost}: it was not applied, and can be run again"
+                    ) from None
+                log.warning("%s; it was applied", lost)
 
     def _now(self) -> int:
         return int(self._clock())
@@ -1004,6 +1324,78 @@ class MysqlBackend(IdentityBackend):
 
         return [text(r[0]) for r in self._atomic(work)]
 
+    def record_node_status(self, host: str, status: str) -> None:
+        now = self._now()
+        encoded = host.encode("utf-8")
+
+        def work(cur: Cursor) -> None:
+            if cur.execute(
+                "UPDATE kdc_nodes SET last_seen = %s, status = %s WHERE host = %s",
+                (now, status, encoded),
+            ):
+                return
+            cur.execute("SELECT 1 FROM kdc_nodes WHERE host = %s", (encoded,))
+            if cur.fetchone():
+                return  # same second, same status: nothing to change
+            cur.execute(
+                "INSERT INTO kdc_nodes (host, registered, last_seen, status) "
+                "VALUES (%s, %s, %s, %s)",
+                (encoded, now, now, status),
+            )
+            self._log_change(cur, "node", host, now)
+
+        self._atomic(work, write=True)
+
+    def node_records(self) -> list[NodeRecord]:
+        def work(cur: Cursor) -> list[tuple]:
+            cur.execute(
+                "SELECT host, registered, last_seen, status FROM kdc_nodes "
+                "ORDER BY registered, host"
+            )
+            return list(cur.fetchall())
+
+        return [NodeRecord(text(h), int(r), int(s), st) for h, r, s, st in self._atomic(work)]
+
+    def database_hosts(self) -> list[DatabaseHostState]:
+        """Each host of the URL as it answers now, on a connection of its own (short
+        timeouts): reachable or why not, its schema version, its Galera state."""
+        out = []
+        for index, target in enumerate(self.hosts.hosts):
+            state = DatabaseHostState(
+                address=target.address,
+                in_use=index == self.hosts.current,
+                preferred=index == 0,
+            )
+            try:
+                conn = pymysql.connect(
+                    **self._connect_args(
+                        index,
+                        connect_timeout=min(1.0, self.connect_timeout),
+                        read_timeout=min(2.0, self.io_timeout),
+                        write_timeout=min(2.0, self.io_timeout),
+                    )
+                )
+            except (pymysql.err.MySQLError, OSError, ssl.SSLError) as exc:
+                state.error = self._describe(exc)
+                out.append(state)
+                continue
+            try:
+                with conn.cursor() as cur:
+                    state.galera = galera_status(cur)
+                    state.reachable = True
+                    refusal = _galera_refusal(cur)
+                    state.usable = refusal is None
+                    state.error = refusal
+                    if state.usable:
+                        state.schema_version = self._read_schema_version(cur)
+            except pymysql.err.MySQLError as exc:
+                state.error = self._describe(exc)
+            finally:
+                with contextlib.suppress(Exception):
+                    conn.close()
+            out.append(state)
+        return out
+
     # ---------------------------------------------------------------- plugin users
 
     def get_plugin_user(self, name: str) -> PluginUser | None:
@@ -1148,9 +1540,22 @@ class MysqlBackend(IdentityBackend):
             if self._depth:
                 raise BackendError("migrate() cannot run inside a transaction (DDL commits)")
             # Lock, steps and release on one connection: GET_LOCK belongs to the session.
-            return self._atomic(lambda cur: self._migrate_with_lock(cur, goal))
+            version = self._atomic(lambda cur: self._migrate_with_lock(cur, goal))
+            self._tokens = True
+            return version
 
     def _migrate_with_lock(self, cur: Cursor, goal: int) -> int:
+        # Schema changes are not on any request's path, and on Galera a DDL statement
+        # waits its turn in the cluster's total order: wait longer than a request may.
+        conn = cur.connection
+        saved = conn._read_timeout, conn._write_timeout
+        conn._read_timeout = conn._write_timeout = _MIGRATE_IO_TIMEOUT
+        try:
+            return self._migrate_locked_steps(cur, goal)
+        finally:
+            conn._read_timeout, conn._write_timeout = saved
+
+    def _migrate_locked_steps(self, cur: Cursor, goal: int) -> int:
         lock_name = self._migrate_lock_name()
         deadline = time.monotonic() + _MIGRATE_LOCK_WAIT
         wait = max(1, self.lock_timeout - 1)  # each wait stays inside the read timeout
@@ -1185,8 +1590,9 @@ class MysqlBackend(IdentityBackend):
                     except pymysql.err.MySQLError as exc:
                         if not exc.args or exc.args[0] not in _ALREADY_DONE:
                             raise
+                # IGNORE: on Galera another host's run may have recorded it first.
                 cur.execute(
-                    "INSERT INTO schema_version (version, description, applied) "
+                    "INSERT IGNORE INTO schema_version (version, description, applied) "
                     "VALUES (%s, %s, %s)",
                     (version, description, self._now()),
                 )

@@ -38,7 +38,14 @@ from has_kdc.backend.errors import (
     SchemaError,
 )
 from has_kdc.backend.interface import IdentityBackend, check_plugin_user
-from has_kdc.backend.model import AuditQuery, AuditRecord, KeyData, PluginUser, Principal
+from has_kdc.backend.model import (
+    AuditQuery,
+    AuditRecord,
+    KeyData,
+    NodeRecord,
+    PluginUser,
+    Principal,
+)
 from has_kdc.backend.rows import (
     AUDIT_COLUMNS,
     CHANGE_LOG_RETENTION,
@@ -153,6 +160,11 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
                 detail TEXT NOT NULL)""",
             "CREATE INDEX audit_log_at ON audit_log (at)",
         ),
+    ),
+    (
+        5,
+        "node status (heartbeats)",
+        ("ALTER TABLE kdc_nodes ADD COLUMN status TEXT",),
     ),
 )
 LATEST_VERSION = MIGRATIONS[-1][0]
@@ -463,6 +475,31 @@ class SqliteBackend(IdentityBackend):
         with self._read() as conn:
             rows = conn.execute("SELECT host FROM kdc_nodes ORDER BY registered, host").fetchall()
         return [r[0] for r in rows]
+
+    def record_node_status(self, host: str, status: str) -> None:
+        now = self._now()
+        with self.transaction(), self._errors():
+            known = self._conn.execute("SELECT 1 FROM kdc_nodes WHERE host = ?", (host,)).fetchone()
+            self._conn.execute(
+                "INSERT INTO kdc_nodes (host, registered, last_seen, status) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (host) DO UPDATE SET last_seen = excluded.last_seen, "
+                "status = excluded.status",
+                (host, now, now, status),
+            )
+            if not known:
+                self._log_change("node", host)
+
+    def node_records(self) -> list[NodeRecord]:
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT host, registered, last_seen, status FROM kdc_nodes "
+                "ORDER BY registered, host"
+            ).fetchall()
+        return [NodeRecord(h, int(r), int(s), st) for h, r, s, st in rows]
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._depth > 0
 
     # ---------------------------------------------------------------- plugin users
 

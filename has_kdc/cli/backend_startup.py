@@ -21,6 +21,13 @@ same automation, at the same time, or is simply down for maintenance when a node
   and the KDC starts answering within a second (its realm gate and principal cache
   poll the store once a second), without a restart.
 
+Once registered, the node writes a heartbeat every ``HEARTBEAT_INTERVAL`` (10 s)
+seconds: its last-seen time and a small status (KDC requests per second, errors,
+whether the KDC serves from memory, the database host in use), which
+``hadmin-local nodes``, ``kdcinit nodes`` and the admin page show for every node
+(``has_kdc/admin/cluster.py``). A heartbeat that cannot be written (no database host
+answers) is logged once per outage and tried again at the next one.
+
 KDC workers must not touch the store while they start (they would fail, and the
 supervisor would give up on them): ``open_backend_deferred`` gives them a MySQL
 backend that connects on first use and reconnects by itself after a loss.
@@ -42,10 +49,14 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
+from has_kdc import __version__
 from has_kdc.admin import Actor, ensure_node_principals, is_initialized, os_actor, register_node
+from has_kdc.admin.cluster import HEARTBEAT_INTERVAL, node_status
 from has_kdc.backend import BackendError, BackendUnavailable, IdentityBackend, open_backend
+from has_kdc.backend.hosts import format_address
 from has_kdc.conf import BackendConfig, ConfDir
 
 __all__ = [
@@ -64,9 +75,10 @@ _log = logging.getLogger("has_kdc.server")
 
 
 def store_location(config: BackendConfig) -> str:
-    """``MySQL at host:port/database`` or ``SQLite database FILE``, for messages."""
+    """``MySQL at host:port[,host:port...]/database`` or ``SQLite database FILE``."""
     if config.kind == "mysql":
-        return f"MySQL at {config.mysql_host}:{config.mysql_port}/{config.mysql_database}"
+        hosts = ",".join(format_address(h, p) for h, p in config.database_hosts())
+        return f"MySQL at {hosts}/{config.mysql_database}"
     return f"SQLite database {config.sqlite_path}"
 
 
@@ -155,6 +167,10 @@ class StoreStartup:
     ``service_principals``: the node's other SPNEGO principals (``HTTP/<https_host>``,
     has-server.conf's ``kerberos_principal``), created with ``HTTP/<kdc_host>`` once
     the realm is initialized.
+
+    ``kdc_status()`` gives the heartbeat its KDC part: request, error and database
+    error totals (``kdc_requests``, ``kdc_errors``, ...) and the KDC's state
+    (``has_kdc.admin.cluster.kdc_view``). Without it no heartbeat is written.
     """
 
     def __init__(
@@ -168,6 +184,8 @@ class StoreStartup:
         register: Callable[[IdentityBackend], None] | None = None,
         service_principals: Sequence[str] = (),
         actor: Actor | None = None,
+        kdc_status: Callable[[], Mapping[str, Any]] | None = None,
+        heartbeat_interval: float = HEARTBEAT_INTERVAL,
     ) -> None:
         self.conf = conf
         self.service_principals = tuple(service_principals)
@@ -181,6 +199,11 @@ class StoreStartup:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._on_fatal = on_fatal or self._terminate
+        self._kdc_status = kdc_status
+        self.heartbeat_interval = heartbeat_interval
+        self._beat_backend: IdentityBackend | None = None
+        self._last_beat: tuple[float, int] | None = None
+        self._beat_failing = False
 
     @property
     def where(self) -> str:
@@ -231,13 +254,66 @@ class StoreStartup:
         return True
 
     def start_background(self) -> None:
-        """Retry in a daemon thread until done or stopped (nothing to do if already done)."""
-        if self.done.is_set() or self._thread is not None:
+        """Retry in a daemon thread until done, then write heartbeats until stopped."""
+        if self._thread is not None:
             return
         self._thread = threading.Thread(
-            target=self._retry_loop, name="has-kdc-store-startup", daemon=True
+            target=self._background, name="has-kdc-store-startup", daemon=True
         )
         self._thread.start()
+
+    def _background(self) -> None:
+        if not self.done.is_set():
+            self._retry_loop()
+        if self.done.is_set() and self._kdc_status is not None:
+            self._heartbeats()
+
+    def _heartbeats(self) -> None:
+        try:
+            while not self._stop.is_set():
+                self.heartbeat()
+                if self._stop.wait(self.heartbeat_interval):
+                    return
+        except Exception:  # a bug must not pass silently in a daemon thread
+            self.log.exception("heartbeats stopped")
+        finally:
+            if self._beat_backend is not None:
+                self._beat_backend.close()
+
+    def heartbeat(self) -> bool:
+        """Write one heartbeat now; False (logged once per outage) if it could not be."""
+        assert self._kdc_status is not None
+        kdc = dict(self._kdc_status())
+        now, total = time.monotonic(), int(kdc.get("kdc_requests", 0))
+        rate = 0.0
+        if self._last_beat is not None and now > self._last_beat[0]:
+            rate = max(0, total - self._last_beat[1]) / (now - self._last_beat[0])
+        self._last_beat = (now, total)
+        try:
+            if self._beat_backend is None:
+                self._beat_backend = open_backend_deferred(self.conf.backend)
+            backend = self._beat_backend
+            host = getattr(backend, "current_host", "")
+            if host is None:  # not connected yet: connect, to say which host is used
+                backend.schema_version()
+                host = getattr(backend, "current_host", None)
+            status = node_status(
+                kdc,
+                requests_per_second=rate,
+                database_host=host or None,
+                schema_version=backend.latest_schema_version,
+                version=__version__,
+            )
+            backend.record_node_status(self.conf.kdc.kdc_host, status)
+        except BackendError as exc:
+            if not self._beat_failing:
+                self.log.warning("cannot write this node's heartbeat: %s", exc)
+            self._beat_failing = True
+            return False
+        if self._beat_failing:
+            self.log.info("heartbeats written again")
+        self._beat_failing = False
+        return True
 
     def _retry_loop(self) -> None:
         delay = self.initial

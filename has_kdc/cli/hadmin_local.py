@@ -18,6 +18,8 @@ recorded as the local OS user (``root (sudo from alice)`` under sudo), via
 
 ``listnodes`` and ``delnode HOST`` show and deregister the HAS nodes clients are
 given (`has_kdc.admin.realm.deregister_node`).
+``nodes [-json]`` shows every registered HAS node and database host (see
+`has_kdc.admin.cluster`), as ``kdcinit nodes`` does.
 
 HAS's Hadoop bulk commands (`has_kdc.admin.hostroles`) are here too: ``hostroles``
 (alias ``get_hostroles``), ``creprincs HOSTROLES.json`` (``create_principals``) and
@@ -58,6 +60,7 @@ from has_kdc.admin import (
     read_hostroles,
 )
 from has_kdc.admin.audit import record_json
+from has_kdc.admin.cluster import cluster_report, render_text
 from has_kdc.admin.importing import (
     FORMATS,
     PasswordScheme,
@@ -133,6 +136,11 @@ class HadminLocal(Console):
         )
         p.add_argument("host", help="the node's host, as listnodes shows it")
         self.add(Command("delnode", p, self.delnode, ("deregister_node",)))
+        p = self.parser(
+            "nodes", "every HAS node and database host: state, heartbeat, KDC load, Galera"
+        )
+        p.add_argument("-json", action="store_true", help="the report as JSON")
+        add("nodes", p, self.nodes, ())
 
     # -- commands ---------------------------------------------------------------------
 
@@ -270,6 +278,15 @@ class HadminLocal(Console):
         for line in report_lines(plan, result):
             self.out(line)
         return 1 if result.failed else 0
+
+    def nodes(self, options: argparse.Namespace) -> int:
+        report = cluster_report(self.admin.backend)
+        if options.json:
+            self.out(json.dumps(report, indent=2, sort_keys=True))
+        else:
+            for line in render_text(report):
+                self.out(line)
+        return 0
 
 
 def _secret_file(path: str | None) -> str | None:

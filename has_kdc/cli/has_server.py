@@ -60,6 +60,7 @@ from has_kdc.admin import (
     os_actor,
     register_node,
 )
+from has_kdc.admin.cluster import kdc_view
 from has_kdc.asn1.constants import KDC_ERR_SVC_UNAVAILABLE
 from has_kdc.backend import BackendError, IdentityBackend
 from has_kdc.cli.backend_startup import StoreStartup, open_backend_deferred
@@ -117,6 +118,7 @@ class RealmGate:
         self._poll_interval = poll_interval
         self._open = False
         self._checked_at = float("-inf")
+        self._store_state: tuple[float | None, float | None] = (None, None)
 
     def is_open(self) -> bool:
         if self._open:
@@ -145,6 +147,14 @@ class RealmGate:
             reply = self._answer(request, transport, peer)
             code = None  # the gate's own error 29: counted from the reply
         self.counters.observe(request, reply, time.perf_counter() - start, code)
+        cache = self.kdc.principals
+        if (
+            cache.synced_at is not self._store_state[0]
+            or cache.down_since is not self._store_state[1]
+        ):
+            # at most once per change poll: for /health, /metrics and the heartbeat
+            self._store_state = (cache.synced_at, cache.down_since)
+            self.counters.store_state(*self._store_state)
         return reply
 
     def _answer(self, request: bytes, transport: str, peer: str | None) -> bytes | None:
@@ -304,10 +314,25 @@ def _serve(conf: ConfDir, options: argparse.Namespace, on_ready: Callable[[], No
     def register(backend: IdentityBackend) -> None:
         register_node(backend, kdc, actor, host=kdc.kdc_host, ports=ports, principals=services)
 
-    startup = StoreStartup(conf, register=register, service_principals=services, actor=actor)
-    startup.first_attempt()
     # One row per worker, plus room for restarted workers while a dead one's pid lingers.
     counters = KdcCounters.create(options.workers * 2 + 1)
+
+    def kdc_status() -> dict[str, object]:
+        view = kdc_view(counters.store_states(), kdc.stale_ok, time.time())
+        return {**counters.summary(), **view}
+
+    startup = StoreStartup(
+        conf,
+        register=register,
+        service_principals=services,
+        actor=actor,
+        kdc_status=kdc_status,
+    )
+    try:
+        startup.first_attempt()
+    except BaseException:
+        counters.close()
+        raise
     kdc_ready = threading.Event()
     web = None
     try:

@@ -35,6 +35,10 @@ Commands (HAS's names; ``help`` lists them):
   cluster CA in DIR (default ``<conf_dir>/ca``) and this node's ``server.pem``,
   ``server.key`` (0600) and ``ca-root.pem`` in conf_dir, for https_host and kdc_host
   unless names are given. A second node passes the first node's ``--ca-dir``.
+- ``nodes [--json]``: every registered HAS node (state, last heartbeat, KDC requests
+  per second, errors, schema version) and every database host (reachable, schema
+  version, Galera cluster size and state), read directly from the store; it works
+  when no database host answers too, and then says why for each.
 
 Without a command it opens the ``KdcInitTool:`` prompt.
 """
@@ -44,6 +48,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import ipaddress
+import json
 import os
 import stat
 import sys
@@ -52,7 +57,9 @@ from pathlib import Path
 from typing import Protocol, TextIO
 
 from has_kdc.admin import ADMIN_KEYTAB, Actor, os_actor
+from has_kdc.admin.cluster import cluster_report, render_text
 from has_kdc.admin.errors import AdminError
+from has_kdc.cli.backend_startup import open_backend_deferred
 from has_kdc.cli.shell import USER_ERRORS, Command, Console
 from has_kdc.client.has_client import (
     HasClientError,
@@ -325,6 +332,11 @@ class KdcInitTool(Console):
         p.add_argument("--host", action="append", default=[], metavar="NAME")
         p.add_argument("--ip", action="append", default=[], metavar="ADDR")
         self.add(Command("certs", p, self._guarded(self.certs)))
+        p = self.parser(
+            "nodes", "every HAS node and database host: state, heartbeat, KDC load, Galera"
+        )
+        p.add_argument("--json", action="store_true", help="the report as JSON")
+        self.add(Command("nodes", p, self._guarded(self.nodes)))
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -468,6 +480,22 @@ class KdcInitTool(Console):
             f"(until {cert.not_valid_after:%Y-%m-%d}); key {cert.key_path} (0600); "
             f"clients trust {cert.trust_bundle_path}"
         )
+        return 0
+
+    def nodes(self, options: argparse.Namespace) -> int:
+        """Always local, and without creating the schema: it must work, and say which
+        database host is down, when none answers."""
+        conf = load_conf_dir(self.conf_dir)
+        backend = open_backend_deferred(conf.backend)
+        try:
+            report = cluster_report(backend)
+        finally:
+            backend.close()
+        if options.json:
+            self.out(json.dumps(report, indent=2, sort_keys=True))
+        else:
+            for line in render_text(report):
+                self.out(line)
         return 0
 
 

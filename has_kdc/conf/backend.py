@@ -10,10 +10,21 @@ Java class::
     mysql_password = passwd
 
 Such a file is read as written: the MySQL class name means ``mysql`` and the JDBC
-URL forms (``jdbc:mysql://``, ``jdbc:mysql:thin://``, ``jdbc:mariadb://``) and plain
-``mysql://`` are all taken. Kerby's other stores (Json, Zookeeper, LDAP, Mavibot,
-Memory) are named in a clear error; ``sqlite``, the embedded default, is used when
-the key is absent.
+URL forms (``jdbc:mysql://``, ``jdbc:mysql:thin://``, ``jdbc:mariadb://``,
+``jdbc:mariadb:sequential://``, ``jdbc:mariadb:failover://``) and plain ``mysql://``
+are all taken. Kerby's other stores (Json, Zookeeper, LDAP, Mavibot, Memory) are
+named in a clear error; ``sqlite``, the embedded default, is used when the key is
+absent.
+
+Several database hosts (a Galera cluster) are written as JDBC drivers take them,
+comma-separated before the database name::
+
+    mysql_url = jdbc:mysql://db1:3306,db2:3306,db3:3306/has
+    mysql_prefer_host = db2
+
+The node connects to the first host that answers, in that order, except that
+``mysql_prefer_host`` (the database host on the node's own machine, say) is tried
+first; how it moves between them is `has_kdc.backend.mysql`'s business.
 
 The MySQL password need not sit in this file: ``mysql_password_file`` (first
 choice), then the environment variable ``HAS_MYSQL_PASSWORD``, then
@@ -22,6 +33,7 @@ choice), then the environment variable ``HAS_MYSQL_PASSWORD``, then
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import re
@@ -29,7 +41,7 @@ import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote
 
 from has_kdc.conf.errors import ConfigError
 from has_kdc.conf.kdc import DEFAULT_DATA_DIR
@@ -72,11 +84,15 @@ _KNOWN_KEYS = frozenset(
         "mysql_password_file",
         "mysql_ssl_ca",
         "mysql_ssl_verify",
+        "mysql_prefer_host",
         "mysql_driver",  # HAS names the JDBC driver class; nothing to do with it here
         "master_key_file",
     }
 )
-_URL = re.compile(r"^(?:jdbc:)?(?:mysql(?::thin)?|mariadb)://", re.IGNORECASE)
+_URL = re.compile(
+    r"^(?:jdbc:)?(?:mysql(?::thin)?|mariadb(?::sequential|:failover)?)://", re.IGNORECASE
+)
+_HOST_NAME = re.compile(r"^[A-Za-z0-9._-]{1,253}$")
 _DB_NAME = re.compile(r"^[A-Za-z0-9_$]{1,64}$")
 _TRUE_PARAM = ("true", "1", "yes")
 
@@ -87,8 +103,14 @@ class BackendConfig:
 
     kind: str = "sqlite"
     sqlite_path: Path | None = None
+    #: the first database host of ``mysql_url`` (``mysql_hosts[0]``)
     mysql_host: str | None = None
     mysql_port: int = 3306
+    #: every database host of ``mysql_url``, in its order; empty means just
+    #: (``mysql_host``, ``mysql_port``)
+    mysql_hosts: tuple[tuple[str, int], ...] = ()
+    #: the host (one of ``mysql_hosts``) to try first, whatever its place in the URL
+    mysql_prefer_host: tuple[str, int] | None = None
     mysql_database: str | None = None
     mysql_user: str | None = None
     mysql_password: str | None = field(default=None, repr=False)
@@ -99,6 +121,17 @@ class BackendConfig:
     mysql_ssl_verify: bool = True
     master_key_file: Path | None = None
     source: str | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.mysql_hosts and self.mysql_host:
+            object.__setattr__(self, "mysql_hosts", ((self.mysql_host, self.mysql_port),))
+
+    def database_hosts(self) -> tuple[tuple[str, int], ...]:
+        """Every (host, port) to try, in order: ``mysql_prefer_host`` first, then the URL's."""
+        hosts = self.mysql_hosts
+        if self.mysql_prefer_host in hosts:
+            hosts = (self.mysql_prefer_host, *(h for h in hosts if h != self.mysql_prefer_host))
+        return hosts
 
 
 def default_backend_config(data_dir: Path = DEFAULT_DATA_DIR) -> BackendConfig:
@@ -137,24 +170,68 @@ def _path(rel: Relation, base: Path) -> Path:
     return path if path.is_absolute() else base / path
 
 
+def _host_port(text: str, default_port: int = 3306) -> tuple[str, int]:
+    """``host``, ``host:port``, ``[v6]`` or ``[v6]:port``; ValueError says what is wrong."""
+    text = text.strip()
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0:
+            raise ValueError(f"{text!r}: no closing ']'")
+        host, rest = text[1:end], text[end + 1 :]
+        try:
+            host = str(ipaddress.IPv6Address(host))
+        except ValueError:
+            raise ValueError(f"{text!r}: not an IPv6 address in brackets") from None
+        if rest and not rest.startswith(":"):
+            raise ValueError(f"{text!r}: unexpected text after ']'")
+        port_text = rest[1:] if rest else ""
+    else:
+        host, _, port_text = text.partition(":")
+        if not host:
+            raise ValueError("no host")
+        if not _HOST_NAME.match(host):
+            raise ValueError(f"{host!r} is not a host name or address")
+    if not port_text:
+        return host, default_port
+    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        raise ValueError(f"{text!r}: the port is not a number from 1 to 65535")
+    return host, int(port_text)
+
+
 def _parse_url(rel: Relation) -> dict[str, object]:
     url = str(rel.value).strip()
-    expected = "expected jdbc:mysql://HOST[:PORT]/DATABASE[?...] or mysql://HOST[:PORT]/DATABASE"
+    expected = (
+        "expected jdbc:mysql://HOST[:PORT]/DATABASE[?...] or mysql://HOST[:PORT]/DATABASE "
+        "(several hosts: jdbc:mysql://HOST1:PORT,HOST2:PORT/DATABASE)"
+    )
     match = _URL.match(url)
     if not match:
         raise ConfigError(f"mysql_url = {url}: {expected}", rel.source, rel.line)
-    parts = urlsplit("mysql://" + url[match.end() :])
-    try:
-        port = parts.port or 3306
-    except ValueError:
-        raise ConfigError(
-            f"mysql_url = {url}: the port is not a number from 1 to 65535; {expected}",
-            rel.source,
-            rel.line,
-        ) from None
-    database = unquote(parts.path.lstrip("/"))
-    if not parts.hostname:
+    rest = url[match.end() :]
+    authority, slash, tail = rest.partition("/")
+    if "?" in authority:  # mysql://db?x=1 has no database either
+        authority, _, query = authority.partition("?")
+        path = ""
+    else:
+        path, _, query = tail.partition("?")
+    userinfo, at, host_list = authority.rpartition("@")
+    if not at:
+        userinfo, host_list = "", authority
+    if not host_list:
         raise ConfigError(f"mysql_url = {url}: no host; {expected}", rel.source, rel.line)
+    hosts: list[tuple[str, int]] = []
+    for part in host_list.split(","):
+        try:
+            hosts.append(_host_port(part))
+        except ValueError as exc:
+            raise ConfigError(
+                f"mysql_url = {url}: {exc}; {expected}", rel.source, rel.line
+            ) from None
+    if len(set(hosts)) != len(hosts):
+        raise ConfigError(
+            f"mysql_url = {url}: a database host is listed twice", rel.source, rel.line
+        )
+    database = unquote(path) if slash else ""
     if not _DB_NAME.match(database):
         raise ConfigError(
             f"mysql_url = {url}: expected a database name (letters, digits, '_', '$') "
@@ -162,7 +239,7 @@ def _parse_url(rel: Relation) -> dict[str, object]:
             rel.source,
             rel.line,
         )
-    params = dict(parse_qsl(parts.query, keep_blank_values=True))
+    params = dict(parse_qsl(query, keep_blank_values=True))
     lowered = {k.lower(): v for k, v in params.items()}
     ssl_mode = lowered.get("sslmode", "").upper()
     ssl = (
@@ -177,21 +254,43 @@ def _parse_url(rel: Relation) -> dict[str, object]:
         lowered.get(k, "").lower() in _TRUE_PARAM for k in ("createdb", "createdatabaseifnotexist")
     )
     out: dict[str, object] = {
-        "mysql_host": parts.hostname,
-        "mysql_port": port,
+        "mysql_host": hosts[0][0],
+        "mysql_port": hosts[0][1],
+        "mysql_hosts": tuple(hosts),
         "mysql_database": database,
         "mysql_params": params,
         "mysql_create_database": create,
         "mysql_ssl": ssl,
         "mysql_ssl_verify": verify,
     }
-    user = unquote(parts.username) if parts.username else params.get("user")
-    password = unquote(parts.password) if parts.password is not None else params.get("password")
+    username, colon, secret = userinfo.partition(":")
+    user = unquote(username) if username else params.get("user")
+    password = unquote(secret) if colon else params.get("password")
     if user:
         out["mysql_user"] = user
     if password is not None:
         out["mysql_password"] = password
     return out
+
+
+def _prefer_host(rel: Relation, hosts: tuple[tuple[str, int], ...]) -> tuple[str, int]:
+    """``mysql_prefer_host``: one of mysql_url's hosts (the port may be left out)."""
+    text = str(rel.value).strip()
+    listed = ", ".join(f"{h}:{p}" for h, p in hosts)
+    try:
+        host, port = _host_port(text, default_port=0)
+    except ValueError as exc:
+        raise ConfigError(f"mysql_prefer_host = {text}: {exc}", rel.source, rel.line) from None
+    found = [h for h in hosts if h[0] == host and port in (0, h[1])]
+    if len(found) != 1:
+        what = "is not one of" if not found else "matches several of"
+        raise ConfigError(
+            f"mysql_prefer_host = {text} {what} mysql_url's hosts ({listed}); "
+            "name one of them (HOST or HOST:PORT)",
+            rel.source,
+            rel.line,
+        )
+    return found[0]
 
 
 def _read_password_file(rel: Relation, base: Path) -> str:
@@ -251,6 +350,8 @@ def backend_config_from_profile(
             "the mysql backend needs mysql_url (e.g. jdbc:mysql://127.0.0.1:3306/has)", source
         )
     values.update(_parse_url(url_rel))
+    if (rel := merged.find("mysql_prefer_host")) is not None:
+        values["mysql_prefer_host"] = _prefer_host(rel, values["mysql_hosts"])  # type: ignore[arg-type]
     if (rel := merged.find("mysql_user")) is not None:
         values["mysql_user"] = str(rel.value).strip()
     if not values.get("mysql_user"):

@@ -8,6 +8,10 @@ and may sit either in ``[kdcdefaults]`` or, as in MIT, in ``[realms] REALM = { }
 (the realm block wins). Clock skew is ``clockskew`` in MIT's krb5.conf; both
 ``clock_skew`` and ``clockskew`` are read.
 
+``kdc_stale_ok`` (a duration, default 1h; 0 turns it off) is how long the KDC keeps
+answering from memory for the principals it has seen once no database host answers;
+see docs/ha.md.
+
 Listeners: with no port key at all the KDC listens on 88 over UDP and TCP, as every
 client expects. Once any port is given, only the protocols given are served (HAS
 docs show kdc.conf files with ``kdc_tcp_port`` alone). Kerby's ``kdc_port`` (both
@@ -60,6 +64,9 @@ class KdcConfig:
     master_key_type: int = 18
     data_dir: Path = DEFAULT_DATA_DIR
     log_file: Path | None = None
+    #: how long the KDC answers from memory once the database stops answering
+    #: (``kdc_stale_ok``; 0: not at all); see docs/ha.md
+    stale_ok: int = 3600
     source: str | None = field(default=None, compare=False)
 
 
@@ -111,6 +118,7 @@ _KDCDEFAULTS_ONLY = frozenset(
         "kdc_allow_tcp",
         "data_dir",
         "log_file",
+        "kdc_stale_ok",
     }
 )
 
@@ -145,6 +153,8 @@ def kdc_config_from_profile(profile: Profile) -> KdcConfig:
     for key in ("data_dir", "log_file"):
         if (rel := defaults.find(key)) is not None:
             values[key] = _path(rel, base)
+    if (rel := defaults.find("kdc_stale_ok")) is not None:
+        values["stale_ok"] = parse_duration(rel)
 
     both = defaults.find("kdc_port")
     udp_rel, tcp_rel = defaults.find("kdc_udp_port"), defaults.find("kdc_tcp_port")

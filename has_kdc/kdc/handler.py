@@ -110,6 +110,7 @@ class Kdc:
             refresh_interval=cache_refresh_interval,
             max_entries=cache_max_entries,
             clock=clock,
+            stale_ok=config.stale_ok,
         )
         self.realm = RealmContext.create(
             realm=config.kdc_realm,

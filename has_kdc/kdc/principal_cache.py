@@ -25,11 +25,26 @@ and unknown names up to ``max_negative_bytes`` (names are at most
 The staleness bound, for several nodes over one database: a change committed through
 any node is honoured by this cache within ``refresh_interval`` plus the time of one
 ``change_counter()`` query (about 1 s by default) — as long as the store answers.
-When it does not (``BackendUnavailable``): the request that runs the poll gets the
-error (the KDC answers KDC_ERR_SVC_UNAVAILABLE), and so does every lookup of a name
-not cached; names already cached keep being served until the store is back, when the
-next poll catches up on everything changed meanwhile (or flushes, if the change log
-no longer reaches back). See docs/ha.md.
+
+When it does not (``BackendUnavailable``: every database host down, or none in a
+Galera primary component), the cache serves what it holds, for a bounded time:
+
+* names it holds (known principals, and names it knows do not exist) are answered
+  from memory, as the store stood at the last successful poll, for at most
+  ``stale_ok`` seconds after that poll (kdc.conf ``kdc_stale_ok``, default 1 h);
+  past that, every lookup raises ``BackendUnavailable`` (the KDC answers
+  KDC_ERR_SVC_UNAVAILABLE) until the store is back;
+* names it does not hold need the store, so their lookups fail (error 29);
+* a failed poll is retried after ``refresh_interval``, or after four times as long
+  as the failed poll took when that is longer, so a database that does not even
+  refuse (a dropped network) costs the KDC at most a fifth of its time;
+* the first poll that succeeds catches up on everything changed meanwhile (or
+  flushes, if the change log no longer reaches back), and logs how long it was.
+
+So what is served during an outage is exactly the store's state at the last
+successful poll: every change committed more than ``refresh_interval`` plus one
+query before the outage began is honoured, and nothing older than ``stale_ok``
+(plus that) is ever served. See docs/ha.md.
 """
 
 from __future__ import annotations
@@ -41,6 +56,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from has_kdc.backend.errors import BackendUnavailable
 from has_kdc.backend.model import KeyData, Principal
 from has_kdc.principal import default_salt, parse_principal
 
@@ -56,6 +72,11 @@ DEFAULT_MAX_NEGATIVE_BYTES = 8 * 1024 * 1024
 #: What one unknown name costs besides its characters: the str header and the slot
 #: and links of the ordered dict holding it.
 NEGATIVE_ENTRY_OVERHEAD = 250
+DEFAULT_STALE_OK = 3600.0
+#: After a failed poll, the next waits this many times as long as the failure took.
+_STALL_FACTOR = 4.0
+#: Changed names read again by one poll (the rest are only forgotten).
+_RELOAD_MAX = 64
 
 
 class PrincipalStore(Protocol):
@@ -117,7 +138,12 @@ class PrincipalCache:
 
     ``clock`` is a monotonic seconds clock (tests pass a fake one). The store's
     ``changes_since`` may return None to mean "cannot tell which": everything cached
-    is then dropped.
+    is then dropped. ``stale_ok``: how long after its last successful poll the cache
+    keeps answering from memory while the store is unreachable (0: not at all).
+
+    ``synced_at`` (clock time of the last successful poll), ``down_since`` (of the
+    first failed poll of an outage, None while the store answers) and ``store_error``
+    say where the cache stands, for health checks and metrics.
     """
 
     def __init__(
@@ -128,6 +154,7 @@ class PrincipalCache:
         max_entries: int = DEFAULT_MAX_ENTRIES,
         max_negative_bytes: int = DEFAULT_MAX_NEGATIVE_BYTES,
         clock: Callable[[], float] = time.monotonic,
+        stale_ok: float = DEFAULT_STALE_OK,
     ) -> None:
         if max_entries < 1:
             raise ValueError(f"principal cache max_entries must be at least 1, got {max_entries}")
@@ -135,6 +162,8 @@ class PrincipalCache:
             raise ValueError(
                 f"principal cache max_negative_bytes must not be negative, got {max_negative_bytes}"
             )
+        if stale_ok < 0:
+            raise ValueError(f"principal cache stale_ok must not be negative, got {stale_ok}")
         self._store = store
         self._refresh_interval = refresh_interval
         self._max_entries = max_entries
@@ -146,6 +175,12 @@ class PrincipalCache:
         self._max_negative_bytes = max_negative_bytes
         self._counter: int | None = None
         self._last_poll = float("-inf")
+        self._poll_wait = refresh_interval
+        self.stale_ok = stale_ok
+        self.synced_at: float | None = None
+        self.down_since: float | None = None
+        self.store_error: str | None = None
+        self._beyond_bound_logged = False
         self.hits = 0
         self.misses = 0
 
@@ -215,22 +250,92 @@ class PrincipalCache:
 
     def _maybe_poll(self) -> None:
         now = self._clock()
-        if 0 <= now - self._last_poll < self._refresh_interval:
+        if 0 <= now - self._last_poll < self._poll_wait:
+            if self.down_since is not None:
+                self._check_bound(now)
             return
         self._last_poll = now
-        counter = self._store.change_counter()
+        try:
+            counter = self._store.change_counter()
+            changed: Iterable[str] | None = ()
+            if self._counter is not None and counter != self._counter:
+                changed = self._store.changes_since(self._counter)
+        except BackendUnavailable as exc:
+            self._store_lost(now, exc)
+            return
+        held: list[str] = []
         if self._counter is None:
             # First poll: nothing cached can predate it except what get() loaded
             # before, which we cannot date; start clean.
             self.invalidate()
-        elif counter != self._counter:
-            changed = self._store.changes_since(self._counter)
-            if changed is None:
-                log.debug("principal cache: change log does not reach %d, flushing", self._counter)
-                self.invalidate()
-            else:
-                self.invalidate(changed)
+        elif changed is None:
+            log.debug("principal cache: change log does not reach %d, flushing", self._counter)
+            self.invalidate()
+        else:
+            changed = list(changed)
+            held = [name for name in changed if name in self._entries or name in self._missing]
+            self.invalidate(changed)
         self._counter = counter
+        self.synced_at = now
+        self._reload(held)
+        if self.down_since is not None:
+            log.warning(
+                "database reachable again after %.1f s: principal data in step again",
+                now - self.down_since,
+            )
+            self.down_since = None
+            self.store_error = None
+            self._beyond_bound_logged = False
+            self._poll_wait = self._refresh_interval
+
+    def _reload(self, names: list[str]) -> None:
+        """Read again the changed names that were held, so that what a node serves during a
+        later outage is their new state rather than nothing (a few per poll at most)."""
+        for name in names[:_RELOAD_MAX]:
+            try:
+                self.get(name)
+            except BackendUnavailable:
+                return  # left out: looked up again when next asked
+
+    def _store_lost(self, started: float, exc: BackendUnavailable) -> None:
+        """A failed poll: serve from memory within the bound, or re-raise ``exc``."""
+        took = max(0.0, self._clock() - started)
+        self._poll_wait = max(self._refresh_interval, _STALL_FACTOR * took)
+        self.store_error = str(exc)
+        if self.synced_at is None:
+            raise exc  # never in step with the store: nothing to serve
+        if self.down_since is None:
+            self.down_since = started
+            if self.stale_ok > 0:
+                log.warning(
+                    "database unreachable (%s): serving the %d names in memory, as they were "
+                    "%.0f s ago, for at most %.0f s more (kdc_stale_ok); no change is seen "
+                    "meanwhile",
+                    exc,
+                    len(self),
+                    started - self.synced_at,
+                    max(0.0, self.synced_at + self.stale_ok - started),
+                )
+        self._check_bound(started)
+
+    def _check_bound(self, now: float) -> None:
+        assert self.synced_at is not None
+        age = now - self.synced_at
+        if age <= self.stale_ok:
+            return
+        if not self._beyond_bound_logged:
+            self._beyond_bound_logged = True
+            log.error(
+                "database unreachable and principal data %.0f s old, beyond kdc_stale_ok "
+                "(%.0f s): answering KDC_ERR_SVC_UNAVAILABLE until the database is back (%s)",
+                age,
+                self.stale_ok,
+                self.store_error,
+            )
+        raise BackendUnavailable(
+            f"the database has not answered for {age:.0f} s, longer than kdc_stale_ok "
+            f"({self.stale_ok:.0f} s): {self.store_error}"
+        )
 
 
 def _negative_cost(name: str) -> int:

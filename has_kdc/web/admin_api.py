@@ -48,6 +48,7 @@ from has_kdc.principal import format_principal
 from has_kdc.web.actor import request_actor
 from has_kdc.web.api import PARAMS_KEY
 from has_kdc.web.auth import request_principal
+from has_kdc.web.cluster_view import nodes_json, nodes_page
 from has_kdc.web.context import CONTEXT, WebContext
 from has_kdc.web.errors import ApiError
 from has_kdc.web.routes import Param, Route
@@ -537,6 +538,23 @@ ROUTES: tuple[Route, ...] = (
         ),
         produces="application/octet-stream",
         has_counterpart="GET /has/v1/admin/exportkeytabs",
+        tag="admin",
+    ),
+    Route(
+        "GET",
+        "admin/nodes",
+        nodes_json,
+        "every HAS node and database host: state, heartbeat, KDC load, schema, Galera",
+        access="admin",
+        tag="admin",
+    ),
+    Route(
+        "GET",
+        "admin/nodes.html",
+        nodes_page,
+        "the same as a small HTML page (refreshed every 10 s)",
+        access="admin",
+        produces="text/html",
         tag="admin",
     ),
 )

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from has_kdc.admin.hostroles import host_roles_json
 from has_kdc.web.actor import request_actor
+from has_kdc.web.cluster_view import cluster_metrics, kdc_store_detail
 from has_kdc.web.context import CONTEXT, WebContext
 from has_kdc.web.errors import ApiError
 from has_kdc.web.metrics import MetricsText
@@ -252,8 +253,12 @@ async def health(request: web.Request) -> web.Response:
         ctx.database_error()
     listening = ctx.kdc_listening()
     kdc = ctx.service.conf.kdc
+    store = kdc_store_detail(ctx)
+    status = "ok" if reachable and initialized and listening else "unavailable"
+    if status != "ok" and listening and store["kdc_state"] == "from_memory":
+        status = "degraded"  # no database: the KDC serves known principals, nothing changes
     body: dict[str, Any] = {
-        "status": "ok" if reachable and initialized and listening else "unavailable",
+        "status": status,
         "node": ctx.service.host,
         "database": {"reachable": reachable},
         "realm": {"name": kdc.kdc_realm, "initialized": initialized},
@@ -261,6 +266,7 @@ async def health(request: web.Request) -> web.Response:
             "listening": listening,
             "udp_port": kdc.kdc_udp_port,
             "tcp_port": kdc.kdc_tcp_port,
+            **store,
         },
     }
     if error is not None:
@@ -280,6 +286,7 @@ async def metrics(request: web.Request) -> web.Response:
     out.gauge("has_kdc_listening", "Whether this node's KDC is bound.", int(ctx.kdc_listening()))
     if ctx.kdc_counters is not None:
         ctx.kdc_counters.render(out)
+    await ctx.run(cluster_metrics, out, ctx)
     ctx.http_metrics.render(out)
     return web.Response(text=out.text(), headers={"Content-Type": MetricsText.CONTENT_TYPE})
 

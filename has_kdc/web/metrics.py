@@ -57,14 +57,18 @@ _KRB_ERROR_TAG = 0x7E  # [APPLICATION 30]
 
 # Row layout (unsigned 64-bit slots): pid, database errors, then per kind the
 # results [ok, dropped, other, code 0 .. MAX_CODE-1] and the histogram
-# [bucket counts..., +Inf, sum in microseconds, count].
+# [bucket counts..., +Inf, sum in microseconds, count]; last, the process's view of
+# the store (epoch milliseconds of its last successful change poll, and of the first
+# failed one of an outage, 0 when none).
 MAX_CODE = 128
 _OK, _DROPPED, _OTHER, _CODE0 = 0, 1, 2, 3
 _RESULTS = _CODE0 + MAX_CODE
 _HIST = len(KDC_BUCKETS) + 3
 _PID, _DB_ERRORS, _KIND0 = 0, 1, 2
 _KIND_SIZE = _RESULTS + _HIST
-ROW_SLOTS = _KIND0 + len(KDC_KINDS) * _KIND_SIZE
+_SYNCED_AT = _KIND0 + len(KDC_KINDS) * _KIND_SIZE
+_DOWN_SINCE = _SYNCED_AT + 1
+ROW_SLOTS = _DOWN_SINCE + 1
 _SLOT = 8
 
 
@@ -208,6 +212,26 @@ class KdcCounters:
         if self._row >= 0:
             self._slots[self._row * ROW_SLOTS + _DB_ERRORS] += 1
 
+    def store_state(self, synced_at: float | None, down_since: float | None) -> None:
+        """This process's principal data: when last in step with the store, and since
+        when the store has not answered (None: it answers); epoch seconds."""
+        if self._row >= 0:
+            base = self._row * ROW_SLOTS
+            self._slots[base + _SYNCED_AT] = round(synced_at * 1000) if synced_at else 0
+            self._slots[base + _DOWN_SINCE] = round(down_since * 1000) if down_since else 0
+
+    def store_states(self) -> list[tuple[float | None, float | None]]:
+        """(synced_at, down_since) of every live KDC process that has reached the store."""
+        out = []
+        slots = self._slots
+        for row in range(self._rows):
+            base = row * ROW_SLOTS
+            pid, synced = slots[base + _PID], slots[base + _SYNCED_AT]
+            if pid and synced and _alive(pid):
+                down = slots[base + _DOWN_SINCE]
+                out.append((synced / 1000, down / 1000 if down else None))
+        return out
+
     # -- reading (the web server) ----------------------------------------------------
 
     def totals(self) -> list[int]:
@@ -216,7 +240,7 @@ class KdcCounters:
         slots = self._slots
         for row in range(self._rows):
             base = row * ROW_SLOTS
-            for i in range(_DB_ERRORS, ROW_SLOTS):
+            for i in range(_DB_ERRORS, _SYNCED_AT):
                 sums[i] += slots[base + i]
         return sums
 
@@ -254,8 +278,31 @@ class KdcCounters:
         )
         out.sample("has_kdc_database_errors_total", {}, sums[_DB_ERRORS])
 
+    def summary(self) -> dict[str, int]:
+        """Totals for a heartbeat: requests, error answers (other than the
+        PREAUTH_REQUIRED that starts every login), error 29 answers, database errors."""
+        sums = self.totals()
+        requests = errors = unavailable = 0
+        for k in range(len(KDC_KINDS)):
+            base = _KIND0 + k * _KIND_SIZE
+            hist = base + _RESULTS
+            requests += sums[hist + len(KDC_BUCKETS) + 2]
+            for code in range(1, MAX_CODE):
+                if code != _PREAUTH_REQUIRED:
+                    errors += sums[base + _CODE0 + code]
+            errors += sums[base + _OTHER]
+            unavailable += sums[base + _CODE0 + _SVC_UNAVAILABLE]
+        return {
+            "kdc_requests": requests,
+            "kdc_errors": errors,
+            "kdc_unavailable": unavailable,
+            "database_errors": sums[_DB_ERRORS],
+        }
+
 
 _PREFIX = "has-kdc-counters-"
+_PREAUTH_REQUIRED = 25
+_SVC_UNAVAILABLE = 29
 
 
 def _remove_stale(directory: Path) -> None:

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, replace
 from has_kdc.admin.audit import Actor, AuditTrail
 from has_kdc.admin.errors import AdminError
 from has_kdc.admin.importing.plan import ImportPlan, PasswordScheme, PrincipalChange
-from has_kdc.admin.realm import init_realm, is_initialized
+from has_kdc.admin.realm import RealmInit, init_realm, is_initialized
 from has_kdc.backend import (
     BackendError,
     ConcurrentModification,
@@ -67,9 +67,11 @@ def store_imported(
     """Write imported principals: ``add`` as new, ``update`` replacing the stored ones.
 
     The import's only principal write; run it inside a transaction of the caller's
-    or on its own (it opens one; calls inside another join it).
+    or on its own (it opens one, run again if another database host's transaction
+    wins; calls inside another join it).
     """
-    with backend.transaction():
+
+    def work() -> None:
         if add:
             backend.add_principals(add)
         for change in update:
@@ -78,6 +80,8 @@ def store_imported(
                     change.wanted, version=change.current.version, created=change.current.created
                 )
             )
+
+    backend.run_transaction(work)
 
 
 def _fresh(
@@ -88,14 +92,17 @@ def _fresh(
     audit: AuditTrail,
 ) -> None:
     updates = plan.changed if plan.update else []
-    with backend.transaction():
+
+    def work() -> RealmInit:
         if is_initialized(backend):
             raise AdminError(
                 f"realm {plan.realm} was initialized while this import was being prepared; "
                 "nothing was written: run the import again to merge into it"
             )
         store_imported(backend, plan.add, updates)
-        init = init_realm(backend, kdc, audit.actor, audit=audit)
+        return init_realm(backend, kdc, audit.actor, audit=audit)
+
+    init = backend.run_transaction(work)
     result.initialized = init.created
     result.created_builtins = list(init.created_principals)
     result.added, result.updated = len(plan.add), len(updates)
