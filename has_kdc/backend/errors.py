@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from has_kdc.principal import PrincipalNameError, normalize_principal
+
 
 class BackendError(Exception):
     """Anything the identity store cannot do; the base of the others."""
@@ -51,3 +53,15 @@ class TransactionConflict(BackendUnavailable):
     committed. ``IdentityBackend.run_transaction`` runs the work again; a single call
     of the store repeats itself.
     """
+
+
+def stored_name(text: str) -> str:
+    """``text`` in the canonical form the stores keep; a bad name is a store error.
+
+    Callers that add principals in batches catch ``BackendError`` per name, so an
+    over-long or malformed name must fail as one, not as a parser ``ValueError``.
+    """
+    try:
+        return normalize_principal(text)
+    except PrincipalNameError as exc:
+        raise BackendError(str(exc)) from None

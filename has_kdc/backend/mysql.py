@@ -60,6 +60,7 @@ from has_kdc.backend.errors import (
     PrincipalNotFound,
     SchemaError,
     TransactionConflict,
+    stored_name,
 )
 from has_kdc.backend.hosts import HostList
 from has_kdc.backend.interface import IdentityBackend, check_plugin_user
@@ -96,7 +97,6 @@ from has_kdc.backend.rows import (
     updated,
 )
 from has_kdc.conf.backend import BackendConfig
-from has_kdc.principal import normalize_principal
 
 __all__ = ["LATEST_VERSION", "MIGRATIONS", "MysqlBackend", "glob_to_like", "glob_to_regex"]
 
@@ -1099,7 +1099,7 @@ class MysqlBackend(IdentityBackend):
             )
 
     def add_principal(self, principal: Principal) -> Principal:
-        name = normalize_principal(principal.name)
+        name = stored_name(principal.name)
         self._check_principal(principal, name)
         now = self._now()
         stored = added(principal, name, now)
@@ -1134,7 +1134,7 @@ class MysqlBackend(IdentityBackend):
         stored: list[Principal] = []
         seen: set[str] = set()
         for principal in principals:
-            name = normalize_principal(principal.name)
+            name = stored_name(principal.name)
             self._check_principal(principal, name)
             if name in seen:
                 raise PrincipalExists(name)
@@ -1227,7 +1227,7 @@ class MysqlBackend(IdentityBackend):
         self._atomic(work, write=True)
 
     def rename_principal(self, old: str, new: str) -> Principal:
-        new = normalize_principal(new)
+        new = stored_name(new)
         self._check_principal(Principal(new), new)
         with self.transaction():
             current = self.get_principal(old)

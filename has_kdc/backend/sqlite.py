@@ -36,6 +36,7 @@ from has_kdc.backend.errors import (
     PrincipalExists,
     PrincipalNotFound,
     SchemaError,
+    stored_name,
 )
 from has_kdc.backend.interface import IdentityBackend, check_plugin_user
 from has_kdc.backend.model import (
@@ -68,7 +69,6 @@ from has_kdc.backend.rows import (
     storable_name,
     updated,
 )
-from has_kdc.principal import normalize_principal
 
 __all__ = ["MIGRATIONS", "SqliteBackend"]
 
@@ -364,7 +364,7 @@ class SqliteBackend(IdentityBackend):
         )
 
     def add_principal(self, principal: Principal) -> Principal:
-        name = normalize_principal(principal.name)
+        name = stored_name(principal.name)
         check_keys(principal, name)
         stored = added(principal, name, self._now())
         with self.transaction(), self._errors():
@@ -409,7 +409,7 @@ class SqliteBackend(IdentityBackend):
             self._log_change("principal", name)
 
     def rename_principal(self, old: str, new: str) -> Principal:
-        new = normalize_principal(new)
+        new = stored_name(new)
         with self.transaction(), self._errors():
             current = self.get_principal(old)
             if current is None:
