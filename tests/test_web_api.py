@@ -375,3 +375,24 @@ def test_a_password_in_the_url_is_refused_where_the_body_takes_it(node):
         assert "JSON body" in body["detail"] and "-pw" not in body["detail"]
     status, _ = node.error("GET", "/has/v1/admin/getprincipal?principal=bob", headers=admin)
     assert status == 404  # nothing was created
+
+
+def test_text_that_is_not_unicode_is_400(node):
+    """JSON may escape a lone surrogate; no file can hold it (UnicodeEncodeError: a 500)."""
+    body = b'{"backendType": "mysql", "url": "mysql://h/has", "user": "\\ud800"}'
+    headers = {"Content-Type": "application/json", **node.setup_headers()}
+    status, answer = node.error("PUT", "/has/v1/conf/configkdcbackend", body, headers=headers)
+    assert status == 400, answer
+    assert not (node.conf_dir / "backend.conf").exists()
+
+
+def test_a_config_file_the_node_cannot_write_is_409(node):
+    kdc_conf = node.conf_dir / "kdc.conf"
+    kdc_conf.unlink()
+    kdc_conf.mkdir()  # whatever the reason, the file cannot be replaced
+    status, body = node.error(
+        "PUT",
+        "/has/v1/conf/configkdc?host=h&port=88&realm=HADOOP.COM",
+        headers=node.setup_headers(),
+    )
+    assert (status, body["error"]) == (409, "not_writable")

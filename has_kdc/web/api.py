@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -101,6 +102,10 @@ def _convert(param: Param, value: object, where: str) -> object:
         raise ApiError.bad_request(f"{param.name} must be a string ({where})")
     if not value:
         raise ApiError.bad_request(f"{param.name} must not be empty")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: %ED%A0%80 in a URL, "\ud800" in JSON
+        raise ApiError.bad_request(f"{param.name} is not valid Unicode text") from None
     return value
 
 
@@ -250,16 +255,31 @@ async def kdc_init(request: web.Request) -> web.Response:
 # ------------------------------------------------------------------ conf/*
 
 
+async def _edit(ctx: WebContext, fn: Callable[..., str], *args: object, **kwargs: object) -> str:
+    """A configuration edit; a file the service may not write is the node's state, not a
+    crash (the Ansible roles keep the conf_dir root's: edit it there)."""
+    try:
+        return await ctx.run(fn, *args, **kwargs)
+    except OSError as exc:
+        raise ApiError(
+            409,
+            "not_writable",
+            f"this node cannot change its configuration files ({exc.strerror or exc}); "
+            "change them where they are managed",
+        ) from None
+
+
 async def set_plugin(request: web.Request) -> web.Response:
     ctx = _ctx(request)
-    actor = request_actor(request)
-    return _message(await ctx.run(ctx.service.set_plugin, _params(request)["plugin"], actor=actor))
+    plugin, actor = _params(request)["plugin"], request_actor(request)
+    return _message(await _edit(ctx, ctx.service.set_plugin, plugin, actor=actor))
 
 
 async def config_kdc_backend(request: web.Request) -> web.Response:
     ctx = _ctx(request)
     p = _params(request)
-    msg = await ctx.run(
+    msg = await _edit(
+        ctx,
         ctx.service.config_backend,
         p["backendType"],
         url=p.get("url"),
@@ -276,7 +296,7 @@ async def config_kdc(request: web.Request) -> web.Response:
     p = _params(request)
     actor = request_actor(request)
     return _message(
-        await ctx.run(ctx.service.config_kdc, p["host"], p["port"], p["realm"], actor=actor)
+        await _edit(ctx, ctx.service.config_kdc, p["host"], p["port"], p["realm"], actor=actor)
     )
 
 

@@ -178,7 +178,9 @@ class SetupWindow:
             token, path = self._token, self._path
             if self._state != "open" or token is None or path is None:
                 return False
-            if not hmac.compare_digest(presented.strip().encode(), token.encode()):
+            if not hmac.compare_digest(
+                presented.strip().encode("utf-8", "surrogateescape"), token.encode()
+            ):
                 return False
             fresh = secrets.token_urlsafe(32)
             try:
