@@ -156,8 +156,12 @@ class SetupWindow:
         was_open = self._state == "open"
         self._state, self._token = "closed", None
         for path in self._paths():
-            with contextlib.suppress(FileNotFoundError):
+            try:
                 path.unlink()
+            except FileNotFoundError:
+                pass
+            except OSError as exc:  # no longer valid anyway: the node forgot the value
+                log.warning("cannot remove the old setup token %s: %s", path, exc.strerror)
         self._path = None
         if was_open:
             log.warning(
