@@ -230,9 +230,12 @@ def main(argv: list[str] | None = None) -> int:
     server = Server(tmp / "node", options.python_path)
     try:
         rows = []
-        for label, addresses in (("one client address", 1), ("many", options.addresses)):
-            if addresses > 1:
-                label = f"{addresses} client addresses"
+        many = f"{options.addresses} client addresses"
+        for label, addresses in (
+            ("one client address", 1),
+            (many, options.addresses),
+            (f"{many}, again", options.addresses),
+        ):
             rows.append(
                 asyncio.run(flood(server, options.connections, addresses, label, options.hold))
             )

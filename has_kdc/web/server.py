@@ -39,6 +39,7 @@ __all__ = ["WebServer", "WebServerThread", "WebStartupError"]
 log = logging.getLogger("has_kdc.web")
 #: How long start-up waits for the store to say whether the realm is initialized.
 FIRST_REFRESH_WAIT = 5.0
+LINGER_SECONDS = 2.0
 access_log = logging.getLogger("has_kdc.web.access")
 
 
@@ -88,6 +89,9 @@ class WebServer:
             # aiohttp's keep-alive timer runs from the end of the TLS handshake and of
             # every answer: the next request's headers must be in before it fires.
             keepalive_timeout=self.limits.header_timeout,
+            # After an answer to a request whose body was not read (408, 413), aiohttp
+            # drains the rest before closing, so the client sees the answer; briefly.
+            lingering_time=LINGER_SECONDS,
         )
         await runner.setup()
         self._runner = runner
