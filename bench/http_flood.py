@@ -153,10 +153,10 @@ async def flood(server: Server, count: int, addresses: int, label: str, hold: fl
         try:
             if await asyncio.wait_for(reader.read(1), left) == b"":
                 result.closed_by_server += 1
+        except TimeoutError:  # before OSError: TimeoutError is one
+            pass
         except (OSError, ssl.SSLError):
             result.closed_by_server += 1
-        except TimeoutError:
-            pass
     for _reader, writer in opened:
         writer.close()
     await asyncio.sleep(3.0)
