@@ -1,15 +1,15 @@
-"""A quick schemathesis round over every route of the OpenAPI document (tests/http_fuzz.py).
+"""A quick schemathesis round over every route of the OpenAPI document (tests/fuzz/http_routes.py).
 
 Seeded, a few cases per operation and caller: before init anonymously and with the
 setup token, after init anonymously and as an administrator. Any 5xx other than
 health's "down", and any request left without an answer, fails the test; the
 report (cases, statuses, the node's RSS before and after) is printed. The long run
-is bench/http_fuzz.py.
+is scripts/fuzz-http.sh.
 """
 
 from __future__ import annotations
 
-from tests.http_fuzz import FuzzServer, fuzz
+from tests.fuzz.http_routes import FuzzServer, fuzz
 
 EXAMPLES = 2
 SEED = 20260514

@@ -1,7 +1,7 @@
 """HTTP fuzzing of every route of a node from its own OpenAPI document, with schemathesis.
 
-``FuzzServer(tmp)`` runs a node in a child process (``python -m tests.http_fuzz serve
-DIR``: tests/webnode.py's node with the admin API and the TGT route, enable_conf on),
+``FuzzServer(tmp)`` runs a node in a child process (``python -m tests.fuzz.http_routes
+serve DIR``: tests/webnode.py's node with the admin API and the TGT route, enable_conf on),
 so its memory is measured alone. ``fuzz(server, examples=..., seed=...)`` loads the
 OpenAPI document the node serves and, for every operation, sends schemathesis cases
 (valid and invalid: hypothesis, seeded) in three rounds:
@@ -14,17 +14,20 @@ The `FuzzReport` counts cases and statuses, lists every 5xx other than the 503s 
 node gives by design (health before init) — the request that caused it, without
 header values — and every hang (no answer within ``HANG_SECONDS``), and gives the
 node's RSS before and after. tests/test_web_fuzz.py runs a quick round in the suite;
-bench/http_fuzz.py a long one.
+``scripts/fuzz-http.sh [--examples N] [--seed S]`` (this module's ``main``) a long one,
+100 cases per operation, caller and kind by default; it exits 1 on any 5xx or hang.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
-import os
+import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,11 +66,11 @@ class FuzzServer:
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.http_fuzz", "serve", str(self.directory)],
+            [sys.executable, "-m", "tests.fuzz.http_routes", "serve", str(self.directory)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
-            cwd=Path(__file__).resolve().parent.parent,
+            cwd=Path(__file__).resolve().parents[2],
         )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
@@ -222,14 +225,31 @@ def run_standalone(examples: int, seed: int, keep: bool = False) -> FuzzReport:
             return fuzz(server, examples=examples, seed=seed)
     finally:
         if not keep:
-            import shutil
-
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) == 2 and args[0] == "serve":
+        _serve(args[1])
+        return 0
+    parser = argparse.ArgumentParser(
+        prog="scripts/fuzz-http.sh", description="schemathesis over every HTTPS route"
+    )
+    parser.add_argument("--examples", type=int, default=100, help="per operation and round")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--keep", action="store_true", help="keep the node's directory")
+    options = parser.parse_args(args)
+    started = time.monotonic()
+    report = run_standalone(options.examples, options.seed, keep=options.keep)
+    print(report.summary())
+    print(f"{time.monotonic() - started:.0f} s")
+    for line in report.server_errors:
+        print("5xx:", line)
+    for line in report.hangs:
+        print("hang:", line)
+    return 1 if report.server_errors or report.hangs else 0
+
+
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "serve":
-        os.environ.setdefault("PYTHONUNBUFFERED", "1")
-        _serve(sys.argv[2])
-    else:
-        sys.exit("usage: python -m tests.http_fuzz serve DIR")
+    sys.exit(main())
