@@ -25,12 +25,15 @@ from pathlib import Path
 
 import pytest
 
+from has_kdc.admin import os_actor
 from has_kdc.web.app import ROUTES_KEY
 from has_kdc.web.auth import peer_is_local
 from has_kdc.web.setup_window import SETUP_TOKEN_FILE, SETUP_TOKEN_HEADER
 from tests.webnode import ADMIN, REALM, Node, keytab_keys, make_node
 
 USER = f"alice@{REALM}"
+#: who initializes the realm without HTTPS (as Ansible or kdcinit --local do)
+LOCAL = os_actor("kdcinit")
 CALLERS = ("anonymous", "setup-token", "user", "admin")
 #: The only routes anyone may call (rule public or tls); every other route is conf or admin.
 OPEN_ROUTES = {
@@ -207,7 +210,7 @@ def test_kdcinit_creates_the_realm_for_the_token_holder_or_an_admin(
 
 def test_anonymous_kdcinit_after_init_is_401_without_key_bytes(nodes, tmp_path):
     node = start(nodes, tmp_path, enable_conf=True)
-    outcome = node.service.init_realm()  # as Ansible or kdcinit --local do: no HTTPS
+    outcome = node.service.init_realm(LOCAL)  # as Ansible or kdcinit --local do: no HTTPS
     keys = [key for *_, key in keytab_keys(outcome.keytab)]
     for method in ("GET", "PUT"):
         status, headers, body = node.raw(method, "/has/v1/kdcinit")
@@ -225,7 +228,7 @@ def test_anonymous_kdcinit_after_init_is_401_without_key_bytes(nodes, tmp_path):
 
 def test_anonymous_conf_changes_after_init_are_refused_and_change_nothing(nodes, tmp_path):
     node = start(nodes, tmp_path, enable_conf=True)
-    node.service.init_realm()
+    node.service.init_realm(LOCAL)
     before = conf_files(node)
     json_type = {"Content-Type": "application/json"}
     attempts = [
@@ -289,7 +292,7 @@ def test_the_window_closes_when_the_realm_is_initialized_elsewhere(nodes, tmp_pa
     token = node.setup_token()
     assert token is not None
     with caplog.at_level(logging.INFO):
-        node.service.init_realm()  # another node, Ansible, kdcinit --local: not this server
+        node.service.init_realm(LOCAL)  # another node, Ansible, kdcinit --local: not this server
         deadline = time.monotonic() + 30
         closed = "setup window closed (the realm is initialized)"
         while closed not in caplog.text:  # the watcher notices
