@@ -499,7 +499,7 @@ def test_every_rest_change_is_one_record_by_the_authenticated_principal(web):
 
 
 def test_conf_and_kdcinit_endpoints_are_recorded_as_their_caller(web):
-    """Anonymous where the route lets anyone in (enable_conf, before init), else the admin."""
+    """The setup token's holder before init (the setup window), else the admin."""
     conf = web.conf_dir
     backend_conf = (conf / "backend.conf").read_text() if (conf / "backend.conf").exists() else None
     calls = [
@@ -531,6 +531,8 @@ def test_conf_and_kdcinit_endpoints_are_recorded_as_their_caller(web):
         headers = {"Content-Type": "application/json"}
         if who:
             headers["X-Test-Principal"] = who
+        else:
+            headers.update(web.setup_headers())
         data = json.dumps(body).encode() if body is not None else None
         status, _h, answer = web.raw(method, f"/has/v1/{path}", data, headers)
         assert status == 200, answer
@@ -543,7 +545,7 @@ def test_conf_and_kdcinit_endpoints_are_recorded_as_their_caller(web):
         assert (rec.action, rec.via, rec.actor, rec.address) == (
             action,
             "rest",
-            who or "anonymous",
+            who or "setup-token",
             "127.0.0.1",
         )
     init1, init2 = records(conf, action="init")

@@ -145,6 +145,13 @@ def test_value_before_any_section_wins_as_in_has(tmp_path, caplog):
             "certificate and its key together (PEM files)",
         ),
         ("https_port = {", "https_port: expected one value, found a '{ }' block"),
+        ("https_max_connections = 0", "https_max_connections = 0: expected 1 to 100000"),
+        (
+            "https_max_connections_per_client = many",
+            "https_max_connections_per_client = many: expected 1 to 100000",
+        ),
+        ("https_header_timeout = 2h", "https_header_timeout = 2h: expected 1 to 3600 seconds"),
+        ("https_body_timeout = 0", "https_body_timeout = 0: expected 1 to 3600 seconds"),
     ],
 )
 def test_wrong_values_name_file_line_and_what_is_expected(tmp_path, line, message):
@@ -155,6 +162,25 @@ def test_wrong_values_name_file_line_and_what_is_expected(tmp_path, line, messag
     with pytest.raises(ConfigError) as err:
         read_has_server_conf(path)
     assert str(err.value) == f"{path}:3: {message}"
+
+
+def test_https_limits_have_defaults_and_take_durations(tmp_path):
+    defaults = read_has_server_conf(write(tmp_path, "[HAS]\n  https_port = 8092\n"))
+    assert (
+        defaults.https_max_connections,
+        defaults.https_max_connections_per_client,
+        defaults.https_handshake_timeout,
+        defaults.https_header_timeout,
+        defaults.https_body_timeout,
+    ) == (256, 32, 10, 15, 15)
+    text = (
+        "[HAS]\n  https_max_connections = 1000\n  https_max_connections_per_client = 4\n"
+        "  https_handshake_timeout = 5\n  https_header_timeout = 1m\n  https_body_timeout = 30\n"
+    )
+    conf = read_has_server_conf(write(tmp_path, text))
+    assert (conf.https_max_connections, conf.https_max_connections_per_client) == (1000, 4)
+    assert (conf.https_handshake_timeout, conf.https_header_timeout) == (5, 60)
+    assert conf.https_body_timeout == 30
 
 
 def test_plugin_name_with_space_rejected(tmp_path):

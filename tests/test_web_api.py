@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,10 +18,10 @@ from pathlib import Path
 import pytest
 
 from has_kdc.backend import open_backend
-from has_kdc.client.has_client import HasClientError
+from has_kdc.client.has_client import HasClientError, HasResponse, client_ssl_context
 from has_kdc.conf import load_conf_dir, read_backend_conf, read_has_server_conf, set_enable_conf
 from has_kdc.web import default_routes
-from tests.webnode import ADMIN, REALM, Node, keytab_principals, make_node
+from tests.webnode import ADMIN, REALM, Node, keytab_keys, keytab_principals, make_node
 
 
 @pytest.fixture
@@ -65,50 +66,61 @@ def test_wrong_verb_is_405_json_with_allow(node):
 )
 def test_bad_parameters_are_400(node, query, word):
     before = (node.conf_dir / "kdc.conf").read_text()
-    status, body = node.error("PUT", f"/has/v1/conf/configkdc?{query}")
+    status, body = node.error(
+        "PUT", f"/has/v1/conf/configkdc?{query}", headers=node.setup_headers()
+    )
     assert status == 400, body
     assert word in body["detail"]
     assert (node.conf_dir / "kdc.conf").read_text() == before
 
 
 def test_invalid_json_bodies_are_4xx(node):
-    json_type = {"Content-Type": "application/json"}
-    status, body = node.error("PUT", "/has/v1/conf/configkdc", b'{"port": 88,', headers=json_type)
+    def put(body: bytes, content_type: str = "application/json") -> tuple[int, dict]:
+        headers = {"Content-Type": content_type, **node.setup_headers()}
+        return node.error("PUT", "/has/v1/conf/configkdc", body, headers=headers)
+
+    status, body = put(b'{"port": 88,')
     assert (status, body["error"]) == (400, "invalid_json")
-    status, body = node.error("PUT", "/has/v1/conf/configkdc", b"[1, 2]", headers=json_type)
+    status, body = put(b"[1, 2]")
     assert (status, body["error"]) == (400, "invalid_json")
-    status, body = node.error(
-        "PUT",
-        "/has/v1/conf/configkdc",
-        b'{"port": "x", "realm": "R", "host": "h"}',
-        headers=json_type,
-    )
+    status, body = put(b'{"port": "x", "realm": "R", "host": "h"}')
     assert status == 400 and "integer" in body["detail"]
-    status, body = node.error(
-        "PUT", "/has/v1/conf/configkdc", b"port=88", headers={"Content-Type": "text/plain"}
-    )
+    status, body = put(b"port=88", "text/plain")
     assert status == 415
-    status, body = node.error("PUT", "/has/v1/conf/configkdc", b"x" * 200_000, headers=json_type)
+    status, body = put(b"x" * 200_000)
     assert status == 413
+    # json.loads recurses: nesting deeper than the interpreter's limit is a client error
+    for deep in (b"[" * 30_000 + b"]" * 30_000, b'{"a":' * 10_000 + b"1" + b"}" * 10_000):
+        status, body = put(deep)
+        assert (status, body["error"]) == (400, "invalid_json"), body
+
+
+@pytest.mark.parametrize("number", ["1" * 5000, "--5", "\u00b2", "\u0661", "+"])
+def test_integers_that_int_refuses_are_400_not_500(node, number):
+    body = f'{{"host": "h", "port": "{number}", "realm": "HADOOP.COM"}}'.encode()
+    headers = {"Content-Type": "application/json", **node.setup_headers()}
+    status, answer = node.error("PUT", "/has/v1/conf/configkdc", body, headers=headers)
+    assert status == 400 and "integer" in answer["detail"], answer
 
 
 # ------------------------------------------------------------------ realm and configs
 
 
 def test_kdcinit_returns_the_admin_keytab_once_created(node):
-    first = node.client.put("kdcinit")
+    first = node.client.request("PUT", "kdcinit", headers=node.setup_headers())
     assert first.headers["x-has-realm-created"] == "true"
     assert first.headers["cache-control"] == "no-store"
     principals = keytab_principals(first.body)
     assert principals == {ADMIN}
-    again = node.client.get("kdcinit")
+    assert node.setup_token() is None  # the window closed with the init
+    again = node.client.request("GET", "kdcinit", headers={"X-Test-Principal": ADMIN})
     assert again.headers["x-has-realm-created"] == "false"
-    assert again.body == first.body  # the same keys: init never re-keys
+    assert keytab_keys(again.body) == keytab_keys(first.body)  # init never re-keys
     assert node.client.get("kdcstart").json()["initialized"] is True
 
 
 def test_client_configs_name_this_node(node):
-    node.client.put("kdcinit")
+    node.init_realm()
     krb5 = node.client.get("getkrb5conf")
     assert krb5.headers["content-disposition"] == "attachment; filename=krb5.conf"
     conf = load_conf_dir(node.conf_dir).kdc
@@ -125,22 +137,23 @@ def test_client_configs_name_this_node(node):
 
 
 def test_conf_endpoints_edit_files_and_are_closed_without_enable_conf(node, caplog):
-    msg = node.client.put("conf/setplugin", plugin="RAM").json()["msg"]
+    def setup_put(path: str, json_body: dict) -> HasResponse:
+        return node.client.request("PUT", path, json_body=json_body, headers=node.setup_headers())
+
+    msg = setup_put("conf/setplugin", {"plugin": "RAM"}).json()["msg"]
     assert "RAM" in msg
     assert read_has_server_conf(node.conf_dir / "has-server.conf").auth_type == "RAM"
     assert "auth_type = RAM" in node.client.get("gethasconf").text()
 
-    node.client.put(
-        "conf/configkdc", json_body={"host": "emr-header-1", "port": 88, "realm": REALM}
-    )
+    setup_put("conf/configkdc", {"host": "emr-header-1", "port": 88, "realm": REALM})
     kdc = load_conf_dir(node.conf_dir).kdc
     assert (kdc.kdc_host, kdc.kdc_tcp_port, kdc.kdc_realm) == ("emr-header-1", 88, REALM)
 
     secret = "db-Secret-77"
     with caplog.at_level(logging.DEBUG):
-        answer = node.client.put(
+        answer = setup_put(
             "conf/configkdcbackend",
-            json_body={
+            {
                 "backendType": "mysql",
                 "url": "jdbc:mysql://127.0.0.1:3306/has",
                 "user": "has",
@@ -157,13 +170,24 @@ def test_conf_endpoints_edit_files_and_are_closed_without_enable_conf(node, capl
         secret,
     )
 
-    status, body = node.error("PUT", "/has/v1/conf/configkdcbackend?backendType=json")
+    status, body = node.error(
+        "PUT", "/has/v1/conf/configkdcbackend?backendType=json", headers=node.setup_headers()
+    )
     assert status == 400 and "json" in body["detail"]
+    # a password in the URL is refused, with the way to send it
+    status, body = node.error(
+        "PUT",
+        "/has/v1/conf/configkdcbackend?backendType=mysql&url=mysql://h/has&user=has&password=pw1",
+        headers=node.setup_headers(),
+    )
+    assert status == 400 and "JSON body" in body["detail"] and "pw1" not in body["detail"]
 
     set_enable_conf(node.conf_dir / "has-server.conf", False)
-    status, body = node.error("PUT", "/has/v1/conf/setplugin?plugin=MySQL")
+    status, body = node.error(
+        "PUT", "/has/v1/conf/setplugin?plugin=MySQL", headers=node.setup_headers()
+    )
     assert (status, body["error"]) == (403, "configuration_disabled")
-    status, body = node.error("GET", "/has/v1/kdcinit")
+    status, body = node.error("GET", "/has/v1/kdcinit", headers=node.setup_headers())
     assert status == 403
     # an administrator may still use them
     status, _, _ = node.raw(
@@ -173,8 +197,12 @@ def test_conf_endpoints_edit_files_and_are_closed_without_enable_conf(node, capl
 
 
 def test_configkdc_refuses_another_realm_once_initialized(node):
-    node.client.put("kdcinit")
-    status, body = node.error("PUT", "/has/v1/conf/configkdc?host=h&port=88&realm=OTHER.COM")
+    node.init_realm()
+    status, body = node.error(
+        "PUT",
+        "/has/v1/conf/configkdc?host=h&port=88&realm=OTHER.COM",
+        headers={"X-Test-Principal": ADMIN},
+    )
     assert status == 409 and "HADOOP.COM" in body["detail"]
 
 
@@ -186,7 +214,7 @@ def test_health_reports_init_and_kdc_state(node):
     body = json.loads(data)
     assert status == 503
     assert body["database"]["reachable"] is True and body["realm"]["initialized"] is False
-    node.client.put("kdcinit")
+    node.init_realm()
     assert node.client.get("health").json()["status"] == "ok"
     node.listening[0] = False
     status, _, data = node.raw("GET", "/has/v1/health")
@@ -204,7 +232,7 @@ def test_metrics_count_requests_by_route_template(node):
     assert 'has_http_requests_total{path="unmatched",method="GET",status="404"} 1' in text
     assert 'has_http_requests_total{path="/has/v1/getkrb5conf",method="GET",status="200"} 1' in text
     assert (
-        'has_http_requests_total{path="/has/v1/conf/configkdc",method="PUT",status="400"} 1' in text
+        'has_http_requests_total{path="/has/v1/conf/configkdc",method="PUT",status="401"} 1' in text
     )
     assert (
         'has_http_request_duration_seconds_count{path="/has/v1/getkrb5conf",method="GET"} 1' in text
@@ -223,7 +251,7 @@ def test_openapi_document_lists_the_served_routes(node):
 
 
 def test_admin_endpoints_deny_by_default_and_serve_admins(node):
-    node.client.put("kdcinit")
+    node.init_realm()
     status, headers, data = node.raw("GET", "/has/v1/admin/getprincipals")
     assert status == 401 and headers["www-authenticate"] == "Negotiate"
     assert json.loads(data)["error"] == "unauthorized"
@@ -301,3 +329,70 @@ def test_no_plain_http_unless_configured(node):
     conf = read_has_server_conf(node.conf_dir / "has-server.conf")
     assert not conf.http_enabled
     assert [scheme for scheme, _, _ in node.thread.server.addresses] == ["https"]
+
+
+# ------------------------------------------------------------------ secrets and logs
+
+
+def test_no_query_string_reaches_any_log(node, caplog):
+    """aiohttp logs a request line it cannot parse with its bytes; has-kdc's filter
+    cuts the query string out of that and of every other web log line."""
+    secret = "pw-Secret-4242"
+    lines = [
+        # over aiohttp's 8 KiB request-line limit
+        f"GET /has/v1/health?password={secret}{'a' * 9000} HTTP/1.1\r\n\r\n".encode(),
+        # a method aiohttp does not accept
+        f"G\x01T /has/v1/health?password={secret} HTTP/1.1\r\n\r\n".encode(),
+        # an HTTP version it does not speak
+        f"GET /has/v1/health?password={secret} HTTP/9.1\r\n\r\n".encode(),
+        # a well-formed request (the access log)
+        f"GET /has/v1/getcert?password={secret} HTTP/1.1\r\nHost: x\r\n\r\n".encode(),
+    ]
+    with caplog.at_level(logging.DEBUG):
+        for line in lines:
+            raw = socket.create_connection(("127.0.0.1", node.port), timeout=10)
+            with client_ssl_context(node.ca_file).wrap_socket(
+                raw, server_hostname="127.0.0.1"
+            ) as sock:
+                sock.sendall(line)
+                sock.recv(65536)
+        node.thread.stop()  # flush: every line of those requests is logged by now
+    assert caplog.records
+    assert secret not in caplog.text
+    assert "Traceback" not in caplog.text  # a bad request is one line, not a screen
+    assert any("LineTooLong" in r.getMessage() for r in caplog.records)
+
+
+def test_a_password_in_the_url_is_refused_where_the_body_takes_it(node):
+    node.init_realm()
+    admin = {"X-Test-Principal": ADMIN}
+    for path in (
+        "/has/v1/admin/addprincipal?principal=bob&password=bob-pw",
+        "/has/v1/admin/changepassword?principal=kadmin/changepw&password=x-pw",
+    ):
+        status, body = node.error("POST", path, headers=admin)
+        assert status == 400, body
+        assert "JSON body" in body["detail"] and "-pw" not in body["detail"]
+    status, _ = node.error("GET", "/has/v1/admin/getprincipal?principal=bob", headers=admin)
+    assert status == 404  # nothing was created
+
+
+def test_text_that_is_not_unicode_is_400(node):
+    """JSON may escape a lone surrogate; no file can hold it (UnicodeEncodeError: a 500)."""
+    body = b'{"backendType": "mysql", "url": "mysql://h/has", "user": "\\ud800"}'
+    headers = {"Content-Type": "application/json", **node.setup_headers()}
+    status, answer = node.error("PUT", "/has/v1/conf/configkdcbackend", body, headers=headers)
+    assert status == 400, answer
+    assert not (node.conf_dir / "backend.conf").exists()
+
+
+def test_a_config_file_the_node_cannot_write_is_409(node):
+    kdc_conf = node.conf_dir / "kdc.conf"
+    kdc_conf.unlink()
+    kdc_conf.mkdir()  # whatever the reason, the file cannot be replaced
+    status, body = node.error(
+        "PUT",
+        "/has/v1/conf/configkdc?host=h&port=88&realm=HADOOP.COM",
+        headers=node.setup_headers(),
+    )
+    assert (status, body["error"]) == (409, "not_writable")

@@ -118,3 +118,33 @@ def test_workers_share_kdc_metrics_with_the_https_process(tmp_path):
         assert node.https_client().get("health").json()["status"] == "ok"
     finally:
         node.stop()
+
+
+def test_has_server_warns_about_enable_conf_and_says_when_the_window_closes(tmp_path):
+    node = HasNode(tmp_path, "HADOOP.COM", "127.0.0.1", https_port=free_port())
+    node.start()
+    try:
+        token_file = node.conf_dir / "setup-token"
+        assert stat.S_IMODE(os.stat(token_file).st_mode) == 0o600
+        token = token_file.read_text().strip()
+        log = node.log_text()
+        assert "WARNING" in log and "enable_conf = true" in log
+        assert str(token_file) in log
+        # kdcinit on the node uses the token: config first, then init
+        node.kdcinit("set_plugin", "RAM")
+        assert token_file.read_text().strip() != token  # spent and replaced
+        node.kdcinit("init", "-p", str(tmp_path))
+        assert not token_file.exists()
+        log = node.log_text()
+        assert "setup window closed" in log
+        assert token not in log
+        # no token any more, and kdcinit says what to do instead
+        (tmp_path / "other").mkdir()
+        refused = node.kdcinit("init", "-p", str(tmp_path / "other"), check=False)
+        assert refused.returncode == 1 and "--local init" in refused.stderr
+        assert not (tmp_path / "other" / "admin.keytab").exists()
+        # with the admin keys, kdcinit authenticates (SPNEGO) and changes nothing
+        again = node.kdcinit("init", "-p", str(tmp_path)).stdout
+        assert "already initialized" in again and "Unchanged" in again
+    finally:
+        node.stop()

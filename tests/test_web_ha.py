@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import shutil
 import stat
 import time
 from collections.abc import Iterator
@@ -53,8 +54,15 @@ def test_two_nodes_export_configs_that_mit_kinit_uses_alone(cluster, tmp_path):
     assert "Realm HADOOP.COM initialized" in out
     assert f"HTTP/{HOSTS[1]}@{REALM}" in out  # node2 registered before init
     assert stat.S_IMODE(os.stat(node1.admin_keytab).st_mode) == 0o600
+    # the realm exists: its admin keys go to administrators only, even on a node
+    refused = node2.kdcinit("init", "-p", str(node2.tmp), check=False)
+    assert refused.returncode == 1 and "401" in refused.stderr, refused.stderr
+    assert "copy admin.keytab" in refused.stderr and not node2.admin_keytab.exists()
+    shutil.copyfile(node1.admin_keytab, node2.admin_keytab)
+    os.chmod(node2.admin_keytab, 0o600)
+    # with the keys, kdcinit authenticates as kadmin (SPNEGO) and gets the same keys back
     again = node2.kdcinit("init", "-p", str(node2.tmp)).stdout
-    assert "already initialized" in again
+    assert "already initialized" in again and "Unchanged" in again
     assert "Unchanged" in node1.kdcinit("init", "-p", str(node1.tmp)).stdout
     keys1, keys2 = (_keys(node.admin_keytab) for node in cluster)
     assert keys1 == keys2 and keys1  # the same admin keys on both nodes (times differ)

@@ -146,8 +146,16 @@ def test_openapi_describes_every_route_with_its_parameters():
     for route in routes:
         op = doc["paths"][route.full_path][route.method.lower()]
         assert op["summary"] == route.summary
-        assert {p["name"] for p in op.get("parameters", [])} == {p.name for p in route.params}
+        in_url = {p.name for p in route.params if not p.secret or p.query_allowed}
+        assert {p["name"] for p in op.get("parameters", [])} == in_url
+        if route.json_body:  # every parameter, secrets included, may come in the body
+            body = op["requestBody"]["content"]["application/json"]["schema"]
+            assert set(body["properties"]) == {p.name for p in route.params}
         assert "200" in op["responses"]
+        assert op["x-has-access"] == route.access
+    backend = doc["paths"]["/has/v1/conf/configkdcbackend"]["put"]
+    assert "password" not in {p["name"] for p in backend["parameters"]}  # body only
+    assert backend["security"] == [{"negotiate": []}, {"setupToken": []}]
     configkdc = doc["paths"]["/has/v1/conf/configkdc"]["put"]
     port = next(p for p in configkdc["parameters"] if p["name"] == "port")
     assert port["schema"] == {"type": "integer", "minimum": 1, "maximum": 65535}

@@ -3,7 +3,10 @@
 ``make_node(tmp)`` writes a conf_dir (kdc.conf, has-server.conf), a CA and the node's
 certificate, and starts the web server on its thread as has-server does; the KDC is
 not started (``listening`` says what the server reports). ``header_authenticator``
-stands in for SPNEGO and trusts the ``X-Test-Principal`` header.
+stands in for SPNEGO and trusts the ``X-Test-Principal`` header. ``with_tgt`` adds
+the TGT-over-HTTPS route, ``server_conf`` more has-server.conf lines under [HAS].
+``Node.setup_headers()`` carries the node's current setup token, as kdcinit on the
+node sends it.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from has_kdc.web import (
     WebServerThread,
     server_ssl_context,
 )
+from has_kdc.web.setup_window import SETUP_TOKEN_HEADER, read_setup_token
+from has_kdc.web.tgt_api import TgtService, tgt_routes
 from tests.mitkrb import free_port
 
 REALM = "HADOOP.COM"
@@ -46,6 +51,14 @@ async def header_authenticator(request: web.Request) -> AuthResult | None:
     return AuthResult(name, {"X-Authenticated": name}) if name else None
 
 
+def keytab_keys(data: bytes) -> set[tuple[str, int, int, bytes]]:
+    """What a keytab holds, without the times it was written."""
+    return {
+        ("/".join(e.principal.components) + "@" + e.principal.realm, e.kvno, e.enctype, e.key)
+        for e in parse_keytab(data).entries
+    }
+
+
 @dataclass
 class Node:
     conf_dir: Path
@@ -54,6 +67,23 @@ class Node:
     ca_file: Path
     listening: list[bool]
     thread: WebServerThread
+
+    @property
+    def service(self) -> HasService:
+        return self.thread.server.context.service
+
+    def setup_token(self) -> str | None:
+        return read_setup_token(self.conf_dir)
+
+    def setup_headers(self) -> dict[str, str]:
+        """The header of the setup window, with the token as it is now (one use each)."""
+        token = self.setup_token()
+        assert token is not None, "no setup token: the realm is initialized or the server down"
+        return {SETUP_TOKEN_HEADER: token}
+
+    def init_realm(self) -> bytes:
+        """Initialize the realm through the setup window, as kdcinit on the node does."""
+        return self.client.request("PUT", "kdcinit", headers=self.setup_headers()).body
 
     @property
     def client(self) -> HasHttpsClient:
@@ -95,7 +125,14 @@ class Node:
         return status, parsed
 
 
-def make_node(tmp: Path, *, enable_conf: bool = True, http: bool = False) -> Node:
+def make_node(
+    tmp: Path,
+    *,
+    enable_conf: bool = True,
+    http: bool = False,
+    with_tgt: bool = False,
+    server_conf: dict[str, str] | None = None,
+) -> Node:
     conf_dir = tmp / "conf"
     data_dir = tmp / "data"
     conf_dir.mkdir(parents=True)
@@ -115,6 +152,7 @@ def make_node(tmp: Path, *, enable_conf: bool = True, http: bool = False) -> Nod
     ]
     if http_port:
         lines += ["  http_host = 127.0.0.1", f"  http_port = {http_port}"]
+    lines += [f"  {key} = {value}" for key, value in (server_conf or {}).items()]
     lines += ["[PLUGIN]", "  auth_type = MySQL", ""]
     (conf_dir / "has-server.conf").write_text("\n".join(lines))
     ca = create_ca(tmp / "ca", "test CA")
@@ -125,9 +163,14 @@ def make_node(tmp: Path, *, enable_conf: bool = True, http: bool = False) -> Nod
     context = WebContext(
         service, kdc_listening=lambda: listening[0], authenticator=header_authenticator
     )
-    server_conf = read_has_server_conf(conf_dir / "has-server.conf")
+    routes = tgt_routes(TgtService.for_context(context)) if with_tgt else ()
     thread = WebServerThread(
-        WebServer(context, server_conf, server_ssl_context(cert.cert_path, cert.key_path))
+        WebServer(
+            context,
+            read_has_server_conf(conf_dir / "has-server.conf"),
+            server_ssl_context(cert.cert_path, cert.key_path),
+            extra_routes=routes,
+        )
     )
     thread.start()
     return Node(conf_dir, port, http_port, cert.trust_bundle_path, listening, thread)

@@ -303,6 +303,13 @@ def _serve(conf: ConfDir, options: argparse.Namespace, on_ready: Callable[[], No
         options.workers,
         f", https {server_conf.https_host}:{server_conf.https_port}" if server_conf else "",
     )
+    if server_conf is not None and server_conf.enable_conf:
+        log.warning(
+            "enable_conf = true in %s: until the realm is initialized, kdcinit and the "
+            "configuration endpoints accept HTTPS requests that carry this node's one-time "
+            "setup token; once it is initialized, only administrators (SPNEGO)",
+            conf.path / HAS_SERVER_CONF,
+        )
     try:
         services = node_service_principals(kdc, server_conf)
     except AdminError as exc:

@@ -6,6 +6,14 @@ wildcard https_host means this machine), and the server is trusted through the
 cluster CA: has-server.conf's ``ssl_ca_file``, else
 ``$CA_ROOT``, else ``<conf_dir>/ca-root.pem``, else ``/etc/has/ca-root.pem``.
 
+Until the realm is initialized the server takes ``init`` and the ``config_*`` and
+``set_plugin`` commands only with its one-time setup token (has_kdc.web.setup_window):
+kdcinit reads it from ``<conf_dir>/setup-token`` (else ``<data_dir>/setup-token``)
+before each request, so it works when run on the node by root or the service's
+account. Once the realm is initialized those commands need an administrator:
+``init -p DIR`` then authenticates with the admin keys already in ``DIR/admin.keytab``
+(Kerberos SPNEGO through this node's KDC); without them it says where to get them.
+
 ``--local`` does the same work on the identity store directly (conf_dir's
 kdc.conf and backend.conf), without a running server: for bootstrapping, recovery,
 or a node whose HTTPS is down. Its changes are audited as the local OS user via
@@ -55,18 +63,23 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol, TextIO
+from urllib.parse import urlsplit
 
-from has_kdc.admin import ADMIN_KEYTAB, Actor, os_actor
+from has_kdc.admin import ADMIN_KEYTAB, Actor, admin_principal_name, os_actor
 from has_kdc.admin.cluster import cluster_report, render_text
 from has_kdc.admin.errors import AdminError
 from has_kdc.cli.backend_startup import open_backend_deferred
 from has_kdc.cli.shell import USER_ERRORS, Command, Console
+from has_kdc.client.admin_client import HasAdminClient
 from has_kdc.client.has_client import (
     HasClientError,
     HasHttpsClient,
+    HasResponse,
     client_ssl_context,
     local_server_url,
 )
+from has_kdc.client.kdc_client import KdcClient
+from has_kdc.client.transport import KdcAddress, KdcTransport
 from has_kdc.conf import (
     HAS_SERVER_CONF,
     ConfigError,
@@ -76,10 +89,12 @@ from has_kdc.conf import (
 )
 from has_kdc.conf.has_client import CA_ROOT_DEFAULT, CA_ROOT_ENV
 from has_kdc.fileio import PUBLIC_MODE, SECRET_MODE, write_if_changed
+from has_kdc.formats import read_keytab
 from has_kdc.formats.keytab import parse_keytab
 from has_kdc.pki import PkiError, create_ca, issue_server_cert
 from has_kdc.web.errors import ApiError
 from has_kdc.web.service import HasService, InitOutcome
+from has_kdc.web.setup_window import SETUP_TOKEN_HEADER, read_setup_token
 from has_kdc.web.tls import DEFAULT_CA_FILE
 
 __all__ = ["KdcInitTool", "LocalOps", "RemoteOps", "main"]
@@ -101,17 +116,37 @@ class KdcInitOps(Protocol):
     def ca_certificate(self) -> bytes | None: ...
     def core_site(self) -> str: ...
     def kdc_start(self) -> str: ...
-    def init(self) -> InitOutcome: ...
+    def init(self, admin_keytab: Path | None = None) -> InitOutcome: ...
     def config_kdc(self, host: str, port: int, realm: str) -> str: ...
     def config_backend(self, backend_type: str, **values: str | None) -> str: ...
     def set_plugin(self, plugin: str) -> str: ...
 
 
 class RemoteOps:
-    """The HAS server's REST API (/has/v1), as HAS's kdcinit uses it."""
+    """The HAS server's REST API (/has/v1), as HAS's kdcinit uses it.
 
-    def __init__(self, client: HasHttpsClient) -> None:
+    ``setup_token`` reads the node's current setup token (None once the realm is
+    initialized); ``admin_client`` makes a SPNEGO client from an admin keytab.
+    """
+
+    def __init__(
+        self,
+        client: HasHttpsClient,
+        *,
+        setup_token: Callable[[], str | None] = lambda: None,
+        admin_client: Callable[[Path], HasAdminClient] | None = None,
+    ) -> None:
         self.client = client
+        self._setup_token = setup_token
+        self._admin_client = admin_client
+
+    def _setup_headers(self) -> dict[str, str]:
+        token = self._setup_token()
+        return {SETUP_TOKEN_HEADER: token} if token else {}
+
+    def _put(self, path: str, json_body: object = None) -> HasResponse:
+        """A request of the setup window: with the setup token while there is one."""
+        return self.client.request("PUT", path, json_body=json_body, headers=self._setup_headers())
 
     def krb5_conf(self) -> str:
         return self.client.get("getkrb5conf").text()
@@ -133,8 +168,25 @@ class RemoteOps:
     def kdc_start(self) -> str:
         return str(self.client.get("kdcstart").json().get("msg", ""))
 
-    def init(self) -> InitOutcome:
-        answer = self.client.put("kdcinit")
+    def init(self, admin_keytab: Path | None = None) -> InitOutcome:
+        headers = self._setup_headers()
+        if not headers and admin_keytab is not None and self._admin_client is not None:
+            answer = self._admin_client(admin_keytab).put("kdcinit")
+        else:
+            try:
+                answer = self.client.request("PUT", "kdcinit", headers=headers)
+            except HasClientError as exc:
+                if exc.status == 401 and exc.error == "unauthorized":
+                    raise HasClientError(
+                        f"{exc}. kdcinit authenticates as kadmin with DIR/{ADMIN_KEYTAB} when "
+                        "it is there: copy admin.keytab from a node that has it, or run "
+                        "'kdcinit <conf_dir> --local init -p DIR' on a node that can read "
+                        "the store",
+                        status=exc.status,
+                        error=exc.error,
+                        url=exc.url,
+                    ) from None
+                raise
         try:
             parse_keytab(answer.body)
         except ValueError as exc:
@@ -151,16 +203,14 @@ class RemoteOps:
 
     def config_kdc(self, host: str, port: int, realm: str) -> str:
         body = {"host": host, "port": port, "realm": realm}
-        return str(self.client.put("conf/configkdc", json_body=body).json().get("msg", ""))
+        return str(self._put("conf/configkdc", body).json().get("msg", ""))
 
     def config_backend(self, backend_type: str, **values: str | None) -> str:
         body = {"backendType": backend_type, **{k: v for k, v in values.items() if v}}
-        answer = self.client.put("conf/configkdcbackend", json_body=body)
-        return str(answer.json().get("msg", ""))
+        return str(self._put("conf/configkdcbackend", body).json().get("msg", ""))
 
     def set_plugin(self, plugin: str) -> str:
-        answer = self.client.put("conf/setplugin", json_body={"plugin": plugin})
-        return str(answer.json().get("msg", ""))
+        return str(self._put("conf/setplugin", {"plugin": plugin}).json().get("msg", ""))
 
 
 class LocalOps:
@@ -190,7 +240,7 @@ class LocalOps:
             f"realm {self.service.conf.kdc.kdc_realm} is {state}"
         )
 
-    def init(self) -> InitOutcome:
+    def init(self, admin_keytab: Path | None = None) -> InitOutcome:
         return self.service.init_realm(self.actor)
 
     def config_kdc(self, host: str, port: int, realm: str) -> str:
@@ -244,7 +294,46 @@ def remote_ops(conf_dir: str | os.PathLike[str]) -> RemoteOps:
             f"set ssl_ca_file in has-server.conf or {CA_ROOT_ENV}",
             str(path),
         )
-    return RemoteOps(HasHttpsClient([local_server_url(server)], client_ssl_context(anchor)))
+    url = local_server_url(server)
+    ssl_context = client_ssl_context(anchor)
+    try:
+        kdc = load_conf_dir(base).kdc
+    except ConfigError:
+        kdc = None
+    data_dir = kdc.data_dir if kdc is not None else None
+
+    def admin_client(keytab_path: Path) -> HasAdminClient:
+        """SPNEGO as kadmin/REALM with ``keytab_path``, through this node's own KDC."""
+        if kdc is None:
+            raise ConfigError("kdc.conf is needed to authenticate as kadmin", str(base))
+        try:
+            keytab = read_keytab(keytab_path)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot read the admin keytab: {exc}", str(keytab_path)) from None
+        host = urlsplit(url).hostname or server.https_host
+        realm = kdc.kdc_realm
+        port = kdc.kdc_udp_port or kdc.kdc_tcp_port or 88
+        transport = KdcTransport([KdcAddress(_kdc_host(kdc.kdc_host), port)])
+        return HasAdminClient(
+            [host],
+            server.https_port,
+            ssl_context,
+            realm=realm,
+            principal=admin_principal_name(realm),
+            keytab=keytab,
+            kdc=KdcClient(transport, realm),
+        )
+
+    return RemoteOps(
+        HasHttpsClient([url], ssl_context),
+        setup_token=lambda: read_setup_token(base, data_dir),
+        admin_client=admin_client,
+    )
+
+
+def _kdc_host(host: str) -> str:
+    """Where this node's KDC is reached from the node itself (a wildcard is local)."""
+    return {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)  # noqa: S104
 
 
 def _same_keys(path: Path, keytab: bytes) -> bool:
@@ -403,7 +492,8 @@ class KdcInitTool(Console):
         directory = Path(options.directory)
         if not directory.is_dir():
             raise AdminError(f"cannot write {ADMIN_KEYTAB}: {directory} is not a directory")
-        outcome = self.ops.init()
+        keytab = directory / ADMIN_KEYTAB
+        outcome = self.ops.init(keytab if keytab.is_file() else None)
         if outcome.created:
             self.out(f"Realm {outcome.realm} initialized; created:")
             for name in outcome.created_principals:

@@ -40,6 +40,14 @@ defaults where HAS has one:
   has-kdc's own keys name PEM files: ``ssl_cert_file``, ``ssl_key_file`` (given
   together) and ``ssl_ca_file`` (the CA bundle clients are given to trust).
 
+has-kdc's own limits of the HTTPS service (HAS has none; defaults in brackets):
+``https_max_connections`` (256) open connections per node and
+``https_max_connections_per_client`` (32) per client address; a client gets
+``https_handshake_timeout`` (10 s) for the TLS handshake, ``https_header_timeout``
+(15 s) for the request line and headers — also how long an idle connection stays
+open — and ``https_body_timeout`` (15 s) for the body. Times take the forms of
+kdc.conf's durations (``15``, ``1m``).
+
 Relative paths are taken from the directory of has-server.conf.
 """
 
@@ -65,7 +73,7 @@ from has_kdc.conf.has_ini import (
 )
 from has_kdc.conf.profile import Relation
 from has_kdc.conf.ssl_conf import SslConf, read_ssl_conf
-from has_kdc.conf.values import parse_bool
+from has_kdc.conf.values import parse_bool, parse_duration
 from has_kdc.fileio import PUBLIC_MODE, write_atomic
 
 __all__ = [
@@ -113,7 +121,20 @@ HAS_SERVER_KEYS: dict[str, str] = {
     "admin_keytab": "HAS",
     "admin_keytab_principal": "HAS",
     "admin_principals": "HAS",
+    "https_max_connections": "HAS",
+    "https_max_connections_per_client": "HAS",
+    "https_handshake_timeout": "HAS",
+    "https_header_timeout": "HAS",
+    "https_body_timeout": "HAS",
     "auth_type": "PLUGIN",
+}
+#: (smallest, largest) value of each HTTPS limit; see the module docstring
+_LIMIT_RANGES: dict[str, tuple[int, int]] = {
+    "https_max_connections": (1, 100_000),
+    "https_max_connections_per_client": (1, 100_000),
+    "https_handshake_timeout": (1, 3600),
+    "https_header_timeout": (1, 3600),
+    "https_body_timeout": (1, 3600),
 }
 _REALM = re.compile(r"^[^\s@/\\]+$")
 
@@ -144,6 +165,11 @@ class HasServerConfig:
     admin_keytab: Path | None = None
     admin_keytab_principal: str | None = None
     admin_principals: tuple[str, ...] = ()
+    https_max_connections: int = 256
+    https_max_connections_per_client: int = 32
+    https_handshake_timeout: int = 10
+    https_header_timeout: int = 15
+    https_body_timeout: int = 15
     source: str | None = field(default=None, compare=False)
 
     @property
@@ -192,6 +218,20 @@ def _principal_list(rel: Relation, example: str) -> tuple[str, ...]:
     return names
 
 
+def _limit(rel: Relation) -> int:
+    low, high = _LIMIT_RANGES[rel.name]
+    if "connections" in rel.name:
+        text = str(rel.value).strip()
+        value, unit = (int(text) if text.isdigit() else -1), ""
+    else:
+        value, unit = parse_duration(rel), " seconds"
+    if not low <= value <= high:
+        raise ConfigError(
+            f"{rel.name} = {rel.value}: expected {low} to {high}{unit}", rel.source, rel.line
+        )
+    return value
+
+
 def has_server_config_from_values(values: HasIniValues) -> HasServerConfig:
     """Check and type the values of a has-server.conf (see the module docstring)."""
     out: dict[str, object] = {"source": values.source}
@@ -221,6 +261,9 @@ def has_server_config_from_values(values: HasIniValues) -> HasServerConfig:
         out["kerberos_principal"] = _principal_list(rel, "HTTP/emr-header-1@HADOOP.COM")
     if (rel := get("admin_principals")) is not None:
         out["admin_principals"] = _principal_list(rel, "alice@HADOOP.COM, ops/admin@HADOOP.COM")
+    for key in _LIMIT_RANGES:
+        if (rel := get(key)) is not None:
+            out[key] = _limit(rel)
     if (rel := get("kerberos_name_rules")) is not None:
         out["kerberos_name_rules"] = str(rel.value).strip()
     for key in (

@@ -2,8 +2,9 @@
 
 Every handler that changes something passes `request_actor(request)` down to
 `has_kdc.admin` or `HasService`, where the change is recorded; the edge only says who.
-A route that lets unauthenticated clients in (``conf`` while ``enable_conf`` is on)
-records them as ``anonymous``.
+A client let in by the setup window (``conf`` routes before init, with the node's
+setup token: `has_kdc.web.setup_window`) is recorded as ``setup-token``; a route that
+lets anyone in, as ``anonymous``.
 """
 
 from __future__ import annotations
@@ -11,15 +12,19 @@ from __future__ import annotations
 from aiohttp import web
 
 from has_kdc.admin import Actor
-from has_kdc.web.auth import request_principal
+from has_kdc.web.auth import GRANT_KEY, request_principal
 
-__all__ = ["ANONYMOUS", "VIA", "request_actor"]
+__all__ = ["ANONYMOUS", "SETUP_TOKEN", "VIA", "request_actor"]
 
 ANONYMOUS = "anonymous"
+SETUP_TOKEN = "setup-token"  # noqa: S105 (the name an audit record gives the holder)
 VIA = "rest"
 
 
 def request_actor(request: web.Request) -> Actor:
     """The `Actor` of a request: its authenticated principal (or ``anonymous``) from
     its client address (``unknown`` when the transport does not say)."""
-    return Actor(request_principal(request) or ANONYMOUS, VIA, request.remote or "unknown")
+    who = request_principal(request)
+    if who is None:
+        who = SETUP_TOKEN if request.get(GRANT_KEY) == "setup_token" else ANONYMOUS
+    return Actor(who, VIA, request.remote or "unknown")

@@ -46,7 +46,7 @@ from has_kdc.crypto import enctype_name
 from has_kdc.formats.keytab import keytab_to_bytes
 from has_kdc.principal import format_principal
 from has_kdc.web.actor import request_actor
-from has_kdc.web.api import PARAMS_KEY
+from has_kdc.web.api import PARAMS_KEY, decode_json
 from has_kdc.web.auth import request_principal
 from has_kdc.web.cluster_view import nodes_json, nodes_page
 from has_kdc.web.context import CONTEXT, WebContext
@@ -278,10 +278,7 @@ def _role_principals(host: str, roles: list[str], realm: str) -> list[str]:
 async def create_principals(request: web.Request) -> web.Response:
     """HAS's createprincipals: ``{"HOSTS": [{"name": h, "hostRoles": "HDFS,YARN"}]}``."""
     ctx = _ctx(request)
-    try:
-        body = json.loads(await request.read() or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "invalid_json", f"the request body is not JSON: {exc}") from None
+    body = decode_json(await request.read() or b"null")
     hosts = body.get("HOSTS") if isinstance(body, dict) else None
     if not isinstance(hosts, list) or not hosts:
         raise ApiError(

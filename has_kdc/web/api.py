@@ -10,19 +10,23 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
 from has_kdc.admin.hostroles import host_roles_json
+from has_kdc.conf import BackendConfig
 from has_kdc.web.actor import request_actor
+from has_kdc.web.auth import GRANT_KEY, is_admin, request_principal, require_admin
 from has_kdc.web.cluster_view import cluster_metrics, kdc_store_detail
 from has_kdc.web.context import CONTEXT, WebContext
 from has_kdc.web.errors import ApiError
 from has_kdc.web.metrics import MetricsText
 from has_kdc.web.routes import Param, Route
 
-__all__ = ["PARAMS_KEY", "ROUTES", "parse_params"]
+__all__ = ["PARAMS_KEY", "ROUTES", "decode_json", "parse_params"]
 
 log = logging.getLogger("has_kdc.web")
 
@@ -56,14 +60,29 @@ def _attachment(body: bytes | str, filename: str, content_type: str) -> web.Resp
 
 # ------------------------------------------------------------------ parameters
 
+#: An integer parameter: ASCII digits, at most 20 of them (str.isdigit() accepts
+#: superscripts that int() refuses, and int() gives up on 5,000 digits).
+_INTEGER = re.compile(r"^-?[0-9]{1,20}$")
+
+
+def decode_json(raw: bytes) -> object:
+    """A request body as JSON; 400 ``invalid_json`` for anything else. (json.loads
+    recurses: a body of 60,000 '[' raises RecursionError, which is a client's error.)"""
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        reason = "too deeply nested" if isinstance(exc, RecursionError) else str(exc)
+        raise ApiError(400, "invalid_json", f"the request body is not JSON: {reason}") from None
+
 
 def _convert(param: Param, value: object, where: str) -> object:
     if param.type == "integer":
         if isinstance(value, bool) or not isinstance(value, (int, str)):
             raise ApiError.bad_request(f"{param.name} must be an integer ({where})")
         text = str(value).strip()
-        if not text.lstrip("-").isdigit():
-            raise ApiError.bad_request(f"{param.name} must be an integer, not {text!r}")
+        if not _INTEGER.match(text):
+            shown = text if len(text) <= 40 else text[:40] + "..."
+            raise ApiError.bad_request(f"{param.name} must be an integer, not {shown!r}")
         number = int(text)
         if param.minimum is not None and number < param.minimum:
             raise ApiError.bad_request(f"{param.name} must be at least {param.minimum}")
@@ -83,6 +102,10 @@ def _convert(param: Param, value: object, where: str) -> object:
         raise ApiError.bad_request(f"{param.name} must be a string ({where})")
     if not value:
         raise ApiError.bad_request(f"{param.name} must not be empty")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: %ED%A0%80 in a URL, "\ud800" in JSON
+        raise ApiError.bad_request(f"{param.name} is not valid Unicode text") from None
     return value
 
 
@@ -98,11 +121,16 @@ async def parse_params(request: web.Request, route: Route) -> dict[str, Any]:
         if name not in known:
             allowed = ", ".join(known) or "none"
             raise ApiError.bad_request(f"unknown parameter {name!r}; this endpoint takes {allowed}")
+        if known[name].secret and not known[name].query_allowed:
+            raise ApiError.bad_request(
+                f"{name} is a secret: send it in the JSON body (Content-Type: {_JSON}), "
+                "not in the URL, where proxies and logs keep it"
+            )
         found = request.query.getall(name)
         if len(found) > 1:
             raise ApiError.bad_request(f"parameter {name!r} is given {len(found)} times")
         values[name] = _convert(known[name], found[0], "query")
-    if route.json_body and request.can_read_body:
+    if route.json_body and request.body_exists:  # read (and kept) by the body middleware
         raw = await request.read()
         if raw.strip():
             if request.content_type != _JSON:
@@ -111,12 +139,7 @@ async def parse_params(request: web.Request, route: Route) -> dict[str, Any]:
                     "unsupported_media_type",
                     f"send the parameters as {_JSON} (found {request.content_type})",
                 )
-            try:
-                body = json.loads(raw)
-            except (ValueError, UnicodeDecodeError) as exc:
-                raise ApiError(
-                    400, "invalid_json", f"the request body is not JSON: {exc}"
-                ) from None
+            body = decode_json(raw)
             if not isinstance(body, dict):
                 raise ApiError(400, "invalid_json", "the request body must be a JSON object")
             for name, value in body.items():
@@ -189,9 +212,23 @@ async def kdc_start(request: web.Request) -> web.Response:
 
 
 async def kdc_init(request: web.Request) -> web.Response:
-    """HAS's kdcinit: initialize the realm once; the answer is admin.keytab (a secret)."""
+    """HAS's kdcinit: initialize the realm once; the answer is admin.keytab (a secret).
+
+    An administrator gets the admin keys any time. Through the setup window (the
+    setup token) only the request that creates the realm gets them: if another node
+    or path initialized it meanwhile, the token holder is refused like anyone else.
+    """
     ctx = _ctx(request)
+    grant = request.get(GRANT_KEY)
+    if grant not in ("admin", "setup_token"):  # the route table says conf: never reached
+        raise ApiError(403, "forbidden", "kdcinit needs an administrator or the setup token")
     outcome = await ctx.run(ctx.service.init_realm, request_actor(request))
+    if grant == "setup_token":
+        await ctx.run(
+            ctx.setup_window.close, f"realm {outcome.realm} initialized by kdcinit over HTTPS"
+        )
+        if not outcome.created:
+            require_admin(request, ctx, f"realm {outcome.realm} is already initialized")
     if outcome.created:
         log.info(
             "realm %s initialized at the request of %s; created %s",
@@ -200,7 +237,12 @@ async def kdc_init(request: web.Request) -> web.Response:
             ", ".join(outcome.created_principals),
         )
     else:
-        log.info("admin keytab of %s handed to %s", outcome.realm, request.remote)
+        log.info(
+            "admin keytab of %s handed to %s at %s",
+            outcome.realm,
+            request_principal(request),
+            request.remote,
+        )
     response = _attachment(outcome.keytab, "admin.keytab", "application/octet-stream")
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Has-Realm-Created"] = "true" if outcome.created else "false"
@@ -213,16 +255,31 @@ async def kdc_init(request: web.Request) -> web.Response:
 # ------------------------------------------------------------------ conf/*
 
 
+async def _edit(ctx: WebContext, fn: Callable[..., str], *args: object, **kwargs: object) -> str:
+    """A configuration edit; a file the service may not write is the node's state, not a
+    crash (the Ansible roles keep the conf_dir root's: edit it there)."""
+    try:
+        return await ctx.run(fn, *args, **kwargs)
+    except OSError as exc:
+        raise ApiError(
+            409,
+            "not_writable",
+            f"this node cannot change its configuration files ({exc.strerror or exc}); "
+            "change them where they are managed",
+        ) from None
+
+
 async def set_plugin(request: web.Request) -> web.Response:
     ctx = _ctx(request)
-    actor = request_actor(request)
-    return _message(await ctx.run(ctx.service.set_plugin, _params(request)["plugin"], actor=actor))
+    plugin, actor = _params(request)["plugin"], request_actor(request)
+    return _message(await _edit(ctx, ctx.service.set_plugin, plugin, actor=actor))
 
 
 async def config_kdc_backend(request: web.Request) -> web.Response:
     ctx = _ctx(request)
     p = _params(request)
-    msg = await ctx.run(
+    msg = await _edit(
+        ctx,
         ctx.service.config_backend,
         p["backendType"],
         url=p.get("url"),
@@ -239,7 +296,7 @@ async def config_kdc(request: web.Request) -> web.Response:
     p = _params(request)
     actor = request_actor(request)
     return _message(
-        await ctx.run(ctx.service.config_kdc, p["host"], p["port"], p["realm"], actor=actor)
+        await _edit(ctx, ctx.service.config_kdc, p["host"], p["port"], p["realm"], actor=actor)
     )
 
 
@@ -247,32 +304,51 @@ async def config_kdc(request: web.Request) -> web.Response:
 
 
 async def health(request: web.Request) -> web.Response:
+    """ok (200), or degraded (serving known principals from memory) or unavailable
+    (503). Only to the node itself and to administrators it also says why, and where
+    the store is: host, port, database and user are no one else's business."""
     ctx = _ctx(request)
     reachable, initialized, error = await ctx.run(ctx.service.probe)
     if not reachable:
         ctx.database_error()
     listening = ctx.kdc_listening()
-    kdc = ctx.service.conf.kdc
     store = kdc_store_detail(ctx)
-    status = "ok" if reachable and initialized and listening else "unavailable"
-    if status != "ok" and listening and store["kdc_state"] == "from_memory":
-        status = "degraded"  # no database: the KDC serves known principals, nothing changes
-    body: dict[str, Any] = {
-        "status": status,
-        "node": ctx.service.host,
-        "database": {"reachable": reachable},
-        "realm": {"name": kdc.kdc_realm, "initialized": initialized},
-        "kdc": {
-            "listening": listening,
-            "udp_port": kdc.kdc_udp_port,
-            "tcp_port": kdc.kdc_tcp_port,
-            **store,
-        },
-    }
-    if error is not None:
-        body["database"]["error"] = error
-    status = 200 if body["status"] == "ok" else 503
+    word = "ok" if reachable and initialized and listening else "unavailable"
+    if word != "ok" and listening and store["kdc_state"] == "from_memory":
+        word = "degraded"  # no database: the KDC serves known principals, nothing changes
+    status = 200 if word == "ok" else 503
+    body: dict[str, Any] = {"status": word}
+    if ctx.is_local(request) or is_admin(request, ctx):
+        kdc = ctx.service.conf.kdc
+        body.update(
+            {
+                "node": ctx.service.host,
+                "database": {"reachable": reachable, **_store_details(ctx.service.conf.backend)},
+                "realm": {"name": kdc.kdc_realm, "initialized": initialized},
+                "kdc": {
+                    "listening": listening,
+                    "udp_port": kdc.kdc_udp_port,
+                    "tcp_port": kdc.kdc_tcp_port,
+                    **store,
+                },
+            }
+        )
+        if error is not None:
+            body["database"]["error"] = error
     return web.json_response(body, status=status, headers={"Cache-Control": "no-store"})
+
+
+def _store_details(backend: BackendConfig) -> dict[str, Any]:
+    """Where the identity store is (never its password)."""
+    if backend.kind == "mysql":
+        hosts = backend.mysql_hosts or ((backend.mysql_host, backend.mysql_port),)
+        return {
+            "backend": "mysql",
+            "hosts": [f"{host}:{port}" for host, port in hosts],
+            "name": backend.mysql_database,
+            "user": backend.mysql_user,
+        }
+    return {"backend": backend.kind, "path": str(backend.sqlite_path)}
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -287,6 +363,16 @@ async def metrics(request: web.Request) -> web.Response:
     if ctx.kdc_counters is not None:
         ctx.kdc_counters.render(out)
     await ctx.run(cluster_metrics, out, ctx)
+    gate = ctx.connections
+    if gate is not None:
+        out.gauge("has_http_connections_open", "Open HTTPS (and HTTP) connections.", gate.open)
+        out.header(
+            "has_http_connections_refused_total",
+            "counter",
+            "Connections reset at once: the node's or the client address's cap was reached.",
+        )
+        for reason, count in sorted(gate.refused.items()):
+            out.sample("has_http_connections_refused_total", {"cap": reason}, count)
     ctx.http_metrics.render(out)
     return web.Response(text=out.text(), headers={"Content-Type": MetricsText.CONTENT_TYPE})
 
@@ -429,7 +515,8 @@ ROUTES: tuple[Route, ...] = (
         "GET",
         "health",
         health,
-        "database reachable, realm initialized, KDC listening: 200 if all, else 503",
+        "ok (200: database reachable, realm initialized, KDC listening), else degraded or "
+        "unavailable (503); the details only to the node itself and to administrators",
         access="public",
         tag="operations",
     ),

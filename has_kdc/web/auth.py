@@ -19,9 +19,10 @@ authenticator installed every admin endpoint is therefore refused: deny by defau
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from aiohttp import web
 
@@ -32,15 +33,25 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AUTH_RESULT_KEY",
+    "GRANT_KEY",
     "AuthResult",
     "Authenticator",
+    "Grant",
+    "is_admin",
     "make_auth_middleware",
+    "peer_is_local",
+    "request_is_local",
     "request_principal",
     "require_admin",
 ]
 
 #: request key holding the AuthResult (or None) of the request
 AUTH_RESULT_KEY: web.RequestKey[AuthResult | None] = web.RequestKey("has_auth_result", object)
+
+#: Why the access rule let a request through: ``anyone`` (public and tls routes),
+#: ``admin`` (an authenticated administrator) or ``setup_token`` (the setup window).
+Grant = Literal["anyone", "admin", "setup_token"]
+GRANT_KEY: web.RequestKey[str] = web.RequestKey("has_grant", str)
 
 
 @dataclass(frozen=True)
@@ -84,9 +95,16 @@ def request_principal(request: web.Request) -> str | None:
     return result.principal if result is not None else None
 
 
-def require_admin(request: web.Request, context: WebContext) -> str:
-    """The admin principal of the request, else ApiError 401 or 403."""
+def is_admin(request: web.Request, context: WebContext) -> bool:
     principal = request_principal(request)
+    return principal is not None and principal in context.admin_principals()
+
+
+def require_admin(request: web.Request, context: WebContext, why: str = "") -> str:
+    """The admin principal of the request, else ApiError 401 or 403 (``why`` opens
+    the message when the endpoint is not always admin-only)."""
+    principal = request_principal(request)
+    lead = f"{why}: " if why else ""
     if principal is None:
         headers = {}
         if context.service.server_conf().filter_auth_type == "kerberos":
@@ -94,10 +112,36 @@ def require_admin(request: web.Request, context: WebContext) -> str:
         raise ApiError(
             401,
             "unauthorized",
-            "this endpoint needs an authenticated administrator "
+            f"{lead}this endpoint needs an authenticated administrator "
             "(Kerberos SPNEGO: Authorization: Negotiate)",
             headers=headers,
         )
     if principal not in context.admin_principals():
-        raise ApiError(403, "forbidden", f"{principal} is not an administrator of this realm")
+        raise ApiError(403, "forbidden", f"{lead}{principal} is not an administrator of this realm")
     return principal
+
+
+def peer_is_local(peer: str, local: str | None) -> bool:
+    """Whether a client at ``peer`` that reached this server at ``local`` runs on this
+    node: a loopback address, or the very address it connected to."""
+    try:
+        address = ipaddress.ip_address(peer.split("%", 1)[0])
+    except ValueError:
+        return False
+    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+    if address.is_loopback or (mapped is not None and mapped.is_loopback):
+        return True
+    return local is not None and local == peer
+
+
+def request_is_local(request: web.Request) -> bool:
+    """`peer_is_local` for a request. (A reverse proxy on the node would make every
+    client look local: has-kdc is meant to be reached directly.)"""
+    transport = request.transport
+    if transport is None:
+        return False
+    peer = transport.get_extra_info("peername")
+    local = transport.get_extra_info("sockname")
+    if not isinstance(peer, tuple) or not peer:
+        return False
+    return peer_is_local(str(peer[0]), str(local[0]) if isinstance(local, tuple) else None)

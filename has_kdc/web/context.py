@@ -17,9 +17,11 @@ from typing import TypeVar
 from aiohttp import web
 
 from has_kdc.admin import admin_principal_name
-from has_kdc.web.auth import Authenticator
+from has_kdc.web.auth import Authenticator, request_is_local
+from has_kdc.web.connlimits import ConnectionGate
 from has_kdc.web.metrics import HttpMetrics, KdcCounters
 from has_kdc.web.service import HasService
+from has_kdc.web.setup_window import SetupWindow
 
 __all__ = ["CONTEXT", "WebContext"]
 
@@ -53,6 +55,12 @@ class WebContext:
         self.authenticator = authenticator
         self._admin_principals = frozenset(admin_principals) if admin_principals else None
         self.http_metrics = HttpMetrics()
+        #: kdcinit and conf/* before the realm exists (has_kdc.web.setup_window)
+        self.setup_window = SetupWindow(service)
+        #: whether a request comes from this node itself (it sees /health in full)
+        self.is_local: Callable[[web.Request], bool] = request_is_local
+        #: the HTTPS connection counts of the running server (has_kdc.web.connlimits)
+        self.connections: ConnectionGate | None = None
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="has-web")
 
     def admin_principals(self) -> frozenset[str]:

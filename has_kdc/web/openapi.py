@@ -1,4 +1,9 @@
-"""The OpenAPI 3.0 description of the served routes, built from the route table itself."""
+"""The OpenAPI 3.0 description of the served routes, built from the route table itself.
+
+Each operation states its access rule three ways: in words (``description``), as
+``x-has-access`` (the rule's name: public, tls, conf or admin) and as OpenAPI
+``security`` (``negotiate`` for administrators, ``setupToken`` for the setup window).
+"""
 
 from __future__ import annotations
 
@@ -11,13 +16,22 @@ from has_kdc.web.routes import Param, Route
 __all__ = ["build_document"]
 
 _ACCESS_TEXT = {
-    "public": "Served over HTTPS and, if configured, plain HTTP.",
-    "tls": "HTTPS only.",
+    "public": "Anyone; served over HTTPS and, if configured, plain HTTP.",
+    "tls": "Anyone, over HTTPS only.",
     "conf": (
-        "HTTPS only; refused (403) unless has-server.conf sets enable_conf = true or "
-        "the request is authenticated as an administrator."
+        "HTTPS only. An authenticated administrator (SPNEGO) always; anyone else only "
+        "before the realm is initialized, while has-server.conf sets enable_conf = true, "
+        "and with the node's one-time setup token in X-Has-Setup-Token (401/403 "
+        "otherwise). Once the realm is initialized: administrators only, whatever "
+        "enable_conf says."
     ),
     "admin": "HTTPS only; needs an authenticated administrator (401/403 otherwise).",
+}
+_SECURITY: dict[str, list[dict[str, list[str]]]] = {
+    "public": [],
+    "tls": [],
+    "conf": [{"negotiate": []}, {"setupToken": []}],
+    "admin": [{"negotiate": []}],
 }
 _ERROR_REF = {"$ref": "#/components/responses/Error"}
 
@@ -44,17 +58,21 @@ def _operation(route: Route) -> dict[str, Any]:
         "description": description,
         "operationId": f"{route.method.lower()}_{route.full_path.strip('/').replace('/', '_')}",
         "tags": [route.tag],
+        "security": _SECURITY[route.access],
+        "x-has-access": route.access,
     }
-    if route.params:
+    in_query = [p for p in route.params if not p.secret or p.query_allowed]
+    if in_query:
         op["parameters"] = [
             {
                 "name": p.name,
                 "in": "query",
-                "required": p.required,
+                # a parameter that may come in the body instead is not required in the URL
+                "required": p.required and not route.json_body,
                 "description": p.description,
                 "schema": _schema(p),
             }
-            for p in route.params
+            for p in in_query
         ]
     if route.json_body:
         op["requestBody"] = {
@@ -81,9 +99,13 @@ def _operation(route: Route) -> dict[str, Any]:
         "500": _ERROR_REF,
         "503": _ERROR_REF,
     }
+    if route.json_body:
+        responses["408"] = _ERROR_REF
+        responses["413"] = _ERROR_REF
+        responses["415"] = _ERROR_REF
     if route.access != "public":
         responses["403"] = _ERROR_REF
-    if route.access == "admin":
+    if route.access in ("admin", "conf"):
         responses["401"] = _ERROR_REF
     for status, text in route.responses.items():
         responses[str(status)] = {"description": text}
@@ -108,6 +130,22 @@ def build_document(routes: Iterable[Route]) -> dict[str, Any]:
         },
         "paths": dict(sorted(paths.items())),
         "components": {
+            "securitySchemes": {
+                "negotiate": {
+                    "type": "http",
+                    "scheme": "negotiate",
+                    "description": "Kerberos SPNEGO (curl --negotiate) as an administrator",
+                },
+                "setupToken": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-Has-Setup-Token",
+                    "description": (
+                        "the node's one-time setup token (setup-token in its conf_dir), "
+                        "before the realm is initialized"
+                    ),
+                },
+            },
             "schemas": {
                 "Error": {
                     "type": "object",

@@ -11,9 +11,15 @@ Access rules (``access``):
 - ``public``: served over HTTPS and, when configured, plain HTTP (health, metrics,
   the OpenAPI document, the CA certificate);
 - ``tls``: HTTPS only, anyone (HAS's "AuthType: HTTPS" endpoints);
-- ``conf``: HTTPS only, and only while has-server.conf says ``enable_conf = true``
-  or the request carries an authenticated administrator (HAS's ConfFilter);
+- ``conf``: HTTPS only; an authenticated administrator always. Anyone else only in
+  the setup window (`setup_window`): the realm not initialized yet, has-server.conf
+  saying ``enable_conf = true`` (HAS's ConfFilter) and the node's one-time setup
+  token in the request. Once the realm is initialized, administrators only, whatever
+  ``enable_conf`` says: kdcinit then hands the admin keys to no one else;
 - ``admin``: HTTPS only, authenticated administrator required.
+
+Every rule is in the OpenAPI document (``x-has-access`` and ``security`` of each
+operation), and tests/test_web_access.py walks every route with every kind of caller.
 """
 
 from __future__ import annotations
@@ -40,7 +46,12 @@ class Param:
     description: str
     required: bool = False
     type: Literal["string", "integer", "boolean"] = "string"
-    secret: bool = False  # a password: better sent in the JSON body than the URL
+    #: a password or token: taken from the JSON body only, refused (400) in the URL,
+    #: where proxies and access logs would keep it
+    secret: bool = False
+    #: a secret that HAS's own clients send in the query string (HasClient's
+    #: authToken): still accepted there, for them
+    query_allowed: bool = False
     pattern: str | None = None
     minimum: int | None = None
     maximum: int | None = None

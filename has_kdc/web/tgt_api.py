@@ -295,6 +295,7 @@ _PARAMS = (
         "the plugin's auth token: an unsecured JWT (HAS's format)",
         True,
         secret=True,
+        query_allowed=True,  # HAS's HasClient sends it in the query
     ),
     Param(
         "nonce",
