@@ -189,10 +189,10 @@ def _load_key(path: Path) -> ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey:
     return key
 
 
-def load_certificate(path: Path) -> x509.Certificate:
+def load_certificate(path: str | os.PathLike[str]) -> x509.Certificate:
     """A PEM certificate file; PkiError naming the file when it is not one."""
     try:
-        return x509.load_pem_x509_certificate(path.read_bytes())
+        return x509.load_pem_x509_certificate(Path(path).read_bytes())
     except (OSError, ValueError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not a PEM certificate"
         raise PkiError(f"{path}: cannot load the certificate: {reason}") from None
