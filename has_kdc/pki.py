@@ -93,8 +93,8 @@ SERVER_KEY_FILE = "server.key"
 # The key of a CSR waiting for its certificate; it becomes server.key when the certificate
 # is installed, so the key being served stays in place until its successor is complete.
 NEXT_KEY_FILE = "server-next.key"
-# Where has-kdc up to 0.1 issued node keys on the CA node (ca_dir/issued/<node>/server.key)
-# before copying them to the nodes; node_keys_on_ca() finds what is left of it.
+# Where earlier versions of the role issued node keys on the CA node
+# (ca_dir/issued/<node>/server.key) and copied them over; node_keys_on_ca() finds them.
 ISSUED_DIR = "issued"
 CA_VALIDITY = dt.timedelta(days=3650)
 # 825 days: the longest TLS server certificate lifetime Apple platforms accept.
@@ -587,9 +587,9 @@ def write_trust_bundle(
 def node_keys_on_ca(ca_dir: str | os.PathLike[str]) -> dict[str, str]:
     """``key_sha256`` of every node key an earlier version left under ``ca_dir/issued``.
 
-    Up to 0.1 the role issued each node's key on the CA node and copied it; those copies
-    are keys that left their node. The role retires them: a node whose ``server.key``
-    is one of them gets a key of its own, then the copy is removed.
+    Earlier versions of the role issued each node's key on the CA node and copied it; the
+    copies are keys that left their node. The role retires them: a node whose
+    ``server.key`` is one of them gets a key of its own, then the copy is removed.
     """
     found: dict[str, str] = {}
     issued = Path(ca_dir) / ISSUED_DIR

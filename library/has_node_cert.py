@@ -24,8 +24,8 @@ description:
     is from the CA, for these names and for the new key, then makes
     C(server-next.key) the node's C(server.key) and the certificate its C(server.pem).
   - A key whose SHA-256 (of the public key) is in I(retired_keys) is replaced although
-    it matches: the keys has-kdc 0.1 made on the CA node.
-version_added: "0.2.0"
+    it matches: the keys earlier versions made on the CA node.
+version_added: "0.1.0"
 author: has-kdc contributors
 options:
   tls_dir:

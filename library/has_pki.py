@@ -19,7 +19,7 @@ description:
   - Runs where the CA key lives (the first HAS node), with the has-kdc venv's
     interpreter. Returns the CA certificate and the signed certificate (both public),
     never a private key.
-  - Reports in I(node_keys) the node keys that has-kdc 0.1 made on the CA node and left
+  - Reports in I(node_keys) the node keys that earlier versions made on the CA node and left
     under C(ca_dir/issued/<node>), so that the role can retire them (see docs/tls.md).
 version_added: "0.1.0"
 author: has-kdc contributors
@@ -97,7 +97,7 @@ ca_not_valid_after:
 node_keys:
   description:
     - SHA-256 of the public key of every node key found under C(ca_dir/issued/<node>)
-      (left there by has-kdc 0.1), by node name; empty when there are none.
+      (left there by earlier versions), by node name; empty when there are none.
   returned: always
   type: dict
 signed:

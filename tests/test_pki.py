@@ -411,7 +411,7 @@ def test_a_certificate_as_long_as_its_ca_is_not_renewed_every_run(tmp_path):
 
 
 def test_node_keys_left_on_the_ca_node_by_earlier_versions_are_found(ca, tmp_path):
-    """has-kdc 0.1 issued keys into ca_dir/issued/<node>; they are found by public key."""
+    """Earlier versions issued keys into ca_dir/issued/<node>; they are found by public key."""
     assert node_keys_on_ca(tmp_path / "ca") == {}
     legacy = tmp_path / "ca" / ISSUED_DIR
     for node in ("emr-header-1", "emr-worker-1"):

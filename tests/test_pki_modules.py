@@ -217,8 +217,8 @@ def test_a_short_lived_certificate_is_renewed_by_a_rerun(hosts: Hosts) -> None:
     assert set(hosts.converge()) == {"ca", "request"}, "renewed once, then kept"
 
 
-def test_keys_made_on_the_ca_node_by_0_1_are_replaced(hosts: Hosts) -> None:
-    """The layout has-kdc 0.1 left: ca_dir/issued/<node> holds the node's key and cert."""
+def test_keys_made_on_the_ca_node_by_earlier_versions_are_replaced(hosts: Hosts) -> None:
+    """The layout earlier versions left: ca_dir/issued/<node> holds the node's key and cert."""
     hosts.converge()
     legacy = hosts.ca_dir / "issued" / NODE
     legacy.mkdir(parents=True)
