@@ -524,6 +524,8 @@ def _secrets(dep: Deployment) -> dict[str, str]:
                 found[f"{node} {name} key {i} (base64)"] = base64.b64encode(entry.key).decode()
         key_pem = (etc / "tls" / "server.key").read_text().splitlines()
         found[f"{node} TLS key"] = next(line for line in key_pem if not line.startswith("-"))
+    ca_key = (dep.node_dir("emr-header-1") / "etc" / "ca" / "ca-root.key").read_text()
+    found["CA key"] = next(line for line in ca_key.splitlines() if not line.startswith("-"))
     return found
 
 
