@@ -1,24 +1,26 @@
 #!/usr/bin/python
 # Copyright: has-kdc contributors
 # Apache License 2.0 (see pyproject.toml)
-"""Ansible module: the cluster CA and a node's TLS certificate, issued by that CA."""
+"""Ansible module: the cluster CA, and its signature on a node's certificate request."""
 
 from __future__ import annotations
 
 DOCUMENTATION = r"""
 ---
 module: has_pki
-short_description: Keep the has-kdc cluster CA and issue node TLS certificates
+short_description: Keep the has-kdc cluster CA and sign node certificate requests
 description:
   - Creates the cluster CA in I(ca_dir) once (C(ca-root.pem) 0644 and C(ca-root.key)
     0600, ECDSA P-256) and loads it afterwards; an existing CA is never replaced.
-  - With I(cert_dir), issues a TLS server certificate (C(server.pem), C(server.key),
-    and a copy of C(ca-root.pem)) for I(dns_names) and I(ip_addresses). A certificate
-    that is still valid for the same names, from this CA, with its key, and not
-    within 30 days of its end, is kept; so re-runs rotate nothing.
+  - With I(csr), signs that certificate signing request (made on the node by
+    M(has_node_cert), whose key never leaves the node) for exactly I(dns_names) and
+    I(ip_addresses), valid I(validity_days); a CSR asking for other names, or not
+    signed by its own key, is refused. Only the CSR's public key is used.
   - Runs where the CA key lives (the first HAS node), with the has-kdc venv's
-    interpreter; the role then copies each node's files to that node.
-  - Returns the CA certificate (public) and never a private key.
+    interpreter. Returns the CA certificate and the signed certificate (both public),
+    never a private key.
+  - Reports in I(node_keys) the node keys that earlier versions made on the CA node and left
+    under C(ca_dir/issued/<node>), so that the role can retire them (see docs/tls.md).
 version_added: "0.1.0"
 author: has-kdc contributors
 options:
@@ -30,21 +32,27 @@ options:
     description: Common name of a new CA.
     type: str
     default: has-kdc cluster CA
-  cert_dir:
-    description: Where to issue a server certificate; no certificate when omitted.
-    type: path
+  csr:
+    description:
+      - A node's certificate signing request, PEM (public). Omit to only keep the CA.
+      - In check mode an empty string stands for a request the node would make.
+    type: str
   dns_names:
-    description: DNS subjectAltNames of the server certificate.
+    description: DNS subjectAltNames the certificate must have (the CSR's must match).
     type: list
     elements: str
     default: []
   ip_addresses:
-    description: IP address subjectAltNames of the server certificate.
+    description: IP address subjectAltNames the certificate must have.
     type: list
     elements: str
     default: []
+  validity_days:
+    description: Lifetime of a signed certificate (never past the CA's own end).
+    type: int
+    default: 825
 notes:
-  - Check mode reports whether the CA or the certificate would be made.
+  - Signing is reported as C(changed); check mode signs nothing and says it would.
 attributes:
   check_mode:
     support: full
@@ -53,33 +61,60 @@ attributes:
 """
 
 EXAMPLES = r"""
-- name: Cluster CA and this node's certificate, made on the CA node
+- name: Keep the cluster CA
   has_pki:
     ca_dir: /etc/has/ca
-    cert_dir: /etc/has/ca/issued/emr-worker-1
+    ca_name: has-kdc HADOOP.COM CA
+  register: has_ca
+  vars:
+    ansible_python_interpreter: /opt/has/venv/bin/python
+
+- name: Sign emr-worker-1's request on the CA node
+  has_pki:
+    ca_dir: /etc/has/ca
+    csr: "{{ hostvars['emr-worker-1'].has_request.csr }}"
     dns_names: [emr-worker-1]
     ip_addresses: [192.0.2.11]
   delegate_to: emr-header-1
+  register: has_signed
   vars:
     ansible_python_interpreter: /opt/has/venv/bin/python
 """
 
 RETURN = r"""
 ca_created:
-  description: Whether the CA was made by this run.
+  description: Whether the CA was (or, in check mode, would be) made by this run.
   returned: always
   type: bool
 ca_cert:
   description: The CA certificate, PEM (public); empty in check mode before the CA exists.
   returned: always
   type: str
-cert_issued:
-  description: Whether a server certificate was (or would be) issued.
+ca_not_valid_after:
+  description: End of the CA's validity (ISO 8601); empty before the CA exists.
+  returned: always
+  type: str
+node_keys:
+  description:
+    - SHA-256 of the public key of every node key found under C(ca_dir/issued/<node>)
+      (left there by earlier versions), by node name; empty when there are none.
+  returned: always
+  type: dict
+signed:
+  description: Whether a certificate was (or would be) signed.
   returned: always
   type: bool
+certificate:
+  description: The signed certificate, PEM (public); empty when nothing was signed.
+  returned: always
+  type: str
+serial:
+  description: Serial number of the signed certificate (hex).
+  returned: when a certificate was signed
+  type: str
 not_valid_after:
-  description: End of the server certificate's validity (ISO 8601).
-  returned: when cert_dir is given and not in check mode
+  description: End of the signed certificate's validity (ISO 8601).
+  returned: when a certificate was signed
   type: str
 has_kdc_missing:
   description:
@@ -91,46 +126,13 @@ has_kdc_missing:
 """
 
 import datetime
-import ipaddress
 import os
 
 from ansible.module_utils.has_kdc_module import HasKdcModule, summary_diff
 
 
-def cert_current(pki, ca, cert_dir, dns, ips):
-    """Whether issue_server_cert would keep the certificate in ``cert_dir`` (check mode)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
-
-    cert_path = os.path.join(cert_dir, pki.SERVER_CERT_FILE)
-    key_path = os.path.join(cert_dir, pki.SERVER_KEY_FILE)
-    bundle = os.path.join(cert_dir, pki.CA_CERT_FILE)
-    try:
-        with open(cert_path, "rb") as fh:
-            cert = x509.load_pem_x509_certificate(fh.read())
-        with open(key_path, "rb") as fh:
-            key = serialization.load_pem_private_key(fh.read(), password=None)
-        with open(bundle, "rb") as fh:
-            bundle_ok = fh.read() == ca.cert_pem()
-    except (OSError, ValueError, TypeError):
-        return False
-    try:
-        cert.verify_directly_issued_by(ca.certificate)
-    except Exception:  # any failure means "not from this CA"
-        return False
-    fmt = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    if key.public_key().public_bytes(*fmt) != cert.public_key().public_bytes(*fmt):
-        return False
-    try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
-        return False
-    have_dns = {n.lower() for n in san.get_values_for_type(x509.DNSName)}
-    have_ips = {str(a) for a in san.get_values_for_type(x509.IPAddress)}
-    if (have_dns, have_ips) != ({d.lower() for d in dns}, set(ips)):
-        return False
-    now = datetime.datetime.now(datetime.UTC)
-    return cert.not_valid_after_utc - now >= pki.RENEW_BEFORE and bundle_ok
+def names_of(p):
+    return ", ".join(p["dns_names"] + p["ip_addresses"]) or "no names"
 
 
 def main():
@@ -138,61 +140,96 @@ def main():
         argument_spec={
             "ca_dir": {"type": "path", "required": True},
             "ca_name": {"type": "str", "default": "has-kdc cluster CA"},
-            "cert_dir": {"type": "path"},
+            "csr": {"type": "str"},
             "dns_names": {"type": "list", "elements": "str", "default": []},
             "ip_addresses": {"type": "list", "elements": "str", "default": []},
+            "validity_days": {"type": "int", "default": 825},
         },
         supports_check_mode=True,
         prediction=lambda p: {
             "ca_created": True,
-            "cert_issued": bool(p["cert_dir"]),
             "ca_cert": "",
+            "ca_not_valid_after": "",
+            "node_keys": {},
+            "signed": p["csr"] is not None,
+            "certificate": "",
         },
     )
     from has_kdc import pki
 
     p = module.params
     ca_dir = p["ca_dir"]
+    if p["validity_days"] < 1:
+        module.fail_json(msg="validity_days must be 1 or more, not %d" % p["validity_days"])
+    signing = p["csr"] is not None
+    if signing and not p["csr"].strip() and not module.check_mode:
+        module.fail_json(msg="csr is empty: the node made no certificate request to sign")
     ca_exists = os.path.exists(os.path.join(ca_dir, pki.CA_CERT_FILE))
-    result = {"ca_created": False, "cert_issued": False, "ca_cert": ""}
+    result = {
+        "ca_created": False,
+        "ca_cert": "",
+        "ca_not_valid_after": "",
+        "node_keys": {},
+        "signed": False,
+        "certificate": "",
+    }
     diffs = []
     with module.failing_on_user_errors("cluster CA in %s" % ca_dir):
         try:
             if module.check_mode and not ca_exists:
                 result["ca_created"] = True
-                result["cert_issued"] = bool(p["cert_dir"])
-                diffs.append(summary_diff(ca_dir, "(no CA)", "CA %s (new)" % p["ca_name"]))
+                result["signed"] = signing
+                diffs.append(summary_diff(ca_dir, "(no CA)\n", "CA %s (new)\n" % p["ca_name"]))
+                if signing:
+                    diffs.append(sign_diff(p, "(check mode: not signed)"))
                 module.exit_json(changed=True, diff=diffs, **result)
             if not ca_exists:
                 os.makedirs(ca_dir, mode=0o700, exist_ok=True)
             ca = pki.create_ca(ca_dir, p["ca_name"])
             result["ca_created"] = ca.changed
             result["ca_cert"] = ca.cert_pem().decode("ascii")
+            result["ca_not_valid_after"] = ca.certificate.not_valid_after_utc.isoformat()
+            result["node_keys"] = pki.node_keys_on_ca(ca_dir)
             if ca.changed:
-                diffs.append(summary_diff(ca_dir, "(no CA)", "CA %s" % ca.name))
-            if p["cert_dir"]:
-                names = p["dns_names"] + p["ip_addresses"]
-                if module.check_mode:
-                    ips = [str(ipaddress.ip_address(i)) for i in p["ip_addresses"]]
-                    result["cert_issued"] = not cert_current(
-                        pki, ca, p["cert_dir"], p["dns_names"], ips
-                    )
-                else:
-                    issued = pki.issue_server_cert(
-                        ca, p["dns_names"], p["ip_addresses"], p["cert_dir"]
-                    )
-                    result["cert_issued"] = issued.changed
-                    result["not_valid_after"] = issued.not_valid_after.isoformat()
-                if result["cert_issued"]:
-                    diffs.append(
-                        summary_diff(
-                            p["cert_dir"], "", "server certificate for %s" % ", ".join(names)
-                        )
-                    )
+                diffs.append(summary_diff(ca_dir, "(no CA)\n", "CA %s\n" % ca.name))
+            if signing:
+                result.update(sign(module, pki, ca, p))
+                diffs.append(sign_diff(p, result.get("serial", "(check mode: not signed)")))
         except (pki.PkiError, ValueError) as exc:
             module.fail_json(msg=str(exc))
-    changed = result["ca_created"] or result["cert_issued"]
-    module.exit_json(changed=changed, diff=diffs, **result)
+    module.exit_json(changed=result["ca_created"] or result["signed"], diff=diffs, **result)
+
+
+def sign(module, pki, ca, p):
+    """Sign the CSR (check mode: only validate it, when there is one)."""
+    validity = datetime.timedelta(days=p["validity_days"])
+    if module.check_mode:
+        if p["csr"].strip():
+            pki.sign_request(ca, p["csr"], p["dns_names"], p["ip_addresses"], validity=validity)
+        return {"signed": True}
+    cert = pki.sign_request(ca, p["csr"], p["dns_names"], p["ip_addresses"], validity=validity)
+    end = cert.not_valid_after_utc
+    if end >= ca.certificate.not_valid_after_utc:
+        module.warn(
+            "the cluster CA ends on %s, and so does this certificate: plan a new CA "
+            "(docs/tls.md) before then" % end.date().isoformat()
+        )
+    from cryptography.hazmat.primitives import serialization
+
+    return {
+        "signed": True,
+        "certificate": cert.public_bytes(serialization.Encoding.PEM).decode("ascii"),
+        "serial": "%x" % cert.serial_number,
+        "not_valid_after": end.isoformat(),
+    }
+
+
+def sign_diff(p, serial):
+    return summary_diff(
+        "certificate for %s" % names_of(p),
+        "",
+        "signed by the cluster CA, valid %d days, serial %s\n" % (p["validity_days"], serial),
+    )
 
 
 if __name__ == "__main__":

@@ -295,8 +295,12 @@ def test_check_on_a_fresh_system_fails_nothing_and_changes_nothing(
     # honest predictions: the first install, under the names the real run uses
     for task, host in [
         ("has_package : Install the wheel and its dependencies into the venv", "emr-worker-1"),
-        ("has_server : Keep the cluster CA and issue every node's certificate", "emr-header-1"),
-        ("has_server : Install the certificate, its key and the CA bundle", "emr-worker-1"),
+        ("has_server : Keep the cluster CA", "emr-header-1"),
+        ("has_server : Sign the nodes' CSRs on the CA node", "emr-header-1"),
+        (
+            "has_server : Install the certificate the CA node signed, with the key made here",
+            "emr-worker-1",
+        ),
         ("has_server : Start has-server", "emr-header-1"),
         ("has_realm : Initialize the realm once, on the init node", "emr-header-1"),
         (
@@ -520,6 +524,8 @@ def _secrets(dep: Deployment) -> dict[str, str]:
                 found[f"{node} {name} key {i} (base64)"] = base64.b64encode(entry.key).decode()
         key_pem = (etc / "tls" / "server.key").read_text().splitlines()
         found[f"{node} TLS key"] = next(line for line in key_pem if not line.startswith("-"))
+    ca_key = (dep.node_dir("emr-header-1") / "etc" / "ca" / "ca-root.key").read_text()
+    found["CA key"] = next(line for line in ca_key.splitlines() if not line.startswith("-"))
     return found
 
 
