@@ -121,6 +121,30 @@ def test_config_endpoints_and_errors_through_kdcinit(cluster, tmp_path):
         down.get("health")
 
 
+@pytest.mark.timeout(30)
+def test_a_silent_node_costs_the_connect_limit_not_the_read_limit(cluster):
+    """A node cut off mid-handshake is given up after the connect limit, then the next node answers."""
+    import socket
+
+    node1, node2 = cluster
+    with socket.socket() as silent:  # accepts TCP (backlog) but never speaks TLS
+        silent.bind((HOSTS[0], 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        client = HasHttpsClient(
+            [f"https://{HOSTS[0]}:{port}/has/v1", node2.base_url],
+            node2.https_client().ssl_context,
+            timeout=600,  # a read limit the test's own 30 s limit would hit first
+        )
+        answer = client.get("getcert")
+        assert answer.url.startswith(node2.base_url)
+        only_silent = HasHttpsClient(
+            [f"https://{HOSTS[0]}:{port}/has/v1"], client.ssl_context, timeout=600
+        )
+        with pytest.raises(HasClientError, match="timed out"):
+            only_silent.get("health")
+
+
 def test_health_and_metrics_report_a_stopped_database(tmp_path):
     from has_kdc.conf import BackendConfig
     from tests.mariadb import MariaDb

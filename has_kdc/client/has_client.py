@@ -35,12 +35,17 @@ __all__ = [
     "HasResponse",
     "client_ssl_context",
     "failure_reason",
+    "CONNECT_TIMEOUT",
     "https_connection",
     "local_server_url",
 ]
 
 API_PREFIX = "/has/v1"
 DEFAULT_TIMEOUT = 15.0
+# Reaching a node (TCP connect and TLS handshake) gets far less than an answer does:
+# a node that is down or cut off must cost a login a few seconds, not the whole read
+# timeout, before the next node of https_host is tried.
+CONNECT_TIMEOUT = 4.0
 _CIPHERS = (
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
     "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
@@ -233,14 +238,39 @@ def _param(value: object) -> str:
     return str(value)
 
 
+class _NodeConnection(http.client.HTTPSConnection):
+    """An HTTPS connection whose connect and TLS handshake have their own, shorter limit."""
+
+    connect_timeout: float = CONNECT_TIMEOUT
+
+    def connect(self) -> None:
+        read_timeout = self.timeout
+        self.timeout = min(self.connect_timeout, read_timeout)
+        try:
+            super().connect()
+        finally:
+            self.timeout = read_timeout
+        self.sock.settimeout(read_timeout)
+
+
 def https_connection(
-    url: str, ssl_context: ssl.SSLContext, timeout: float
+    url: str,
+    ssl_context: ssl.SSLContext,
+    timeout: float,
+    *,
+    connect_timeout: float = CONNECT_TIMEOUT,
 ) -> http.client.HTTPSConnection:
-    """A (not yet opened) connection to the node of ``url``, verified by ``ssl_context``."""
+    """A (not yet opened) connection to the node of ``url``, verified by ``ssl_context``.
+
+    ``connect_timeout`` bounds the TCP connect and the TLS handshake, ``timeout`` every
+    read after that.
+    """
     parts = urlsplit(url)
-    return http.client.HTTPSConnection(
+    conn = _NodeConnection(
         parts.hostname or "", parts.port or 443, timeout=timeout, context=ssl_context
     )
+    conn.connect_timeout = connect_timeout
+    return conn
 
 
 def failure_reason(exc: BaseException) -> str:
