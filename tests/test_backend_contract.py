@@ -512,9 +512,13 @@ def test_node_status_is_a_heartbeat_not_a_realm_change(store, other, clock):
     assert [(r.host, r.registered, r.last_seen, r.status) for r in records] == [
         ("emr-header-1", clock.now - 20, clock.now, '{"kdc_requests": 9}')
     ]
-    store.record_node_status("emr-worker-1", "{}")  # an unknown node registers
-    assert store.list_nodes() == ["emr-header-1", "emr-worker-1"]
-    assert store.change_counter() == counter + 1
+    assert store.record_node_status("emr-header-1", '{"kdc_requests": 9}')  # same second
+    # a heartbeat never registers: a node removed by an operator stays removed
+    assert not store.record_node_status("emr-worker-1", "{}")
+    assert store.list_nodes() == ["emr-header-1"]
+    assert store.change_counter() == counter
+    store.register_node("emr-worker-1")
+    assert store.record_node_status("emr-worker-1", "{}")
     store.register_node("emr-worker-1")
     assert other.node_records()[1].status == "{}"  # registration keeps the status
 

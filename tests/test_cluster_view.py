@@ -34,12 +34,22 @@ def test_kdc_view_says_serving_from_memory_then_refusing():
     assert kdc_view([(900.0, 901.0)], 60, 1000.0)["kdc_state"] == "refusing"
 
 
-def _beat(conf_dir: Path, requests: int, state: dict[str, object] | None = None) -> bool:
+def _beat(
+    conf_dir: Path,
+    requests: int,
+    state: dict[str, object] | None = None,
+    *,
+    started: bool = False,
+) -> bool:
+    """One heartbeat of the node of ``conf_dir``; unless ``started``, after the
+    registration has-server makes when it starts."""
     startup = StoreStartup(
         load_conf_dir(conf_dir),
         kdc_status=lambda: {"kdc_requests": requests, "kdc_errors": 2, **(state or {})},
     )
     try:
+        if not started:
+            assert startup.first_attempt()
         return startup.heartbeat()
     finally:
         if startup._beat_backend is not None:
@@ -71,6 +81,20 @@ def test_heartbeats_show_in_the_report_and_the_commands(tmp_path):
     assert "HAS nodes (2):" in text and "127.0.1.1" in text and "serving" in text
     as_json = json.loads(node.kdcinit("nodes", "--json").stdout)
     assert [n["host"] for n in as_json["nodes"]] == ["127.0.1.1", "127.0.1.9"]
+
+
+def test_a_node_removed_with_delnode_stays_removed_while_it_runs(tmp_path, caplog):
+    node = HasNode(tmp_path / "n1", REALM, "127.0.1.1")
+    node.init()
+    assert _beat(node.conf_dir, 1)
+    node.hadmin("delnode", "127.0.1.1")
+    with caplog.at_level("WARNING"):
+        assert not _beat(node.conf_dir, 2, started=True)
+    assert "no longer registered" in caplog.text
+    config = load_conf_dir(node.conf_dir).backend
+    with open_backend(config) as backend:
+        assert backend.list_nodes() == []
+        assert cluster_report(backend)["nodes"] == []
 
 
 def test_nodes_on_mysql_list_every_database_host_even_when_one_is_down(mariadb, tmp_path):

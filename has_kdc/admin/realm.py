@@ -189,8 +189,8 @@ def deregister_node(backend: IdentityBackend, kdc: KdcConfig, actor: Actor, *, h
     one ``deregister_node`` audit record) when anything was there to remove.
 
     Its ``HTTP/`` principals stay: a service may still hold their keys. A has-server
-    still running on ``host`` registers itself again when it next starts, so stop it
-    first.
+    still running on ``host`` goes on serving but stays unlisted (its heartbeats are not
+    recorded, and it logs so) until it next starts, which registers it again.
     """
     if not host or host != host.strip():
         raise AdminError(f"not a node host name: {host!r}")

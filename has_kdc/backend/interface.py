@@ -161,10 +161,11 @@ class IdentityBackend(abc.ABC):
         """Hosts of the registered nodes, in registration order."""
 
     @abc.abstractmethod
-    def record_node_status(self, host: str, status: str) -> None:
+    def record_node_status(self, host: str, status: str) -> bool:
         """A node's heartbeat: its last-seen time is now and ``status`` (JSON text) is what
-        it reports; registers the node if it was not. Not a realm change (no counter step)
-        unless it registers the node."""
+        it reports. Not a realm change (no counter step). ``False``, and nothing written,
+        when ``host`` is not registered: a heartbeat never brings back a node an operator
+        removed (``deregister_node``); only a node's start registers it."""
 
     @abc.abstractmethod
     def node_records(self) -> list[NodeRecord]:

@@ -1324,27 +1324,21 @@ class MysqlBackend(IdentityBackend):
 
         return [text(r[0]) for r in self._atomic(work)]
 
-    def record_node_status(self, host: str, status: str) -> None:
+    def record_node_status(self, host: str, status: str) -> bool:
         now = self._now()
         encoded = host.encode("utf-8")
 
-        def work(cur: Cursor) -> None:
+        def work(cur: Cursor) -> bool:
             if cur.execute(
                 "UPDATE kdc_nodes SET last_seen = %s, status = %s WHERE host = %s",
                 (now, status, encoded),
             ):
-                return
+                return True
+            # 0 rows changed: same second and status, or no such node
             cur.execute("SELECT 1 FROM kdc_nodes WHERE host = %s", (encoded,))
-            if cur.fetchone():
-                return  # same second, same status: nothing to change
-            cur.execute(
-                "INSERT INTO kdc_nodes (host, registered, last_seen, status) "
-                "VALUES (%s, %s, %s, %s)",
-                (encoded, now, now, status),
-            )
-            self._log_change(cur, "node", host, now)
+            return cur.fetchone() is not None
 
-        self._atomic(work, write=True)
+        return self._atomic(work, write=True)
 
     def node_records(self) -> list[NodeRecord]:
         def work(cur: Cursor) -> list[tuple]:

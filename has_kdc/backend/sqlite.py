@@ -476,18 +476,14 @@ class SqliteBackend(IdentityBackend):
             rows = conn.execute("SELECT host FROM kdc_nodes ORDER BY registered, host").fetchall()
         return [r[0] for r in rows]
 
-    def record_node_status(self, host: str, status: str) -> None:
+    def record_node_status(self, host: str, status: str) -> bool:
         now = self._now()
         with self.transaction(), self._errors():
-            known = self._conn.execute("SELECT 1 FROM kdc_nodes WHERE host = ?", (host,)).fetchone()
-            self._conn.execute(
-                "INSERT INTO kdc_nodes (host, registered, last_seen, status) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (host) DO UPDATE SET last_seen = excluded.last_seen, "
-                "status = excluded.status",
-                (host, now, now, status),
+            cur = self._conn.execute(
+                "UPDATE kdc_nodes SET last_seen = ?, status = ? WHERE host = ?",
+                (now, status, host),
             )
-            if not known:
-                self._log_change("node", host)
+            return cur.rowcount > 0
 
     def node_records(self) -> list[NodeRecord]:
         with self._read() as conn:

@@ -204,6 +204,7 @@ class StoreStartup:
         self._beat_backend: IdentityBackend | None = None
         self._last_beat: tuple[float, int] | None = None
         self._beat_failing = False
+        self._deregistered = False
 
     @property
     def where(self) -> str:
@@ -304,7 +305,7 @@ class StoreStartup:
                 schema_version=backend.latest_schema_version,
                 version=__version__,
             )
-            backend.record_node_status(self.conf.kdc.kdc_host, status)
+            registered = backend.record_node_status(self.conf.kdc.kdc_host, status)
         except BackendError as exc:
             if not self._beat_failing:
                 self.log.warning("cannot write this node's heartbeat: %s", exc)
@@ -313,7 +314,15 @@ class StoreStartup:
         if self._beat_failing:
             self.log.info("heartbeats written again")
         self._beat_failing = False
-        return True
+        if not registered and not self._deregistered:
+            self.log.warning(
+                "this node (%s) is no longer registered (removed with delnode?): client "
+                "configs do not list it and its heartbeats are not recorded; restarting "
+                "has-server registers it again",
+                self.conf.kdc.kdc_host,
+            )
+        self._deregistered = not registered
+        return registered
 
     def _retry_loop(self) -> None:
         delay = self.initial
