@@ -123,10 +123,10 @@ def test_config_endpoints_and_errors_through_kdcinit(cluster, tmp_path):
 
 @pytest.mark.timeout(30)
 def test_a_silent_node_costs_the_connect_limit_not_the_read_limit(cluster):
-    """A node cut off mid-handshake is given up after the connect limit, then the next node answers."""
+    """A node cut off mid-handshake is given up after the connect limit; the next answers."""
     import socket
 
-    node1, node2 = cluster
+    _node1, node2 = cluster
     with socket.socket() as silent:  # accepts TCP (backlog) but never speaks TLS
         silent.bind((HOSTS[0], 0))
         silent.listen(8)

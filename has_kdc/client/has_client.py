@@ -30,12 +30,12 @@ from urllib.parse import urlencode, urlsplit
 from has_kdc.conf import ConfigError, HasClientConfig, HasServerConfig
 
 __all__ = [
+    "CONNECT_TIMEOUT",
     "HasClientError",
     "HasHttpsClient",
     "HasResponse",
     "client_ssl_context",
     "failure_reason",
-    "CONNECT_TIMEOUT",
     "https_connection",
     "local_server_url",
 ]
