@@ -359,6 +359,24 @@ def test_health_says_up_or_down_to_strangers_and_more_to_the_node_and_admins(nod
     assert json.loads(body)["realm"] == {"name": REALM, "initialized": True}
 
 
+def test_metrics_name_other_nodes_only_to_the_node_and_admins(nodes, tmp_path):
+    node = start(nodes, tmp_path)
+    node.init_realm()
+    context = node.thread.server.context
+    context.is_local = lambda request: False  # a scraper on another host
+    _, _, body = node.raw("GET", "/metrics")
+    text = body.decode()
+    assert "has_kdc_listening 1" in text and "has_http_connections_open" in text
+    assert "has_cluster_node" not in text and "has_database_host" not in text
+    _, _, body = node.raw("GET", "/metrics", headers={"X-Test-Principal": USER})
+    assert "has_cluster_node" not in body.decode()
+    _, _, body = node.raw("GET", "/metrics", headers={"X-Test-Principal": ADMIN})
+    assert "# TYPE has_cluster_node_up gauge" in body.decode()
+    context.is_local = lambda request: True
+    _, _, body = node.raw("GET", "/metrics")
+    assert "# TYPE has_cluster_node_up gauge" in body.decode()
+
+
 def test_which_peers_are_the_node_itself():
     assert peer_is_local("127.0.0.1", "127.0.1.1")
     assert peer_is_local("::1", "::1")

@@ -352,6 +352,8 @@ def _store_details(backend: BackendConfig) -> dict[str, Any]:
 
 
 async def metrics(request: web.Request) -> web.Response:
+    """This node's counters and gauges to anyone; the series that name other nodes and
+    the database hosts only to the node itself and to administrators (as /health)."""
     ctx = _ctx(request)
     reachable, initialized, _error = await ctx.run(ctx.service.probe)
     if not reachable:
@@ -362,7 +364,8 @@ async def metrics(request: web.Request) -> web.Response:
     out.gauge("has_kdc_listening", "Whether this node's KDC is bound.", int(ctx.kdc_listening()))
     if ctx.kdc_counters is not None:
         ctx.kdc_counters.render(out)
-    await ctx.run(cluster_metrics, out, ctx)
+    detail = ctx.is_local(request) or is_admin(request, ctx)
+    await ctx.run(cluster_metrics, out, ctx, cluster=detail)
     gate = ctx.connections
     if gate is not None:
         out.gauge("has_http_connections_open", "Open HTTPS (and HTTP) connections.", gate.open)

@@ -141,8 +141,10 @@ def render_html(report: Mapping[str, Any]) -> str:
     )
 
 
-def cluster_metrics(out: MetricsText, context: WebContext) -> None:
-    """This KDC's view of the store, then every node and database host (blocking)."""
+def cluster_metrics(out: MetricsText, context: WebContext, *, cluster: bool = True) -> None:
+    """This KDC's view of the store, then, with ``cluster``, every node and database host
+    by name (blocking). The names are for the node itself and administrators only, as in
+    /health: an anonymous scrape learns this node's state, not the cluster's layout."""
     kdc = kdc_store_detail(context)
     out.gauge(
         "has_kdc_serving_from_memory",
@@ -164,6 +166,8 @@ def cluster_metrics(out: MetricsText, context: WebContext) -> None:
         "kdc_stale_ok: the bound of that age.",
         context.service.conf.kdc.stale_ok,
     )
+    if not cluster:
+        return
     try:
         report = report_for(context.service)
     except Exception:  # the store could not even be opened: the gauges above say enough
