@@ -209,7 +209,7 @@ def test_the_rule_for_any_plugin(realm):
     def check(principal: str, linked: bool = False) -> None:
         user = AuthenticatedUser(principal, "someone", b"x", linked=linked)
         check_principal_mapping(
-            user, realm=REALM, admins=realm.tgt._admins(), backend=lambda: realm.admin.backend
+            user, realm=REALM, admins=realm.tgt._admins(), lookup=realm.admin.backend.get_principal
         )
 
     check(f"dave@{REALM}")

@@ -37,7 +37,9 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from has_kdc.backend import IdentityBackend
+from has_kdc.backend.model import PluginUser
 from has_kdc.conf import HasClientConfig
+from has_kdc.plugins.user_memo import PluginUserMemo
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -117,6 +119,15 @@ class PluginContext:
     conf_dir: Path
     backend: Callable[[], IdentityBackend]
     clock: Callable[[], float]
+    #: plugin users as last read, to serve logins through a database outage
+    plugin_users: PluginUserMemo | None = None
+
+    def plugin_user(self, name: str) -> PluginUser | None:
+        """The store's plugin user ``name``; while the store is unavailable, as last read
+        within the memo's bound (``BackendUnavailable`` otherwise)."""
+        if self.plugin_users is None:
+            return self.backend().get_plugin_user(name)
+        return self.plugin_users.lookup(name, lambda: self.backend().get_plugin_user(name))
 
 
 @runtime_checkable

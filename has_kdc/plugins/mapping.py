@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from has_kdc.backend import BackendError, IdentityBackend
+from has_kdc.backend import BackendError, Principal
 from has_kdc.plugins import AuthenticatedUser, PluginError, PluginUnavailable
 from has_kdc.principal import PrincipalNameError, normalize_principal, parse_principal
 
@@ -62,12 +62,13 @@ def check_principal_mapping(
     *,
     realm: str,
     admins: Iterable[str],
-    backend: Callable[[], IdentityBackend],
+    lookup: Callable[[str], Principal | None],
 ) -> None:
     """Raise `PrincipalNotAllowed` unless ``user.principal`` may be issued (module rule).
 
-    ``backend`` opens the store the principal is looked up in; a store that cannot
-    answer is `PluginUnavailable` (503), never a pass.
+    ``lookup`` finds a principal by name (the KDC's principal cache, which serves what
+    it holds through a database outage); a store that cannot answer is
+    `PluginUnavailable` (503), never a pass.
     """
     try:
         components, user_realm = parse_principal(user.principal, realm)
@@ -92,7 +93,7 @@ def check_principal_mapping(
             "administrators log in with their own keys, never through a plugin"
         )
     try:
-        existing = backend().get_principal(principal)
+        existing = lookup(principal)
     except BackendError as exc:
         raise PluginUnavailable(f"cannot look up principal {principal}: {exc}") from None
     if existing is not None and existing.keys and not user.linked:

@@ -95,7 +95,7 @@ class MySqlServerPlugin:
         if token_expired(token, context.clock()):
             raise AuthenticationFailed("the auth token has expired; log in again")
         try:
-            stored = context.backend().get_plugin_user(user)
+            stored = context.plugin_user(user)
         except BackendError as exc:
             raise PluginUnavailable(f"cannot read the plugin users: {exc}") from None
         try:

@@ -60,6 +60,7 @@ from has_kdc.asn1.constants import (
     error_name,
 )
 from has_kdc.asn1.messages import EncryptionKey
+from has_kdc.backend import BackendUnavailable, Principal
 from has_kdc.crypto import enctype_by_id
 from has_kdc.kdc.context import RealmContext
 from has_kdc.kdc.errors import KdcError
@@ -77,6 +78,7 @@ from has_kdc.plugins import (
 )
 from has_kdc.plugins.mapping import PrincipalNotAllowed, check_principal_mapping
 from has_kdc.plugins.token import TokenError, decode_token
+from has_kdc.plugins.user_memo import PluginUserMemo
 from has_kdc.principal import default_salt, parse_principal
 from has_kdc.web.api import PARAMS_KEY, parse_params
 from has_kdc.web.context import CONTEXT, WebContext
@@ -153,7 +155,9 @@ class TgtService:
         def realm() -> RealmContext:
             with lock:
                 if not realm_holder:
-                    cache = PrincipalCache(service.backend(), refresh_interval=1.0)
+                    cache = PrincipalCache(
+                        service.backend(), refresh_interval=1.0, stale_ok=kdc_conf.stale_ok
+                    )
                     realm_holder.append(
                         RealmContext.create(
                             realm=kdc_conf.kdc_realm,
@@ -171,6 +175,7 @@ class TgtService:
             conf_dir=service.conf_dir,
             backend=service.backend,
             clock=time.time,
+            plugin_users=PluginUserMemo(kdc_conf.stale_ok),
         )
         return cls(
             plugin_context,
@@ -247,6 +252,17 @@ class TgtService:
     def authenticate(self, plugin: ServerPlugin, claims: Mapping[str, Any]) -> AuthenticatedUser:
         return plugin.authenticate(claims, self.plugin_context)
 
+    def principal(self, name: str) -> Principal | None:
+        """``name`` as the KDC sees it: from its cache, which serves what it holds
+        through a database outage for ``kdc_stale_ok``."""
+        try:
+            ctx = self._realm()
+        except Exception as exc:  # the store could not be opened
+            raise BackendUnavailable(str(exc)) from None
+        with self._kdc_lock:  # the principal cache is not thread-safe
+            entry = ctx.principals.get(name)
+        return None if entry is None else entry.principal
+
     def issue(self, user: AuthenticatedUser, *, nonce: int | None, now: float) -> bytes:
         """The AS-REP for ``user`` under the key derived from its passphrase."""
         try:
@@ -279,7 +295,7 @@ class TgtService:
             user,
             realm=self.plugin_context.realm,
             admins=self._admins(),
-            backend=self.plugin_context.backend,
+            lookup=self.principal,
         )
         as_rep = self.issue(user, nonce=nonce, now=self.plugin_context.clock())
         return TgtIssued(plugin.name, user.principal, user.user, as_rep)
