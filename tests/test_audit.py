@@ -264,6 +264,43 @@ def test_a_failed_change_is_one_failure_record(admin):
     assert json.loads(rec.detail)["error"] == f"principal kadmin/{REALM}@{REALM} already exists"
 
 
+def test_a_lost_conflict_that_is_retried_leaves_only_the_retry_record(admin, monkeypatch):
+    """A Galera certification conflict rolls the attempt back whole; the retry is the
+    change, so the trail has one success record, not a failure and a success."""
+    from has_kdc.backend import TransactionConflict
+    from has_kdc.backend.interface import TRANSACTION_ATTEMPTS
+
+    real = admin.backend.add_audit_record
+    losses = [1]
+
+    def conflict_once(record: AuditRecord) -> AuditRecord:
+        if losses:
+            losses.pop()
+            raise TransactionConflict("certification failed (1213)")
+        return real(record)
+
+    before = len(trail_records(admin))
+    monkeypatch.setattr(admin.backend, "add_audit_record", conflict_once)
+    admin.add_principal("carol", randkey=True)
+    monkeypatch.undo()
+    (rec,) = trail_records(admin)[before:]
+    assert (rec.action, rec.target, rec.result) == ("addprinc", f"carol@{REALM}", "success")
+
+    def always(record: AuditRecord) -> AuditRecord:
+        if record.result == "success":
+            raise TransactionConflict("certification failed (1213)")
+        return real(record)
+
+    monkeypatch.setattr(admin.backend, "add_audit_record", always)
+    monkeypatch.setattr("time.sleep", lambda s: None)
+    with pytest.raises(TransactionConflict):
+        admin.add_principal("dora", randkey=True)
+    monkeypatch.undo()
+    (rec,) = trail_records(admin)[before + 1 :]  # the last attempt's failure, once
+    assert (rec.action, rec.target, rec.result) == ("addprinc", f"dora@{REALM}", "failure")
+    assert TRANSACTION_ATTEMPTS > 1 and not admin.exists("dora")
+
+
 def test_steps_join_the_change_they_are_part_of(admin, tmp_path):
     admin.add_principal("svc/a", randkey=True)
     admin.add_principal("svc/b", randkey=True)

@@ -55,7 +55,8 @@ from pathlib import Path
 
 from has_kdc.admin.errors import AdminError
 from has_kdc.admin.timespec import parse_duration, parse_time
-from has_kdc.backend import BackendError, IdentityBackend
+from has_kdc.backend import BackendError, IdentityBackend, TransactionConflict
+from has_kdc.backend.interface import conflict_will_be_retried
 from has_kdc.backend.model import AuditQuery, AuditRecord
 from has_kdc.backend.rows import MAX_AUDIT_READ
 from has_kdc.conf import KdcConfig
@@ -232,6 +233,8 @@ class AuditTrail:
                         record = self._store_quietly(record)
             except BaseException as exc:
                 self._open.clear()
+                if isinstance(exc, TransactionConflict) and conflict_will_be_retried():
+                    raise  # rolled back whole and run again: the retry is the record
                 change.note(error=_error_text(exc))
                 failed = self._store_quietly(self._record(change, FAILURE))
                 self._write_log(failed)

@@ -64,4 +64,9 @@ def stored_name(text: str) -> str:
     try:
         return normalize_principal(text)
     except PrincipalNameError as exc:
-        raise BackendError(str(exc)) from None
+        raise InvalidPrincipalName(str(exc)) from None
+
+
+class InvalidPrincipalName(BackendError, PrincipalNameError):
+    """A name the store refuses to keep: both a store error and a name error, for
+    callers that catch either."""

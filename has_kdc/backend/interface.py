@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import abc
 import random
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
@@ -73,6 +74,16 @@ def check_plugin_user(user: PluginUser) -> None:
         raise BackendError(
             f"plugin user {user.name}: the password hash must be 1 to 255 characters"
         )
+
+
+_retry = threading.local()
+
+
+def conflict_will_be_retried() -> bool:
+    """Whether a ``TransactionConflict`` raised now is run again by an enclosing
+    ``repeat_on_conflict`` of this thread: the audit trail records such a lost attempt
+    not as a failure, since the retry records what happened."""
+    return bool(getattr(_retry, "ahead", False))
 
 
 class IdentityBackend(abc.ABC):
@@ -240,13 +251,18 @@ class IdentityBackend(abc.ABC):
         """
         if self.in_transaction:
             return attempt()
-        for number in range(1, TRANSACTION_ATTEMPTS + 1):
-            try:
-                return attempt()
-            except TransactionConflict:
-                if number == TRANSACTION_ATTEMPTS:
-                    raise
-                time.sleep(random.uniform(0.01, 0.05) * number)
+        outer = conflict_will_be_retried()
+        try:
+            for number in range(1, TRANSACTION_ATTEMPTS + 1):
+                _retry.ahead = number < TRANSACTION_ATTEMPTS
+                try:
+                    return attempt()
+                except TransactionConflict:
+                    if number == TRANSACTION_ATTEMPTS:
+                        raise
+                    time.sleep(random.uniform(0.01, 0.05) * number)
+        finally:
+            _retry.ahead = outer
         raise AssertionError("unreachable")
 
     @abc.abstractmethod
