@@ -16,9 +16,10 @@ import pytest
 
 from has_kdc.cli import hadmin_local, kdcinit
 from has_kdc.cli.deploy_keytabs import ssh_commands
-from has_kdc.conf import read_has_server_conf
+from has_kdc.cli.has_dirs import server_dirs
+from has_kdc.conf import ConfigError, read_has_server_conf
 from has_kdc.formats import read_keytab
-from tests.hasnode import HasNode
+from tests.hasnode import HasNode, script
 
 FORMATS = Path(__file__).parent / "data" / "formats"
 
@@ -238,3 +239,52 @@ def test_deploy_keytabs_reports_a_failing_host_and_goes_on(node, tmp_path):
     assert status == 1
     assert "down.example: ssh exited 255: ssh: connect to host: No route" in err
     assert "deployed to 0 host(s), 1 failed" in out
+
+
+def test_server_dirs_from_arguments_or_has_environment(tmp_path):
+    conf, work = tmp_path / "conf", tmp_path / "work"
+    conf.mkdir()
+    work.mkdir()
+    env = {"HAS_CONF_DIR": str(conf), "HAS_WORK_DIR": str(work)}
+    assert server_dirs(None, None, env) == (conf, work)
+    assert server_dirs(str(conf), None, {}) == (conf, None)
+    other = tmp_path / "other"
+    other.mkdir()
+    assert server_dirs(str(other), str(other), env) == (other, other)  # arguments win
+    with pytest.raises(ConfigError, match="HAS_CONF_DIR"):
+        server_dirs(None, None, {})
+    with pytest.raises(ConfigError, match="HAS_WORK_DIR: not a directory"):
+        server_dirs(None, None, {**env, "HAS_WORK_DIR": str(tmp_path / "absent")})
+
+
+def test_has_server_started_as_start_has_sh_starts_it(node, tmp_path):
+    """``HAS_CONF_DIR``/``HAS_WORK_DIR`` and no argument: the KDC serves, the daemon's log
+    is in the work_dir; ``has-server CONF_DIR WORK_DIR`` takes the same positions."""
+    assert kdcinit.main([str(node.conf_dir), "--local", "init"]) == 0
+    work = tmp_path / "work"
+    work.mkdir()
+    env = {**os.environ, "HAS_CONF_DIR": str(node.conf_dir), "HAS_WORK_DIR": str(work)}
+    started = subprocess.run(
+        [script("has-server"), "--daemon", "--pidfile", str(node.pidfile)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    try:
+        assert started.returncode == 0, started.stderr
+        client = node.mit_client(tmp_path / "mit")
+        client.kinit_keytab("kadmin/HADOOP.COM@HADOOP.COM", node.conf_dir / "admin.keytab")
+        assert "listening" in (work / "has-server.log").read_text()
+    finally:
+        node.stop()
+    bad = subprocess.run(
+        [script("has-server"), str(node.conf_dir), str(tmp_path / "nowork")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert bad.returncode == 2
+    assert "nowork: work_dir: not a directory" in bad.stderr
