@@ -131,7 +131,9 @@ async def get_principals(request: web.Request) -> web.Response:
     ctx = _ctx(request)
     exp = request[PARAMS_KEY].get("exp")
     names = await ctx.run(lambda: _admin(request).list_principals(exp))
-    return _ok(f"{len(names)} principal(s)", principals=names)
+    # HAS's server put the names in "msg" as the text of a JSON array, and HAS's Java
+    # admin client reads them back from there (getString("msg"), then a JSONArray).
+    return _ok(json.dumps(names), principals=names, count=len(names))
 
 
 async def add_principal(request: web.Request) -> web.Response:
