@@ -87,8 +87,7 @@ from has_kdc.web import (
     WebServer,
     WebServerThread,
     WebStartupError,
-    server_ssl_context,
-    server_tls_files,
+    node_ssl_context,
 )
 from has_kdc.web.negotiate import NegotiateAuthenticator
 from has_kdc.web.realm_view import kdc_port
@@ -285,8 +284,7 @@ def _web_server(
     kdc_ready: threading.Event,
     services: Sequence[str] = (),
 ) -> WebServerThread:
-    cert, key, _ca = server_tls_files(server_conf, conf.path)
-    ssl_context = server_ssl_context(cert, key)
+    ssl_context = node_ssl_context(server_conf, conf.path)
     context = WebContext(
         HasService(conf.path, conf),
         kdc_listening=kdc_ready.is_set,
