@@ -14,6 +14,10 @@ account. Once the realm is initialized those commands need an administrator:
 ``init -p DIR`` then authenticates with the admin keys already in ``DIR/admin.keytab``
 (Kerberos SPNEGO through this node's KDC); without them it says where to get them.
 
+A conf_dir holding only hadmin.conf (or has-project's admin.conf), as on an admin
+host set up by HAS's has-start.md, reaches the nodes that file names
+(`admin_conf_ops`).
+
 ``--local`` does the same work on the identity store directly (conf_dir's
 kdc.conf and backend.conf), without a running server: for bootstrapping, recovery,
 or a node whose HTTPS is down. Its changes are audited as the local OS user via
@@ -73,7 +77,7 @@ from has_kdc.admin.cluster import cluster_report, render_text
 from has_kdc.admin.errors import AdminError
 from has_kdc.cli.backend_startup import open_backend_deferred
 from has_kdc.cli.shell import USER_ERRORS, Command, Console
-from has_kdc.client.admin_client import HasAdminClient
+from has_kdc.client.admin_client import HasAdminClient, hadmin_trust_anchor
 from has_kdc.client.has_client import (
     HasClientError,
     HasHttpsClient,
@@ -88,9 +92,10 @@ from has_kdc.conf import (
     ConfigError,
     HasServerConfig,
     load_conf_dir,
+    read_hadmin_conf,
     read_has_server_conf,
 )
-from has_kdc.conf.has_client import CA_ROOT_DEFAULT, CA_ROOT_ENV
+from has_kdc.conf.has_client import CA_ROOT_DEFAULT, CA_ROOT_ENV, find_admin_conf
 from has_kdc.fileio import PUBLIC_MODE, SECRET_MODE, write_if_changed
 from has_kdc.formats import read_keytab
 from has_kdc.formats.keytab import parse_keytab
@@ -138,10 +143,13 @@ class RemoteOps:
         *,
         setup_token: Callable[[], str | None] = lambda: None,
         admin_client: Callable[[Path], HasAdminClient] | None = None,
+        admin_keytab: Path | None = None,
     ) -> None:
         self.client = client
         self._setup_token = setup_token
         self._admin_client = admin_client
+        #: the admin keytab to use when init is given none (hadmin.conf's)
+        self._admin_keytab = admin_keytab
 
     def _setup_headers(self) -> dict[str, str]:
         token = self._setup_token()
@@ -173,6 +181,7 @@ class RemoteOps:
 
     def init(self, admin_keytab: Path | None = None) -> InitOutcome:
         headers = self._setup_headers()
+        admin_keytab = admin_keytab or self._admin_keytab
         if not headers and admin_keytab is not None and self._admin_client is not None:
             answer = self._admin_client(admin_keytab).put("kdcinit")
         else:
@@ -331,6 +340,31 @@ def remote_ops(conf_dir: str | os.PathLike[str]) -> RemoteOps:
         HasHttpsClient([url], ssl_context),
         setup_token=lambda: read_setup_token(base, data_dir),
         admin_client=admin_client,
+    )
+
+
+def admin_conf_ops(conf_dir: str | os.PathLike[str]) -> RemoteOps:
+    """RemoteOps for an admin host set up as HAS's has-start.md does: a conf_dir with
+    hadmin.conf (or admin.conf) only. The nodes, port and CA come from it; a realm
+    already initialized is worked on as its admin (hadmin.conf's ``admin_keytab``,
+    the conf_dir's krb5.conf), a fresh one only from a node (its setup token)."""
+    base = Path(conf_dir)
+    admin_path = find_admin_conf(base)
+    if admin_path is None:
+        raise ConfigError("no hadmin.conf or admin.conf here", str(base))
+    conf = read_hadmin_conf(admin_path)
+    anchor = hadmin_trust_anchor(conf, base, os.environ)
+    if not anchor.is_file():
+        raise ConfigError(
+            f"the cluster CA certificate {anchor} does not exist: set ssl_ca_file in "
+            f"{admin_path.name}, {CA_ROOT_ENV}, or put ca-root.pem in {base}",
+            str(admin_path),
+        )
+    return RemoteOps(
+        HasHttpsClient(conf.base_urls(), client_ssl_context(anchor)),
+        setup_token=lambda: read_setup_token(base, None),
+        admin_client=lambda _keytab: HasAdminClient.from_conf_dir(base),
+        admin_keytab=conf.admin_keytab,
     )
 
 
@@ -637,10 +671,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     conf_dir = options.conf_dir
 
     def make_ops() -> KdcInitOps:
-        # A conf_dir without has-server.conf runs no HTTPS server: nothing to talk to.
-        if options.local or not (Path(conf_dir) / HAS_SERVER_CONF).exists():
-            return LocalOps(HasService(conf_dir, migrate=True))
-        return remote_ops(conf_dir)
+        # A conf_dir without has-server.conf runs no HTTPS server: nothing to talk to,
+        # unless it is an admin host's, whose hadmin.conf names the nodes (HAS's way).
+        if not options.local and (Path(conf_dir) / HAS_SERVER_CONF).exists():
+            return remote_ops(conf_dir)
+        if not options.local and find_admin_conf(conf_dir) is not None:
+            return admin_conf_ops(conf_dir)
+        return LocalOps(HasService(conf_dir, migrate=True))
 
     console = KdcInitTool(conf_dir, make_ops)
     try:
