@@ -288,3 +288,12 @@ def test_has_server_started_as_start_has_sh_starts_it(node, tmp_path):
     )
     assert bad.returncode == 2
     assert "nowork: work_dir: not a directory" in bad.stderr
+
+
+def test_deploy_https_is_refused_with_what_to_do_instead(node):
+    assert kdcinit.main([str(node.conf_dir), "--local", "init"]) == 0
+    status, _, err = run(
+        hadmin_local.main, node.conf_dir, "dephttps", "hosts.txt", "/etc/has/t.jks"
+    )
+    assert status == 1
+    assert "kdcinit CONF_DIR certs --ca-dir CA_DIR" in err

@@ -291,6 +291,11 @@ def test_admin_endpoints_deny_by_default_and_serve_admins(node):
     # HAS's Java admin client: JSONObject(body).getString("msg"), then new JSONArray(msg)
     assert answer["result"] == "success"
     assert isinstance(answer["msg"], str) and json.loads(answer["msg"]) == listed
+    # Kerby has-project's admin client: the body itself is the array
+    status, _, data = node.raw("GET", "/has/v1/kadmin/listprincipals?exp=*host1", None, admin)
+    assert (status, json.loads(data)) == (200, listed)
+    status, _, data = node.raw("GET", "/has/v1/kadmin/listprincipals")
+    assert status == 401
     status, body = node.error(
         "DELETE", "/has/v1/admin/deleteprincipal?principal=bob", headers=admin
     )

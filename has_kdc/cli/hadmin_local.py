@@ -191,6 +191,9 @@ class HadminLocal(Console):
         p.add_argument("hostroles", metavar="HOSTROLES")
         p.add_argument("rest", nargs="*", metavar="DIR PORT USER [PASSWORD]")
         add("keytab", p, self.keytab, ())
+        p = self.parser("deploy_https", "HAS's certificate deployment: see 'kdcinit certs'")
+        p.add_argument("args", nargs="*", help=argparse.SUPPRESS)
+        add("deploy_https", p, self.deploy_https, ("dephttps", "deploy_certs"))
 
     # -- commands ---------------------------------------------------------------------
 
@@ -392,6 +395,16 @@ class HadminLocal(Console):
             password,
             int(port),
             create=options.action == "create_deploy",
+        )
+
+    def deploy_https(self, _options: argparse.Namespace) -> int:
+        """HAS copied one Java trust store (and its password) to every host; has-kdc's
+        nodes each have a key of their own, certified by the cluster CA."""
+        raise AdminError(
+            "has-kdc does not copy key or trust stores between hosts: each node makes its "
+            "own key and gets it certified ('kdcinit CONF_DIR certs --ca-dir CA_DIR' on the "
+            "node, or the has_server role), and clients trust the cluster CA "
+            "(ca-root.pem, written by 'kdcinit CONF_DIR gethas -p DIR'); see docs/tls.md"
         )
 
     def import_realm(self, options: argparse.Namespace) -> int:
