@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from has_kdc.conf import ConfigError
+from has_kdc.conf import ConfigError, read_has_server_conf
 from has_kdc.conf.ssl_conf import read_ssl_conf
+from has_kdc.pki import create_ca, issue_server_cert
 from has_kdc.web.keystore import keystore_pem
+from has_kdc.web.tls import node_ssl_context
 from tests.hasnode import HasNode
 from tests.mitkrb import free_port
 
@@ -110,3 +112,19 @@ def test_wrong_store_password_is_named_not_shown(tmp_path):
     chain, key = keystore_pem(read_ssl_conf(ssl_server_conf(tmp_path, store), "server"))
     assert chain.startswith(b"-----BEGIN CERTIFICATE-----")
     assert b"PRIVATE KEY" in key
+
+
+def test_a_pem_pair_takes_precedence_over_the_key_store(tmp_path):
+    """A node that also has kdcinit's server.pem/server.key keeps using them."""
+    conf_dir = tmp_path / "conf"
+    conf_dir.mkdir()
+    store, _ = make_store(conf_dir, "JKS")  # would be refused if it were used
+    ssl_server_conf(conf_dir, store)
+    issue_server_cert(create_ca(tmp_path / "ca", "test CA"), [], ["127.0.0.1"], conf_dir)
+    (conf_dir / "has-server.conf").write_text("[HAS]\n  https_port = 8092\n")
+    conf = read_has_server_conf(conf_dir / "has-server.conf")
+    assert conf.ssl_server is not None and conf.ssl_server.keystore_location == store
+    assert isinstance(node_ssl_context(conf, conf_dir), ssl.SSLContext)
+    (conf_dir / "server.pem").unlink()
+    with pytest.raises(ConfigError, match="is a JKS key store"):
+        node_ssl_context(conf, conf_dir)

@@ -3,7 +3,8 @@
 HAS's deploy-https.md makes the server's key pair with ``keytool`` and names the store
 in ssl-server.conf (``ssl.server.keystore.location``, ``.password``,
 ``.keypassword``). Such a node keeps its store: has-kdc reads it directly when
-has-server.conf names no PEM pair (``ssl_cert_file``/``ssl_key_file``).
+the node has no PEM pair (``ssl_cert_file``/``ssl_key_file``, or ``server.pem`` and
+``server.key`` in the conf_dir, which take precedence).
 
 - PKCS12 — what ``keytool`` writes by default since JDK 9, whatever the file is
   called (``keystore.jks`` too) — is read with ``cryptography``. The key is opened with
