@@ -71,6 +71,7 @@ __all__ = [
     "PkiError",
     "ServerCertificate",
     "certificate_problem",
+    "certificates_only",
     "create_ca",
     "discard_pending_key",
     "install_certificate",
@@ -196,6 +197,20 @@ def load_certificate(path: str | os.PathLike[str]) -> x509.Certificate:
     except (OSError, ValueError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not a PEM certificate"
         raise PkiError(f"{path}: cannot load the certificate: {reason}") from None
+
+
+def certificates_only(pem: bytes) -> bytes | None:
+    """The certificates of a PEM bundle, re-encoded, and nothing else (None if none).
+
+    What a node hands to anyone who asks (``getcert``, also over plain HTTP) goes
+    through this, so a bundle that also holds a private key, by a slip of the
+    configuration, never gives the key away.
+    """
+    try:
+        certs = x509.load_pem_x509_certificates(pem)
+    except ValueError:
+        return None
+    return b"".join(cert.public_bytes(serialization.Encoding.PEM) for cert in certs) or None
 
 
 def load_ca(directory: str | os.PathLike[str]) -> CertificateAuthority:

@@ -70,10 +70,12 @@ def test_interactive_prompt(tmp_path):
 
 def test_init_errors(tmp_path):
     node = HasNode(tmp_path, "HADOOP.COM")
-    status, _, err = run(node.conf_dir, "init")
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    status, _, err = run(node.conf_dir, "init", "-p", str(afile))
+    assert status == 1 and "afile is not a directory" in err
+    status, _, err = run(node.conf_dir, "init", "-p")
     assert status == 2 and "-p" in err
-    status, _, err = run(node.conf_dir, "init", "-p", str(tmp_path / "absent"))
-    assert status == 1 and "absent is not a directory" in err
     status, _, err = run(tmp_path / "missing", "init", "-p", str(tmp_path))
     assert status == 1 and "missing" in err
 

@@ -54,10 +54,41 @@ def test_kerby_json_backend_rejected_with_supported_list(sample):
     path = DATA / sample / "backend.conf"
     with pytest.raises(ConfigError) as err:
         read_backend_conf(path, environ={})
+    json_dir = {"has-server-test": "/tmp/test/has/jsonbackend", "kerby-kdc-dist": None}[sample]
+    json_dir = json_dir or next(
+        line.split("=", 1)[1].strip()
+        for line in path.read_text().splitlines()
+        if line.startswith("backend.json.dir")
+    )
     assert str(err.value) == (
-        f"{path}:19: kdc_identity_backend = {JAVA}JsonIdentityBackend: the Kerby Json backend is "
-        "not supported by has-kdc; supported backends: sqlite (embedded, the default) and mysql "
-        f"(also written as {JAVA}MySQLIdentityBackend)"
+        f"{path}:19: kdc_identity_backend = {JAVA}JsonIdentityBackend: has-kdc does not serve "
+        "Kerby's JSON file; import it once, keys kept: 'hadmin-local CONF_DIR import "
+        f"{json_dir}/json-backend.json' (after setting kdc_identity_backend = sqlite or mysql "
+        "here; see docs/migration.md); supported backends: sqlite (embedded, the default) and "
+        f"mysql (also written as {JAVA}MySQLIdentityBackend)"
+    )
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "org.apache.kerby.has.server.kdc.MySQLIdentityBackend",
+        "org.apache.hadoop.has.server.kdc.MySQLIdentityBackend",
+        f"{JAVA}MySQLIdentityBackend",
+    ],
+)
+def test_every_has_generation_of_the_mysql_class(name):
+    """What HAS's ConfigApi wrote before Kerby moved the class (commit 5ca40b24), and
+    what the first HAS release (org.apache.hadoop.has) wrote, load as they are."""
+    conf = backend(
+        f"kdc_identity_backend = {name}\nmysql_driver = org.drizzle.jdbc.DrizzleDriver\n"
+        "mysql_url = jdbc:mysql:thin://127.0.0.1:3306/mysqlbackend?createDB=true\n"
+        "mysql_user = root\nmysql_password = passwd\n"
+    )
+    assert (conf.kind, conf.mysql_database, conf.mysql_create_database) == (
+        "mysql",
+        "mysqlbackend",
+        True,
     )
 
 
@@ -218,8 +249,9 @@ def test_production_backend_with_tls_and_env_password():
 
 def test_unknown_key_warned(caplog):
     with caplog.at_level(logging.WARNING, logger="has_kdc.conf"):
-        backend("kdc_identity_backend = sqlite\nbackend.json.dir = /tmp/x\n")
-    assert "/etc/has/backend.conf:2: unknown setting 'backend.json.dir' is ignored" in caplog.text
+        backend("kdc_identity_backend = sqlite\nbackend.json.dir = /tmp/x\nmysql_usr = x\n")
+    assert "/etc/has/backend.conf:3: unknown setting 'mysql_usr' is ignored" in caplog.text
+    assert "backend.json.dir" not in caplog.text  # HAS's own key, left from a JSON store
 
 
 def test_load_conf_dir_has_mysql():

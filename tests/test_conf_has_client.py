@@ -2,6 +2,7 @@
 
 import logging
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,8 @@ from has_kdc.conf.has_client import (
     CA_ROOT_DEFAULT,
     HadminConfig,
     HasClientConfig,
+    client_config_of_dir,
+    find_admin_conf,
     format_hadmin_conf,
     format_has_client_conf,
     parse_has_client_conf,
@@ -167,3 +170,20 @@ def test_hadmin_round_trip(tmp_path):
     assert read_hadmin_conf(path) == conf
     assert path.read_text() == format_hadmin_conf(conf)
     assert write_hadmin_conf(path, conf) is False
+
+
+def test_a_conf_dir_with_only_hadmin_or_admin_conf_gives_the_client_its_nodes(tmp_path):
+    """An admin host set up as has-start.md does has hadmin.conf (Kerby's has-project
+    tools: admin.conf) and no has-client.conf; login-test and kdcinit use its nodes."""
+    assert client_config_of_dir(tmp_path) is None
+    shutil.copy(DOCS / "has-dist.admin.conf", tmp_path / "admin.conf")
+    conf = client_config_of_dir(tmp_path)
+    assert (conf.https_hosts, conf.https_port, conf.realm) == (
+        ("plusplus-desktop",),
+        8092,
+        "HADOOP.COM",
+    )
+    shutil.copy(DOCS / "has-dist.hadmin.conf", tmp_path / "hadmin.conf")
+    assert find_admin_conf(tmp_path) == tmp_path / "hadmin.conf"  # HAS's own name first
+    (tmp_path / "has-client.conf").write_text("[HAS]\n  https_host = a,b\n  https_port = 9\n")
+    assert client_config_of_dir(tmp_path).https_hosts == ("a", "b")  # has-client.conf wins

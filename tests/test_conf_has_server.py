@@ -53,7 +53,7 @@ def test_sectionless_example_is_the_same_config(caplog):
 
 def test_sectionless_text_from_a_string():
     conf = parse_has_server_conf("https_host = emr-header-1\nhttps_port = 8092\n")
-    assert (conf.https_host, conf.https_port, conf.auth_type) == ("emr-header-1", 8092, "MySQL")
+    assert (conf.https_host, conf.https_port, conf.auth_type) == ("emr-header-1", 8092, "RAM")
 
 
 @pytest.mark.parametrize(
@@ -75,7 +75,7 @@ def test_other_has_samples_load(path, host, auth_type, enable_conf, caplog):
 def test_defaults_are_has_defaults_and_http_is_off():
     conf = parse_has_server_conf("")
     assert (conf.https_host, conf.https_port) == ("0.0.0.0", 9871)
-    assert (conf.filter_auth_type, conf.auth_type, conf.enable_conf) == ("kerberos", "MySQL", False)
+    assert (conf.filter_auth_type, conf.auth_type, conf.enable_conf) == ("kerberos", "RAM", False)
     assert not conf.http_enabled
 
 
@@ -94,7 +94,7 @@ def test_unknown_key_and_section_are_warned_with_file_and_line(tmp_path, caplog)
     )
     conf = read_has_server_conf(path)
     assert conf.https_port == 9871  # the misspelt key did not count
-    assert conf.auth_type == "MySQL"  # nor did the misspelt section
+    assert conf.auth_type == "RAM"  # nor did the misspelt section: HAS's default
     assert warnings_of(caplog) == [
         f"{path}:3: unknown setting 'htps_port' in [HAS] is ignored",
         f"{path}:4: section [PLUGINS] is not used by has-kdc and is ignored "

@@ -95,6 +95,34 @@ def test_login_test_tgt_on_two_nodes_with_mit_tools(cluster, tmp_path):
     assert "guess" not in bad.stderr + bad.stdout
     assert cache.read_bytes() == before
 
+    # an admin host set up the HAS way: hadmin.conf only (with krb5.conf and the CA)
+    admin_host = tmp_path / "admin-host"
+    admin_host.mkdir()
+    (admin_host / "hadmin.conf").write_text(
+        f"[HAS]\n    https_host = {','.join(HOSTS)}\n    https_port = {node1.https_port}\n"
+        f"    admin_keytab = {node1.admin_keytab}\n    filter_auth_type = kerberos\n"
+        f"    realm = {REALM}\n"
+    )
+    (admin_host / "krb5.conf").write_text((exported / "krb5.conf").read_text())
+    (admin_host / "ca-root.pem").write_bytes(node1.ca_file.read_bytes())
+    proc = login_test("tgt", str(admin_host), "MySQL", env={**env, "CA_ROOT": ""}, check=True)
+    assert proc.stdout.startswith(f"Login successful for hdfs@{REALM} via https://{HOSTS[0]}")
+    out_dir = tmp_path / "from-admin-host"
+    got = subprocess.run(
+        [script("kdcinit"), str(admin_host), "get_krb5conf", "-p", str(out_dir)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert got.returncode == 0, got.stderr
+    assert (out_dir / "krb5.conf").read_text() == (exported / "krb5.conf").read_text()
+    got = subprocess.run(
+        [script("kdcinit"), str(admin_host), "init_kdc", "-p", str(out_dir)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert got.returncode == 0, got.stderr  # as the admin of hadmin.conf, over SPNEGO
+    assert {e.key for e in read_keytab(out_dir / "admin.keytab").entries} == {
+        e.key for e in read_keytab(node1.admin_keytab).entries
+    }
+
     # the first node stops: the second serves
     node1.stop()
     other = tmp_path / "krb5cc_second"

@@ -41,6 +41,9 @@ OPEN_ROUTES = {
     ("GET", "/has/v1/gethasconf"),
     ("GET", "/has/v1/getcoresite"),
     ("GET", "/has/v1/getcert"),
+    ("GET", "/has/v1/conf/getcert"),  # where HAS's Java HasClient fetches it
+    ("GET", "/has/v1/conf/getkrb5conf"),  # has-project's paths
+    ("GET", "/has/v1/conf/gethasclientconf"),
     ("GET", "/has/v1/hostroles"),
     ("GET", "/has/v1/kdcstart"),
     ("PUT", "/has/v1/kdcstart"),

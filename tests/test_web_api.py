@@ -20,6 +20,7 @@ import pytest
 from has_kdc.backend import open_backend
 from has_kdc.client.has_client import HasClientError, HasResponse, client_ssl_context
 from has_kdc.conf import load_conf_dir, read_backend_conf, read_has_server_conf, set_enable_conf
+from has_kdc.pki import CA_CERT_FILE
 from has_kdc.web import default_routes
 from tests.webnode import ADMIN, REALM, Node, keytab_keys, keytab_principals, make_node
 
@@ -284,11 +285,17 @@ def test_admin_endpoints_deny_by_default_and_serve_admins(node):
         f"hdfs/host1@{REALM}",
     }
     status, _, data = node.raw("GET", "/has/v1/admin/getprincipals?exp=*host1", None, admin)
-    assert json.loads(data)["principals"] == [
-        f"HTTP/host1@{REALM}",
-        f"hdfs/host1@{REALM}",
-        f"yarn/host1@{REALM}",
-    ]
+    listed = [f"HTTP/host1@{REALM}", f"hdfs/host1@{REALM}", f"yarn/host1@{REALM}"]
+    answer = json.loads(data)
+    assert (answer["principals"], answer["count"]) == (listed, 3)
+    # HAS's Java admin client: JSONObject(body).getString("msg"), then new JSONArray(msg)
+    assert answer["result"] == "success"
+    assert isinstance(answer["msg"], str) and json.loads(answer["msg"]) == listed
+    # Kerby has-project's admin client: the body itself is the array
+    status, _, data = node.raw("GET", "/has/v1/kadmin/listprincipals?exp=*host1", None, admin)
+    assert (status, json.loads(data)) == (200, listed)
+    status, _, data = node.raw("GET", "/has/v1/kadmin/listprincipals")
+    assert status == 401
     status, body = node.error(
         "DELETE", "/has/v1/admin/deleteprincipal?principal=bob", headers=admin
     )
@@ -321,6 +328,31 @@ def test_plain_http_serves_only_public_endpoints(tmp_path):
         assert (status, body["error"]) == (403, "https_required")
         status, body = n.error("GET", "/has/v1/kdcinit", plain=True)
         assert status == 403
+    finally:
+        n.thread.stop()
+
+
+def test_plain_http_getcert_where_has_client_fetches_it_and_only_the_certificate(tmp_path):
+    """HasClient builds its trust store from http://HOST:http_port/has/v1/conf/getcert.
+    A CA bundle that holds a private key too (a slip of ssl_ca_file) still gives out
+    only the certificate."""
+    n = make_node(tmp_path, http=True)
+    try:
+        ca_pem = (tmp_path / "ca" / CA_CERT_FILE).read_bytes()
+        leaky = n.conf_dir / "ca-bundle-with-key.pem"
+        key = (n.conf_dir / "server.key").read_bytes()
+        leaky.write_bytes(ca_pem + key)
+        set_conf = (n.conf_dir / "has-server.conf").read_text()
+        (n.conf_dir / "has-server.conf").write_text(
+            set_conf.replace("[PLUGIN]", f"  ssl_ca_file = {leaky}\n[PLUGIN]")
+        )
+        for path in ("/has/v1/conf/getcert", "/has/v1/getcert"):
+            status, _, data = n.raw("GET", path, plain=True)
+            assert status == 200, data
+            assert data == ca_pem
+            assert b"PRIVATE KEY" not in data
+        status, body = n.error("GET", "/has/v1/gethasconf", plain=True)
+        assert (status, body["error"]) == (403, "https_required")
     finally:
         n.thread.stop()
 

@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from has_kdc.admin import org_json
 from has_kdc.admin.errors import AdminError
 from has_kdc.admin.keys import random_keys
 from has_kdc.admin.principals import PrincipalAdmin, keytab_entries
@@ -112,12 +113,17 @@ def parse_hostroles(text: str, source: str = "hostroles") -> list[HostRoles]:
     """The hosts and roles of a HAS hostroles JSON document; every role is checked.
 
     Roles are a comma-separated string (``"HDFS,YARN"``, as HAS writes it) or a JSON
-    list; case does not matter. A host listed twice has its roles merged.
+    list; case does not matter. What HAS's org.json parser took is taken too
+    (`has_kdc.admin.org_json`: unquoted keys as in has-start.md's ``{ HOSTS: [...] }``).
+    A host listed twice has its roles merged.
     """
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise AdminError(f"{source}: not valid JSON: {exc}") from None
+        try:  # as HAS read it: org.json takes {HOSTS: [...]} and more
+            document = org_json.loads(text)
+        except ValueError:
+            raise AdminError(f"{source}: not valid JSON: {exc}") from None
     hosts = document.get("HOSTS") if isinstance(document, dict) else None
     if not isinstance(hosts, list):
         raise AdminError(

@@ -3,8 +3,9 @@
 Like HAS's ``hadmin-local.sh`` (and MIT's ``kadmin.local``) it works on the identity
 store directly, so it needs the node's conf_dir and database access, nothing more.
 Without a command it opens the ``HadminLocalTool.local:`` prompt. HAS's
-``-k ADMIN_KEYTAB`` before the command is accepted for compatibility; local access
-needs no credentials, so it is only checked to be a readable file.
+``-k ADMIN_KEYTAB`` or ``-c CCACHE`` before the command is accepted for
+compatibility; local access needs no credentials, so the file is only checked to be a
+keytab or credential cache this user can read.
 
 Commands and options follow ``kadmin``; see ``hadmin-local CONF help``. Passwords come
 from ``-pw``, a twice-asked prompt, or standard input (see `cli.passwords`); they and
@@ -27,6 +28,14 @@ HAS's Hadoop bulk commands (`has_kdc.admin.hostroles`) are here too: ``hostroles
 on stderr (a line kept up to date on a terminal, else one line every ``-progress N``
 principals) and ends with ``created X, skipped Y, failed Z in T s`` on stdout; it
 exits 1 if any principal failed.
+
+HAS's other commands: ``enable_configure`` / ``disable_configure`` (``enable``,
+``disable``) set ``enable_conf`` in the conf_dir's has-server.conf (audited; once the
+realm is initialized the configuration endpoints still admit administrators only);
+``deploy_keytabs HOSTROLES DIR [USER [PASSWORD]] [-port N]`` (``depkeytabs``) and
+``keytab create|deploy|create_deploy HOSTROLES [DIR PORT USER [PASSWORD]]`` create the
+hosts' service principals, export ``<ROLE>-<host>.keytab`` files and copy them to DIR
+on each host over SSH (`has_kdc.cli.deploy_keytabs`); ``cmd`` lists the commands.
 
 ``import SOURCE [--format F] [--dry-run] [--update]`` brings an existing realm over
 with its keys (`has_kdc.admin.importing`): a Kerby/HAS MySQL URL, Kerby's JSON
@@ -70,6 +79,7 @@ from has_kdc.admin.importing import (
     report_lines,
 )
 from has_kdc.cli.context import admin_session
+from has_kdc.cli.deploy_keytabs import deploy_keytabs
 from has_kdc.cli.hadmin_commands import (
     AUDIT_FILTERS,
     attribute_options,
@@ -82,7 +92,11 @@ from has_kdc.cli.hadmin_commands import (
 )
 from has_kdc.cli.plugin_users import register_plugin_user_commands
 from has_kdc.cli.shell import USER_ERRORS, Command, CommandParser, Console
+from has_kdc.conf import HAS_SERVER_CONF
+from has_kdc.conf.has_server import set_enable_conf
 from has_kdc.crypto import enctype_name
+from has_kdc.formats.ccache import parse_ccache
+from has_kdc.formats.keytab import parse_keytab
 from has_kdc.plugins.mysql import check_user_name
 from has_kdc.plugins.passwords import hash_password, verify_password
 
@@ -100,9 +114,15 @@ def _attributes(options: argparse.Namespace) -> dict[str, object]:
 class HadminLocal(Console):
     """The hadmin-local commands over one `PrincipalAdmin`."""
 
-    def __init__(self, admin: PrincipalAdmin, **streams: TextIO) -> None:
+    def __init__(
+        self,
+        admin: PrincipalAdmin,
+        conf_dir: str | os.PathLike[str] | None = None,
+        **streams: TextIO,
+    ) -> None:
         super().__init__("hadmin-local", PROMPT, **streams)  # type: ignore[arg-type]
         self.admin = admin
+        self.conf_dir = conf_dir
         self._register()
 
     # -- command table ------------------------------------------------------------------
@@ -141,6 +161,39 @@ class HadminLocal(Console):
         )
         p.add_argument("-json", action="store_true", help="the report as JSON")
         add("nodes", p, self.nodes, ())
+        for name, alias, state in (
+            ("enable_configure", "enable", "open"),
+            ("disable_configure", "disable", "close"),
+        ):
+            p = self.parser(name, f"{state} this node's configuration endpoints (enable_conf)")
+            add(
+                name,
+                p,
+                self.enable_configure if state == "open" else self.disable_configure,
+                (alias,),
+            )
+        p = self.parser(
+            "deploy_keytabs",
+            "create the hosts' service principals, export their keytabs, copy them over SSH",
+        )
+        p.add_argument("hostroles", metavar="HOSTROLES", help="HAS's hosts file (JSON)")
+        p.add_argument("directory", metavar="DIR", help="absolute directory on every host")
+        p.add_argument("user", metavar="USER", nargs="?", help="SSH user (default: ssh's)")
+        p.add_argument(
+            "password", metavar="PASSWORD", nargs="?", help="SSH password (keys are better)"
+        )
+        p.add_argument("-port", type=int, default=22, help="SSH port (default 22)")
+        add("deploy_keytabs", p, self.deploy_keytabs, ("depkeytabs",))
+        p = self.parser(
+            "keytab", "HAS's keytab create | deploy | create_deploy (see deploy_keytabs)"
+        )
+        p.add_argument("action", choices=("create", "deploy", "create_deploy"))
+        p.add_argument("hostroles", metavar="HOSTROLES")
+        p.add_argument("rest", nargs="*", metavar="DIR PORT USER [PASSWORD]")
+        add("keytab", p, self.keytab, ())
+        p = self.parser("deploy_https", "HAS's certificate deployment: see 'kdcinit certs'")
+        p.add_argument("args", nargs="*", help=argparse.SUPPRESS)
+        add("deploy_https", p, self.deploy_https, ("dephttps", "deploy_certs"))
 
     # -- commands ---------------------------------------------------------------------
 
@@ -257,6 +310,103 @@ class HadminLocal(Console):
             )
         return 0
 
+    def _set_enable_conf(self, enabled: bool) -> int:
+        if self.conf_dir is None:
+            raise AdminError("no conf_dir: enable_configure edits its has-server.conf")
+        path = os.path.join(self.conf_dir, HAS_SERVER_CONF)
+        if not os.path.isfile(path):
+            raise AdminError(f"{path} does not exist: this node serves no configuration endpoints")
+        with self.admin.audit.change("setconf", path, atomic=False, enable_conf=enabled) as change:
+            changed = set_enable_conf(path, enabled)
+            if not changed:
+                change.unchanged()
+        state = "enabled" if enabled else "disabled"
+        self.out(f"Configuration endpoints {state}{'' if changed else ' already'} ({path}).")
+        return 0
+
+    def enable_configure(self, _options: argparse.Namespace) -> int:
+        return self._set_enable_conf(True)
+
+    def disable_configure(self, _options: argparse.Namespace) -> int:
+        return self._set_enable_conf(False)
+
+    def _deploy(
+        self,
+        hostroles: str,
+        directory: str,
+        user: str | None,
+        password: str | None,
+        port: int,
+        create: bool,
+    ) -> int:
+        if password is not None:
+            self.err(
+                "hadmin-local: an SSH password on the command line is visible to other "
+                "users of this machine; prefer SSH keys (ssh-copy-id)"
+            )
+        result = deploy_keytabs(
+            self.admin,
+            read_hostroles(hostroles),
+            directory,
+            user=user,
+            port=port,
+            password=password,
+            create=create,
+            report=self.out,
+        )
+        for name, reason in result.failed:
+            self.err(f"deploy_keytabs: {name}: {reason}")
+        self.out(f"deployed to {len(result.deployed)} host(s), {len(result.failed)} failed")
+        return 1 if result.failed else 0
+
+    def deploy_keytabs(self, options: argparse.Namespace) -> int:
+        return self._deploy(
+            options.hostroles,
+            options.directory,
+            options.user,
+            options.password,
+            options.port,
+            create=True,
+        )
+
+    def keytab(self, options: argparse.Namespace) -> int:
+        rest = list(options.rest)
+        if options.action == "create":
+            if rest:
+                raise AdminError("usage: keytab create HOSTROLES")
+            hosts = read_hostroles(options.hostroles)
+            result = create_principals(self.admin, host_role_principals(hosts, self.admin.realm))
+            for name, reason in result.failed:
+                self.err(f"keytab create: {name}: {reason}")
+            self.out(result.summary())
+            return 1 if result.failed else 0
+        if len(rest) not in (3, 4):
+            raise AdminError(f"usage: keytab {options.action} HOSTROLES DIR PORT USER [PASSWORD]")
+        if rest[0].isdigit() and rest[1].startswith("/"):  # has-start.md writes PORT DIR
+            rest[0], rest[1] = rest[1], rest[0]
+        directory, port, user = rest[0], rest[1], rest[2]
+        if not port.isdigit():
+            raise AdminError(f"keytab {options.action}: {port!r} is not an SSH port number")
+        password = rest[3] if len(rest) == 4 else None
+        return self._deploy(
+            options.hostroles,
+            directory,
+            user,
+            password,
+            int(port),
+            create=options.action == "create_deploy",
+        )
+
+    def deploy_https(self, _options: argparse.Namespace) -> int:
+        """HAS copied one Java trust store (and its password) to every host; has-kdc's
+        nodes each have a key of their own, certified by the cluster CA."""
+        raise AdminError(
+            "has-kdc does not copy key or trust stores between hosts: each node makes its "
+            "own key and gets it certified ('kdcinit CONF_DIR certs --ca-dir CA_DIR' on the "
+            "node, or the has_server role), and clients trust the cluster CA "
+            "(ca-root.pem, written by 'kdcinit CONF_DIR gethas -p DIR'); see docs/tls.md"
+        )
+
     def import_realm(self, options: argparse.Namespace) -> int:
         password = _secret_file(options.password_file) or os.environ.get(IMPORT_PASSWORD_ENV)
         source = read_source(
@@ -330,29 +480,43 @@ def _main_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hadmin-local",
         description="Principal administration on this HAS node (direct database access).",
-        usage="hadmin-local [-h] conf_dir [-k ADMIN_KEYTAB] [command [args ...]]",
+        usage="hadmin-local [-h] conf_dir [-k ADMIN_KEYTAB | -c CCACHE] [command [args ...]]",
         epilog="Without a command, opens the interactive prompt. Type 'help' there. "
-        "-k ADMIN_KEYTAB right after conf_dir is accepted as HAS's hadmin-local takes it; "
-        "local access needs no credentials, so the file is only checked to be readable.",
+        "-k ADMIN_KEYTAB or -c CCACHE right after conf_dir is accepted as HAS's hadmin-local "
+        "takes it; local access needs no credentials, so the file is only checked to be "
+        "readable.",
     )
     parser.add_argument("conf_dir", help="HAS conf_dir holding kdc.conf and backend.conf")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="command and its arguments")
     return parser
 
 
+def _check_credentials(flag: str, path: str) -> None:
+    """HAS's ``-k KEYTAB`` / ``-c CCACHE``: a file of that kind this user can read."""
+    what, parse = (
+        ("admin keytab", parse_keytab) if flag == "-k" else ("credential cache", parse_ccache)
+    )
+    try:
+        with open(path, "rb") as fh:
+            parse(fh.read())
+    except OSError as exc:
+        raise AdminError(f"cannot read {what} {path}: {exc.strerror}") from None
+    except ValueError:
+        raise AdminError(f"{path} is not a {what} ({flag})") from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    admin_keytab = None
-    if len(args) >= 3 and args[1] == "-k":  # HAS: hadmin-local <conf_dir> -k <keytab>
-        admin_keytab = args[2]
+    credentials = None
+    if len(args) >= 3 and args[1] in ("-k", "-c"):  # HAS: hadmin-local <conf_dir> -k|-c FILE
+        credentials = (args[1], args[2])
         del args[1:3]
     options = _main_parser().parse_args(args)
-    options.admin_keytab = admin_keytab
     try:
-        if options.admin_keytab is not None and not os.access(options.admin_keytab, os.R_OK):
-            raise AdminError(f"cannot read admin keytab {options.admin_keytab}")
+        if credentials is not None:
+            _check_credentials(*credentials)
         with admin_session(options.conf_dir, "hadmin-local") as session:
-            console = HadminLocal(session.admin)
+            console = HadminLocal(session.admin, options.conf_dir)
             if options.command:
                 return console.run_command(list(options.command))
             return console.interact()

@@ -14,7 +14,9 @@ thread of the main process, so with ``--workers N > 1`` the KDC workers are star
 with the "spawn" method, and HTTPS is served once, by the supervising process.
 
 Logs go to stderr, or to ``--log-file`` (else kdc.conf's ``log_file``); with
-``--daemon`` and neither, to ``<data_dir>/has-server.log``.
+``--daemon`` and neither, to ``has-server.log`` in the work_dir (``has-server
+CONF_DIR WORK_DIR`` as HAS's start-has.sh takes them, or ``HAS_CONF_DIR`` and
+``HAS_WORK_DIR``; `has_kdc.cli.has_dirs`), else in the data_dir.
 
 ``--daemon`` detaches (double fork, new session, stdio on /dev/null). The parent waits
 on a pipe and exits 0 only once the listeners are bound and the pidfile is written
@@ -64,6 +66,7 @@ from has_kdc.admin.cluster import kdc_view
 from has_kdc.asn1.constants import KDC_ERR_SVC_UNAVAILABLE
 from has_kdc.backend import BackendError, IdentityBackend
 from has_kdc.cli.backend_startup import StoreStartup, open_backend_deferred
+from has_kdc.cli.has_dirs import server_dirs
 from has_kdc.conf import (
     HAS_SERVER_CONF,
     ConfDir,
@@ -84,8 +87,7 @@ from has_kdc.web import (
     WebServer,
     WebServerThread,
     WebStartupError,
-    server_ssl_context,
-    server_tls_files,
+    node_ssl_context,
 )
 from has_kdc.web.negotiate import NegotiateAuthenticator
 from has_kdc.web.realm_view import kdc_port
@@ -206,7 +208,13 @@ def _parser() -> argparse.ArgumentParser:
         "node's server.pem/server.key.",
     )
     parser.add_argument(
-        "conf_dir", help="HAS conf_dir holding kdc.conf, backend.conf and has-server.conf"
+        "conf_dir",
+        nargs="?",
+        help="HAS conf_dir holding kdc.conf, backend.conf and has-server.conf "
+        "(default: $HAS_CONF_DIR)",
+    )
+    parser.add_argument(
+        "work_dir", nargs="?", help="HAS's work_dir: the --daemon log goes here (or $HAS_WORK_DIR)"
     )
     parser.add_argument("--daemon", action="store_true", help="detach once listening")
     parser.add_argument("--pidfile", metavar="FILE", help="write the server's pid here")
@@ -276,8 +284,7 @@ def _web_server(
     kdc_ready: threading.Event,
     services: Sequence[str] = (),
 ) -> WebServerThread:
-    cert, key, _ca = server_tls_files(server_conf, conf.path)
-    ssl_context = server_ssl_context(cert, key)
+    ssl_context = node_ssl_context(server_conf, conf.path)
     context = WebContext(
         HasService(conf.path, conf),
         kdc_listening=kdc_ready.is_set,
@@ -479,8 +486,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("has-server: --workers must be at least 1", file=sys.stderr)
         return 2
     # Absolute from here on: the daemon changes to / and workers reload the conf_dir.
-    options.conf_dir = str(Path(options.conf_dir).absolute())
     try:
+        conf_path, work_dir = server_dirs(options.conf_dir, options.work_dir)
+        options.conf_dir = str(conf_path)
         conf = load_conf_dir(options.conf_dir)
         server_path = conf.path / HAS_SERVER_CONF
         if server_path.exists():  # checked here too, so a wrong value fails before --daemon
@@ -490,7 +498,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     log_file = Path(options.log_file).absolute() if options.log_file else conf.kdc.log_file
     if log_file is None and options.daemon:
-        log_file = conf.kdc.data_dir / "has-server.log"
+        log_file = (work_dir or conf.kdc.data_dir) / "has-server.log"
     options.log_path = log_file
     if options.pidfile:
         options.pidfile = str(Path(options.pidfile).absolute())

@@ -14,6 +14,10 @@ account. Once the realm is initialized those commands need an administrator:
 ``init -p DIR`` then authenticates with the admin keys already in ``DIR/admin.keytab``
 (Kerberos SPNEGO through this node's KDC); without them it says where to get them.
 
+A conf_dir holding only hadmin.conf (or has-project's admin.conf), as on an admin
+host set up by HAS's has-start.md, reaches the nodes that file names
+(`admin_conf_ops`).
+
 ``--local`` does the same work on the identity store directly (conf_dir's
 kdc.conf and backend.conf), without a running server: for bootstrapping, recovery,
 or a node whose HTTPS is down. Its changes are audited as the local OS user via
@@ -22,9 +26,12 @@ or a node whose HTTPS is down. Its changes are audited as the local OS user via
 where has-server serves no HTTPS) is always worked on locally. ``certs`` is always
 local: it makes the certificates the HTTPS server needs before it can start.
 
-Commands (HAS's names; ``help`` lists them):
+Commands (HAS's names and its long forms — ``get_krb5conf``, ``get_hasConf``,
+``setplugin``, ``confbackend``, ``confkdc``, ``start_kdc``, ``init_kdc`` —; ``help``,
+``?`` or ``cmd`` lists them). ``-p DIR`` may be left out where HAS allowed it: the
+files then go to the conf_dir, as with HAS, and a DIR that does not exist is created.
 
-- ``getkrb5 -p DIR``, ``gethas -p DIR``, ``getcoresite -p DIR``: write the client
+- ``getkrb5 [-p DIR]``, ``gethas [-p DIR]``, ``getcoresite [-p DIR]``: write the client
   configs of the realm (every registered node) to DIR/krb5.conf, DIR/has-client.conf,
   DIR/core-site-has.xml (the ``<property>`` elements to merge into core-site.xml),
   mode 0644, only when the content changed; ``gethas`` also writes the cluster CA
@@ -36,7 +43,7 @@ Commands (HAS's names; ``help`` lists them):
   password not given is read from the terminal or stdin, and is sent in the request
   body, never in the URL;
 - ``start``: report the node's KDC state (the KDC starts with has-server);
-- ``init -p DIR``: initialize the realm once and write DIR/admin.keytab (mode 0600);
+- ``init [-p DIR]``: initialize the realm once and write DIR/admin.keytab (mode 0600);
   on an initialized realm it changes nothing and writes the existing admin keys, so
   every node gets the same file;
 - ``certs [--ca-dir DIR] [--host NAME]... [--ip ADDR]...``: create (or keep) the
@@ -70,7 +77,7 @@ from has_kdc.admin.cluster import cluster_report, render_text
 from has_kdc.admin.errors import AdminError
 from has_kdc.cli.backend_startup import open_backend_deferred
 from has_kdc.cli.shell import USER_ERRORS, Command, Console
-from has_kdc.client.admin_client import HasAdminClient
+from has_kdc.client.admin_client import HasAdminClient, hadmin_trust_anchor
 from has_kdc.client.has_client import (
     HasClientError,
     HasHttpsClient,
@@ -85,9 +92,10 @@ from has_kdc.conf import (
     ConfigError,
     HasServerConfig,
     load_conf_dir,
+    read_hadmin_conf,
     read_has_server_conf,
 )
-from has_kdc.conf.has_client import CA_ROOT_DEFAULT, CA_ROOT_ENV
+from has_kdc.conf.has_client import CA_ROOT_DEFAULT, CA_ROOT_ENV, find_admin_conf
 from has_kdc.fileio import PUBLIC_MODE, SECRET_MODE, write_if_changed
 from has_kdc.formats import read_keytab
 from has_kdc.formats.keytab import parse_keytab
@@ -135,10 +143,13 @@ class RemoteOps:
         *,
         setup_token: Callable[[], str | None] = lambda: None,
         admin_client: Callable[[Path], HasAdminClient] | None = None,
+        admin_keytab: Path | None = None,
     ) -> None:
         self.client = client
         self._setup_token = setup_token
         self._admin_client = admin_client
+        #: the admin keytab to use when init is given none (hadmin.conf's)
+        self._admin_keytab = admin_keytab
 
     def _setup_headers(self) -> dict[str, str]:
         token = self._setup_token()
@@ -170,6 +181,7 @@ class RemoteOps:
 
     def init(self, admin_keytab: Path | None = None) -> InitOutcome:
         headers = self._setup_headers()
+        admin_keytab = admin_keytab or self._admin_keytab
         if not headers and admin_keytab is not None and self._admin_client is not None:
             answer = self._admin_client(admin_keytab).put("kdcinit")
         else:
@@ -331,6 +343,31 @@ def remote_ops(conf_dir: str | os.PathLike[str]) -> RemoteOps:
     )
 
 
+def admin_conf_ops(conf_dir: str | os.PathLike[str]) -> RemoteOps:
+    """RemoteOps for an admin host set up as HAS's has-start.md does: a conf_dir with
+    hadmin.conf (or admin.conf) only. The nodes, port and CA come from it; a realm
+    already initialized is worked on as its admin (hadmin.conf's ``admin_keytab``,
+    the conf_dir's krb5.conf), a fresh one only from a node (its setup token)."""
+    base = Path(conf_dir)
+    admin_path = find_admin_conf(base)
+    if admin_path is None:
+        raise ConfigError("no hadmin.conf or admin.conf here", str(base))
+    conf = read_hadmin_conf(admin_path)
+    anchor = hadmin_trust_anchor(conf, base, os.environ)
+    if not anchor.is_file():
+        raise ConfigError(
+            f"the cluster CA certificate {anchor} does not exist: set ssl_ca_file in "
+            f"{admin_path.name}, {CA_ROOT_ENV}, or put ca-root.pem in {base}",
+            str(admin_path),
+        )
+    return RemoteOps(
+        HasHttpsClient(conf.base_urls(), client_ssl_context(anchor)),
+        setup_token=lambda: read_setup_token(base, None),
+        admin_client=lambda _keytab: HasAdminClient.from_conf_dir(base),
+        admin_keytab=conf.admin_keytab,
+    )
+
+
 def _kdc_host(host: str) -> str:
     """Where this node's KDC is reached from the node itself (a wildcard is local)."""
     return {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)  # noqa: S104
@@ -375,44 +412,54 @@ class KdcInitTool(Console):
         self.conf_dir = Path(conf_dir)
         self._make_ops = make_ops
         self._ops: KdcInitOps | None = None
-        for name, summary, target in (
-            ("getkrb5", f"write DIR/{KRB5_CONF} listing every HAS node", self.getkrb5),
+        conf_note = "(default: the conf_dir)"
+        for name, aliases, summary, target in (
+            (
+                "getkrb5",
+                ("get_krb5conf",),
+                f"write DIR/{KRB5_CONF} listing every HAS node",
+                self.getkrb5,
+            ),
             (
                 "gethas",
+                ("get_hasConf",),
                 f"write DIR/{HAS_CLIENT_CONF} listing every HAS node, and DIR/{CA_ROOT_FILE}",
                 self.gethas,
             ),
             (
                 "getcoresite",
+                (),
                 f"write DIR/{CORE_SITE_FRAGMENT} (Hadoop properties)",
                 self.getcoresite,
             ),
         ):
             p = self.parser(name, summary)
-            p.add_argument("-p", dest="directory", metavar="DIR", required=True)
-            self.add(Command(name, p, self._guarded(target)))
+            p.add_argument("-p", dest="directory", metavar="DIR", help=conf_note)
+            self.add(Command(name, p, self._guarded(target), aliases))
         p = self.parser("init", "initialize the realm once and write DIR/admin.keytab")
         p.add_argument(
-            "-p", dest="directory", metavar="DIR", required=True, help="where admin.keytab goes"
+            "-p", dest="directory", metavar="DIR", help=f"where admin.keytab goes {conf_note}"
         )
-        self.add(Command("init", p, self._guarded(self.init)))
+        self.add(Command("init", p, self._guarded(self.init), ("init_kdc",)))
         p = self.parser("start", "show whether this node's KDC serves the realm")
-        self.add(Command("start", p, self._guarded(self.start)))
+        self.add(Command("start", p, self._guarded(self.start), ("start_kdc",)))
         p = self.parser("config_kdc", "set the node's KDC host, port and realm (kdc.conf)")
         p.add_argument("host")
         p.add_argument("port", type=_port)
         p.add_argument("realm")
-        self.add(Command("config_kdc", p, self._guarded(self.config_kdc)))
+        self.add(Command("config_kdc", p, self._guarded(self.config_kdc), ("confkdc",)))
         p = self.parser(
             "config_kdcBackend",
             "set the node's identity store: mysql URL USER [PASSWORD] | sqlite [DIR]",
         )
         p.add_argument("backend_type", choices=("mysql", "sqlite", "json"))
         p.add_argument("values", nargs="*", metavar="ARG")
-        self.add(Command("config_kdcBackend", p, self._guarded(self.config_backend)))
+        self.add(
+            Command("config_kdcBackend", p, self._guarded(self.config_backend), ("confbackend",))
+        )
         p = self.parser("set_plugin", "set [PLUGIN] auth_type in the node's has-server.conf")
         p.add_argument("plugin")
-        self.add(Command("set_plugin", p, self._guarded(self.set_plugin)))
+        self.add(Command("set_plugin", p, self._guarded(self.set_plugin), ("setplugin",)))
         p = self.parser("certs", "create the cluster CA and this node's TLS certificate")
         p.add_argument(
             "--ca-dir", metavar="DIR", help=f"CA directory (default CONF/{DEFAULT_CA_DIR})"
@@ -454,11 +501,21 @@ class KdcInitTool(Console):
 
         return run
 
-    def _write(self, directory: str, name: str, data: str | bytes, mode: int) -> None:
-        target_dir = Path(directory)
+    def _target_dir(self, directory: str | None, name: str, mode: int = 0o755) -> Path:
+        """``-p DIR``, else the conf_dir (HAS's default); created when missing, as HAS does."""
+        target_dir = Path(directory) if directory else self.conf_dir
+        if not target_dir.exists():
+            try:
+                target_dir.mkdir(mode=mode, parents=True)
+            except OSError as exc:
+                raise AdminError(f"cannot create {target_dir} for {name}: {exc.strerror}") from None
+            self.out(f"Created {target_dir}")
         if not target_dir.is_dir():
             raise AdminError(f"cannot write {name}: {target_dir} is not a directory")
-        path = target_dir / name
+        return target_dir
+
+    def _write(self, directory: str | None, name: str, data: str | bytes, mode: int) -> None:
+        path = self._target_dir(directory, name) / name
         changed = write_if_changed(path, data, mode)
         self.out(f"{'Wrote' if changed else 'Unchanged:'} {path}")
 
@@ -489,9 +546,7 @@ class KdcInitTool(Console):
         return 0
 
     def init(self, options: argparse.Namespace) -> int:
-        directory = Path(options.directory)
-        if not directory.is_dir():
-            raise AdminError(f"cannot write {ADMIN_KEYTAB}: {directory} is not a directory")
+        directory = self._target_dir(options.directory, ADMIN_KEYTAB, mode=0o700)
         keytab = directory / ADMIN_KEYTAB
         outcome = self.ops.init(keytab if keytab.is_file() else None)
         if outcome.created:
@@ -531,7 +586,9 @@ class KdcInitTool(Console):
             msg = self.ops.config_backend("sqlite", dir=values[0] if values else None)
         else:
             raise AdminError(
-                "HAS's json backend is not supported: use mysql (shared by every node) or sqlite"
+                "HAS's json backend is not served: use mysql (shared by every node) or sqlite, "
+                "and bring an existing json-backend.json over, keys kept, with "
+                "'hadmin-local CONF_DIR import DIR/json-backend.json'"
             )
         self.out(msg)
         return 0
@@ -614,10 +671,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     conf_dir = options.conf_dir
 
     def make_ops() -> KdcInitOps:
-        # A conf_dir without has-server.conf runs no HTTPS server: nothing to talk to.
-        if options.local or not (Path(conf_dir) / HAS_SERVER_CONF).exists():
-            return LocalOps(HasService(conf_dir, migrate=True))
-        return remote_ops(conf_dir)
+        # A conf_dir without has-server.conf runs no HTTPS server: nothing to talk to,
+        # unless it is an admin host's, whose hadmin.conf names the nodes (HAS's way).
+        if not options.local and (Path(conf_dir) / HAS_SERVER_CONF).exists():
+            return remote_ops(conf_dir)
+        if not options.local and find_admin_conf(conf_dir) is not None:
+            return admin_conf_ops(conf_dir)
+        return LocalOps(HasService(conf_dir, migrate=True))
 
     console = KdcInitTool(conf_dir, make_ops)
     try:

@@ -6,9 +6,11 @@ HAS's ``login-test.sh`` (has-tool ``HasClientLoginTool``) has two modes:
   with the client plugin of that type (``HasClient.requestTgt``) and store it in the
   ticket cache. Accepted in that order and as ``login-test <conf_dir> tgt [type]``;
   ``type`` defaults to has-client.conf's ``auth_type``. The conf_dir must hold
-  has-client.conf (nodes, port, CA). Credentials come from the environment as the
-  plugin reads them (MySQL: ``userName``/``password`` or ``HAS_USER``/``HAS_PASSWORD``;
-  RAM: ``AccessKeyId``/``AccessKeySecret``), else from a prompt on a terminal.
+  has-client.conf (nodes, port, CA), or — an admin host set up as HAS's has-start.md
+  does — hadmin.conf (or admin.conf), whose nodes, port, realm and CA are used.
+  Credentials come from the environment as the plugin reads them (MySQL:
+  ``userName``/``password`` or ``HAS_USER``/``HAS_PASSWORD``; RAM:
+  ``AccessKeyId``/``AccessKeySecret``), else from a prompt on a terminal.
   Prints ``Login successful for <principal> via <url> (<type>); ticket cache <cache>,
   valid until <time>`` and exits 0, or the reason and exits 1.
 
@@ -44,7 +46,8 @@ from has_kdc.backend import BackendError
 from has_kdc.client.kdc_client import DEFAULT_ETYPES, KdcClient, KdcReplyError
 from has_kdc.client.tgt_client import HasTgtClient, TgtRequestError, default_ccache_name, store_tgt
 from has_kdc.client.transport import KdcAddress, KdcTransport
-from has_kdc.conf import HAS_CLIENT_CONF, ConfigError, load_conf_dir, read_has_client_conf
+from has_kdc.conf import HAS_CLIENT_CONF, ConfigError, load_conf_dir
+from has_kdc.conf.has_client import client_config_of_dir
 from has_kdc.formats import read_keytab
 from has_kdc.plugins import PluginError, UnknownPlugin, load_plugin
 
@@ -86,13 +89,13 @@ def login_tgt(
     stdin: TextIO,
 ) -> int:
     conf_path = conf_dir / HAS_CLIENT_CONF
-    if not conf_path.exists():
+    config = client_config_of_dir(conf_dir)  # has-client.conf, else HAS's hadmin.conf
+    if config is None:
         stderr.write(f"login-test: {conf_path} does not exist (export it with kdcinit gethas)\n")
         return 1
-    config = read_has_client_conf(conf_path)
     kind = auth_type or config.auth_type
     if not kind:
-        stderr.write(f"login-test: no plugin type given and no auth_type in {conf_path}\n")
+        stderr.write(f"login-test: no plugin type given and no auth_type in {config.source}\n")
         return 1
     plugin = load_plugin(kind).client_plugin()
     claims = plugin.make_token(config, environ, _prompt(stdin, stderr))

@@ -125,7 +125,7 @@ class Console:
         if not argv:
             return 0
         name, args = argv[0], argv[1:]
-        if name in ("help", "?"):
+        if name in ("help", "?", "cmd"):  # HAS's tools list their commands on "cmd"
             self.print_help(args[0] if args else None)
             return 0
         command = self.commands.get(name)

@@ -43,7 +43,7 @@ from has_kdc.client.kdc_client import Credentials, KdcClient, KdcReplyError
 from has_kdc.client.negotiate import http_service, keytab_key
 from has_kdc.client.transport import KdcTransport, KdcUnreachable, kdcs_from_krb5_conf
 from has_kdc.conf import HADMIN_CONF, ConfigError, HadminConfig, read_hadmin_conf
-from has_kdc.conf.has_client import CA_ROOT_DEFAULT, CA_ROOT_ENV
+from has_kdc.conf.has_client import CA_ROOT_DEFAULT, CA_ROOT_ENV, find_admin_conf
 from has_kdc.conf.profile import read_profile
 from has_kdc.formats import Keytab, read_keytab
 from has_kdc.gss import GssError, NegotiateInitiator
@@ -136,7 +136,7 @@ class HasAdminClient:
         """A client configured by ``conf_dir/hadmin.conf`` (and the conf_dir's krb5.conf)."""
         env = os.environ if environ is None else environ
         directory = Path(conf_dir)
-        conf = read_hadmin_conf(directory / HADMIN_CONF)
+        conf = read_hadmin_conf(find_admin_conf(directory) or directory / HADMIN_CONF)
         krb5_conf = find_krb5_conf(directory, env)
         realm = conf.realm or _realm_of(conf.admin_keytab_principal)
         if realm is None:

@@ -9,12 +9,16 @@ Java class::
     mysql_user = root
     mysql_password = passwd
 
-Such a file is read as written: the MySQL class name means ``mysql`` and the JDBC
-URL forms (``jdbc:mysql://``, ``jdbc:mysql:thin://``, ``jdbc:mariadb://``,
-``jdbc:mariadb:sequential://``, ``jdbc:mariadb:failover://``) and plain ``mysql://``
-are all taken. Kerby's other stores (Json, Zookeeper, LDAP, Mavibot, Memory) are
-named in a clear error; ``sqlite``, the embedded default, is used when the key is
-absent.
+Such a file is read as written: the MySQL class name of every HAS generation
+(``org.apache.hadoop.has.server.kdc.``, ``org.apache.kerby.has.server.kdc.`` — what
+HAS's ConfigApi wrote before Kerby moved the class — and
+``org.apache.kerby.kerberos.kdc.identitybackend.MySQLIdentityBackend``) means
+``mysql``, and the JDBC URL forms (``jdbc:mysql://``, ``jdbc:mysql:thin://``,
+``jdbc:mariadb://``, ``jdbc:mariadb:sequential://``, ``jdbc:mariadb:failover://``)
+and plain ``mysql://`` are all taken. Kerby's JSON store is refused with the
+command that imports its file (``hadmin-local CONF import DIR/json-backend.json``,
+keys kept); the other Kerby stores (Zookeeper, LDAP, Mavibot, Memory) are named in a
+clear error; ``sqlite``, the embedded default, is used when the key is absent.
 
 Several database hosts (a Galera cluster) are written as JDBC drivers take them,
 comma-separated before the database name::
@@ -67,8 +71,17 @@ SUPPORTED = (
 )
 
 _MYSQL_CLASS = "org.apache.kerby.kerberos.kdc.identitybackend.MySQLIdentityBackend"
+#: the same class under the packages of HAS's earlier generations
+_MYSQL_CLASSES = frozenset(
+    {
+        _MYSQL_CLASS,
+        "org.apache.kerby.has.server.kdc.MySQLIdentityBackend",
+        "org.apache.hadoop.has.server.kdc.MySQLIdentityBackend",
+    }
+)
+_JSON_CLASS = "org.apache.kerby.kerberos.kdc.identitybackend.JsonIdentityBackend"
+_JSON_FILE = "json-backend.json"  # JsonIdentityBackend's file in backend.json.dir
 _KERBY_BACKENDS = {
-    "org.apache.kerby.kerberos.kdc.identitybackend.JsonIdentityBackend": "Json",
     "org.apache.kerby.kerberos.kdc.identitybackend.ZookeeperIdentityBackend": "Zookeeper",
     "org.apache.kerby.kerberos.kdc.identitybackend.LdapIdentityBackend": "LDAP",
     "org.apache.kerby.MavibotBackend": "Mavibot",
@@ -86,6 +99,7 @@ _KNOWN_KEYS = frozenset(
         "mysql_ssl_verify",
         "mysql_prefer_host",
         "mysql_driver",  # HAS names the JDBC driver class; nothing to do with it here
+        "backend.json.dir",  # Kerby's JSON store: named in the refusal
         "master_key_file",
     }
 )
@@ -139,15 +153,30 @@ def default_backend_config(data_dir: Path = DEFAULT_DATA_DIR) -> BackendConfig:
     return BackendConfig(kind="sqlite", sqlite_path=Path(data_dir) / SQLITE_FILE_NAME)
 
 
-def _kind(rel: Relation | None) -> str:
+def _json_refusal(rel: Relation, json_dir: Relation | None) -> ConfigError:
+    """Kerby's JSON store: what to run to bring its principals, keys kept, into has-kdc."""
+    where = f"{str(json_dir.value).strip()}/{_JSON_FILE}" if json_dir else f"DIR/{_JSON_FILE}"
+    return ConfigError(
+        f"kdc_identity_backend = {rel.value}: has-kdc does not serve Kerby's JSON file; "
+        f"import it once, keys kept: 'hadmin-local CONF_DIR import {where}' (after "
+        "setting kdc_identity_backend = sqlite or mysql here; see docs/migration.md); "
+        f"supported backends: {SUPPORTED}",
+        rel.source,
+        rel.line,
+    )
+
+
+def _kind(rel: Relation | None, json_dir: Relation | None = None) -> str:
     if rel is None:
         return "sqlite"
     value = str(rel.value).strip()
     lowered = value.lower()
     if lowered in ("sqlite", "mysql"):
         return lowered
-    if value == _MYSQL_CLASS:
+    if value in _MYSQL_CLASSES:
         return "mysql"
+    if value == _JSON_CLASS or lowered == "json":
+        raise _json_refusal(rel, json_dir)
     if value in _KERBY_BACKENDS:
         raise ConfigError(
             f"kdc_identity_backend = {value}: the Kerby {_KERBY_BACKENDS[value]} backend is not "
@@ -332,7 +361,8 @@ def backend_config_from_profile(
         if rel.name not in _KNOWN_KEYS:
             log.warning("%s:%d: unknown setting %r is ignored", rel.source, rel.line, rel.name)
 
-    values: dict[str, object] = {"kind": _kind(merged.find("kdc_identity_backend"))}
+    kind = _kind(merged.find("kdc_identity_backend"), merged.find("backend.json.dir"))
+    values: dict[str, object] = {"kind": kind}
     values["source"] = source
     if (rel := merged.find("master_key_file")) is not None:
         values["master_key_file"] = _path(rel, base)

@@ -55,12 +55,15 @@ from has_kdc.conf.values import parse_bool
 from has_kdc.fileio import PUBLIC_MODE, write_if_changed
 
 __all__ = [
+    "ADMIN_CONF",
     "CA_ROOT_DEFAULT",
     "CA_ROOT_ENV",
     "HADMIN_CONF",
     "HAS_CLIENT_CONF",
     "HadminConfig",
     "HasClientConfig",
+    "client_config_of_dir",
+    "find_admin_conf",
     "format_hadmin_conf",
     "format_has_client_conf",
     "parse_hadmin_conf",
@@ -74,6 +77,7 @@ __all__ = [
 
 HAS_CLIENT_CONF = "has-client.conf"
 HADMIN_CONF = "hadmin.conf"
+ADMIN_CONF = "admin.conf"  # what Kerby's has-project tools call hadmin.conf
 CA_ROOT_ENV = "CA_ROOT"  # HasClient: the CA certificate, PEM
 CA_ROOT_DEFAULT = Path("/etc/has/ca-root.pem")
 
@@ -242,6 +246,37 @@ def read_has_client_conf(path: str | os.PathLike[str]) -> HasClientConfig:
 
 def parse_has_client_conf(text: str, source: str = "<string>") -> HasClientConfig:
     return has_client_config_from_values(parse_has_ini(text, source, _CLIENT_KEYS))
+
+
+def find_admin_conf(conf_dir: str | os.PathLike[str]) -> Path | None:
+    """The admin tools' file of a conf_dir: hadmin.conf, else has-project's admin.conf."""
+    for name in (HADMIN_CONF, ADMIN_CONF):
+        path = Path(conf_dir) / name
+        if path.is_file():
+            return path
+    return None
+
+
+def client_config_of_dir(conf_dir: str | os.PathLike[str]) -> HasClientConfig | None:
+    """How a client of ``conf_dir`` reaches the nodes: its has-client.conf, else — an
+    admin host set up the HAS way, with hadmin.conf only — the nodes, port, realm and
+    CA of hadmin.conf (or admin.conf). None when the directory has neither."""
+    client = Path(conf_dir) / HAS_CLIENT_CONF
+    if client.is_file():
+        return read_has_client_conf(client)
+    admin = find_admin_conf(conf_dir)
+    if admin is None:
+        return None
+    conf = read_hadmin_conf(admin)
+    return HasClientConfig(
+        https_hosts=conf.https_hosts,
+        https_port=conf.https_port,
+        filter_auth_type=conf.filter_auth_type,
+        realm=conf.realm,
+        ssl_ca_file=conf.ssl_ca_file,
+        ssl_client_conf=conf.ssl_client_conf,
+        source=conf.source,
+    )
 
 
 def read_hadmin_conf(path: str | os.PathLike[str]) -> HadminConfig:

@@ -22,7 +22,10 @@ defaults where HAS has one:
   (SPNEGO) or ``simple`` (Hadoop's pseudo authentication, for tests).
 - ``enable_conf``: whether the configuration endpoints (configkdc, setplugin, …) are
   open. HAS refuses to start without the key; has-kdc reads its absence as false.
-- ``[PLUGIN] auth_type`` (MySQL): the plugin that turns other credentials into a TGT.
+- ``[PLUGIN] auth_type`` (RAM): the plugin that turns other credentials into a TGT.
+  Absent, it is RAM, as in HAS (``HasConfigKey.AUTH_TYPE``; Kerby's later has-project
+  branch changed that default to MySQL: such a node names its plugin, as HAS's
+  ``set_plugin`` and its documentation write it).
 - ``realm``, ``admin_keytab``, ``admin_keytab_principal``, ``kerberos_keytab``,
   ``kerberos_name_rules``.
 - ``kerberos_principal``: the SPNEGO service principal(s) of this node, comma-separated
@@ -97,7 +100,7 @@ SSL_SERVER_CONF = "ssl-server.conf"
 DEFAULT_HTTPS_HOST = "0.0.0.0"  # noqa: S104 (HAS's default bind address)
 DEFAULT_HTTPS_PORT = 9871
 DEFAULT_HTTP_PORT = 9870
-DEFAULT_AUTH_TYPE = "MySQL"
+DEFAULT_AUTH_TYPE = "RAM"
 FILTER_AUTH_TYPES = ("kerberos", "simple")
 
 # Every key and its home section (HasConfigKey names, lower case, plus ours).

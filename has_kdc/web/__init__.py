@@ -19,7 +19,7 @@ from has_kdc.web.metrics import KdcCounters
 from has_kdc.web.routes import API_PREFIX, Param, Route
 from has_kdc.web.server import WebServer, WebServerThread, WebStartupError
 from has_kdc.web.service import HasService, InitOutcome
-from has_kdc.web.tls import server_ssl_context, server_tls_files
+from has_kdc.web.tls import node_ssl_context, server_ssl_context, server_tls_files
 
 __all__ = [
     "API_PREFIX",
@@ -38,6 +38,7 @@ __all__ = [
     "WebStartupError",
     "create_app",
     "default_routes",
+    "node_ssl_context",
     "request_principal",
     "require_admin",
     "server_ssl_context",

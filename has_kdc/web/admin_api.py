@@ -131,7 +131,18 @@ async def get_principals(request: web.Request) -> web.Response:
     ctx = _ctx(request)
     exp = request[PARAMS_KEY].get("exp")
     names = await ctx.run(lambda: _admin(request).list_principals(exp))
-    return _ok(f"{len(names)} principal(s)", principals=names)
+    # HAS's server put the names in "msg" as the text of a JSON array, and HAS's Java
+    # admin client reads them back from there (getString("msg"), then a JSONArray).
+    return _ok(json.dumps(names), principals=names, count=len(names))
+
+
+async def list_principals(request: web.Request) -> web.Response:
+    """has-project's ``kadmin/listprincipals``: the names as a bare JSON array, which
+    is what that branch's Java admin client parses."""
+    ctx = _ctx(request)
+    exp = request[PARAMS_KEY].get("exp")
+    names = await ctx.run(lambda: _admin(request).list_principals(exp))
+    return web.json_response(names)
 
 
 async def add_principal(request: web.Request) -> web.Response:
@@ -402,6 +413,16 @@ ROUTES: tuple[Route, ...] = (
         access="admin",
         params=(Param("exp", "shell glob, e.g. HTTP/*"),),
         has_counterpart="GET /has/v1/admin/getprincipals",
+        tag="admin",
+    ),
+    Route(
+        "GET",
+        "kadmin/listprincipals",
+        list_principals,
+        "list principals as a bare JSON array (Kerby has-project's kadmin API)",
+        access="admin",
+        params=(Param("exp", "shell glob, e.g. HTTP/*"),),
+        has_counterpart="GET /has/v1/kadmin/listprincipals (has-project)",
         tag="admin",
     ),
     Route(

@@ -18,6 +18,7 @@ from aiohttp import web
 
 from has_kdc.admin.hostroles import host_roles_json
 from has_kdc.conf import BackendConfig
+from has_kdc.pki import certificates_only
 from has_kdc.web.actor import request_actor
 from has_kdc.web.auth import GRANT_KEY, is_admin, request_principal, require_admin
 from has_kdc.web.cluster_view import cluster_metrics, kdc_store_detail
@@ -177,7 +178,8 @@ async def get_core_site(request: web.Request) -> web.Response:
 
 
 async def get_cert(request: web.Request) -> web.Response:
-    pem = await _ctx(request).run(_ctx(request).service.ca_certificate)
+    bundle = await _ctx(request).run(_ctx(request).service.ca_certificate)
+    pem = certificates_only(bundle) if bundle is not None else None
     if pem is None:
         raise ApiError(
             404,
@@ -414,6 +416,24 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route(
         "GET",
+        "conf/getkrb5conf",
+        get_krb5_conf,
+        "krb5.conf, at the path of Kerby's has-project HAS (same answer as getkrb5conf)",
+        produces="text/plain",
+        has_counterpart="GET /has/v1/conf/getkrb5conf (has-project)",
+        tag="client configuration",
+    ),
+    Route(
+        "GET",
+        "conf/gethasclientconf",
+        get_has_conf,
+        "has-client.conf, at the path of Kerby's has-project HAS (same answer as gethasconf)",
+        produces="text/plain",
+        has_counterpart="GET /has/v1/conf/gethasclientconf (has-project)",
+        tag="client configuration",
+    ),
+    Route(
+        "GET",
         "getcoresite",
         get_core_site,
         "Hadoop core-site.xml properties that make a cluster use HAS",
@@ -428,6 +448,17 @@ ROUTES: tuple[Route, ...] = (
         access="public",
         produces="application/x-pem-file",
         has_counterpart="GET /has/v1/getcert",
+        tag="client configuration",
+    ),
+    Route(
+        "GET",
+        "conf/getcert",
+        get_cert,
+        "the CA certificate clients trust (PEM), where HAS's Java client fetches it over "
+        "plain HTTP (http_port) to build its trust store",
+        access="public",
+        produces="application/x-pem-file",
+        has_counterpart="GET /has/v1/conf/getcert",
         tag="client configuration",
     ),
     Route(

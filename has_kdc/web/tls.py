@@ -3,8 +3,11 @@
 The server context takes the node's PEM certificate and key (``ssl_cert_file`` and
 ``ssl_key_file`` in has-server.conf; by default ``server.pem`` and ``server.key`` in
 the conf_dir, where ``kdcinit <conf_dir> certs`` writes them). HAS's Java key stores
-(``ssl_server_conf``) are not read: a PEM pair is what OpenSSL takes, and
-``kdcinit certs`` makes one.
+(``ssl_server_conf``, HAS's ssl-server.conf) are used when the node has no PEM pair:
+a PKCS12 store is read as it is, a JKS store is refused with the ``keytool`` command
+that converts it (`has_kdc.web.keystore`). ``node_ssl_context`` makes that choice:
+``ssl_cert_file``/``ssl_key_file``, else ``server.pem``/``server.key`` in the
+conf_dir, else the key store of ssl-server.conf.
 
 Ciphers for TLS 1.2 are ECDHE with AES-GCM or ChaCha20-Poly1305 (forward secrecy,
 AEAD), as Mozilla's "intermediate" profile; TLS 1.3 suites are OpenSSL's defaults,
@@ -19,12 +22,14 @@ import ssl
 from pathlib import Path
 
 from has_kdc.conf import ConfigError, HasServerConfig
+from has_kdc.web.keystore import load_keystore_chain
 
 __all__ = [
     "DEFAULT_CA_FILE",
     "DEFAULT_CERT_FILE",
     "DEFAULT_KEY_FILE",
     "TLS12_CIPHERS",
+    "node_ssl_context",
     "server_ssl_context",
     "server_tls_files",
 ]
@@ -87,3 +92,21 @@ def server_ssl_context(
             f"cannot load the TLS certificate {cert_file} with key {key_file}: {reason}"
         ) from None
     return ctx
+
+
+def node_ssl_context(conf: HasServerConfig, conf_dir: str | os.PathLike[str]) -> ssl.SSLContext:
+    """This node's HTTPS context from has-server.conf: a PEM pair it names or the
+    conf_dir's default pair, else — when there is no PEM pair — the Java key store of
+    its ssl-server.conf (a HAS node as HAS set it up)."""
+    base = Path(conf_dir)
+    pem = conf.ssl_cert_file is not None or (
+        (base / DEFAULT_CERT_FILE).is_file() and (base / DEFAULT_KEY_FILE).is_file()
+    )
+    keystore = conf.ssl_server.keystore_location if conf.ssl_server is not None else None
+    if not pem and keystore is not None and conf.ssl_server is not None:
+        ctx = _base_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.options |= ssl.OP_CIPHER_SERVER_PREFERENCE
+        load_keystore_chain(ctx, conf.ssl_server)
+        return ctx
+    cert, key, _ca = server_tls_files(conf, conf_dir)
+    return server_ssl_context(cert, key)
