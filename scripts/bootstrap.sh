@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(krb5-user krb5-kdc krb5-admin-server mariadb-server mariadb-client curl python3-venv libkrb5-dev gcc
-    debootstrap openssh-client iproute2)
+    debootstrap openssh-client iproute2 openjdk-17-jdk-headless)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
