@@ -12,11 +12,11 @@ Without a command it opens HAS's ``HadminRemoteTool.remote:`` prompt (``cmd`` or
 Commands (MIT/hadmin-local options): addprinc, delprinc, renprinc, getprinc,
 listprincs, cpw [-keepold], purgekeys, modprinc, ktadd (xst), hostroles, creprincs,
 expkeytabs, audit (the audit trail, GET admin/audit; times are read here and sent as
-``@<epoch>``), and HAS's enable_configure / disable_configure (``enable_conf`` of has-server.conf, set on every
-node of the list: each node has its own file). Keytabs come over HTTPS and are
-written here, mode 0600, atomically; ``ktadd`` re-keys first unless ``-norandkey``,
-as MIT's does. Passwords travel in the JSON body of the HTTPS request, never in a URL,
-and are never printed.
+``@<epoch>``), and HAS's enable_configure / disable_configure (``enable_conf`` of
+has-server.conf, set on every node of the list: each node has its own file).
+Keytabs come over HTTPS and are written here, mode 0600, atomically; ``ktadd`` re-keys
+first unless ``-norandkey`` (then every kept kvno comes), as MIT's does. Passwords
+travel in the JSON body of the HTTPS request, never in a URL, and are never printed.
 
 Not here: the MySQL-plugin user commands of hadmin-local (they edit the plugin's
 table directly).
