@@ -1,0 +1,168 @@
+"""playbooks/rotate_keys.yml (has_keytab's rotate and purge) on a running has-server.
+
+The flow of docs/key-rotation.md, step by step, with MIT's tools between the steps:
+export (kvno 1), rotate (kvno 2 issued, kvno 1 kept, both in the keytab), purge (kvno 1
+gone from the realm and the keytab). No ``kinit -k`` and no ``kvno -k`` fails at any
+step; each step's check mode predicts the change and changes nothing; a second run of
+each step changes nothing; every change is in the audit trail; no key reaches the output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from has_kdc.formats import read_keytab
+from tests.hasnode import HasNode
+from tests.test_key_rotation import SERVICE, eventually, keytab_kvnos, stored_kvnos, ticket_kvno
+
+pytestmark = [pytest.mark.mit, pytest.mark.ansible]
+
+REPO = Path(__file__).resolve().parent.parent
+PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
+RECAP = re.compile(r"^kdc\s+:\s+ok=\d+\s+changed=(\d+)\s+unreachable=0\s+failed=(\d+)", re.M)
+
+
+@pytest.fixture
+def node(tmp_path: Path) -> Iterator[HasNode]:
+    node = HasNode(tmp_path / "node", "HADOOP.COM")
+    node.init()
+    node.start()
+    try:
+        yield node
+    finally:
+        node.stop()
+
+
+def playbook(tmp: Path, node: HasNode, keytab: Path, step: str, *extra: str) -> tuple[int, str]:
+    """rotate_keys.yml on this machine as the one HAS node ``kdc``: (changed, output)."""
+    inventory = tmp / "inventory.yml"
+    venv = Path(sys.executable).parent.parent
+    hosts = {
+        "kdc": {
+            "ansible_connection": "local",
+            "ansible_python_interpreter": sys.executable,
+            "has_conf_dir": str(node.conf_dir),
+            "has_venv": str(venv),
+        }
+    }
+    inventory.write_text(json.dumps({"all": {"children": {"has_servers": {"hosts": hosts}}}}))
+    keytabs = [{"path": str(keytab), "principals": [SERVICE]}]
+    env = dict(
+        os.environ,
+        ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_LOCAL_TEMP=str(tmp / "ansible-tmp"),
+        ANSIBLE_REMOTE_TEMP=str(tmp / "ansible-tmp"),
+    )
+    proc = subprocess.run(
+        [
+            str(PLAYBOOK),
+            "playbooks/rotate_keys.yml",
+            "-i",
+            str(inventory),
+            "-e",
+            json.dumps({"has_rotate_step": step, "has_rotate_keytabs": keytabs}),
+            *extra,
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    output = proc.stdout + proc.stderr
+    recap = RECAP.search(proc.stdout)
+    assert proc.returncode == 0 and recap and recap[2] == "0", output
+    return int(recap[1]), output
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_rotate_then_purge_with_no_failed_kinit_or_kvno(node: HasNode, tmp_path: Path) -> None:
+    node.hadmin("addprinc", "-pw", "alice-pw", "alice")
+    node.hadmin("addprinc", "-randkey", SERVICE)
+    keytab = tmp_path / "svc.keytab"
+    svc = node.mit_client(tmp_path / "svc")
+    clients = iter(range(100))
+
+    def every_check_passes() -> None:
+        """The service's kinit -k, a kvno-1 ticket held from the start (until the purge
+        step, which comes after such tickets expired) and a ticket asked for now."""
+        svc.kinit_keytab(SERVICE, keytab)
+        if stored_kvnos(node, SERVICE)[1] != {2}:
+            assert ticket_kvno(before, "-k", str(keytab), SERVICE) == 1
+        now = node.mit_client(tmp_path / f"client-{next(clients)}")
+        now.kinit("alice", "alice-pw")
+        wanted = stored_kvnos(node, SERVICE)[0]
+        assert eventually(lambda: ticket_kvno(now, "-k", str(keytab), SERVICE)) == wanted
+
+    changed, _ = playbook(tmp_path, node, keytab, "export")
+    assert changed == 1 and keytab_kvnos(svc, keytab) == {(1, SERVICE)}
+    before = node.mit_client(tmp_path / "before")
+    before.kinit("alice", "alice-pw")
+    every_check_passes()
+
+    # rotate: check mode predicts kvno 2 and changes nothing
+    exported = digest(keytab)
+    changed, out = playbook(tmp_path, node, keytab, "rotate", "--check", "--diff")
+    assert changed == 1 and f"+{SERVICE} kvno 2 aes256-cts-hmac-sha1-96" in out
+    assert stored_kvnos(node, SERVICE) == (1, {1}) and digest(keytab) == exported
+    changed, out = playbook(tmp_path, node, keytab, "rotate", "--diff")
+    assert changed == 1 and f"+{SERVICE} kvno 2 aes256-cts-hmac-sha1-96" in out
+    assert stored_kvnos(node, SERVICE) == (2, {1, 2})
+    assert keytab_kvnos(svc, keytab) == {(1, SERVICE), (2, SERVICE)}
+    every_check_passes()
+    rotated = digest(keytab)
+    assert playbook(tmp_path, node, keytab, "rotate")[0] == 0  # kvno 1 still kept: no new kvno
+    assert stored_kvnos(node, SERVICE) == (2, {1, 2}) and digest(keytab) == rotated
+
+    # purge: check mode predicts, the run drops kvno 1 from the realm and the keytab
+    changed, out = playbook(tmp_path, node, keytab, "purge", "--check", "--diff")
+    assert changed == 1 and f"-{SERVICE} kvno 1 aes256-cts-hmac-sha1-96" in out
+    assert stored_kvnos(node, SERVICE) == (2, {1, 2}) and digest(keytab) == rotated
+    changed, _ = playbook(tmp_path, node, keytab, "purge")
+    assert changed == 1 and stored_kvnos(node, SERVICE) == (2, {2})
+    assert keytab_kvnos(svc, keytab) == {(2, SERVICE)}
+    assert oct(keytab.stat().st_mode & 0o777) == "0o600"
+    every_check_passes()
+    assert playbook(tmp_path, node, keytab, "purge")[0] == 0
+    assert playbook(tmp_path, node, keytab, "export")[0] == 0
+
+    # the audit trail: who rotated, purged and exported, via the module
+    lines = node.hadmin("audit", "-target", f"{SERVICE}*", "-json").stdout.splitlines()
+    trail = [(r["action"], r["via"], r["detail"]) for r in map(json.loads, lines)]
+    assert [a for a, via, _ in trail if via == "ansible:has_keytab"] == [
+        "ktadd",
+        "cpw",
+        "ktadd",
+        "purgekeys",
+    ]
+    assert (
+        "cpw",
+        "ansible:has_keytab",
+        {"keepold": True, "keys": "random", "kept_kvnos": [1], "kvno": 2},
+    ) in trail
+
+
+def test_no_key_reaches_the_output(node: HasNode, tmp_path: Path) -> None:
+    node.hadmin("addprinc", "-randkey", SERVICE)
+    keytab = tmp_path / "svc.keytab"
+    outputs = [playbook(tmp_path, node, keytab, "rotate", "--diff", "-vvv")[1]]
+    outputs.append(playbook(tmp_path, node, keytab, "purge", "--diff", "-vvv")[1])
+    keys = [e.key for e in read_keytab(keytab).entries]
+    assert keys
+    for out in outputs:
+        for key in keys:
+            assert key.hex() not in out.lower()
