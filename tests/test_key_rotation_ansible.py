@@ -29,6 +29,7 @@ pytestmark = [pytest.mark.mit, pytest.mark.ansible]
 REPO = Path(__file__).resolve().parent.parent
 PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 RECAP = re.compile(r"^kdc\s+:\s+ok=\d+\s+changed=(\d+)\s+unreachable=0\s+failed=(\d+)", re.M)
+COPIED = re.compile(r"^changed: \[kdc -> app-host\]", re.M)
 
 
 @pytest.fixture
@@ -54,8 +55,19 @@ def playbook(tmp: Path, node: HasNode, keytab: Path, step: str, *extra: str) -> 
             "has_venv": str(venv),
         }
     }
-    inventory.write_text(json.dumps({"all": {"children": {"has_servers": {"hosts": hosts}}}}))
-    keytabs = [{"path": str(keytab), "principals": [SERVICE]}]
+    service_host = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+    inventory.write_text(
+        json.dumps(
+            {
+                "all": {
+                    "hosts": {"app-host": service_host},
+                    "children": {"has_servers": {"hosts": hosts}},
+                }
+            }
+        )
+    )
+    copy = {"host": "app-host", "path": str(keytab.with_suffix(".copy"))}
+    keytabs = [{"path": str(keytab), "principals": [SERVICE], "copy_to": [copy]}]
     env = dict(
         os.environ,
         ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
@@ -93,23 +105,31 @@ def digest(path: Path) -> str:
 def test_rotate_then_purge_with_no_failed_kinit_or_kvno(node: HasNode, tmp_path: Path) -> None:
     node.hadmin("addprinc", "-pw", "alice-pw", "alice")
     node.hadmin("addprinc", "-randkey", SERVICE)
-    keytab = tmp_path / "svc.keytab"
+    keytab = tmp_path / "svc.keytab"  # on the HAS node
+    copy = keytab.with_suffix(".copy")  # on the service host, copied by the playbook
     svc = node.mit_client(tmp_path / "svc")
     clients = iter(range(100))
 
     def every_check_passes() -> None:
-        """The service's kinit -k, a kvno-1 ticket held from the start (until the purge
-        step, which comes after such tickets expired) and a ticket asked for now."""
-        svc.kinit_keytab(SERVICE, keytab)
-        if stored_kvnos(node, SERVICE)[1] != {2}:
-            assert ticket_kvno(before, "-k", str(keytab), SERVICE) == 1
+        """With either keytab: the service's kinit -k, a kvno-1 ticket held from the
+        start (until the purge step, which comes after such tickets expired) and a
+        ticket asked for now."""
+        current, kept = stored_kvnos(node, SERVICE)
+        assert (
+            keytab_kvnos(svc, copy)
+            == keytab_kvnos(svc, keytab)
+            == {(kvno, SERVICE) for kvno in kept}
+        )
         now = node.mit_client(tmp_path / f"client-{next(clients)}")
         now.kinit("alice", "alice-pw")
-        wanted = stored_kvnos(node, SERVICE)[0]
-        assert eventually(lambda: ticket_kvno(now, "-k", str(keytab), SERVICE)) == wanted
+        for held in (keytab, copy):
+            svc.kinit_keytab(SERVICE, held)
+            if kept != {2}:
+                assert ticket_kvno(before, "-k", str(held), SERVICE) == 1
+            assert eventually(lambda k=held: ticket_kvno(now, "-k", str(k), SERVICE)) == current
 
-    changed, _ = playbook(tmp_path, node, keytab, "export")
-    assert changed == 1 and keytab_kvnos(svc, keytab) == {(1, SERVICE)}
+    changed, out = playbook(tmp_path, node, keytab, "export")
+    assert changed == 2 and COPIED.search(out)
     before = node.mit_client(tmp_path / "before")
     before.kinit("alice", "alice-pw")
     every_check_passes()
@@ -120,23 +140,22 @@ def test_rotate_then_purge_with_no_failed_kinit_or_kvno(node: HasNode, tmp_path:
     assert changed == 1 and f"+{SERVICE} kvno 2 aes256-cts-hmac-sha1-96" in out
     assert stored_kvnos(node, SERVICE) == (1, {1}) and digest(keytab) == exported
     changed, out = playbook(tmp_path, node, keytab, "rotate", "--diff")
-    assert changed == 1 and f"+{SERVICE} kvno 2 aes256-cts-hmac-sha1-96" in out
+    assert changed == 2 and f"+{SERVICE} kvno 2 aes256-cts-hmac-sha1-96" in out
     assert stored_kvnos(node, SERVICE) == (2, {1, 2})
-    assert keytab_kvnos(svc, keytab) == {(1, SERVICE), (2, SERVICE)}
     every_check_passes()
     rotated = digest(keytab)
     assert playbook(tmp_path, node, keytab, "rotate")[0] == 0  # kvno 1 still kept: no new kvno
     assert stored_kvnos(node, SERVICE) == (2, {1, 2}) and digest(keytab) == rotated
 
-    # purge: check mode predicts, the run drops kvno 1 from the realm and the keytab
+    # purge: check mode predicts, the run drops kvno 1 from the realm and the keytabs
     changed, out = playbook(tmp_path, node, keytab, "purge", "--check", "--diff")
     assert changed == 1 and f"-{SERVICE} kvno 1 aes256-cts-hmac-sha1-96" in out
     assert stored_kvnos(node, SERVICE) == (2, {1, 2}) and digest(keytab) == rotated
     changed, _ = playbook(tmp_path, node, keytab, "purge")
-    assert changed == 1 and stored_kvnos(node, SERVICE) == (2, {2})
-    assert keytab_kvnos(svc, keytab) == {(2, SERVICE)}
-    assert oct(keytab.stat().st_mode & 0o777) == "0o600"
+    assert changed == 2 and stored_kvnos(node, SERVICE) == (2, {2})
     every_check_passes()
+    for held in (keytab, copy):
+        assert oct(held.stat().st_mode & 0o777) == "0o600"
     assert playbook(tmp_path, node, keytab, "purge")[0] == 0
     assert playbook(tmp_path, node, keytab, "export")[0] == 0
 
@@ -149,11 +168,8 @@ def test_rotate_then_purge_with_no_failed_kinit_or_kvno(node: HasNode, tmp_path:
         "ktadd",
         "purgekeys",
     ]
-    assert (
-        "cpw",
-        "ansible:has_keytab",
-        {"keepold": True, "keys": "random", "kept_kvnos": [1], "kvno": 2},
-    ) in trail
+    rotation = {"keepold": True, "keys": "random", "kept_kvnos": [1], "kvno": 2}
+    assert ("cpw", "ansible:has_keytab", rotation) in trail
 
 
 def test_no_key_reaches_the_output(node: HasNode, tmp_path: Path) -> None:
