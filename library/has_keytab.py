@@ -62,9 +62,10 @@ options:
     default: false
   purge:
     description:
-      - Drop every kvno older than the current one, in the database (C(purgekeys)) and
-        among this keytab's entries of I(principals). Run it once the tickets issued
-        under the old kvno have expired (the realm's C(max_life) after the rotation).
+      - Drop every kvno older than the current one from the database (C(purgekeys)),
+        and from this keytab every entry of I(principals) whose kvno the database no
+        longer keeps. Run it once the tickets issued under the old kvno have expired
+        (the realm's C(max_life) after the rotation).
     type: bool
     default: false
 notes:
