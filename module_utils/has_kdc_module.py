@@ -283,7 +283,7 @@ def read_keytab_or_none(module, path):
 
 
 def keytab_holds(keytab, principal):
-    """Whether ``keytab`` has every current key of ``principal`` (same kvno, enctype, bytes).
+    """Whether ``keytab`` has every kept key of ``principal`` (same kvno, enctype, bytes).
 
     This is the test that keeps an existing keytab: nothing is rewritten, re-keyed or
     re-numbered while it still holds what the database holds.

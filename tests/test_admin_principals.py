@@ -147,6 +147,37 @@ def test_cpw_bumps_kvno_and_keeps_only_the_new_keys(admin):
     assert all(k.salt is None and k.kvno == 3 for k in r.keys)
 
 
+def test_cpw_keepold_keeps_every_older_kvno_and_issues_a_new_one(admin):
+    first = admin.add_principal("svc/app", randkey=True)
+    kept = admin.randomize_keys("svc/app", keepold=True)
+    assert kept.kvno == 2 and {k.kvno for k in kept.keys} == {1, 2}
+    assert [k.key for k in kept.keys_for_kvno(1)] == [k.key for k in first.keys]
+    again = admin.change_password("svc/app", "pw", keepold=True)
+    assert again.kvno == 3 and {k.kvno for k in again.keys} == {1, 2, 3}
+    # modprinc -kvno relabels the current keys; the kept ones stay (one kvno per label)
+    relabelled = admin.modify_principal("svc/app", {}, kvno=2)
+    assert relabelled.kvno == 2 and {k.kvno for k in relabelled.keys} == {1, 2}
+    assert [k.key for k in relabelled.keys_for_kvno(2)] == [k.key for k in again.keys_for_kvno(3)]
+    # a new kvno follows the highest kept, never reusing one
+    admin.randomize_keys("svc/app", keepold=True)
+    after = admin.purge_keys("svc/app", keepkvno=2)
+    assert after.kvno == 3 and {k.kvno for k in after.keys} == {2, 3}
+    assert admin.purge_keys("svc/app").keys == admin.get_principal("svc/app").keys_for_kvno()
+    unchanged = admin.purge_keys("svc/app")  # nothing older: no change, no record
+    assert unchanged.version == admin.get_principal("svc/app").version
+
+
+def test_purgekeys_refuses_to_leave_the_realm_principals_without_keys(admin):
+    for name in (f"krbtgt/{REALM}", f"kadmin/{REALM}"):
+        with pytest.raises(AdminError, match="cannot purge every key of"):
+            admin.purge_keys(name, purge_all=True)
+        with pytest.raises(AdminError, match="cannot purge every key of"):
+            admin.purge_keys(name, keepkvno=5)
+        assert admin.get_principal(name).keys
+    with pytest.raises(AdminError, match="not both"):
+        admin.purge_keys("kadmin/" + REALM, keepkvno=1, purge_all=True)
+
+
 def test_operations_on_missing_principal_name_it(admin):
     for call in (
         lambda: admin.get_principal("ghost"),
@@ -243,6 +274,20 @@ def test_ktadd_norandkey_exports_current_keys_unchanged(admin, tmp_path):
     assert admin.get_principal("alice").kvno == 1
     assert {e.enctype: e.key for e in entries} == {k.enctype: k.key for k in p.keys}
     assert [str(e.principal) for e in read_keytab(kt).entries] == ["alice@HADOOP.COM"] * 4
+
+
+def test_ktadd_norandkey_exports_every_kept_kvno_newest_first(admin, tmp_path):
+    admin.add_principal("svc/app", randkey=True)
+    admin.randomize_keys("svc/app", keepold=True)
+    kt = tmp_path / "svc.keytab"
+    entries = admin.export_keytab(kt, ["svc/app"], norandkey=True)
+    assert [e.kvno for e in entries] == [2, 2, 2, 2, 1, 1, 1, 1]
+    stored = {(k.kvno, k.enctype): k.key for k in admin.get_principal("svc/app").keys}
+    assert {(e.kvno, e.enctype): e.key for e in read_keytab(kt).entries} == stored
+    # ktadd with new keys writes the new kvno only, as MIT's; the file keeps the others
+    fresh = admin.export_keytab(kt, ["svc/app"])
+    assert {e.kvno for e in fresh} == {3}
+    assert sorted({e.kvno for e in read_keytab(kt).entries}) == [1, 2, 3]
 
 
 def test_ktadd_glob_and_errors(admin, tmp_path):

@@ -163,6 +163,41 @@ def test_keytabs_over_https_work_with_mit_tools(cluster, conf_dir, tmp_path):
     mit.kinit_keytab("hdfs/dn1", out_dir / "HDFS-dn1.keytab")
 
 
+def test_rotation_with_keepold_then_purgekeys_over_https(cluster, conf_dir, tmp_path):
+    """cpw -keepold and purgekeys through the admin API, on the MySQL store: both kvnos
+    are kept in the database, exported by ktadd -norandkey, and usable by MIT tools."""
+    name = f"rot/app.example.com@{REALM}"
+    hadmin_remote(conf_dir, "addprinc", "-randkey", name)
+    hadmin_remote(conf_dir, "cpw", "-randkey", "-keepold", name)
+    shown = cluster.nodes[1].hadmin("getprinc", name).stdout  # what MySQL holds
+    assert "Key: vno 2, aes256-cts-hmac-sha1-96" in shown
+    assert "Key: vno 1, aes256-cts-hmac-sha1-96" in shown
+    kt = tmp_path / "rot.keytab"
+    out = hadmin_remote(conf_dir, "ktadd", "-k", str(kt), "-norandkey", name).stdout
+    assert f"{name} with kvno 2" in out and f"{name} with kvno 1" in out
+    assert {e.kvno for e in read_keytab(kt).entries} == {1, 2}
+    mit = cluster.mit(tmp_path / "rot")
+    eventually(lambda: mit.kinit_keytab(name, kt))
+    assert ": kvno = 2" in mit.kvno("-k", str(kt), name).stdout
+
+    out = hadmin_remote(conf_dir, "purgekeys", name).stdout
+    assert out == f'Old keys for principal "{name}" purged.\n'
+    shown = hadmin_remote(conf_dir, "getprinc", name).stdout
+    assert "vno 2" in shown and "vno 1" not in shown
+    mit.kinit_keytab(name, kt)
+    refused = hadmin_remote(conf_dir, "purgekeys", "-all", f"krbtgt/{REALM}", check=False)
+    assert refused.returncode == 1 and "cannot purge every key" in refused.stderr
+    actions = [
+        (r["action"], r["result"], r["detail"].get("keepold"), r["detail"].get("purged_kvnos"))
+        for r in map(
+            json.loads,
+            hadmin_remote(conf_dir, "audit", "-target", name, "-json").stdout.splitlines(),
+        )
+    ]
+    assert ("cpw", "success", True, None) in actions
+    assert ("purgekeys", "success", None, [1]) in actions
+
+
 def test_enable_and_disable_configure_on_every_node(cluster, conf_dir):
     out = hadmin_remote(conf_dir, "disable_configure").stdout
     assert out.count("enable_conf set false") == 2

@@ -19,9 +19,17 @@ Behaviour chosen where MIT and HAS differ, and why:
 - ``cpw`` and ``-randkey`` bump the kvno and keep only the new kvno's keys (MIT
   without ``-keepold``). Keytabs keep older kvnos, so tickets issued before stay
   readable by services until they expire.
+- ``cpw -keepold`` keeps the older kvnos' keys beside the new ones, as MIT's: the KDC
+  issues under the new kvno only, and still decrypts tickets (TGTs above all, for a
+  ``krbtgt`` rotation) presented under a kept one. ``purgekeys`` drops them later:
+  without options every kvno but the current, ``-keepkvno N`` those below N, ``-all``
+  every key (MIT's semantics; refused for the realm's krbtgt and kadmin, which it
+  would break). The new kvno is one more than the highest kept, so a kept kvno is
+  never reused.
 - ``ktadd``/``xst`` without ``-norandkey`` re-randomizes the keys first (new kvno),
-  exactly as MIT's; with ``-norandkey`` it exports the current keys unchanged. The
-  keytab file is extended, not replaced (as MIT's), and written atomically, 0600.
+  exactly as MIT's; with ``-norandkey`` it exports every kept kvno's keys unchanged
+  (MIT's ``kadm5_get_principal_keys`` with kvno 0). The keytab file is extended, not
+  replaced (as MIT's), and written atomically, 0600.
 - ``renprinc`` keeps the keys; the backend stores the old name's salt explicitly, so
   the old password still works under the new name (MIT does the same).
 - A glob for ``listprincs``/``ktadd -glob`` without ``@`` gets ``@DEFAULT_REALM``
@@ -101,17 +109,38 @@ def _check_attributes(attributes: Mapping[str, object]) -> dict[str, object]:
 
 
 def keytab_entries(principal: Principal, kvno: int | None = None) -> list[KeytabEntry]:
-    """Keytab entries for the keys of ``principal`` at ``kvno`` (default: current)."""
+    """Keytab entries for the keys of ``principal`` at ``kvno``; by default for every
+    kept kvno, newest first, so a keytab exported during a rotation opens tickets
+    issued under the old kvno and the new one alike."""
     components, realm = parse_principal(principal.name)
     # As MIT's krb5_parse_name: NT-SRV-INST for krbtgt, NT-PRINCIPAL for everything else.
     name_type = NT_SRV_INST if components[0] == "krbtgt" and len(components) == 2 else NT_PRINCIPAL
     fprinc = FormatPrincipal(name_type, realm, components)
     return [
-        make_entry(fprinc, key.kvno, key.enctype, key.key) for key in principal.keys_for_kvno(kvno)
+        make_entry(fprinc, key.kvno, key.enctype, key.key)
+        for key in (
+            sorted(principal.keys, key=lambda k: -k.kvno)
+            if kvno is None
+            else principal.keys_for_kvno(kvno)
+        )
     ]
 
 
 T = TypeVar("T")
+
+
+def _kvnos(principal: Principal, *, but: int | None) -> set[int]:
+    """The kvnos ``principal`` keeps keys of, leaving out ``but``."""
+    return {k.kvno for k in principal.keys} - {but}
+
+
+def _keepold(keepold: bool) -> dict[str, object]:
+    return {"keepold": True} if keepold else {}
+
+
+def _kept(principal: Principal, keepold: bool) -> dict[str, object]:
+    """The audit fact of a ``-keepold`` re-key: which older kvnos are still kept."""
+    return {"kept_kvnos": _kvnos(principal, but=principal.kvno)} if keepold else {}
 
 
 def _rerun_on_conflict(method: Callable[..., T]) -> Callable[..., T]:
@@ -267,35 +296,69 @@ class PrincipalAdmin:
                 raise PrincipalExistsError(new_name) from None
 
     @_rerun_on_conflict
-    def change_password(self, name: str, password: str) -> Principal:
-        """New password keys at kvno + 1; older keys are dropped (MIT cpw without -keepold)."""
+    def change_password(self, name: str, password: str, *, keepold: bool = False) -> Principal:
+        """New password keys at a new kvno; older keys are dropped unless ``keepold``."""
         canonical = self.canonical(name)
-        with self.audit.change("cpw", canonical, keys="password") as change:
+        with self.audit.change("cpw", canonical, keys="password", **_keepold(keepold)) as change:
             changed = self._rekey(
-                canonical, lambda kvno: password_keys(canonical, password, self.enctypes, kvno)
+                canonical,
+                lambda kvno: password_keys(canonical, password, self.enctypes, kvno),
+                keepold,
             )
-            change.note(kvno=changed.kvno)
+            change.note(kvno=changed.kvno, **_kept(changed, keepold))
             return changed
 
     @_rerun_on_conflict
-    def randomize_keys(self, name: str) -> Principal:
-        """New random keys at kvno + 1 (``cpw -randkey``, and ``ktadd`` without -norandkey)."""
+    def randomize_keys(self, name: str, *, keepold: bool = False) -> Principal:
+        """New random keys at a new kvno (``cpw -randkey [-keepold]``, and ``ktadd``
+        without -norandkey)."""
         canonical = self.canonical(name)
-        with self.audit.change("cpw", canonical, keys="random") as change:
-            changed = self._rekey(canonical, lambda kvno: random_keys(self.enctypes, kvno))
-            change.note(kvno=changed.kvno)
+        with self.audit.change("cpw", canonical, keys="random", **_keepold(keepold)) as change:
+            changed = self._rekey(canonical, lambda kvno: random_keys(self.enctypes, kvno), keepold)
+            change.note(kvno=changed.kvno, **_kept(changed, keepold))
             return changed
 
-    def _rekey(self, canonical: str, make_keys: Callable[[int], list[KeyData]]) -> Principal:
+    def _rekey(
+        self, canonical: str, make_keys: Callable[[int], list[KeyData]], keepold: bool
+    ) -> Principal:
         def work() -> Principal:
             current = self.backend.get_principal(canonical)
             if current is None:
                 raise NoSuchPrincipalError(canonical)
-            kvno = current.kvno + 1
-            keys = make_keys(kvno)
+            kvno = max([current.kvno, *(k.kvno for k in current.keys)]) + 1
+            if kvno >= 2**32:
+                raise AdminError(f"cannot re-key {canonical}: kvno {kvno - 1} is the last one")
+            keys = make_keys(kvno) + (list(current.keys) if keepold else [])
             return self.backend.update_principal(replace(current, kvno=kvno, keys=keys))
 
         return self.backend.run_transaction(work)
+
+    @_rerun_on_conflict
+    def purge_keys(
+        self, name: str, *, keepkvno: int | None = None, purge_all: bool = False
+    ) -> Principal:
+        """``purgekeys``: drop the keys below kvno ``keepkvno`` (default: the current
+        kvno, so every older one), or every key with ``purge_all``, as MIT's."""
+        canonical = self.canonical(name)
+        with self.audit.change("purgekeys", canonical, keepkvno=keepkvno, all=purge_all) as change:
+            if keepkvno is not None and purge_all:
+                raise AdminError("give -keepkvno or -all, not both")
+            if keepkvno is not None and not 0 < keepkvno < 2**32:
+                raise AdminError(f"kvno {keepkvno} is out of range (1 to 4294967295)")
+            with self.backend.transaction():
+                current = self.backend.get_principal(canonical)
+                if current is None:
+                    raise NoSuchPrincipalError(canonical)
+                floor = 2**32 if purge_all else keepkvno or current.kvno
+                kept = [k for k in current.keys if k.kvno >= floor]
+                purged = {k.kvno for k in current.keys if k.kvno < floor}
+                change.note(purged_kvnos=purged)
+                if not purged:
+                    change.unchanged()
+                    return current
+                if not kept:
+                    self._refuse_builtin(canonical, "purge every key of")
+                return self.backend.update_principal(replace(current, keys=kept))
 
     @_rerun_on_conflict
     def modify_principal(
@@ -313,8 +376,10 @@ class PrincipalAdmin:
                 if current is None:
                     raise NoSuchPrincipalError(canonical)
                 changed = replace(current, **settings)  # type: ignore[arg-type]
-                if kvno is not None:
-                    changed.keys = [replace(k, kvno=kvno) for k in current.keys_for_kvno()]
+                if kvno is not None:  # kept older kvnos stay, unless one is the new label
+                    changed.keys = [replace(k, kvno=kvno) for k in current.keys_for_kvno()] + [
+                        k for k in current.keys if k.kvno not in (current.kvno, kvno)
+                    ]
                     changed.kvno = kvno
                 return self.backend.update_principal(changed)
 

@@ -29,6 +29,7 @@ __all__ = [
     "confirm_delete",
     "keytab_entry_line",
     "new_password",
+    "purged_line",
     "register_principal_commands",
 ]
 
@@ -50,6 +51,7 @@ PRINCIPAL_COMMANDS: dict[str, tuple[str, ...]] = {
     "getprinc": ("get_principal",),
     "listprincs": ("list_principals", "getprincs"),
     "cpw": ("change_password",),
+    "purgekeys": ("purge_keys",),
     "modprinc": ("modify_principal",),
     "ktadd": ("xst",),
     "hostroles": ("get_hostroles",),
@@ -110,6 +112,17 @@ def _parsers(console: Console) -> dict[str, CommandParser]:
     keysrc = p.add_mutually_exclusive_group()
     keysrc.add_argument("-pw", metavar="PASSWORD", help="the new password (else prompted)")
     keysrc.add_argument("-randkey", action="store_true", help="new random keys")
+    p.add_argument("-keepold", action="store_true", help="keep the older kvnos' keys too")
+    p.add_argument("name", metavar="NAME")
+
+    p = out["purgekeys"] = console.parser(
+        "purgekeys", "drop old kvnos' keys kept by cpw -keepold (default: all but the current)"
+    )
+    purge = p.add_mutually_exclusive_group()
+    purge.add_argument(
+        "-keepkvno", type=int, metavar="KVNO", help="purge only the kvnos lower than KVNO"
+    )
+    purge.add_argument("-all", action="store_true", help="purge every key, the current too")
     p.add_argument("name", metavar="NAME")
 
     p = out["modprinc"] = console.parser("modprinc", "change a principal's attributes")
@@ -251,6 +264,11 @@ def confirm_delete(console: Console, canonical: str) -> bool:
         console.out(f'Principal "{canonical}" not deleted.')
         return False
     return True
+
+
+def purged_line(canonical: str) -> str:
+    """What MIT's purgekeys prints when it is done."""
+    return f'Old keys for principal "{canonical}" purged.'
 
 
 def keytab_entry_line(principal: str, kvno: int, etype: str, keytab: str) -> str:

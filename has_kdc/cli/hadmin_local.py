@@ -88,6 +88,7 @@ from has_kdc.cli.hadmin_commands import (
     confirm_delete,
     keytab_entry_line,
     new_password,
+    purged_line,
     register_principal_commands,
 )
 from has_kdc.cli.plugin_users import register_plugin_user_commands
@@ -237,11 +238,18 @@ class HadminLocal(Console):
         self.admin.get_principal(canonical)
         password = new_password(self, options, canonical)
         if password is None:
-            self.admin.randomize_keys(canonical)
+            self.admin.randomize_keys(canonical, keepold=options.keepold)
             self.out(f'Key for "{canonical}" randomized.')
         else:
-            self.admin.change_password(canonical, password)
+            self.admin.change_password(canonical, password, keepold=options.keepold)
             self.out(f'Password for "{canonical}" changed.')
+        return 0
+
+    def purgekeys(self, options: argparse.Namespace) -> int:
+        purged = self.admin.purge_keys(
+            options.name, keepkvno=options.keepkvno, purge_all=options.all
+        )
+        self.out(purged_line(purged.name))
         return 0
 
     def modprinc(self, options: argparse.Namespace) -> int:

@@ -10,13 +10,13 @@ Without a command it opens HAS's ``HadminRemoteTool.remote:`` prompt (``cmd`` or
 ``help`` lists the commands).
 
 Commands (MIT/hadmin-local options): addprinc, delprinc, renprinc, getprinc,
-listprincs, cpw, modprinc, ktadd (xst), hostroles, creprincs, expkeytabs, audit (the
-audit trail, GET admin/audit; times are read here and sent as ``@<epoch>``), and HAS's
-enable_configure / disable_configure (``enable_conf`` of has-server.conf, set on every
-node of the list: each node has its own file). Keytabs come over HTTPS and are
-written here, mode 0600, atomically; ``ktadd`` re-keys first unless ``-norandkey``,
-as MIT's does. Passwords travel in the JSON body of the HTTPS request, never in a URL,
-and are never printed.
+listprincs, cpw [-keepold], purgekeys, modprinc, ktadd (xst), hostroles, creprincs,
+expkeytabs, audit (the audit trail, GET admin/audit; times are read here and sent as
+``@<epoch>``), and HAS's enable_configure / disable_configure (``enable_conf`` of
+has-server.conf, set on every node of the list: each node has its own file).
+Keytabs come over HTTPS and are written here, mode 0600, atomically; ``ktadd`` re-keys
+first unless ``-norandkey`` (then every kept kvno comes), as MIT's does. Passwords
+travel in the JSON body of the HTTPS request, never in a URL, and are never printed.
 
 Not here: the MySQL-plugin user commands of hadmin-local (they edit the plugin's
 table directly).
@@ -49,6 +49,7 @@ from has_kdc.cli.hadmin_commands import (
     confirm_delete,
     keytab_entry_line,
     new_password,
+    purged_line,
     register_principal_commands,
 )
 from has_kdc.cli.shell import USER_ERRORS, Command, Console
@@ -193,11 +194,23 @@ class HadminRemote(Console):
         body: dict[str, Any] = {"principal": canonical}
         if password is not None:
             body["password"] = password
+        if options.keepold:
+            body["keepold"] = True
         self.client.post("admin/changepassword", body)
         if password is None:
             self.out(f'Key for "{canonical}" randomized.')
         else:
             self.out(f'Password for "{canonical}" changed.')
+        return 0
+
+    def purgekeys(self, options: argparse.Namespace) -> int:
+        body: dict[str, Any] = {"principal": self.canonical(options.name)}
+        if options.keepkvno is not None:
+            body["keepkvno"] = options.keepkvno
+        if options.all:
+            body["all"] = True
+        answer = self.client.post("admin/purgekeys", body).json()
+        self.out(purged_line(answer["principal"]["name"]))
         return 0
 
     def modprinc(self, options: argparse.Namespace) -> int:

@@ -11,7 +11,8 @@ keys without re-keying them, so services already running keep working.
 
 Beyond HAS's list, what ``hadmin-remote`` needs to offer hadmin-local's commands:
 ``getprincipal`` (getprinc, as JSON and as getprinc's text), ``changepassword`` (cpw,
-a password or new random keys), ``modifyprincipal`` (modprinc) and principal
+a password or new random keys, ``keepold`` to keep the older kvnos), ``purgekeys``
+(purgekeys: drop kept old kvnos), ``modifyprincipal`` (modprinc) and principal
 attributes on ``addprincipal``, ``exportkeytab?randkey=true`` (ktadd: new random keys,
 then the keytab, in one request) and HAS's ``setconf?isEnable=`` (enable_configure /
 disable_configure: ``enable_conf`` in this node's has-server.conf). Times are sent as
@@ -211,17 +212,32 @@ async def change_password(request: web.Request) -> web.Response:
     ctx = _ctx(request)
     p = request[PARAMS_KEY]
     password = p.get("password")
+    keepold = p.get("keepold", False)
 
     def work() -> Principal:
         admin = _admin(request)
         if password is None:
-            return admin.randomize_keys(p["principal"])
-        return admin.change_password(p["principal"], password)
+            return admin.randomize_keys(p["principal"], keepold=keepold)
+        return admin.change_password(p["principal"], password, keepold=keepold)
 
     changed = await ctx.run(work)
     what = "Key randomized" if password is None else "Password changed"
     log.info("keys of %s changed by %s", changed.name, request_principal(request))
     return _ok(f"{what} for {changed.name}.", principal=changed.name, kvno=changed.kvno)
+
+
+async def purge_keys(request: web.Request) -> web.Response:
+    """purgekeys: drop the kvnos below ``keepkvno`` (default: all but the current), or
+    every key with ``all``."""
+    ctx = _ctx(request)
+    p = request[PARAMS_KEY]
+    changed = await ctx.run(
+        lambda: _admin(request).purge_keys(
+            p["principal"], keepkvno=p.get("keepkvno"), purge_all=p.get("all", False)
+        )
+    )
+    log.info("old keys of %s purged by %s", changed.name, request_principal(request))
+    return _ok(f"Old keys for principal {changed.name} purged.", principal=_principal_json(changed))
 
 
 async def modify_principal(request: web.Request) -> web.Response:
@@ -459,9 +475,30 @@ ROUTES: tuple[Route, ...] = (
         params=(
             _PRINCIPAL,
             Param("password", "new password: send it in the JSON body", secret=True),
+            Param("keepold", "true: keep the older kvnos' keys too (cpw -keepold)", type="boolean"),
         ),
         json_body=True,
         has_counterpart="POST /has/v1/kadmin/changepassword",
+        tag="admin",
+    ),
+    Route(
+        "POST",
+        "admin/purgekeys",
+        purge_keys,
+        "drop old kvnos' keys kept by changepassword keepold (default: all but the current)",
+        access="admin",
+        params=(
+            _PRINCIPAL,
+            Param(
+                "keepkvno",
+                "purge only the kvnos lower than this one",
+                type="integer",
+                minimum=1,
+                maximum=2**32 - 1,
+            ),
+            Param("all", "true: purge every key, the current one too", type="boolean"),
+        ),
+        json_body=True,
         tag="admin",
     ),
     Route(
