@@ -70,6 +70,7 @@ from has_kdc.backend.model import (
     DatabaseHostState,
     KeyData,
     NodeRecord,
+    PasswordPolicy,
     PluginUser,
     Principal,
 )
@@ -77,6 +78,7 @@ from has_kdc.backend.rows import (
     AUDIT_COLUMNS,
     CHANGE_LOG_RETENTION,
     COLUMNS,
+    POLICY_COLUMNS,
     SETTABLE,
     USER_COLUMNS,
     added,
@@ -85,10 +87,12 @@ from has_kdc.backend.rows import (
     audit_values,
     changes_answer,
     check_keys,
+    check_policy,
     migration_goal,
     newer_schema,
     pattern_as_like,
     plugin_user_from_row,
+    policy_from_row,
     principals_from_rows,
     prune_due,
     renamed,
@@ -211,6 +215,24 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
                 token BINARY(16) NOT NULL PRIMARY KEY,
                 written BIGINT NOT NULL,
                 KEY write_tokens_written (written)) {_TABLE}""",
+        ),
+    ),
+    (
+        6,
+        "password policies; a principal's policy, last password change and history",
+        (
+            "ALTER TABLE principals ADD COLUMN policy VARBINARY(255) NULL",
+            "ALTER TABLE principals ADD COLUMN last_pwd_change BIGINT NULL",
+            "ALTER TABLE principals ADD COLUMN pw_history BLOB NULL",
+            f"""CREATE TABLE IF NOT EXISTS password_policies (
+                name VARBINARY(255) NOT NULL PRIMARY KEY,
+                min_length INT NOT NULL,
+                min_classes INT NOT NULL,
+                history_num INT NOT NULL,
+                min_life BIGINT NOT NULL,
+                max_life BIGINT NOT NULL,
+                created BIGINT NOT NULL,
+                modified BIGINT NOT NULL) {_TABLE}""",
         ),
     ),
 )
@@ -1440,6 +1462,59 @@ class MysqlBackend(IdentityBackend):
             return list(cur.fetchall())
 
         return [plugin_user_from_row(r) for r in self._atomic(work)]
+
+    # ---------------------------------------------------------------- password policies
+
+    _POLICY_SELECT = f"SELECT {', '.join(POLICY_COLUMNS)} FROM password_policies "  # noqa: S608
+
+    def get_policy(self, name: str) -> PasswordPolicy | None:
+        def work(cur: Cursor) -> tuple | None:
+            cur.execute(self._POLICY_SELECT + "WHERE name = %s", (name.encode("utf-8"),))
+            return cur.fetchone()
+
+        row = self._atomic(work)
+        return None if row is None else policy_from_row(row)
+
+    def put_policy(self, policy: PasswordPolicy) -> PasswordPolicy:
+        check_policy(policy)
+        now = self._now()
+        encoded = policy.name.encode("utf-8")
+
+        def work(cur: Cursor) -> PasswordPolicy:
+            cur.execute(
+                "SELECT created FROM password_policies WHERE name = %s FOR UPDATE", (encoded,)
+            )
+            row = cur.fetchone()
+            stored = replace(policy, created=int(row[0]) if row else now, modified=now)
+            values = [getattr(stored, c) for c in POLICY_COLUMNS]
+            values[0] = encoded
+            cur.execute(
+                f"REPLACE INTO password_policies ({', '.join(POLICY_COLUMNS)}) "  # noqa: S608
+                f"VALUES ({', '.join(['%s'] * len(POLICY_COLUMNS))})",
+                values,
+            )
+            self._log_change(cur, "policy", policy.name, now)
+            return stored
+
+        return self._atomic(work, write=True)
+
+    def delete_policy(self, name: str) -> bool:
+        def work(cur: Cursor) -> bool:
+            gone = cur.execute(
+                "DELETE FROM password_policies WHERE name = %s", (name.encode("utf-8"),)
+            )
+            if gone:
+                self._log_change(cur, "policy", name, self._now())
+            return gone > 0
+
+        return self._atomic(work, write=True)
+
+    def list_policies(self) -> list[PasswordPolicy]:
+        def work(cur: Cursor) -> list[tuple]:
+            cur.execute(self._POLICY_SELECT + "ORDER BY name")
+            return list(cur.fetchall())
+
+        return [policy_from_row(r) for r in self._atomic(work)]
 
     # ---------------------------------------------------------------- audit trail
 

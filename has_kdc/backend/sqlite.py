@@ -44,6 +44,7 @@ from has_kdc.backend.model import (
     AuditRecord,
     KeyData,
     NodeRecord,
+    PasswordPolicy,
     PluginUser,
     Principal,
 )
@@ -51,6 +52,7 @@ from has_kdc.backend.rows import (
     AUDIT_COLUMNS,
     CHANGE_LOG_RETENTION,
     COLUMNS,
+    POLICY_COLUMNS,
     SETTABLE,
     USER_COLUMNS,
     added,
@@ -59,10 +61,12 @@ from has_kdc.backend.rows import (
     audit_values,
     changes_answer,
     check_keys,
+    check_policy,
     migration_goal,
     newer_schema,
     pattern_as_glob,
     plugin_user_from_row,
+    policy_from_row,
     principals_from_rows,
     prune_due,
     renamed,
@@ -165,6 +169,24 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
         5,
         "node status (heartbeats)",
         ("ALTER TABLE kdc_nodes ADD COLUMN status TEXT",),
+    ),
+    (
+        6,
+        "password policies; a principal's policy, last password change and history",
+        (
+            "ALTER TABLE principals ADD COLUMN policy TEXT",
+            "ALTER TABLE principals ADD COLUMN last_pwd_change INTEGER",
+            "ALTER TABLE principals ADD COLUMN pw_history BLOB",
+            """CREATE TABLE password_policies (
+                name TEXT NOT NULL PRIMARY KEY,
+                min_length INTEGER NOT NULL,
+                min_classes INTEGER NOT NULL,
+                history_num INTEGER NOT NULL,
+                min_life INTEGER NOT NULL,
+                max_life INTEGER NOT NULL,
+                created INTEGER NOT NULL,
+                modified INTEGER NOT NULL)""",
+        ),
     ),
 )
 LATEST_VERSION = MIGRATIONS[-1][0]
@@ -535,6 +557,43 @@ class SqliteBackend(IdentityBackend):
                 f"SELECT {USER_COLUMNS} FROM has_users ORDER BY name"  # noqa: S608
             ).fetchall()
         return [plugin_user_from_row(r) for r in rows]
+
+    # ---------------------------------------------------------------- password policies
+
+    _POLICY_SELECT = f"SELECT {', '.join(POLICY_COLUMNS)} FROM password_policies "  # noqa: S608
+
+    def get_policy(self, name: str) -> PasswordPolicy | None:
+        with self._read() as conn, self._errors():
+            row = conn.execute(self._POLICY_SELECT + "WHERE name = ?", (name,)).fetchone()
+        return None if row is None else policy_from_row(row)
+
+    def put_policy(self, policy: PasswordPolicy) -> PasswordPolicy:
+        check_policy(policy)
+        now = self._now()
+        with self.transaction(), self._errors():
+            row = self._conn.execute(
+                "SELECT created FROM password_policies WHERE name = ?", (policy.name,)
+            ).fetchone()
+            stored = replace(policy, created=int(row[0]) if row else now, modified=now)
+            self._conn.execute(
+                f"INSERT OR REPLACE INTO password_policies ({', '.join(POLICY_COLUMNS)}) "  # noqa: S608
+                f"VALUES ({', '.join('?' * len(POLICY_COLUMNS))})",
+                [getattr(stored, c) for c in POLICY_COLUMNS],
+            )
+            self._log_change("policy", policy.name)
+        return stored
+
+    def delete_policy(self, name: str) -> bool:
+        with self.transaction(), self._errors():
+            cur = self._conn.execute("DELETE FROM password_policies WHERE name = ?", (name,))
+            if cur.rowcount:
+                self._log_change("policy", name)
+            return cur.rowcount > 0
+
+    def list_policies(self) -> list[PasswordPolicy]:
+        with self._read() as conn, self._errors():
+            rows = conn.execute(self._POLICY_SELECT + "ORDER BY name").fetchall()
+        return [policy_from_row(r) for r in rows]
 
     # ---------------------------------------------------------------- audit trail
 
