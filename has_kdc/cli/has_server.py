@@ -57,6 +57,7 @@ from pathlib import Path
 
 from has_kdc.admin import (
     AdminError,
+    admin_principal_name,
     is_initialized,
     node_service_principals,
     os_actor,
@@ -79,6 +80,7 @@ from has_kdc.fileio import PUBLIC_MODE, write_atomic
 from has_kdc.gss import Acceptor, BackendKeys, Krb5Acceptor, ReplayCache
 from has_kdc.kdc.errors import build_krb_error
 from has_kdc.kdc.handler import Kdc
+from has_kdc.kpasswd.server import KpasswdServer
 from has_kdc.net import KdcHandlers, NetBindError, WorkerStartupError, run_workers
 from has_kdc.web import (
     HasService,
@@ -298,6 +300,22 @@ def _web_server(
     return WebServerThread(WebServer(context, server_conf, ssl_context, extra_routes=routes))
 
 
+def _admins(conf: ConfDir) -> Callable[[], frozenset[str]]:
+    """Who may set others' passwords over kpasswd: the HTTPS admins (has-server.conf now)."""
+
+    def read() -> frozenset[str]:
+        names = {admin_principal_name(conf.kdc.kdc_realm)}
+        with contextlib.suppress(ConfigError, OSError):
+            server_conf = _read_server_conf(conf)
+            if server_conf is not None:
+                if server_conf.admin_keytab_principal:
+                    names.add(server_conf.admin_keytab_principal)
+                names.update(server_conf.admin_principals)
+        return frozenset(names)
+
+    return read
+
+
 def _serve(conf: ConfDir, options: argparse.Namespace, on_ready: Callable[[], None]) -> None:
     kdc = conf.kdc
     server_conf = _read_server_conf(conf)
@@ -349,7 +367,9 @@ def _serve(conf: ConfDir, options: argparse.Namespace, on_ready: Callable[[], No
         raise
     kdc_ready = threading.Event()
     web = None
+    kpasswd = KpasswdServer(kdc, open_backend_deferred(conf.backend), admins=_admins(conf))
     try:
+        kpasswd.start()
         if server_conf is not None:
             web = _web_server(conf, server_conf, counters, kdc_ready, services)
             web.start()
@@ -378,6 +398,7 @@ def _serve(conf: ConfDir, options: argparse.Namespace, on_ready: Callable[[], No
     finally:
         startup.stop()
         kdc_ready.clear()
+        kpasswd.stop()
         if web is not None:
             web.stop()
         counters.close()
