@@ -50,9 +50,11 @@ __all__ = [
     "pattern_as_like",
     "plugin_user_from_row",
     "policy_from_row",
+    "principal_columns",
     "principals_from_rows",
     "prune_due",
     "renamed",
+    "settable",
     "storable_name",
     "text",
     "updated",
@@ -73,12 +75,31 @@ FLAGS = (
     "allow_svr",
 )
 LIMITS = ("max_life", "max_renewable_life", "expiration", "pw_expiration")
-#: password policy state of a principal (schema version 6)
+#: password policy state of a principal, columns since schema version 6
 PASSWORD_STATE = ("policy", "last_pwd_change", "pw_history")
+PASSWORD_STATE_VERSION = 6
+#: the ``principals`` columns of schema versions 1 to 5
+BASE_COLUMNS = ("name", "kvno", *FLAGS, *LIMITS, "created", "modified", "version")
 #: the ``principals`` columns, in the order both stores select and insert them
-COLUMNS = ("name", "kvno", *FLAGS, *LIMITS, "created", "modified", "version", *PASSWORD_STATE)
+COLUMNS = (*BASE_COLUMNS, *PASSWORD_STATE)
 #: what ``update_principal`` may change (name by rename only; version by the store)
 SETTABLE = tuple(c for c in COLUMNS if c not in ("name", "created", "version"))
+
+
+def principal_columns(schema_version: int) -> tuple[str, ...]:
+    """The ``principals`` columns a schema of ``schema_version`` has: a store opened on
+    an older schema (before ``migrate``, or beside a node not yet upgraded) reads and
+    writes only those; the password state then stays at its defaults."""
+    if 0 < schema_version < PASSWORD_STATE_VERSION:
+        return BASE_COLUMNS
+    return COLUMNS
+
+
+def settable(columns: tuple[str, ...]) -> tuple[str, ...]:
+    """The columns of ``columns`` that ``update_principal`` writes."""
+    return tuple(c for c in columns if c not in ("name", "created", "version"))
+
+
 USER_COLUMNS = "name, password_hash, disabled, created, modified, linked"
 #: the ``password_policies`` columns, in the order both stores select and insert them
 POLICY_COLUMNS = (
@@ -129,25 +150,27 @@ def storable_name(name: str) -> bool:
     return True
 
 
-def principals_from_rows(rows: Iterable[tuple]) -> dict[str, Principal]:
-    """Principals from rows of ``COLUMNS`` followed by enctype, kvno, key, salt, s2kparams.
+def principals_from_rows(
+    rows: Iterable[tuple], columns: tuple[str, ...] = COLUMNS
+) -> dict[str, Principal]:
+    """Principals from rows of ``columns`` followed by enctype, kvno, key, salt, s2kparams.
 
     One row per key (a LEFT JOIN, so a principal without keys has one row of NULL
     key columns); rows of one principal come together, keys in position order.
     """
     out: dict[str, Principal] = {}
-    width = len(COLUMNS)
+    width = len(columns)
     for row in rows:
         name = text(row[0])
         principal = out.get(name)
         if principal is None:
-            values = dict(zip(COLUMNS, row[:width], strict=True))
+            values = dict(zip(columns, row[:width], strict=True))
             values["name"] = name
             for flag in FLAGS:
                 values[flag] = bool(values[flag])
-            if values["policy"] is not None:
+            if values.get("policy") is not None:
                 values["policy"] = text(values["policy"])
-            if values["pw_history"] is not None:
+            if values.get("pw_history") is not None:
                 values["pw_history"] = bytes(values["pw_history"])
             principal = out[name] = Principal(**values)
         enctype, kvno, key, salt, s2kparams = row[width:]

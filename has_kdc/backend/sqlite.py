@@ -51,9 +51,7 @@ from has_kdc.backend.model import (
 from has_kdc.backend.rows import (
     AUDIT_COLUMNS,
     CHANGE_LOG_RETENTION,
-    COLUMNS,
     POLICY_COLUMNS,
-    SETTABLE,
     USER_COLUMNS,
     added,
     audit_conditions,
@@ -67,9 +65,11 @@ from has_kdc.backend.rows import (
     pattern_as_glob,
     plugin_user_from_row,
     policy_from_row,
+    principal_columns,
     principals_from_rows,
     prune_due,
     renamed,
+    settable,
     storable_name,
     updated,
 )
@@ -231,6 +231,7 @@ class SqliteBackend(IdentityBackend):
         self._clock = clock
         self._lock = threading.RLock()
         self._depth = 0
+        self._principal_columns: tuple[str, ...] | None = None
         _create_private_file(self.path)
         try:
             self._conn = sqlite3.connect(
@@ -333,13 +334,24 @@ class SqliteBackend(IdentityBackend):
 
     # ---------------------------------------------------------------- principals
 
-    # Built from the fixed column list of backend.rows, never from input.
-    _SELECT = (
-        "SELECT "  # noqa: S608
-        + ", ".join(f"p.{c}" for c in COLUMNS)
-        + ", k.enctype, k.kvno, k.key, k.salt, k.s2kparams FROM principals p "
-        "LEFT JOIN principal_keys k ON k.principal_id = p.id "
-    )
+    def _columns(self) -> tuple[str, ...]:
+        """The principals columns of this store's schema (read once; again after migrate)."""
+        if self._principal_columns is None:
+            version = self.schema_version()
+            if version == 0:
+                return principal_columns(0)
+            self._principal_columns = principal_columns(version)
+        return self._principal_columns
+
+    @property
+    def _SELECT(self) -> str:
+        # Built from the fixed column lists of backend.rows, never from input.
+        return (
+            "SELECT "  # noqa: S608
+            + ", ".join(f"p.{c}" for c in self._columns())
+            + ", k.enctype, k.kvno, k.key, k.salt, k.s2kparams FROM principals p "
+            "LEFT JOIN principal_keys k ON k.principal_id = p.id "
+        )
 
     def get_principal(self, name: str) -> Principal | None:
         if not storable_name(name):
@@ -348,7 +360,7 @@ class SqliteBackend(IdentityBackend):
             rows = conn.execute(
                 self._SELECT + "WHERE p.name = ? ORDER BY k.position", (name,)
             ).fetchall()
-        return principals_from_rows(rows).get(name)
+        return principals_from_rows(rows, self._columns()).get(name)
 
     def get_principals(self, names: Iterable[str]) -> dict[str, Principal]:
         wanted = [n for n in dict.fromkeys(names) if storable_name(n)]
@@ -361,7 +373,7 @@ class SqliteBackend(IdentityBackend):
                     self._SELECT + f"WHERE p.name IN ({marks}) ORDER BY p.id, k.position",
                     chunk,
                 ).fetchall()
-            out.update(principals_from_rows(rows))
+            out.update(principals_from_rows(rows, self._columns()))
         return out
 
     def list_principals(self, glob: str | None = None) -> list[str]:
@@ -389,14 +401,15 @@ class SqliteBackend(IdentityBackend):
         name = stored_name(principal.name)
         check_keys(principal, name)
         stored = added(principal, name, self._now())
+        columns = self._columns()
         with self.transaction(), self._errors():
             conn = self._conn
             if conn.execute("SELECT 1 FROM principals WHERE name = ?", (name,)).fetchone():
                 raise PrincipalExists(name)
             cur = conn.execute(
-                f"INSERT INTO principals ({', '.join(COLUMNS)}) "  # noqa: S608
-                f"VALUES ({', '.join('?' * len(COLUMNS))})",
-                [getattr(stored, c) for c in COLUMNS],
+                f"INSERT INTO principals ({', '.join(columns)}) "  # noqa: S608
+                f"VALUES ({', '.join('?' * len(columns))})",
+                [getattr(stored, c) for c in columns],
             )
             self._write_keys(cur.lastrowid, stored.keys)
             self._log_change("principal", name)
@@ -405,6 +418,7 @@ class SqliteBackend(IdentityBackend):
     def update_principal(self, principal: Principal) -> Principal:
         check_keys(principal, principal.name)
         stored = updated(principal, self._now())
+        changing = settable(self._columns())
         with self.transaction(), self._errors():
             conn = self._conn
             row = conn.execute(
@@ -415,9 +429,9 @@ class SqliteBackend(IdentityBackend):
             if row[1] != principal.version:
                 raise ConcurrentModification(principal.name, principal.version, row[1])
             conn.execute(
-                f"UPDATE principals SET {', '.join(f'{c} = ?' for c in SETTABLE)}, "  # noqa: S608
+                f"UPDATE principals SET {', '.join(f'{c} = ?' for c in changing)}, "  # noqa: S608
                 "version = ? WHERE id = ?",
-                [*(getattr(stored, c) for c in SETTABLE), stored.version, row[0]],
+                [*(getattr(stored, c) for c in changing), stored.version, row[0]],
             )
             self._write_keys(row[0], stored.keys)
             self._log_change("principal", principal.name)
@@ -693,6 +707,7 @@ class SqliteBackend(IdentityBackend):
                     log.info(
                         "%s: schema upgraded to version %d (%s)", self.path, version, description
                     )
+            self._principal_columns = None
             return max(current, goal)
 
     def close(self) -> None:
