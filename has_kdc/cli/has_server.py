@@ -5,7 +5,9 @@ stops here with ``file:line: what is wrong``), open the identity store once to c
 it, register this node with its KDC and HTTPS ports, start the HTTPS service on
 ``https_host:https_port`` (and plain HTTP only when has-server.conf sets
 ``http_host``/``http_port``), then bind ``kdc_host`` on ``kdc_udp_port``/``kdc_tcp_port``
-with ``--workers`` processes. Without has-server.conf only the KDC runs.
+with ``--workers`` processes. Without has-server.conf only the KDC runs. The password
+change service (kpasswd, RFC 3244) runs beside the KDC on ``kpasswd_port`` (464) or
+``kpasswd_listen``, on a thread of this process (`has_kdc.kpasswd.server`).
 
 HTTPS needs the node's PEM certificate and key: ``ssl_cert_file``/``ssl_key_file`` in
 has-server.conf, or ``server.pem``/``server.key`` in the conf_dir, which
