@@ -12,8 +12,8 @@ change service (kpasswd, RFC 3244) runs beside the KDC on ``kpasswd_port`` (464)
 HTTPS needs the node's PEM certificate and key: ``ssl_cert_file``/``ssl_key_file`` in
 has-server.conf, or ``server.pem``/``server.key`` in the conf_dir, which
 ``kdcinit <conf_dir> certs`` creates (with the cluster CA). The web server runs on a
-thread of the main process, so with ``--workers N > 1`` the KDC workers are started
-with the "spawn" method, and HTTPS is served once, by the supervising process.
+thread of the main process (as kpasswd does), so with ``--workers N > 1`` the KDC workers
+are started with the "spawn" method, and HTTPS is served once, by the supervising process.
 
 Logs go to stderr, or to ``--log-file`` (else kdc.conf's ``log_file``); with
 ``--daemon`` and neither, to ``has-server.log`` in the work_dir (``has-server
@@ -394,8 +394,8 @@ def _serve(conf: ConfDir, options: argparse.Namespace, on_ready: Callable[[], No
             udp_port=kdc.kdc_udp_port,
             tcp_port=kdc.kdc_tcp_port,
             on_ready=ready,
-            # Forking while the web thread runs could copy its held locks.
-            start_method="spawn" if web is not None and options.workers > 1 else "fork",
+            # Forking while the kpasswd (and web) thread runs could copy their held locks.
+            start_method="spawn" if options.workers > 1 else "fork",
         )
     finally:
         startup.stop()
