@@ -81,6 +81,7 @@ from has_kdc.backend import BackendError, IdentityBackend
 from has_kdc.conf import KdcConfig
 from has_kdc.crypto import CryptoError, enctype_by_id
 from has_kdc.gss.replay import ReplayCache
+from has_kdc.kdc.context import log_name
 from has_kdc.kdc.errors import build_krb_error
 from has_kdc.kpasswd.protocol import (
     KPASSWD_ACCESSDENIED,
@@ -205,8 +206,8 @@ class KpasswdService:
             "kpasswd %s request from %s by %s for %s: %s",
             "setpw" if request.version == VERSION_SETPW else "chpw",
             peer,
-            client,
-            target,
+            log_name(client),
+            log_name(target),
             "success" if result == KPASSWD_SUCCESS else f"result {result}",
         )
         priv = self._krb_priv(reply_key, result_data(result, text), seq)
