@@ -56,6 +56,8 @@ options:
       - Lifetimes C(max_life), C(max_renewable_life) as seconds or a duration such as
         C(10h) or C(7d); C(expiration), C(pw_expiration) as POSIX seconds, a date such
         as C(2027-01-01) or C(never).
+      - C(policy), the name of a password policy (C(hadmin-local addpol)), or null for
+        none; a password is checked against it, as on every other path.
     type: dict
     default: {}
 notes:
@@ -164,10 +166,12 @@ def wanted_attributes(module, given):
                     out[key] = value
                 else:
                     out[key] = parse_time(str(value))
+            elif key == "policy":
+                out[key] = None if value is None else str(value)
             else:
                 module.fail_json(
                     msg="unknown attribute %r; expected one of %s"
-                    % (key, ", ".join(_FLAGS + _DURATIONS + _TIMES))
+                    % (key, ", ".join(_FLAGS + _DURATIONS + _TIMES + ("policy",)))
                 )
         except (AdminError, TypeError, ValueError) as exc:
             module.fail_json(msg="attribute %s: %s" % (key, exc))

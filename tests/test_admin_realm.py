@@ -112,6 +112,18 @@ def test_registered_nodes_get_http_principals(tmp_path):
         assert backend.get_principal("HTTP/emr-worker-2@HADOOP.COM") is not None
 
 
+def test_realm_without_kadmin_changepw_gets_it_when_a_node_starts(tmp_path):
+    """A realm initialized (or imported) before kadmin/changepw was a built-in: the
+    password change service needs it, and has-server's start-up makes it."""
+    conf = load_conf_dir(write_conf_dir(tmp_path))
+    with open_backend(conf.backend) as backend:
+        init_realm(backend, conf.kdc, ACTOR)
+        backend.delete_principal("kadmin/changepw@HADOOP.COM")
+        ensure_node_principals(backend, conf.kdc, "emr-header-1", actor=ACTOR)
+        changepw = backend.get_principal("kadmin/changepw@HADOOP.COM")
+        assert changepw is not None and changepw.keys and changepw.max_life == 300
+
+
 def _init_in_process(conf_dir: str, queue: multiprocessing.Queue) -> None:
     conf = load_conf_dir(conf_dir)
     with open_backend(conf.backend) as backend:

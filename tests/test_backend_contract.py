@@ -24,6 +24,7 @@ from has_kdc.backend import (
     ConcurrentModification,
     IdentityBackend,
     KeyData,
+    PasswordPolicy,
     PluginUser,
     Principal,
     PrincipalExists,
@@ -770,3 +771,37 @@ def test_plugin_user_put_joins_a_transaction(store):
 def test_plugin_user_hash_never_in_repr(store):
     stored = store.put_plugin_user(PluginUser("alice", HASH_A))
     assert HASH_A not in repr(stored) + str(stored) + repr(store.list_plugin_users())
+
+
+# -- password policies (schema version 6)
+
+
+def test_password_policies_round_trip(store, clock):
+    counter = store.change_counter()
+    made = store.put_policy(PasswordPolicy("users", min_length=12, min_classes=3, history_num=5))
+    assert made.created == made.modified == int(clock())
+    assert store.change_counter() == counter + 1
+    assert store.get_policy("users") == made
+    assert store.get_policy("USERS") is None
+    clock.now += 10
+    changed = store.put_policy(replace(made, max_life=90 * 86400))
+    assert (changed.created, changed.modified) == (made.created, made.created + 10)
+    store.put_policy(PasswordPolicy("admins"))
+    assert [p.name for p in store.list_policies()] == ["admins", "users"]
+    assert store.delete_policy("admins") is True
+    assert store.delete_policy("admins") is False
+    assert store.list_policies() == [changed]
+    with pytest.raises(BackendError, match="min_length is out of range"):
+        store.put_policy(PasswordPolicy("bad", min_length=-1))
+
+
+def test_principal_password_state_round_trip(store):
+    history = bytes(range(256)) * 4
+    stored = store.add_principal(alice(policy="users", last_pwd_change=1_700_000_000))
+    assert store.get_principal(stored.name).policy == "users"
+    updated = store.update_principal(replace(stored, pw_history=history, policy=None))
+    got = store.get_principal(stored.name)
+    assert got == updated
+    assert (got.policy, got.last_pwd_change, got.pw_history) == (None, 1_700_000_000, history)
+    with pytest.raises(BackendError, match="password history is too large"):
+        store.update_principal(replace(got, pw_history=b"x" * 70_000))

@@ -64,6 +64,7 @@ def test_krb5_conf_has_one_kdc_line_per_node_and_has_libdefaults():
     }
     realm = profile.section("realms").subsection("HADOOP.COM")
     assert realm.get_all("kdc") == ["emr-header-1:88", "emr-worker-1:88"]
+    assert realm.get_all("kpasswd_server") == ["emr-header-1:464", "emr-worker-1:464"]
     assert realm.get("admin_server") == "emr-header-1"
     assert profile.section("domain_realm").to_mapping() == {
         ".hadoop.com": "HADOOP.COM",

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import functools
 import os
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -49,10 +50,17 @@ from has_kdc.admin.audit import Actor, AuditTrail
 from has_kdc.admin.errors import AdminError, NoSuchPrincipalError, PrincipalExistsError
 from has_kdc.admin.keys import password_keys, random_keys
 from has_kdc.admin.plugin_users import PluginUserAdmin
+from has_kdc.admin.policy import (
+    DEFAULT_POLICY,
+    PolicyAdmin,
+    check_new_password,
+    password_state,
+)
 from has_kdc.admin.timespec import format_duration, format_time
 from has_kdc.backend import (
     IdentityBackend,
     KeyData,
+    PasswordPolicy,
     Principal,
     PrincipalExists,
     PrincipalNotFound,
@@ -78,6 +86,7 @@ ATTRIBUTES: dict[str, tuple[type, ...]] = {
     "max_renewable_life": (int, type(None)),
     "expiration": (int, type(None)),
     "pw_expiration": (int, type(None)),
+    "policy": (str, type(None)),
 }
 
 # getprinc "Attributes:" words, MIT's names for the flags the model stores positively.
@@ -143,10 +152,18 @@ def _kept(principal: Principal, keepold: bool) -> dict[str, object]:
     return {"kept_kvnos": _kvnos(principal, but=principal.kvno)} if keepold else {}
 
 
+def _next_kvno(current: Principal) -> int:
+    """The kvno of new keys: above every kvno kept, so a kept one is never reused (MIT)."""
+    kvno = max([current.kvno, *(k.kvno for k in current.keys)]) + 1
+    if kvno >= 2**32:
+        raise AdminError(f"cannot re-key {current.name}: kvno {kvno - 1} is the last one")
+    return kvno
+
+
 def _rerun_on_conflict(method: Callable[..., T]) -> Callable[..., T]:
     """Run a change again when another database host's transaction won it (Galera, see
     ``IdentityBackend.repeat_on_conflict``): the lost attempt was rolled back whole and
-    left only its failure record in the audit trail; the next one reads and decides
+    left no record in the audit trail; the next one reads and decides
     again. Inside a bigger change (e.g. ``ktadd``) it runs once, as part of it."""
 
     @functools.wraps(method)
@@ -167,6 +184,7 @@ class PrincipalAdmin:
         self.enctypes = tuple(kdc.supported_enctypes)
         self.audit = AuditTrail.for_realm(backend, kdc, actor)
         self.plugin_users = PluginUserAdmin(backend, self.audit)
+        self.policies = PolicyAdmin(backend, self.audit)
 
     # -- names ----------------------------------------------------------------------
 
@@ -230,7 +248,7 @@ class PrincipalAdmin:
             lines.append(f"Key: vno {key.kvno}, {name_of}")
         flags = [word for attr, on, word in _FLAG_WORDS if getattr(p, attr) is on]
         lines.append(f"Attributes: {' '.join(flags)}".rstrip())
-        lines.append("Policy: [none]")
+        lines.append(f"Policy: {p.policy or '[none]'}")
         return "\n".join(lines)
 
     def _enctype_rank(self, etype: int) -> int:
@@ -259,6 +277,16 @@ class PrincipalAdmin:
                 )
             settings = _check_attributes(attributes or {})
             change.note(attributes=sorted(settings))
+            if "policy" not in settings and self.backend.get_policy(DEFAULT_POLICY) is not None:
+                settings["policy"] = DEFAULT_POLICY  # MIT kadmin's rule
+            policy = self._named_policy(settings.get("policy"))  # type: ignore[arg-type]
+            if password is not None:
+                check_new_password(policy, None, password)
+                now = int(time.time())
+                state = password_state(policy, None, now)
+                if "pw_expiration" in settings:
+                    state.pop("pw_expiration")
+                settings.update(state)
             new_keys = (
                 password_keys(canonical, password, self.enctypes, 1)
                 if password is not None
@@ -296,17 +324,42 @@ class PrincipalAdmin:
                 raise PrincipalExistsError(new_name) from None
 
     @_rerun_on_conflict
-    def change_password(self, name: str, password: str, *, keepold: bool = False) -> Principal:
-        """New password keys at a new kvno; older keys are dropped unless ``keepold``."""
+    def change_password(
+        self, name: str, password: str, *, keepold: bool = False, own_change: bool = False
+    ) -> Principal:
+        """New password keys at a new kvno; older keys are dropped unless ``keepold``.
+
+        The principal's password policy decides (`has_kdc.admin.policy`); ``own_change``
+        is a principal changing its own password (kpasswd), bound by the minimum life.
+        """
         canonical = self.canonical(name)
-        with self.audit.change("cpw", canonical, keys="password", **_keepold(keepold)) as change:
-            changed = self._rekey(
-                canonical,
-                lambda kvno: password_keys(canonical, password, self.enctypes, kvno),
-                keepold,
-            )
+        action = "kpasswd" if own_change else "cpw"
+        with self.audit.change(action, canonical, keys="password", **_keepold(keepold)) as change:
+
+            def work() -> Principal:
+                current = self.backend.get_principal(canonical)
+                if current is None:
+                    raise NoSuchPrincipalError(canonical)
+                policy = self.policies.find(current.policy)
+                check_new_password(policy, current, password, own_change=own_change)
+                kvno = _next_kvno(current)
+                keys = password_keys(canonical, password, self.enctypes, kvno)
+                if keepold:
+                    keys += list(current.keys)
+                state = password_state(policy, current, int(time.time()))
+                return self.backend.update_principal(
+                    replace(current, kvno=kvno, keys=keys, **state)  # type: ignore[arg-type]
+                )
+
+            changed = self.backend.run_transaction(work)
             change.note(kvno=changed.kvno, **_kept(changed, keepold))
             return changed
+
+    def _named_policy(self, name: str | None) -> PasswordPolicy | None:
+        """The policy a principal is to name; refuses a name that does not exist."""
+        if name is None:
+            return None
+        return self.policies.get(name)
 
     @_rerun_on_conflict
     def randomize_keys(self, name: str, *, keepold: bool = False) -> Principal:
@@ -325,9 +378,7 @@ class PrincipalAdmin:
             current = self.backend.get_principal(canonical)
             if current is None:
                 raise NoSuchPrincipalError(canonical)
-            kvno = max([current.kvno, *(k.kvno for k in current.keys)]) + 1
-            if kvno >= 2**32:
-                raise AdminError(f"cannot re-key {canonical}: kvno {kvno - 1} is the last one")
+            kvno = _next_kvno(current)
             keys = make_keys(kvno) + (list(current.keys) if keepold else [])
             return self.backend.update_principal(replace(current, kvno=kvno, keys=keys))
 
@@ -375,6 +426,11 @@ class PrincipalAdmin:
                 current = self.backend.get_principal(canonical)
                 if current is None:
                     raise NoSuchPrincipalError(canonical)
+                policy = self._named_policy(settings.get("policy"))  # type: ignore[arg-type]
+                if policy is not None and policy.max_life and "pw_expiration" not in settings:
+                    # MIT: a policy with a maximum life dates the current password
+                    since = current.last_pwd_change or int(time.time())
+                    settings["pw_expiration"] = since + policy.max_life
                 changed = replace(current, **settings)  # type: ignore[arg-type]
                 if kvno is not None:  # kept older kvnos stay, unless one is the new label
                     changed.keys = [replace(k, kvno=kvno) for k in current.keys_for_kvno()] + [

@@ -11,7 +11,14 @@ from has_kdc.backend.errors import (
 )
 from has_kdc.backend.factory import open_backend
 from has_kdc.backend.interface import INITIALIZED_KEY, REALM_KEY, IdentityBackend
-from has_kdc.backend.model import DatabaseHostState, KeyData, NodeRecord, PluginUser, Principal
+from has_kdc.backend.model import (
+    DatabaseHostState,
+    KeyData,
+    NodeRecord,
+    PasswordPolicy,
+    PluginUser,
+    Principal,
+)
 
 __all__ = [
     "INITIALIZED_KEY",
@@ -23,6 +30,7 @@ __all__ = [
     "IdentityBackend",
     "KeyData",
     "NodeRecord",
+    "PasswordPolicy",
     "PluginUser",
     "Principal",
     "PrincipalExists",

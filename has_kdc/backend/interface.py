@@ -49,6 +49,7 @@ from has_kdc.backend.model import (
     AuditRecord,
     DatabaseHostState,
     NodeRecord,
+    PasswordPolicy,
     PluginUser,
     Principal,
 )
@@ -207,6 +208,28 @@ class IdentityBackend(abc.ABC):
     @abc.abstractmethod
     def list_plugin_users(self) -> list[PluginUser]:
         """Every plugin user, sorted by name."""
+
+    # -- password policies (schema version 6)
+
+    @abc.abstractmethod
+    def get_policy(self, name: str) -> PasswordPolicy | None:
+        """The password policy called ``name`` (exact), or ``None``."""
+
+    @abc.abstractmethod
+    def put_policy(self, policy: PasswordPolicy) -> PasswordPolicy:
+        """Create the policy or replace the numbers of an existing one; returns it as
+        stored (``created`` kept from the first write, ``modified`` now). A realm change:
+        the counter steps (principals naming it are not reloaded: the KDC reads no policy).
+        """
+
+    @abc.abstractmethod
+    def delete_policy(self, name: str) -> bool:
+        """Remove the policy; ``False`` when there was none. Principals naming it keep
+        the name and are treated as having no policy, as MIT does."""
+
+    @abc.abstractmethod
+    def list_policies(self) -> list[PasswordPolicy]:
+        """Every password policy, sorted by name."""
 
     # -- the audit trail (schema version 4)
 

@@ -21,6 +21,7 @@ __all__ = [
     "DatabaseHostState",
     "KeyData",
     "NodeRecord",
+    "PasswordPolicy",
     "PluginUser",
     "Principal",
 ]
@@ -64,11 +65,38 @@ class Principal:
     created: int = 0
     modified: int = 0
     version: int = 0
+    #: the password policy (`PasswordPolicy`) by name; one that does not exist is none
+    policy: str | None = None
+    #: when the password was last set (None: never from a password, or before schema 6)
+    last_pwd_change: int | None = None
+    #: the keys of earlier passwords, as `has_kdc.admin.policy` packs them (opaque here)
+    pw_history: bytes | None = field(default=None, repr=False)
 
     def keys_for_kvno(self, kvno: int | None = None) -> list[KeyData]:
         """The keys of ``kvno`` (the current one by default), in stored order."""
         wanted = self.kvno if kvno is None else kvno
         return [k for k in self.keys if k.kvno == wanted]
+
+
+@dataclass
+class PasswordPolicy:
+    """A password policy, as MIT's ``kadm5_policy_ent`` names its fields.
+
+    ``min_length`` characters, of at least ``min_classes`` of the five classes (lower
+    case, upper case, digits, punctuation, other); the last ``history_num`` passwords
+    (the current one included) may not be used again; a password may be changed by
+    its owner ``min_life`` seconds after it was set at the earliest and expires
+    ``max_life`` seconds after (0: never). Times are POSIX seconds, set by the store.
+    """
+
+    name: str
+    min_length: int = 1
+    min_classes: int = 1
+    history_num: int = 1
+    min_life: int = 0
+    max_life: int = 0
+    created: int = 0
+    modified: int = 0
 
 
 @dataclass

@@ -70,14 +70,14 @@ from has_kdc.backend.model import (
     DatabaseHostState,
     KeyData,
     NodeRecord,
+    PasswordPolicy,
     PluginUser,
     Principal,
 )
 from has_kdc.backend.rows import (
     AUDIT_COLUMNS,
     CHANGE_LOG_RETENTION,
-    COLUMNS,
-    SETTABLE,
+    POLICY_COLUMNS,
     USER_COLUMNS,
     added,
     audit_conditions,
@@ -85,13 +85,17 @@ from has_kdc.backend.rows import (
     audit_values,
     changes_answer,
     check_keys,
+    check_policy,
     migration_goal,
     newer_schema,
     pattern_as_like,
     plugin_user_from_row,
+    policy_from_row,
+    principal_columns,
     principals_from_rows,
     prune_due,
     renamed,
+    settable,
     storable_name,
     text,
     updated,
@@ -211,6 +215,24 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
                 token BINARY(16) NOT NULL PRIMARY KEY,
                 written BIGINT NOT NULL,
                 KEY write_tokens_written (written)) {_TABLE}""",
+        ),
+    ),
+    (
+        6,
+        "password policies; a principal's policy, last password change and history",
+        (
+            "ALTER TABLE principals ADD COLUMN policy VARBINARY(255) NULL",
+            "ALTER TABLE principals ADD COLUMN last_pwd_change BIGINT NULL",
+            "ALTER TABLE principals ADD COLUMN pw_history BLOB NULL",
+            f"""CREATE TABLE IF NOT EXISTS password_policies (
+                name VARBINARY(255) NOT NULL PRIMARY KEY,
+                min_length INT NOT NULL,
+                min_classes INT NOT NULL,
+                history_num INT NOT NULL,
+                min_life BIGINT NOT NULL,
+                max_life BIGINT NOT NULL,
+                created BIGINT NOT NULL,
+                modified BIGINT NOT NULL) {_TABLE}""",
         ),
     ),
 )
@@ -445,6 +467,7 @@ class MysqlBackend(IdentityBackend):
         self.database = database
         self.user = user
         self.__password = password
+        self._principal_columns: tuple[str, ...] | None = None
         self.create_database = create_database
         self.ssl_context = ssl_context
         self.connect_timeout = connect_timeout
@@ -1019,13 +1042,24 @@ class MysqlBackend(IdentityBackend):
 
     # ---------------------------------------------------------------- principals
 
-    # Built from the fixed column list of backend.rows, never from input.
-    _SELECT = (
-        "SELECT "  # noqa: S608
-        + ", ".join(f"p.{c}" for c in COLUMNS)
-        + ", k.enctype, k.kvno, k.key_contents, k.salt, k.s2kparams FROM principals p "
-        "LEFT JOIN principal_keys k ON k.principal_id = p.id "
-    )
+    def _columns(self) -> tuple[str, ...]:
+        """The principals columns of this store's schema (read once; again after migrate)."""
+        if self._principal_columns is None:
+            version = self.schema_version()
+            if version == 0:
+                return principal_columns(0)
+            self._principal_columns = principal_columns(version)
+        return self._principal_columns
+
+    @property
+    def _SELECT(self) -> str:
+        # Built from the fixed column lists of backend.rows, never from input.
+        return (
+            "SELECT "  # noqa: S608
+            + ", ".join(f"p.{c}" for c in self._columns())
+            + ", k.enctype, k.kvno, k.key_contents, k.salt, k.s2kparams FROM principals p "
+            "LEFT JOIN principal_keys k ON k.principal_id = p.id "
+        )
 
     @staticmethod
     def _name_param(name: str) -> bytes:
@@ -1034,30 +1068,30 @@ class MysqlBackend(IdentityBackend):
     def get_principal(self, name: str) -> Principal | None:
         if not storable_name(name):
             return None
+        columns, select = self._columns(), self._SELECT
 
         def work(cur: Cursor) -> list[tuple]:
-            cur.execute(
-                self._SELECT + "WHERE p.name = %s ORDER BY k.position", (self._name_param(name),)
-            )
+            cur.execute(select + "WHERE p.name = %s ORDER BY k.position", (self._name_param(name),))
             return list(cur.fetchall())
 
-        return principals_from_rows(self._atomic(work)).get(name)
+        return principals_from_rows(self._atomic(work), columns).get(name)
 
     def get_principals(self, names: Iterable[str]) -> dict[str, Principal]:
         wanted = [n for n in dict.fromkeys(names) if storable_name(n)]
         out: dict[str, Principal] = {}
+        columns, select = self._columns(), self._SELECT
         for start in range(0, len(wanted), 500):
             chunk = [self._name_param(n) for n in wanted[start : start + 500]]
 
             def work(cur: Cursor, chunk: list[bytes] = chunk) -> list[tuple]:
                 marks = ", ".join(["%s"] * len(chunk))
                 cur.execute(
-                    self._SELECT + f"WHERE p.name IN ({marks}) ORDER BY p.id, k.position",
+                    select + f"WHERE p.name IN ({marks}) ORDER BY p.id, k.position",
                     chunk,
                 )
                 return list(cur.fetchall())
 
-            out.update(principals_from_rows(self._atomic(work)))
+            out.update(principals_from_rows(self._atomic(work), columns))
         return out
 
     def list_principals(self, glob: str | None = None) -> list[str]:
@@ -1103,16 +1137,17 @@ class MysqlBackend(IdentityBackend):
         self._check_principal(principal, name)
         now = self._now()
         stored = added(principal, name, now)
+        columns = self._columns()
 
         def work(cur: Cursor) -> None:
             cur.execute("SELECT 1 FROM principals WHERE name = %s", (self._name_param(name),))
             if cur.fetchone():
                 raise PrincipalExists(name)
-            values = [getattr(stored, c) for c in COLUMNS]
+            values = [getattr(stored, c) for c in columns]
             values[0] = self._name_param(name)
             cur.execute(
-                f"INSERT INTO principals ({', '.join(COLUMNS)}) "  # noqa: S608
-                f"VALUES ({', '.join(['%s'] * len(COLUMNS))})",
+                f"INSERT INTO principals ({', '.join(columns)}) "  # noqa: S608
+                f"VALUES ({', '.join(['%s'] * len(columns))})",
                 values,
             )
             self._write_keys(cur, cur.lastrowid, stored.keys)
@@ -1142,15 +1177,18 @@ class MysqlBackend(IdentityBackend):
             stored.append(added(principal, name, now))
         if not stored:
             return []
+        columns = self._columns()
 
         def work(cur: Cursor) -> None:
             for start in range(0, len(stored), self._BULK_CHUNK):
-                self._insert_chunk(cur, stored[start : start + self._BULK_CHUNK], now)
+                self._insert_chunk(cur, stored[start : start + self._BULK_CHUNK], now, columns)
 
         self._atomic(work, write=True)
         return stored
 
-    def _insert_chunk(self, cur: Cursor, chunk: list[Principal], now: int) -> None:
+    def _insert_chunk(
+        self, cur: Cursor, chunk: list[Principal], now: int, columns: tuple[str, ...]
+    ) -> None:
         names = [self._name_param(p.name) for p in chunk]
         marks = ", ".join(["%s"] * len(names))
         cur.execute(f"SELECT name FROM principals WHERE name IN ({marks}) LIMIT 1", names)  # noqa: S608
@@ -1159,12 +1197,12 @@ class MysqlBackend(IdentityBackend):
             raise PrincipalExists(text(taken[0]))
         rows = []
         for principal, name in zip(chunk, names, strict=True):
-            values = [getattr(principal, c) for c in COLUMNS]
+            values = [getattr(principal, c) for c in columns]
             values[0] = name
             rows.append(values)
         cur.executemany(
-            f"INSERT INTO principals ({', '.join(COLUMNS)}) "  # noqa: S608
-            f"VALUES ({', '.join(['%s'] * len(COLUMNS))})",
+            f"INSERT INTO principals ({', '.join(columns)}) "  # noqa: S608
+            f"VALUES ({', '.join(['%s'] * len(columns))})",
             rows,
         )
         cur.execute(f"SELECT name, id FROM principals WHERE name IN ({marks})", names)  # noqa: S608
@@ -1195,6 +1233,7 @@ class MysqlBackend(IdentityBackend):
         self._check_principal(principal, principal.name)
         now = self._now()
         stored = updated(principal, now)
+        changing = settable(self._columns())
 
         def work(cur: Cursor) -> None:
             cur.execute(
@@ -1207,9 +1246,9 @@ class MysqlBackend(IdentityBackend):
             if row[1] != principal.version:
                 raise ConcurrentModification(principal.name, principal.version, int(row[1]))
             cur.execute(
-                f"UPDATE principals SET {', '.join(f'{c} = %s' for c in SETTABLE)}, "  # noqa: S608
+                f"UPDATE principals SET {', '.join(f'{c} = %s' for c in changing)}, "  # noqa: S608
                 "version = %s WHERE id = %s",
-                [*(getattr(stored, c) for c in SETTABLE), stored.version, row[0]],
+                [*(getattr(stored, c) for c in changing), stored.version, row[0]],
             )
             self._write_keys(cur, row[0], stored.keys)
             self._log_change(cur, "principal", principal.name, now)
@@ -1441,6 +1480,59 @@ class MysqlBackend(IdentityBackend):
 
         return [plugin_user_from_row(r) for r in self._atomic(work)]
 
+    # ---------------------------------------------------------------- password policies
+
+    _POLICY_SELECT = f"SELECT {', '.join(POLICY_COLUMNS)} FROM password_policies "  # noqa: S608
+
+    def get_policy(self, name: str) -> PasswordPolicy | None:
+        def work(cur: Cursor) -> tuple | None:
+            cur.execute(self._POLICY_SELECT + "WHERE name = %s", (name.encode("utf-8"),))
+            return cur.fetchone()
+
+        row = self._atomic(work)
+        return None if row is None else policy_from_row(row)
+
+    def put_policy(self, policy: PasswordPolicy) -> PasswordPolicy:
+        check_policy(policy)
+        now = self._now()
+        encoded = policy.name.encode("utf-8")
+
+        def work(cur: Cursor) -> PasswordPolicy:
+            cur.execute(
+                "SELECT created FROM password_policies WHERE name = %s FOR UPDATE", (encoded,)
+            )
+            row = cur.fetchone()
+            stored = replace(policy, created=int(row[0]) if row else now, modified=now)
+            values = [getattr(stored, c) for c in POLICY_COLUMNS]
+            values[0] = encoded
+            cur.execute(
+                f"REPLACE INTO password_policies ({', '.join(POLICY_COLUMNS)}) "  # noqa: S608
+                f"VALUES ({', '.join(['%s'] * len(POLICY_COLUMNS))})",
+                values,
+            )
+            self._log_change(cur, "policy", policy.name, now)
+            return stored
+
+        return self._atomic(work, write=True)
+
+    def delete_policy(self, name: str) -> bool:
+        def work(cur: Cursor) -> bool:
+            gone = cur.execute(
+                "DELETE FROM password_policies WHERE name = %s", (name.encode("utf-8"),)
+            )
+            if gone:
+                self._log_change(cur, "policy", name, self._now())
+            return gone > 0
+
+        return self._atomic(work, write=True)
+
+    def list_policies(self) -> list[PasswordPolicy]:
+        def work(cur: Cursor) -> list[tuple]:
+            cur.execute(self._POLICY_SELECT + "ORDER BY name")
+            return list(cur.fetchall())
+
+        return [policy_from_row(r) for r in self._atomic(work)]
+
     # ---------------------------------------------------------------- audit trail
 
     def add_audit_record(self, record: AuditRecord) -> AuditRecord:
@@ -1536,6 +1628,7 @@ class MysqlBackend(IdentityBackend):
             # Lock, steps and release on one connection: GET_LOCK belongs to the session.
             version = self._atomic(lambda cur: self._migrate_with_lock(cur, goal))
             self._tokens = True
+            self._principal_columns = None
             return version
 
     def _migrate_with_lock(self, cur: Cursor, goal: int) -> int:

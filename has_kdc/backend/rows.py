@@ -16,7 +16,14 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from has_kdc.backend.errors import BackendError, SchemaError
-from has_kdc.backend.model import AuditQuery, AuditRecord, KeyData, PluginUser, Principal
+from has_kdc.backend.model import (
+    AuditQuery,
+    AuditRecord,
+    KeyData,
+    PasswordPolicy,
+    PluginUser,
+    Principal,
+)
 from has_kdc.principal import default_salt, parse_principal
 
 __all__ = [
@@ -25,6 +32,8 @@ __all__ = [
     "CHANGE_LOG_RETENTION",
     "COLUMNS",
     "FLAGS",
+    "MAX_PW_HISTORY",
+    "POLICY_COLUMNS",
     "PRUNE_EVERY",
     "SETTABLE",
     "USER_COLUMNS",
@@ -34,14 +43,18 @@ __all__ = [
     "audit_values",
     "changes_answer",
     "check_keys",
+    "check_policy",
     "migration_goal",
     "newer_schema",
     "pattern_as_glob",
     "pattern_as_like",
     "plugin_user_from_row",
+    "policy_from_row",
+    "principal_columns",
     "principals_from_rows",
     "prune_due",
     "renamed",
+    "settable",
     "storable_name",
     "text",
     "updated",
@@ -62,11 +75,45 @@ FLAGS = (
     "allow_svr",
 )
 LIMITS = ("max_life", "max_renewable_life", "expiration", "pw_expiration")
+#: password policy state of a principal, columns since schema version 6
+PASSWORD_STATE = ("policy", "last_pwd_change", "pw_history")
+PASSWORD_STATE_VERSION = 6
+#: the ``principals`` columns of schema versions 1 to 5
+BASE_COLUMNS = ("name", "kvno", *FLAGS, *LIMITS, "created", "modified", "version")
 #: the ``principals`` columns, in the order both stores select and insert them
-COLUMNS = ("name", "kvno", *FLAGS, *LIMITS, "created", "modified", "version")
+COLUMNS = (*BASE_COLUMNS, *PASSWORD_STATE)
 #: what ``update_principal`` may change (name by rename only; version by the store)
 SETTABLE = tuple(c for c in COLUMNS if c not in ("name", "created", "version"))
+
+
+def principal_columns(schema_version: int) -> tuple[str, ...]:
+    """The ``principals`` columns a schema of ``schema_version`` has: a store opened on
+    an older schema (before ``migrate``, or beside a node not yet upgraded) reads and
+    writes only those; the password state then stays at its defaults."""
+    if 0 < schema_version < PASSWORD_STATE_VERSION:
+        return BASE_COLUMNS
+    return COLUMNS
+
+
+def settable(columns: tuple[str, ...]) -> tuple[str, ...]:
+    """The columns of ``columns`` that ``update_principal`` writes."""
+    return tuple(c for c in columns if c not in ("name", "created", "version"))
+
+
 USER_COLUMNS = "name, password_hash, disabled, created, modified, linked"
+#: the ``password_policies`` columns, in the order both stores select and insert them
+POLICY_COLUMNS = (
+    "name",
+    "min_length",
+    "min_classes",
+    "history_num",
+    "min_life",
+    "max_life",
+    "created",
+    "modified",
+)
+#: the most bytes of packed password history one principal keeps
+MAX_PW_HISTORY = 60_000
 
 #: the ``audit_log`` columns (after ``id``), in the order both stores insert them
 AUDIT_COLUMNS = ("at", "node", "via", "actor", "address", "action", "target", "result", "detail")
@@ -103,22 +150,28 @@ def storable_name(name: str) -> bool:
     return True
 
 
-def principals_from_rows(rows: Iterable[tuple]) -> dict[str, Principal]:
-    """Principals from rows of ``COLUMNS`` followed by enctype, kvno, key, salt, s2kparams.
+def principals_from_rows(
+    rows: Iterable[tuple], columns: tuple[str, ...] = COLUMNS
+) -> dict[str, Principal]:
+    """Principals from rows of ``columns`` followed by enctype, kvno, key, salt, s2kparams.
 
     One row per key (a LEFT JOIN, so a principal without keys has one row of NULL
     key columns); rows of one principal come together, keys in position order.
     """
     out: dict[str, Principal] = {}
-    width = len(COLUMNS)
+    width = len(columns)
     for row in rows:
         name = text(row[0])
         principal = out.get(name)
         if principal is None:
-            values = dict(zip(COLUMNS, row[:width], strict=True))
+            values = dict(zip(columns, row[:width], strict=True))
             values["name"] = name
             for flag in FLAGS:
                 values[flag] = bool(values[flag])
+            if values.get("policy") is not None:
+                values["policy"] = text(values["policy"])
+            if values.get("pw_history") is not None:
+                values["pw_history"] = bytes(values["pw_history"])
             principal = out[name] = Principal(**values)
         enctype, kvno, key, salt, s2kparams = row[width:]
         if enctype is not None:
@@ -140,6 +193,22 @@ def plugin_user_from_row(row: tuple) -> PluginUser:
     return PluginUser(
         text(name), str(password_hash), bool(disabled), int(created), int(modified), bool(linked)
     )
+
+
+def policy_from_row(row: tuple) -> PasswordPolicy:
+    """A password policy from a row of ``POLICY_COLUMNS``."""
+    name, *numbers = row
+    return PasswordPolicy(text(name), *(int(n) for n in numbers))
+
+
+def check_policy(policy: PasswordPolicy) -> None:
+    """What every store refuses in a policy: names it cannot key on, numbers out of range."""
+    if not policy.name or len(policy.name.encode("utf-8")) > 255:
+        raise BackendError("a password policy name must be 1 to 255 bytes long")
+    for field_name in POLICY_COLUMNS[1:6]:
+        value = getattr(policy, field_name)
+        if not isinstance(value, int) or not 0 <= value < 2**31:
+            raise BackendError(f"password policy {policy.name}: {field_name} is out of range")
 
 
 def _fit(value: str, width: int) -> str:
@@ -206,7 +275,10 @@ def pattern_as_like(pattern: str) -> str:
 
 
 def check_keys(principal: Principal, name: str) -> None:
-    """Refuse two keys of one enctype and kvno (the key table's primary key) up front."""
+    """Refuse two keys of one enctype and kvno (the key table's primary key) up front,
+    and a password history larger than its column."""
+    if principal.pw_history is not None and len(principal.pw_history) > MAX_PW_HISTORY:
+        raise BackendError(f"principal {name}: the password history is too large")
     seen: set[tuple[int, int]] = set()
     for key in principal.keys:
         ident = (key.kvno, key.enctype)

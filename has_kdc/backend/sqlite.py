@@ -44,14 +44,14 @@ from has_kdc.backend.model import (
     AuditRecord,
     KeyData,
     NodeRecord,
+    PasswordPolicy,
     PluginUser,
     Principal,
 )
 from has_kdc.backend.rows import (
     AUDIT_COLUMNS,
     CHANGE_LOG_RETENTION,
-    COLUMNS,
-    SETTABLE,
+    POLICY_COLUMNS,
     USER_COLUMNS,
     added,
     audit_conditions,
@@ -59,13 +59,17 @@ from has_kdc.backend.rows import (
     audit_values,
     changes_answer,
     check_keys,
+    check_policy,
     migration_goal,
     newer_schema,
     pattern_as_glob,
     plugin_user_from_row,
+    policy_from_row,
+    principal_columns,
     principals_from_rows,
     prune_due,
     renamed,
+    settable,
     storable_name,
     updated,
 )
@@ -166,6 +170,24 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
         "node status (heartbeats)",
         ("ALTER TABLE kdc_nodes ADD COLUMN status TEXT",),
     ),
+    (
+        6,
+        "password policies; a principal's policy, last password change and history",
+        (
+            "ALTER TABLE principals ADD COLUMN policy TEXT",
+            "ALTER TABLE principals ADD COLUMN last_pwd_change INTEGER",
+            "ALTER TABLE principals ADD COLUMN pw_history BLOB",
+            """CREATE TABLE password_policies (
+                name TEXT NOT NULL PRIMARY KEY,
+                min_length INTEGER NOT NULL,
+                min_classes INTEGER NOT NULL,
+                history_num INTEGER NOT NULL,
+                min_life INTEGER NOT NULL,
+                max_life INTEGER NOT NULL,
+                created INTEGER NOT NULL,
+                modified INTEGER NOT NULL)""",
+        ),
+    ),
 )
 LATEST_VERSION = MIGRATIONS[-1][0]
 
@@ -209,6 +231,7 @@ class SqliteBackend(IdentityBackend):
         self._clock = clock
         self._lock = threading.RLock()
         self._depth = 0
+        self._principal_columns: tuple[str, ...] | None = None
         _create_private_file(self.path)
         try:
             self._conn = sqlite3.connect(
@@ -311,13 +334,24 @@ class SqliteBackend(IdentityBackend):
 
     # ---------------------------------------------------------------- principals
 
-    # Built from the fixed column list of backend.rows, never from input.
-    _SELECT = (
-        "SELECT "  # noqa: S608
-        + ", ".join(f"p.{c}" for c in COLUMNS)
-        + ", k.enctype, k.kvno, k.key, k.salt, k.s2kparams FROM principals p "
-        "LEFT JOIN principal_keys k ON k.principal_id = p.id "
-    )
+    def _columns(self) -> tuple[str, ...]:
+        """The principals columns of this store's schema (read once; again after migrate)."""
+        if self._principal_columns is None:
+            version = self.schema_version()
+            if version == 0:
+                return principal_columns(0)
+            self._principal_columns = principal_columns(version)
+        return self._principal_columns
+
+    @property
+    def _SELECT(self) -> str:
+        # Built from the fixed column lists of backend.rows, never from input.
+        return (
+            "SELECT "  # noqa: S608
+            + ", ".join(f"p.{c}" for c in self._columns())
+            + ", k.enctype, k.kvno, k.key, k.salt, k.s2kparams FROM principals p "
+            "LEFT JOIN principal_keys k ON k.principal_id = p.id "
+        )
 
     def get_principal(self, name: str) -> Principal | None:
         if not storable_name(name):
@@ -326,7 +360,7 @@ class SqliteBackend(IdentityBackend):
             rows = conn.execute(
                 self._SELECT + "WHERE p.name = ? ORDER BY k.position", (name,)
             ).fetchall()
-        return principals_from_rows(rows).get(name)
+        return principals_from_rows(rows, self._columns()).get(name)
 
     def get_principals(self, names: Iterable[str]) -> dict[str, Principal]:
         wanted = [n for n in dict.fromkeys(names) if storable_name(n)]
@@ -339,7 +373,7 @@ class SqliteBackend(IdentityBackend):
                     self._SELECT + f"WHERE p.name IN ({marks}) ORDER BY p.id, k.position",
                     chunk,
                 ).fetchall()
-            out.update(principals_from_rows(rows))
+            out.update(principals_from_rows(rows, self._columns()))
         return out
 
     def list_principals(self, glob: str | None = None) -> list[str]:
@@ -367,14 +401,15 @@ class SqliteBackend(IdentityBackend):
         name = stored_name(principal.name)
         check_keys(principal, name)
         stored = added(principal, name, self._now())
+        columns = self._columns()
         with self.transaction(), self._errors():
             conn = self._conn
             if conn.execute("SELECT 1 FROM principals WHERE name = ?", (name,)).fetchone():
                 raise PrincipalExists(name)
             cur = conn.execute(
-                f"INSERT INTO principals ({', '.join(COLUMNS)}) "  # noqa: S608
-                f"VALUES ({', '.join('?' * len(COLUMNS))})",
-                [getattr(stored, c) for c in COLUMNS],
+                f"INSERT INTO principals ({', '.join(columns)}) "  # noqa: S608
+                f"VALUES ({', '.join('?' * len(columns))})",
+                [getattr(stored, c) for c in columns],
             )
             self._write_keys(cur.lastrowid, stored.keys)
             self._log_change("principal", name)
@@ -383,6 +418,7 @@ class SqliteBackend(IdentityBackend):
     def update_principal(self, principal: Principal) -> Principal:
         check_keys(principal, principal.name)
         stored = updated(principal, self._now())
+        changing = settable(self._columns())
         with self.transaction(), self._errors():
             conn = self._conn
             row = conn.execute(
@@ -393,9 +429,9 @@ class SqliteBackend(IdentityBackend):
             if row[1] != principal.version:
                 raise ConcurrentModification(principal.name, principal.version, row[1])
             conn.execute(
-                f"UPDATE principals SET {', '.join(f'{c} = ?' for c in SETTABLE)}, "  # noqa: S608
+                f"UPDATE principals SET {', '.join(f'{c} = ?' for c in changing)}, "  # noqa: S608
                 "version = ? WHERE id = ?",
-                [*(getattr(stored, c) for c in SETTABLE), stored.version, row[0]],
+                [*(getattr(stored, c) for c in changing), stored.version, row[0]],
             )
             self._write_keys(row[0], stored.keys)
             self._log_change("principal", principal.name)
@@ -536,6 +572,43 @@ class SqliteBackend(IdentityBackend):
             ).fetchall()
         return [plugin_user_from_row(r) for r in rows]
 
+    # ---------------------------------------------------------------- password policies
+
+    _POLICY_SELECT = f"SELECT {', '.join(POLICY_COLUMNS)} FROM password_policies "  # noqa: S608
+
+    def get_policy(self, name: str) -> PasswordPolicy | None:
+        with self._read() as conn, self._errors():
+            row = conn.execute(self._POLICY_SELECT + "WHERE name = ?", (name,)).fetchone()
+        return None if row is None else policy_from_row(row)
+
+    def put_policy(self, policy: PasswordPolicy) -> PasswordPolicy:
+        check_policy(policy)
+        now = self._now()
+        with self.transaction(), self._errors():
+            row = self._conn.execute(
+                "SELECT created FROM password_policies WHERE name = ?", (policy.name,)
+            ).fetchone()
+            stored = replace(policy, created=int(row[0]) if row else now, modified=now)
+            self._conn.execute(
+                f"INSERT OR REPLACE INTO password_policies ({', '.join(POLICY_COLUMNS)}) "  # noqa: S608
+                f"VALUES ({', '.join('?' * len(POLICY_COLUMNS))})",
+                [getattr(stored, c) for c in POLICY_COLUMNS],
+            )
+            self._log_change("policy", policy.name)
+        return stored
+
+    def delete_policy(self, name: str) -> bool:
+        with self.transaction(), self._errors():
+            cur = self._conn.execute("DELETE FROM password_policies WHERE name = ?", (name,))
+            if cur.rowcount:
+                self._log_change("policy", name)
+            return cur.rowcount > 0
+
+    def list_policies(self) -> list[PasswordPolicy]:
+        with self._read() as conn, self._errors():
+            rows = conn.execute(self._POLICY_SELECT + "ORDER BY name").fetchall()
+        return [policy_from_row(r) for r in rows]
+
     # ---------------------------------------------------------------- audit trail
 
     def add_audit_record(self, record: AuditRecord) -> AuditRecord:
@@ -634,6 +707,7 @@ class SqliteBackend(IdentityBackend):
                     log.info(
                         "%s: schema upgraded to version %d (%s)", self.path, version, description
                     )
+            self._principal_columns = None
             return max(current, goal)
 
     def close(self) -> None:

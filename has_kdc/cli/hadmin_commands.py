@@ -22,6 +22,7 @@ __all__ = [
     "PRINCIPAL_COMMANDS",
     "SWITCHES",
     "add_lifetimes",
+    "add_policy",
     "add_switches",
     "attribute_options",
     "audit_line",
@@ -78,6 +79,13 @@ def add_lifetimes(parser: CommandParser, *, pwexpire: bool) -> None:
         parser.add_argument("-pwexpire", metavar="TIME", help="password expiration, or never")
 
 
+def add_policy(parser: CommandParser) -> None:
+    """``-policy NAME`` / ``-clearpolicy``: the principal's password policy (MIT's options)."""
+    choice = parser.add_mutually_exclusive_group()
+    choice.add_argument("-policy", metavar="POLICY", help="the password policy")
+    choice.add_argument("-clearpolicy", action="store_true", help="no password policy")
+
+
 def _parsers(console: Console) -> dict[str, CommandParser]:
     """The argument specs of ``PRINCIPAL_COMMANDS``, by command name."""
     out: dict[str, CommandParser] = {}
@@ -88,6 +96,7 @@ def _parsers(console: Console) -> dict[str, CommandParser]:
     keysrc.add_argument("-randkey", action="store_true", help="random keys, no password")
     add_switches(p)
     add_lifetimes(p, pwexpire=True)
+    add_policy(p)
     p.add_argument("name", metavar="NAME")
 
     p = out["delprinc"] = console.parser("delprinc", "delete a principal")
@@ -129,6 +138,7 @@ def _parsers(console: Console) -> dict[str, CommandParser]:
     add_switches(p)
     add_lifetimes(p, pwexpire=True)
     p.add_argument("-kvno", type=int, metavar="KVNO", help="set the key version number")
+    add_policy(p)
     state = p.add_mutually_exclusive_group()
     state.add_argument("-disable", action="store_true", help="refuse all tickets")
     state.add_argument("-enable", action="store_true", help="undo -disable")
@@ -236,6 +246,10 @@ def attribute_options(
         text = getattr(options, option, None)
         if text is not None:
             out[name] = time(text)
+    if getattr(options, "policy", None) is not None:
+        out["policy"] = options.policy
+    if getattr(options, "clearpolicy", False):
+        out["policy"] = None
     if getattr(options, "disable", False):
         out["disabled"] = True
     if getattr(options, "enable", False):

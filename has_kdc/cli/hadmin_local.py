@@ -92,6 +92,7 @@ from has_kdc.cli.hadmin_commands import (
     register_principal_commands,
 )
 from has_kdc.cli.plugin_users import register_plugin_user_commands
+from has_kdc.cli.policies import register_policy_commands
 from has_kdc.cli.shell import USER_ERRORS, Command, CommandParser, Console
 from has_kdc.conf import HAS_SERVER_CONF
 from has_kdc.conf.has_server import set_enable_conf
@@ -139,6 +140,7 @@ class HadminLocal(Console):
             "-progress", type=int, default=1000, metavar="N", help="progress line every N"
         )
         register_plugin_user_commands(self, self.admin)
+        register_policy_commands(self, self.admin)
         p = self.parser("import", "import a Kerby/HAS or MIT realm with its keys")
         p.add_argument("--format", "-format", dest="fmt", choices=FORMATS, help="default: detect")
         p.add_argument("--dry-run", "-dry-run", dest="dry_run", action="store_true")

@@ -75,7 +75,11 @@ def _remote_attributes(options: argparse.Namespace) -> dict[str, Any]:
     Durations are checked here, so a typo fails before anything is sent, and sent as
     given; times are read here, in this host's time zone, and sent as ``@<epoch>``.
     """
-    return attribute_options(options, duration=_checked_duration, time=_epoch_or_never)
+    out = attribute_options(options, duration=_checked_duration, time=_epoch_or_never)
+    if "policy" in out and out["policy"] is None:  # -clearpolicy
+        del out["policy"]
+        out["clearpolicy"] = True
+    return out
 
 
 def _checked_duration(text: str) -> str:

@@ -5,13 +5,15 @@ stops here with ``file:line: what is wrong``), open the identity store once to c
 it, register this node with its KDC and HTTPS ports, start the HTTPS service on
 ``https_host:https_port`` (and plain HTTP only when has-server.conf sets
 ``http_host``/``http_port``), then bind ``kdc_host`` on ``kdc_udp_port``/``kdc_tcp_port``
-with ``--workers`` processes. Without has-server.conf only the KDC runs.
+with ``--workers`` processes. Without has-server.conf only the KDC runs. The password
+change service (kpasswd, RFC 3244) runs beside the KDC on ``kpasswd_port`` (464) or
+``kpasswd_listen``, on a thread of this process (`has_kdc.kpasswd.server`).
 
 HTTPS needs the node's PEM certificate and key: ``ssl_cert_file``/``ssl_key_file`` in
 has-server.conf, or ``server.pem``/``server.key`` in the conf_dir, which
 ``kdcinit <conf_dir> certs`` creates (with the cluster CA). The web server runs on a
-thread of the main process, so with ``--workers N > 1`` the KDC workers are started
-with the "spawn" method, and HTTPS is served once, by the supervising process.
+thread of the main process (as kpasswd does), so with ``--workers N > 1`` the KDC workers
+are started with the "spawn" method, and HTTPS is served once, by the supervising process.
 
 Logs go to stderr, or to ``--log-file`` (else kdc.conf's ``log_file``); with
 ``--daemon`` and neither, to ``has-server.log`` in the work_dir (``has-server
@@ -57,6 +59,7 @@ from pathlib import Path
 
 from has_kdc.admin import (
     AdminError,
+    admin_principal_name,
     is_initialized,
     node_service_principals,
     os_actor,
@@ -79,6 +82,7 @@ from has_kdc.fileio import PUBLIC_MODE, write_atomic
 from has_kdc.gss import Acceptor, BackendKeys, Krb5Acceptor, ReplayCache
 from has_kdc.kdc.errors import build_krb_error
 from has_kdc.kdc.handler import Kdc
+from has_kdc.kpasswd.server import KpasswdServer
 from has_kdc.net import KdcHandlers, NetBindError, WorkerStartupError, run_workers
 from has_kdc.web import (
     HasService,
@@ -298,6 +302,22 @@ def _web_server(
     return WebServerThread(WebServer(context, server_conf, ssl_context, extra_routes=routes))
 
 
+def _admins(conf: ConfDir) -> Callable[[], frozenset[str]]:
+    """Who may set others' passwords over kpasswd: the HTTPS admins (has-server.conf now)."""
+
+    def read() -> frozenset[str]:
+        names = {admin_principal_name(conf.kdc.kdc_realm)}
+        with contextlib.suppress(ConfigError, OSError):
+            server_conf = _read_server_conf(conf)
+            if server_conf is not None:
+                if server_conf.admin_keytab_principal:
+                    names.add(server_conf.admin_keytab_principal)
+                names.update(server_conf.admin_principals)
+        return frozenset(names)
+
+    return read
+
+
 def _serve(conf: ConfDir, options: argparse.Namespace, on_ready: Callable[[], None]) -> None:
     kdc = conf.kdc
     server_conf = _read_server_conf(conf)
@@ -349,7 +369,9 @@ def _serve(conf: ConfDir, options: argparse.Namespace, on_ready: Callable[[], No
         raise
     kdc_ready = threading.Event()
     web = None
+    kpasswd = KpasswdServer(kdc, open_backend_deferred(conf.backend), admins=_admins(conf))
     try:
+        kpasswd.start()
         if server_conf is not None:
             web = _web_server(conf, server_conf, counters, kdc_ready, services)
             web.start()
@@ -372,12 +394,13 @@ def _serve(conf: ConfDir, options: argparse.Namespace, on_ready: Callable[[], No
             udp_port=kdc.kdc_udp_port,
             tcp_port=kdc.kdc_tcp_port,
             on_ready=ready,
-            # Forking while the web thread runs could copy its held locks.
-            start_method="spawn" if web is not None and options.workers > 1 else "fork",
+            # Forking while the kpasswd (and web) thread runs could copy their held locks.
+            start_method="spawn" if options.workers > 1 else "fork",
         )
     finally:
         startup.stop()
         kdc_ready.clear()
+        kpasswd.stop()
         if web is not None:
             web.stop()
         counters.close()

@@ -6,7 +6,9 @@ HAS exports three things to clients (has-project/docs/has-ha.md, steps 6 and 7):
   ``default_realm``, ``udp_preference_limit = 4096``, ``kdc_tcp_port``/``kdc_udp_port``
   and one ``kdc = host:port`` line per server. has-kdc writes the same keys and adds
   what an MIT client needs to use the file alone: no DNS lookups, lifetimes,
-  ``admin_server`` and ``[domain_realm]``.
+  ``admin_server``, one ``kpasswd_server = host:464`` line per node (every node
+  serves the password change protocol, so ``kpasswd`` works against any of them)
+  and ``[domain_realm]``.
 - ``has-client.conf`` (``kdcinit gethas``): ``https_host = node1,node2``.
 - Hadoop ``core-site.xml`` properties (supports/hadoop/README.md and has-ha.md):
   ``hadoop.security.authentication = kerberos``,
@@ -127,6 +129,10 @@ class RealmView:
         return ports.pop()
 
 
+#: the port of the password change service (RFC 3244) on every node
+KPASSWD_PORT = 464
+
+
 def _deltat(seconds: int) -> str:
     """A duration as krb5.conf writes it: 1d, 10h, 90m or 45s."""
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
@@ -155,7 +161,10 @@ def render_krb5_conf(view: RealmView) -> str:
         libdefaults["renew_lifetime"] = _deltat(view.renew_lifetime)
     libdefaults["forwardable"] = view.forwardable
 
-    realm: dict[str, object] = {"kdc": [n.netloc(n.kdc_port) for n in view.nodes]}
+    realm: dict[str, object] = {
+        "kdc": [n.netloc(n.kdc_port) for n in view.nodes],
+        "kpasswd_server": list(dict.fromkeys(n.netloc(KPASSWD_PORT) for n in view.nodes)),
+    }
     if view.admin_server:
         realm["admin_server"] = view.admin_server
     sections: dict[str, dict[str, object]] = {

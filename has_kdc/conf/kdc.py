@@ -16,6 +16,12 @@ Listeners: with no port key at all the KDC listens on 88 over UDP and TCP, as ev
 client expects. Once any port is given, only the protocols given are served (HAS
 docs show kdc.conf files with ``kdc_tcp_port`` alone). Kerby's ``kdc_port`` (both
 protocols) and ``kdc_allow_udp``/``kdc_allow_tcp`` are honoured.
+
+The password change service (kpasswd, RFC 3244) listens over UDP and TCP beside the
+KDC, on ``kdc_host`` and MIT's ``kpasswd_port`` (default 464); MIT's
+``kpasswd_listen`` (addresses and/or ports, comma or space separated: ``10.0.0.1``,
+``10.0.0.1:1464``, ``[::1]:464``, ``1464``) replaces that when given. Both may sit in
+``[kdcdefaults]`` or the realm block, as the other MIT settings.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ log = logging.getLogger("has_kdc.conf")
 
 DEFAULT_DATA_DIR = Path("/var/lib/has")
 DEFAULT_KDC_PORT = 88
+DEFAULT_KPASSWD_PORT = 464
 
 _REALM = re.compile(r"^[^\s@/\\]+$")
 _HOST = re.compile(r"^[A-Za-z0-9._:%\[\]-]+$")
@@ -67,7 +74,19 @@ class KdcConfig:
     #: how long the KDC answers from memory once the database stops answering
     #: (``kdc_stale_ok``; 0: not at all); see docs/ha.md
     stale_ok: int = 3600
+    #: the password change service: its port, and MIT's kpasswd_listen (host, port) pairs
+    #: (host None: kdc_host; port None: kpasswd_port) replacing kdc_host:kpasswd_port
+    kpasswd_port: int = DEFAULT_KPASSWD_PORT
+    kpasswd_listen: tuple[tuple[str | None, int | None], ...] = ()
     source: str | None = field(default=None, compare=False)
+
+    def kpasswd_addresses(self) -> list[tuple[str, int]]:
+        """Where the password change service listens: (host, port), UDP and TCP each."""
+        if not self.kpasswd_listen:
+            return [(self.kdc_host, self.kpasswd_port)]
+        return [
+            (host or self.kdc_host, port or self.kpasswd_port) for host, port in self.kpasswd_listen
+        ]
 
 
 def _path(rel: Relation, base: Path) -> Path:
@@ -99,7 +118,45 @@ def _host(rel: Relation) -> str:
     return text
 
 
+def _listen(rel: Relation) -> tuple[tuple[str | None, int | None], ...]:
+    """MIT's ``kpasswd_listen``: addresses and/or ports, comma or space separated."""
+    out: list[tuple[str | None, int | None]] = []
+    for item in re.split(r"[\s,]+", str(rel.value).strip()):
+        if not item:
+            continue
+        host: str | None = item
+        port_text: str | None = None
+        if item.isdigit():
+            host, port_text = None, item
+        elif item.startswith("["):
+            host, _, rest = item[1:].partition("]")
+            port_text = rest[1:] if rest.startswith(":") else (rest or None)
+        elif item.count(":") == 1:
+            host, port_text = item.split(":")
+        port = None
+        if port_text is not None:
+            if not (port_text.isdigit() and 1 <= int(port_text) <= 65535):
+                raise ConfigError(
+                    f"{rel.name} = {rel.value}: {item!r} has no port number from 1 to 65535",
+                    rel.source,
+                    rel.line,
+                )
+            port = int(port_text)
+        if host is not None and not _HOST.match(host):
+            raise ConfigError(
+                f"{rel.name} = {rel.value}: {item!r} is not an address or address:port",
+                rel.source,
+                rel.line,
+            )
+        out.append((host or None, port))
+    if len(out) > 16:
+        raise ConfigError(f"{rel.name}: at most 16 addresses", rel.source, rel.line)
+    return tuple(out)
+
+
 _SETTINGS: dict[str, tuple[str, Callable[[Relation], object]]] = {
+    "kpasswd_port": ("kpasswd_port", parse_port),
+    "kpasswd_listen": ("kpasswd_listen", _listen),
     "max_life": ("max_life", parse_duration),
     "max_renewable_life": ("max_renewable_life", parse_duration),
     "clock_skew": ("clock_skew", parse_duration),

@@ -109,6 +109,10 @@ def _attributes(p: dict[str, object]) -> dict[str, object]:
     for name in _TIMES:
         if name in p:
             out[name] = parse_time(str(p[name]))
+    if "policy" in p:  # the password policy (hadmin -policy)
+        out["policy"] = str(p["policy"])
+    if p.get("clearpolicy"):  # hadmin -clearpolicy
+        out["policy"] = None
     return out
 
 
@@ -125,6 +129,7 @@ def _principal_json(principal: Principal) -> dict[str, object]:
         **{name: getattr(principal, name) for name in (*_DURATIONS, *_TIMES)},
         "created": principal.created,
         "modified": principal.modified,
+        "policy": principal.policy,
     }
 
 
@@ -409,6 +414,8 @@ _ATTRIBUTE_PARAMS = (
     Param("max_renewable_life", "maximum renewable life, e.g. 7d"),
     Param("expiration", "expiration: @<epoch seconds>, a date such as 2027-01-01, or never"),
     Param("pw_expiration", "password expiration: @<epoch seconds>, a date, or never"),
+    Param("policy", "password policy name (see hadmin-local addpol)"),
+    Param("clearpolicy", "true: no password policy", type="boolean"),
 )
 
 ROUTES: tuple[Route, ...] = (
