@@ -84,6 +84,7 @@ from has_kdc.kdc.errors import build_krb_error
 from has_kdc.kdc.handler import Kdc
 from has_kdc.kpasswd.server import KpasswdServer
 from has_kdc.net import KdcHandlers, NetBindError, WorkerStartupError, run_workers
+from has_kdc.node.realm_view import kdc_port
 from has_kdc.web import (
     HasService,
     KdcCounters,
@@ -94,7 +95,6 @@ from has_kdc.web import (
     node_ssl_context,
 )
 from has_kdc.web.negotiate import NegotiateAuthenticator
-from has_kdc.web.realm_view import kdc_port
 from has_kdc.web.tgt_api import TgtService, tgt_routes
 
 __all__ = ["RealmGate", "main", "make_handlers", "negotiate_authenticator"]
