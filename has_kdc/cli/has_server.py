@@ -68,7 +68,6 @@ from has_kdc.admin import (
 from has_kdc.admin.cluster import kdc_view
 from has_kdc.asn1.constants import KDC_ERR_SVC_UNAVAILABLE
 from has_kdc.backend import BackendError, IdentityBackend
-from has_kdc.cli.backend_startup import StoreStartup, open_backend_deferred
 from has_kdc.cli.has_dirs import server_dirs
 from has_kdc.conf import (
     HAS_SERVER_CONF,
@@ -84,6 +83,7 @@ from has_kdc.kdc.errors import build_krb_error
 from has_kdc.kdc.handler import Kdc
 from has_kdc.kpasswd.server import KpasswdServer
 from has_kdc.net import KdcHandlers, NetBindError, WorkerStartupError, run_workers
+from has_kdc.node.backend_startup import StoreStartup, open_backend_deferred
 from has_kdc.node.realm_view import kdc_port
 from has_kdc.web import (
     HasService,

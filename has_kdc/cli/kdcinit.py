@@ -75,7 +75,6 @@ from urllib.parse import urlsplit
 from has_kdc.admin import ADMIN_KEYTAB, Actor, admin_principal_name, os_actor
 from has_kdc.admin.cluster import cluster_report, render_text
 from has_kdc.admin.errors import AdminError
-from has_kdc.cli.backend_startup import open_backend_deferred
 from has_kdc.cli.shell import USER_ERRORS, Command, Console
 from has_kdc.client.admin_client import HasAdminClient, hadmin_trust_anchor
 from has_kdc.client.has_client import (
@@ -99,6 +98,7 @@ from has_kdc.conf.has_client import CA_ROOT_DEFAULT, CA_ROOT_ENV, find_admin_con
 from has_kdc.fileio import PUBLIC_MODE, SECRET_MODE, write_if_changed
 from has_kdc.formats import read_keytab
 from has_kdc.formats.keytab import parse_keytab
+from has_kdc.node.backend_startup import open_backend_deferred
 from has_kdc.node.errors import NodeError
 from has_kdc.node.service import HasService, InitOutcome
 from has_kdc.pki import PkiError, create_ca, issue_server_cert
