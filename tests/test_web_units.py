@@ -173,11 +173,9 @@ def test_openapi_describes_every_route_with_its_parameters():
     [
         (InvalidRequest("port 0 is not a port from 1 to 65535"), 400, "bad_request"),
         (NodeConflict("the database already belongs to realm A.COM"), 409, "conflict"),
-        (NodeError("any other refusal"), 500, "internal_error"),
+        (NodeError("any other refusal of the node"), 400, "bad_request"),
     ],
 )
 def test_node_refusals_map_to_http(exc, status, error):
-    mapped = map_exception(exc)
-    assert mapped[:2] == (status, error)
-    if status < 500:
-        assert mapped[2] == str(exc)  # the node's message is the detail, unchanged
+    """A refusal is the client's to fix: 4xx with the node's message as the detail."""
+    assert map_exception(exc) == (status, error, str(exc))

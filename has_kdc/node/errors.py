@@ -2,9 +2,10 @@
 
 `HasService` and the rest of `has_kdc.node` serve the REST API, ``kdcinit --local``
 and the Ansible modules alike, so a refusal says what is wrong with the request and
-each edge decides how to show it: `has_kdc.web.errors` maps `InvalidRequest` to 400
-``bad_request`` and `NodeConflict` to 409 ``conflict``; the CLIs print the message and
-exit 1. Messages are written for users and never hold a secret.
+each edge decides how to show it: `has_kdc.web.errors` maps `NodeConflict` to 409
+``conflict`` and every other refusal (`InvalidRequest`) to 400 ``bad_request``; the
+CLIs print the message and exit 1. Messages are written for users and never hold a
+secret.
 """
 
 from __future__ import annotations
