@@ -179,7 +179,7 @@ def view_from_conf_dir(module, conf_dir):
     import os
 
     from has_kdc.conf import HAS_SERVER_CONF, HasServerConfig, read_has_server_conf
-    from has_kdc.web.realm_view import build_realm_view
+    from has_kdc.node.realm_view import build_realm_view
 
     server_conf_path = os.path.join(conf_dir, HAS_SERVER_CONF)
     with module.session(conf_dir) as (conf, backend, _admin):

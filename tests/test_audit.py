@@ -44,9 +44,9 @@ from has_kdc.backend.model import AuditQuery, AuditRecord
 from has_kdc.backend.mysql import MysqlBackend
 from has_kdc.backend.sqlite import SqliteBackend
 from has_kdc.cli import hadmin_local, kdcinit
-from has_kdc.cli.backend_startup import StoreStartup
 from has_kdc.conf import BackendConfig, load_conf_dir
 from has_kdc.formats import read_keytab
+from has_kdc.node.backend_startup import StoreStartup
 from has_kdc.web import default_routes
 from tests.hasnode import HasNode
 from tests.webnode import ADMIN, REALM, make_node

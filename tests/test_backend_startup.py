@@ -10,14 +10,14 @@ from dataclasses import replace
 import pytest
 
 from has_kdc.backend import BackendError, BackendUnavailable, open_backend
-from has_kdc.cli import backend_startup
-from has_kdc.cli.backend_startup import (
+from has_kdc.conf import BackendConfig, load_conf_dir
+from has_kdc.node import backend_startup
+from has_kdc.node.backend_startup import (
     StoreStartup,
     open_backend_deferred,
     open_backend_with_retry,
     store_location,
 )
-from has_kdc.conf import BackendConfig, load_conf_dir
 from tests.hacluster import wait_for
 from tests.hasnode import HasNode, script
 from tests.mariadb import free_tcp_port

@@ -13,9 +13,9 @@ import pytest
 from has_kdc.admin import Actor, init_realm
 from has_kdc.asn1.constants import KDC_ERR_SVC_UNAVAILABLE
 from has_kdc.backend import open_backend
-from has_kdc.cli.has_server import RealmGate
 from has_kdc.conf import load_conf_dir
 from has_kdc.kdc.handler import Kdc
+from has_kdc.node.realm_gate import RealmGate
 from tests.hasnode import HasNode, script
 from tests.mitkrb import free_port
 

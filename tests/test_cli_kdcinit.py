@@ -86,3 +86,16 @@ def test_help_after_the_conf_dir(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.startswith("usage: kdcinit")
     assert "gethas" in out and "init" in out and "unknown" not in out
+
+
+def test_local_refusals_are_one_line_and_exit_1(tmp_path):
+    """The node's refusals (node.errors) end a --local command like any user error."""
+    node = HasNode(tmp_path, "HADOOP.COM")
+    status, _, err = run(node.conf_dir, "--local", "set_plugin", "no way")
+    assert status == 1
+    assert err == "kdcinit: plugin 'no way' is not a plugin name (a word such as MySQL or RAM)\n"
+    status, _, err = run(node.conf_dir, "--local", "config_kdc", "emr header", "88", "HADOOP.COM")
+    assert status == 1 and "'emr header' is not a host name" in err and "Traceback" not in err
+    node.init()
+    status, _, err = run(node.conf_dir, "--local", "config_kdc", "h", "88", "OTHER.COM")
+    assert status == 1 and "already belongs to realm HADOOP.COM" in err

@@ -16,8 +16,8 @@ import pytest
 
 from has_kdc.admin.cluster import cluster_report, kdc_view, render_text
 from has_kdc.backend import open_backend
-from has_kdc.cli.backend_startup import StoreStartup
 from has_kdc.conf import load_conf_dir
+from has_kdc.node.backend_startup import StoreStartup
 from has_kdc.web.cluster_view import render_html
 from tests.hacluster import mysql_config
 from tests.hasnode import HasNode, script

@@ -96,8 +96,8 @@ def test_later_init_changes_nothing_and_writes_the_same_admin_keys(mariadb, tmp_
 @pytest.mark.parametrize("order", ["register-then-init", "init-then-register"])
 def test_every_registered_node_gets_its_http_principal(mariadb, tmp_path, order):
     """has-server's start-up step (StoreStartup) in either order relative to init."""
-    from has_kdc.cli.backend_startup import StoreStartup
     from has_kdc.conf import load_conf_dir
+    from has_kdc.node.backend_startup import StoreStartup
 
     database = "ha_http_" + order.replace("-", "_")
     config = mysql_config(mariadb, database)

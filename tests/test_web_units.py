@@ -13,7 +13,9 @@ from has_kdc.conf import parse_has_server_conf, parse_profile
 from has_kdc.conf.edit import set_relations
 from has_kdc.conf.kdc import kdc_config_from_profile
 from has_kdc.kdc.errors import build_krb_error
+from has_kdc.node.errors import InvalidRequest, NodeConflict, NodeError
 from has_kdc.web import default_routes
+from has_kdc.web.errors import map_exception
 from has_kdc.web.metrics import KDC_BUCKETS, KdcCounters, MetricsText, kdc_reply_code
 from has_kdc.web.openapi import build_document
 
@@ -161,3 +163,19 @@ def test_openapi_describes_every_route_with_its_parameters():
     assert port["schema"] == {"type": "integer", "minimum": 1, "maximum": 65535}
     assert "requestBody" in configkdc
     assert "/metrics" in doc["paths"] and "/has/v1/health" in doc["paths"]
+
+
+# ------------------------------------------------------------------ errors
+
+
+@pytest.mark.parametrize(
+    ("exc", "status", "error"),
+    [
+        (InvalidRequest("port 0 is not a port from 1 to 65535"), 400, "bad_request"),
+        (NodeConflict("the database already belongs to realm A.COM"), 409, "conflict"),
+        (NodeError("any other refusal of the node"), 400, "bad_request"),
+    ],
+)
+def test_node_refusals_map_to_http(exc, status, error):
+    """A refusal is the client's to fix: 4xx with the node's message as the detail."""
+    assert map_exception(exc) == (status, error, str(exc))

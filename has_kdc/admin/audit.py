@@ -3,7 +3,7 @@
 Every way in — ``hadmin-local``, the REST admin API (``hadmin-remote``), the REST
 ``conf/*`` and ``kdcinit`` endpoints, ``kdcinit --local``, the Ansible modules, the
 node's own registration — reaches the realm through the functions of `has_kdc.admin`
-and the configuration edits of `has_kdc.web.service`, and those run each change inside
+and the configuration edits of `has_kdc.node.service`, and those run each change inside
 ``AuditTrail.change(action, target)``. So the recording cannot be skipped by a new
 path: a path only says *who* is asking, as an `Actor` made at its edge (the local OS
 user, the authenticated principal and client address, the Ansible module and remote

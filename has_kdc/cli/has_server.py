@@ -39,8 +39,8 @@ first, then runs init): until any node initializes the realm, every AS/TGS reque
 gets KRB-ERROR KDC_ERR_SVC_UNAVAILABLE (29) — a prompt answer that makes MIT
 clients try their next KDC instead of timing out — and anything else gets no
 answer. Each worker checks the shared ``initialized`` entry at most once a second
-while waiting (`RealmGate`), and not at all afterwards; so a node answers within
-about a second of ``kdcinit init`` on any node, without a restart.
+while waiting (`has_kdc.node.realm_gate`), and not at all afterwards; so a node
+answers within about a second of ``kdcinit init`` on any node, without a restart.
 """
 
 from __future__ import annotations
@@ -53,22 +53,15 @@ import os
 import signal
 import sys
 import threading
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from has_kdc.admin import (
     AdminError,
     admin_principal_name,
-    is_initialized,
     node_service_principals,
-    os_actor,
-    register_node,
 )
-from has_kdc.admin.cluster import kdc_view
-from has_kdc.asn1.constants import KDC_ERR_SVC_UNAVAILABLE
-from has_kdc.backend import BackendError, IdentityBackend
-from has_kdc.cli.backend_startup import StoreStartup, open_backend_deferred
+from has_kdc.backend import BackendError
 from has_kdc.cli.has_dirs import server_dirs
 from has_kdc.conf import (
     HAS_SERVER_CONF,
@@ -80,10 +73,10 @@ from has_kdc.conf import (
 )
 from has_kdc.fileio import PUBLIC_MODE, write_atomic
 from has_kdc.gss import Acceptor, BackendKeys, Krb5Acceptor, ReplayCache
-from has_kdc.kdc.errors import build_krb_error
-from has_kdc.kdc.handler import Kdc
 from has_kdc.kpasswd.server import KpasswdServer
 from has_kdc.net import KdcHandlers, NetBindError, WorkerStartupError, run_workers
+from has_kdc.node.backend_startup import node_startup, open_backend_deferred
+from has_kdc.node.realm_gate import kdc_handlers
 from has_kdc.web import (
     HasService,
     KdcCounters,
@@ -94,87 +87,11 @@ from has_kdc.web import (
     node_ssl_context,
 )
 from has_kdc.web.negotiate import NegotiateAuthenticator
-from has_kdc.web.realm_view import kdc_port
 from has_kdc.web.tgt_api import TgtService, tgt_routes
 
-__all__ = ["RealmGate", "main", "make_handlers", "negotiate_authenticator"]
+__all__ = ["main", "make_handlers", "negotiate_authenticator"]
 
 log = logging.getLogger("has_kdc.server")
-
-#: How often a waiting worker re-reads the shared ``initialized`` entry (seconds).
-INIT_POLL_INTERVAL = 1.0
-_KDC_REQ_TAGS = (0x6A, 0x6C)  # [APPLICATION 10] AS-REQ, [APPLICATION 12] TGS-REQ
-
-
-class RealmGate:
-    """The KDC handler, held back with error 29 until the realm is initialized."""
-
-    def __init__(
-        self,
-        kdc: Kdc,
-        backend: IdentityBackend,
-        clock: Callable[[], float] = time.monotonic,
-        poll_interval: float = INIT_POLL_INTERVAL,
-        counters: KdcCounters | None = None,
-    ) -> None:
-        self.kdc = kdc
-        self.backend = backend
-        self.counters = counters
-        self._clock = clock
-        self._poll_interval = poll_interval
-        self._open = False
-        self._checked_at = float("-inf")
-        self._store_state: tuple[float | None, float | None] = (None, None)
-
-    def is_open(self) -> bool:
-        if self._open:
-            return True
-        now = self._clock()
-        if now - self._checked_at >= self._poll_interval:
-            self._checked_at = now
-            try:
-                self._open = is_initialized(self.backend)
-            except BackendError as exc:
-                log.warning("cannot read whether the realm is initialized: %s", exc)
-                if self.counters is not None:
-                    self.counters.database_error()
-            if self._open:
-                log.info("realm %s is initialized: KDC answering", self.kdc.realm.realm)
-        return self._open
-
-    def handle(self, request: bytes, transport: str, peer: str | None = None) -> bytes | None:
-        if self.counters is None:
-            return self._answer(request, transport, peer)
-        start = time.perf_counter()
-        if self.is_open():
-            reply = self.kdc.handle(request, transport, peer=peer)
-            code = self.kdc.last_result  # known to the Kdc: no need to re-read the reply
-        else:
-            reply = self._answer(request, transport, peer)
-            code = None  # the gate's own error 29: counted from the reply
-        self.counters.observe(request, reply, time.perf_counter() - start, code)
-        cache = self.kdc.principals
-        if (
-            cache.synced_at is not self._store_state[0]
-            or cache.down_since is not self._store_state[1]
-        ):
-            # at most once per change poll: for /health, /metrics and the heartbeat
-            self._store_state = (cache.synced_at, cache.down_since)
-            self.counters.store_state(*self._store_state)
-        return reply
-
-    def _answer(self, request: bytes, transport: str, peer: str | None) -> bytes | None:
-        if self.is_open():
-            return self.kdc.handle(request, transport, peer=peer)
-        if not request or request[0] not in _KDC_REQ_TAGS:
-            return None
-        return build_krb_error(
-            KDC_ERR_SVC_UNAVAILABLE,
-            now=time.time(),
-            realm=self.kdc.realm.realm,
-            sname=self.kdc.realm.tgs_name,
-            e_text="realm not initialized yet",
-        )
 
 
 def make_handlers(
@@ -192,16 +109,8 @@ def make_handlers(
     if not logging.getLogger().handlers:
         _setup_logging(Path(log_file) if log_file else None, log_level)
     conf = load_conf_dir(conf_dir)
-    backend = open_backend_deferred(conf.backend)
-    kdc = Kdc(conf.kdc, backend)
     counters = KdcCounters.attach(counters_path) if counters_path else None
-    gate = RealmGate(kdc, backend, counters=counters)
-    return KdcHandlers(
-        handle=gate.handle,
-        too_big_reply=kdc.response_too_big,
-        field_toolong_reply=kdc.field_toolong,
-        generic_error_reply=kdc.generic_error,
-    )
+    return kdc_handlers(conf, counters)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -342,26 +251,9 @@ def _serve(conf: ConfDir, options: argparse.Namespace, on_ready: Callable[[], No
     except AdminError as exc:
         raise ConfigError(str(exc), str(conf.path / HAS_SERVER_CONF)) from None
 
-    actor = os_actor("has-server")
-    ports = (kdc_port(kdc), server_conf.https_port) if server_conf is not None else None
-
-    def register(backend: IdentityBackend) -> None:
-        register_node(backend, kdc, actor, host=kdc.kdc_host, ports=ports, principals=services)
-
     # One row per worker, plus room for restarted workers while a dead one's pid lingers.
     counters = KdcCounters.create(options.workers * 2 + 1)
-
-    def kdc_status() -> dict[str, object]:
-        view = kdc_view(counters.store_states(), kdc.stale_ok, time.time())
-        return {**counters.summary(), **view}
-
-    startup = StoreStartup(
-        conf,
-        register=register,
-        service_principals=services,
-        actor=actor,
-        kdc_status=kdc_status,
-    )
+    startup = node_startup(conf, server_conf, services, counters)
     try:
         startup.first_attempt()
     except BaseException:

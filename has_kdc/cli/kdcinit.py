@@ -75,7 +75,6 @@ from urllib.parse import urlsplit
 from has_kdc.admin import ADMIN_KEYTAB, Actor, admin_principal_name, os_actor
 from has_kdc.admin.cluster import cluster_report, render_text
 from has_kdc.admin.errors import AdminError
-from has_kdc.cli.backend_startup import open_backend_deferred
 from has_kdc.cli.shell import USER_ERRORS, Command, Console
 from has_kdc.client.admin_client import HasAdminClient, hadmin_trust_anchor
 from has_kdc.client.has_client import (
@@ -99,9 +98,10 @@ from has_kdc.conf.has_client import CA_ROOT_DEFAULT, CA_ROOT_ENV, find_admin_con
 from has_kdc.fileio import PUBLIC_MODE, SECRET_MODE, write_if_changed
 from has_kdc.formats import read_keytab
 from has_kdc.formats.keytab import parse_keytab
+from has_kdc.node.backend_startup import open_backend_deferred
+from has_kdc.node.errors import NodeError
+from has_kdc.node.service import HasService, InitOutcome
 from has_kdc.pki import PkiError, create_ca, issue_server_cert
-from has_kdc.web.errors import ApiError
-from has_kdc.web.service import HasService, InitOutcome
 from has_kdc.web.setup_window import SETUP_TOKEN_HEADER, read_setup_token
 from has_kdc.web.tls import DEFAULT_CA_FILE
 
@@ -113,7 +113,7 @@ KRB5_CONF = "krb5.conf"
 HAS_CLIENT_CONF = "has-client.conf"
 CA_ROOT_FILE = CA_ROOT_DEFAULT.name
 CORE_SITE_FRAGMENT = "core-site-has.xml"
-_FAILURES = (HasClientError, ApiError, PkiError)
+_FAILURES = (HasClientError, NodeError, PkiError)
 
 
 class KdcInitOps(Protocol):

@@ -45,6 +45,7 @@ from has_kdc.admin.hostroles import HOST_ROLES
 from has_kdc.backend import Principal
 from has_kdc.crypto import enctype_name
 from has_kdc.formats.keytab import keytab_to_bytes
+from has_kdc.node.service import check_host
 from has_kdc.principal import format_principal
 from has_kdc.web.actor import request_actor
 from has_kdc.web.api import PARAMS_KEY, decode_json
@@ -53,7 +54,6 @@ from has_kdc.web.cluster_view import nodes_json, nodes_page
 from has_kdc.web.context import CONTEXT, WebContext
 from has_kdc.web.errors import ApiError
 from has_kdc.web.routes import Param, Route
-from has_kdc.web.service import check_host
 
 __all__ = ["ROUTES"]
 

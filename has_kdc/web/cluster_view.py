@@ -20,9 +20,9 @@ from typing import Any
 from aiohttp import web
 
 from has_kdc.admin.cluster import cluster_report, kdc_view
+from has_kdc.node.service import HasService
 from has_kdc.web.context import CONTEXT, WebContext
 from has_kdc.web.metrics import MetricsText
-from has_kdc.web.service import HasService
 
 __all__ = ["REPORT_TTL", "cluster_metrics", "kdc_store_detail", "nodes_json", "nodes_page"]
 

@@ -13,6 +13,8 @@ exception                      status  error
 =============================  ======  =========================
 ApiError                       its     its own
 aiohttp HTTPException          its     from the status
+NodeConflict (node)            409     conflict
+NodeError, InvalidRequest      400     bad_request
 NoSuchPrincipalError           404     no_such_principal
 PrincipalExistsError           409     principal_exists
 RealmNotInitializedError       409     realm_not_initialized
@@ -42,6 +44,7 @@ from has_kdc.admin.errors import (
     RealmNotInitializedError,
 )
 from has_kdc.backend import BackendError, BackendUnavailable
+from has_kdc.node.errors import NodeConflict, NodeError
 from has_kdc.principal import PrincipalNameError
 
 __all__ = [
@@ -60,6 +63,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 DATABASE_ERRORS: tuple[type[Exception], ...] = (BackendError,)
 
 _MAPPING: tuple[tuple[type[Exception], int, str], ...] = (
+    (NodeConflict, 409, "conflict"),
+    (NodeError, 400, "bad_request"),  # InvalidRequest and any other refusal of the node
     (NoSuchPrincipalError, 404, "no_such_principal"),
     (PrincipalExistsError, 409, "principal_exists"),
     (RealmNotInitializedError, 409, "realm_not_initialized"),

@@ -36,7 +36,7 @@ from has_kdc.backend import BackendError
 from has_kdc.fileio import SECRET_MODE, write_atomic
 
 if TYPE_CHECKING:
-    from has_kdc.web.service import HasService
+    from has_kdc.node.service import HasService
 
 __all__ = [
     "SETUP_TOKEN_FILE",

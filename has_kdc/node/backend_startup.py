@@ -34,7 +34,7 @@ backend that connects on first use and reconnects by itself after a loss.
 
 How has-server uses this (``has_kdc/cli/has_server.py``)::
 
-    startup = StoreStartup(conf, register=...)
+    startup = node_startup(conf, server_conf, services, counters)   # a StoreStartup
     startup.first_attempt()        # config error: raises BackendError; unreachable: logs
     run_workers(..., on_ready=lambda: (on_ready(), startup.start_background()))
     startup.stop()
@@ -50,19 +50,22 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from has_kdc import __version__
 from has_kdc.admin import Actor, ensure_node_principals, is_initialized, os_actor, register_node
-from has_kdc.admin.cluster import HEARTBEAT_INTERVAL, node_status
+from has_kdc.admin.cluster import HEARTBEAT_INTERVAL, kdc_view, node_status
 from has_kdc.backend import BackendError, BackendUnavailable, IdentityBackend, open_backend
 from has_kdc.backend.hosts import format_address
-from has_kdc.conf import BackendConfig, ConfDir
+from has_kdc.conf import BackendConfig, ConfDir, HasServerConfig
+from has_kdc.node.realm_view import kdc_port
 
 __all__ = [
     "DEFAULT_INITIAL_DELAY",
     "DEFAULT_MAXIMUM_DELAY",
+    "NodeCounters",
     "StoreStartup",
+    "node_startup",
     "open_backend_deferred",
     "open_backend_with_retry",
     "store_location",
@@ -378,3 +381,39 @@ class StoreStartup:
         """Raise the configuration error the background retries met, if any."""
         if self.fatal is not None:
             raise self.fatal
+
+
+class NodeCounters(Protocol):
+    """What a heartbeat reports of the KDC (`has_kdc.web.metrics.KdcCounters`)."""
+
+    def summary(self) -> dict[str, int]: ...
+    def store_states(self) -> list[tuple[float | None, float | None]]: ...
+
+
+def node_startup(
+    conf: ConfDir,
+    server: HasServerConfig | None,
+    services: Sequence[str],
+    counters: NodeCounters,
+) -> StoreStartup:
+    """has-server's `StoreStartup`: the node registered with its KDC port, its HTTPS
+    port (when it serves HTTPS) and its SPNEGO principals ``services``, on behalf of
+    the local user via ``has-server``; heartbeats carry ``counters``' totals."""
+    kdc = conf.kdc
+    actor = os_actor("has-server")
+    ports = (kdc_port(kdc), server.https_port) if server is not None else None
+
+    def register(backend: IdentityBackend) -> None:
+        register_node(backend, kdc, actor, host=kdc.kdc_host, ports=ports, principals=services)
+
+    def kdc_status() -> dict[str, object]:
+        view = kdc_view(counters.store_states(), kdc.stale_ok, time.time())
+        return {**counters.summary(), **view}
+
+    return StoreStartup(
+        conf,
+        register=register,
+        service_principals=services,
+        actor=actor,
+        kdc_status=kdc_status,
+    )

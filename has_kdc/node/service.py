@@ -4,8 +4,9 @@
 and answers in plain Python: the client configs of the realm, realm initialization
 (and the admin keytab it yields), the node's KDC state, and the configuration edits
 HAS's ``conf/*`` endpoints make. The aiohttp handlers in `api` call it on worker
-threads; ``kdcinit --local`` calls it directly. Nothing here knows HTTP, but input
-errors are raised as `ApiError` 400/409, which the CLI prints as they are.
+threads; ``kdcinit --local`` calls it directly. Nothing here knows HTTP: a refusal is
+`InvalidRequest` or `NodeConflict` (`has_kdc.node.errors`), which the REST API answers
+with 400 or 409 and the CLI prints as it is.
 
 has-server.conf is re-read when its modification time changes, so ``enable_conf``
 and ``auth_type`` edits (HAS flips enable_conf in the file) apply without a restart.
@@ -51,9 +52,9 @@ from has_kdc.conf.edit import set_relations
 from has_kdc.conf.kdc import kdc_config_from_profile
 from has_kdc.fileio import PUBLIC_MODE, SECRET_MODE, write_if_changed
 from has_kdc.formats.keytab import keytab_to_bytes
-from has_kdc.web.errors import ApiError
-from has_kdc.web.realm_view import build_realm_view
-from has_kdc.web.tls import DEFAULT_CA_FILE
+from has_kdc.node.errors import InvalidRequest, NodeConflict
+from has_kdc.node.realm_view import build_realm_view
+from has_kdc.pki import CA_CERT_FILE
 
 __all__ = [
     "BACKEND_TYPES",
@@ -94,18 +95,18 @@ def check_host(value: str, what: str = "host") -> str:
     labels = text.rstrip(".").split(".")
     if text and len(text) <= 253 and all(_HOST_LABEL.match(label) for label in labels):
         return text
-    raise ApiError.bad_request(f"{what} {value!r} is not a host name or IP address")
+    raise InvalidRequest(f"{what} {value!r} is not a host name or IP address")
 
 
 def check_port(value: int, what: str = "port") -> int:
     if not 1 <= value <= 65535:
-        raise ApiError.bad_request(f"{what} {value} is not a port from 1 to 65535")
+        raise InvalidRequest(f"{what} {value} is not a port from 1 to 65535")
     return value
 
 
 def check_realm(value: str) -> str:
     if not _REALM.match(value):
-        raise ApiError.bad_request(
+        raise InvalidRequest(
             f"realm {value!r} is not a realm name (letters, digits, '.', '-', '_'; e.g. HADOOP.COM)"
         )
     return value
@@ -181,7 +182,7 @@ class HasService:
         try:
             return build_realm_view(self.backend(), self.conf.kdc, self.server_conf(), self.host)
         except ValueError as exc:  # nodes registered with ports that cannot be exported
-            raise ApiError(409, "conflict", str(exc)) from None
+            raise NodeConflict(str(exc)) from None
 
     def krb5_conf(self) -> str:
         return render_krb5_conf(self.realm_view())
@@ -195,7 +196,7 @@ class HasService:
     def ca_certificate(self) -> bytes | None:
         """The CA bundle clients should trust (PEM), if this node has one."""
         conf = self.server_conf()
-        for path in (conf.ssl_ca_file, self.conf_dir / DEFAULT_CA_FILE, conf.ssl_client_cert):
+        for path in (conf.ssl_ca_file, self.conf_dir / CA_CERT_FILE, conf.ssl_client_cert):
             if path is not None and path.is_file():
                 return path.read_bytes()
         return None
@@ -238,9 +239,7 @@ class HasService:
             except BackendError:
                 stored = None  # no database yet: HAS configures the KDC before the backend
             if stored is not None and stored != realm:
-                raise ApiError(
-                    409,
-                    "conflict",
+                raise NodeConflict(
                     f"the database already belongs to realm {stored}; configuring {realm} "
                     "would split the cluster",
                 )
@@ -258,7 +257,7 @@ class HasService:
             try:
                 kdc_config_from_profile(parse_profile(new, str(path)))
             except ConfigError as exc:
-                raise ApiError.bad_request(f"the new kdc.conf would not load: {exc}") from None
+                raise InvalidRequest(f"the new kdc.conf would not load: {exc}") from None
             changed = write_if_changed(path, new, _mode_of(path, PUBLIC_MODE))
             if not changed:
                 change.unchanged()
@@ -293,21 +292,21 @@ class HasService:
             password_given=password is not None,
         ) as change:
             if kind not in BACKEND_TYPES:
-                raise ApiError.bad_request(
+                raise InvalidRequest(
                     f"backendType {backend_type!r} is not supported; use "
                     f"{' or '.join(BACKEND_TYPES)} (HAS's json backend has no HA story)"
                 )
             lines = ["# backend.conf, written by has-kdc (conf/configkdcbackend)"]
             if kind == "mysql":
                 if not url or not user:
-                    raise ApiError.bad_request("the mysql backend needs url and user")
+                    raise InvalidRequest("the mysql backend needs url and user")
                 for name, value in (("url", url), ("user", user), ("password", password)):
                     if value is not None and (
                         any(c in value for c in "\r\n") or value != value.strip()
                     ):
-                        raise ApiError.bad_request(f"{name} must be one line without outer spaces")
+                        raise InvalidRequest(f"{name} must be one line without outer spaces")
                 if password is not None and password.startswith('"'):
-                    raise ApiError.bad_request(
+                    raise InvalidRequest(
                         "a password starting with a double quote cannot be written to "
                         "backend.conf; set mysql_password_file there instead"
                     )
@@ -322,7 +321,7 @@ class HasService:
                 lines.append("kdc_identity_backend = sqlite")
                 if directory:
                     if any(c in directory for c in "\r\n"):
-                        raise ApiError.bad_request("dir must be one line")
+                        raise InvalidRequest("dir must be one line")
                     lines.append(f"sqlite_path = {Path(directory) / 'has.sqlite'}")
             text = "\n".join(lines) + "\n"
             try:
@@ -333,7 +332,7 @@ class HasService:
                 )
             except ConfigError as exc:
                 # The message names url/user problems; the password never appears in it.
-                raise ApiError.bad_request(f"the new backend.conf would not load: {exc}") from None
+                raise InvalidRequest(f"the new backend.conf would not load: {exc}") from None
             changed = write_if_changed(path, text, SECRET_MODE)
             if not changed:
                 change.unchanged()
@@ -347,7 +346,7 @@ class HasService:
             "setplugin", str(path), atomic=False, plugin=plugin
         ) as change:
             if not _PLUGIN.match(plugin):
-                raise ApiError.bad_request(
+                raise InvalidRequest(
                     f"plugin {plugin!r} is not a plugin name (a word such as MySQL or RAM)"
                 )
             text = path.read_text(encoding="utf-8") if path.exists() else ""
@@ -355,9 +354,7 @@ class HasService:
             try:
                 parse_has_server_conf(new, str(path))
             except ConfigError as exc:
-                raise ApiError.bad_request(
-                    f"the new has-server.conf would not load: {exc}"
-                ) from None
+                raise InvalidRequest(f"the new has-server.conf would not load: {exc}") from None
             changed = write_if_changed(path, new, _mode_of(path, PUBLIC_MODE))
             if not changed:
                 change.unchanged()

@@ -10,8 +10,6 @@ of the node answering, since HAS nodes share their ports.
 
 from __future__ import annotations
 
-import logging
-
 from has_kdc.admin.realm import NODE_KEY_PREFIX
 from has_kdc.backend import IdentityBackend
 from has_kdc.conf import HasServerConfig, KdcConfig
@@ -23,8 +21,6 @@ __all__ = [
     "kdc_port",
     "node_ports",
 ]
-
-log = logging.getLogger("has_kdc.web")
 
 
 def kdc_port(kdc: KdcConfig) -> int:
