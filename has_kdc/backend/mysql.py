@@ -79,6 +79,7 @@ from has_kdc.backend.rows import (
     CHANGE_LOG_RETENTION,
     POLICY_COLUMNS,
     USER_COLUMNS,
+    PrincipalSelect,
     added,
     audit_conditions,
     audit_record_from_row,
@@ -91,7 +92,6 @@ from has_kdc.backend.rows import (
     pattern_as_like,
     plugin_user_from_row,
     policy_from_row,
-    principal_columns,
     principals_from_rows,
     prune_due,
     renamed,
@@ -424,7 +424,7 @@ def glob_to_like(glob: str) -> str:
 # ---------------------------------------------------------------------- backend
 
 
-class MysqlBackend(IdentityBackend):
+class MysqlBackend(PrincipalSelect, IdentityBackend):
     """``IdentityBackend`` over one MySQL or MariaDB database (PyMySQL), on one or more hosts.
 
     Nothing is opened until the first call, so an object can be made while the
@@ -434,6 +434,8 @@ class MysqlBackend(IdentityBackend):
     """
 
     latest_schema_version = LATEST_VERSION
+
+    _KEY_COLUMN = "key_contents"
 
     def __init__(
         self,
@@ -1041,25 +1043,6 @@ class MysqlBackend(IdentityBackend):
         return int(count)
 
     # ---------------------------------------------------------------- principals
-
-    def _columns(self) -> tuple[str, ...]:
-        """The principals columns of this store's schema (read once; again after migrate)."""
-        if self._principal_columns is None:
-            version = self.schema_version()
-            if version == 0:
-                return principal_columns(0)
-            self._principal_columns = principal_columns(version)
-        return self._principal_columns
-
-    @property
-    def _SELECT(self) -> str:
-        # Built from the fixed column lists of backend.rows, never from input.
-        return (
-            "SELECT "  # noqa: S608
-            + ", ".join(f"p.{c}" for c in self._columns())
-            + ", k.enctype, k.kvno, k.key_contents, k.salt, k.s2kparams FROM principals p "
-            "LEFT JOIN principal_keys k ON k.principal_id = p.id "
-        )
 
     @staticmethod
     def _name_param(name: str) -> bytes:

@@ -12,7 +12,7 @@ SQL and its connection handling.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 from has_kdc.backend.errors import BackendError, SchemaError
@@ -37,6 +37,7 @@ __all__ = [
     "PRUNE_EVERY",
     "SETTABLE",
     "USER_COLUMNS",
+    "PrincipalSelect",
     "added",
     "audit_conditions",
     "audit_record_from_row",
@@ -93,6 +94,36 @@ def principal_columns(schema_version: int) -> tuple[str, ...]:
     if 0 < schema_version < PASSWORD_STATE_VERSION:
         return BASE_COLUMNS
     return COLUMNS
+
+
+class PrincipalSelect:
+    """The principals columns a store's schema has and the SELECT that reads a
+    principal with its keys, shared by both stores (they differ in the key column's
+    name only). The store sets ``_principal_columns`` to None after a migration."""
+
+    _principal_columns: tuple[str, ...] | None = None
+    #: the column that holds a key's bytes
+    _KEY_COLUMN = "key"
+    schema_version: Callable[[], int]  # the store's own
+
+    def _columns(self) -> tuple[str, ...]:
+        """The principals columns of this store's schema (read once; again after migrate)."""
+        if self._principal_columns is None:
+            version = self.schema_version()
+            if version == 0:
+                return principal_columns(0)
+            self._principal_columns = principal_columns(version)
+        return self._principal_columns
+
+    @property
+    def _SELECT(self) -> str:
+        # Built from the fixed column lists of this module, never from input.
+        return (
+            "SELECT "  # noqa: S608
+            + ", ".join(f"p.{c}" for c in self._columns())
+            + f", k.enctype, k.kvno, k.{self._KEY_COLUMN}, k.salt, k.s2kparams FROM principals p "
+            "LEFT JOIN principal_keys k ON k.principal_id = p.id "
+        )
 
 
 def settable(columns: tuple[str, ...]) -> tuple[str, ...]:

@@ -53,6 +53,7 @@ from has_kdc.backend.rows import (
     CHANGE_LOG_RETENTION,
     POLICY_COLUMNS,
     USER_COLUMNS,
+    PrincipalSelect,
     added,
     audit_conditions,
     audit_record_from_row,
@@ -65,7 +66,6 @@ from has_kdc.backend.rows import (
     pattern_as_glob,
     plugin_user_from_row,
     policy_from_row,
-    principal_columns,
     principals_from_rows,
     prune_due,
     renamed,
@@ -215,7 +215,7 @@ def _create_private_file(path: Path) -> None:
         os.close(fd)
 
 
-class SqliteBackend(IdentityBackend):
+class SqliteBackend(PrincipalSelect, IdentityBackend):
     """``IdentityBackend`` over one SQLite file."""
 
     latest_schema_version = LATEST_VERSION
@@ -333,25 +333,6 @@ class SqliteBackend(IdentityBackend):
         return int(row[0])
 
     # ---------------------------------------------------------------- principals
-
-    def _columns(self) -> tuple[str, ...]:
-        """The principals columns of this store's schema (read once; again after migrate)."""
-        if self._principal_columns is None:
-            version = self.schema_version()
-            if version == 0:
-                return principal_columns(0)
-            self._principal_columns = principal_columns(version)
-        return self._principal_columns
-
-    @property
-    def _SELECT(self) -> str:
-        # Built from the fixed column lists of backend.rows, never from input.
-        return (
-            "SELECT "  # noqa: S608
-            + ", ".join(f"p.{c}" for c in self._columns())
-            + ", k.enctype, k.kvno, k.key, k.salt, k.s2kparams FROM principals p "
-            "LEFT JOIN principal_keys k ON k.principal_id = p.id "
-        )
 
     def get_principal(self, name: str) -> Principal | None:
         if not storable_name(name):
