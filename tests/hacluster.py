@@ -121,6 +121,40 @@ def running_cluster(
             node.stop()
 
 
+@contextlib.contextmanager
+def node_on_own_mariadb(tmp_path: Path, realm: str) -> Iterator[tuple[object, HasNode]]:
+    """A started has-server node on 127.0.0.1 over a MariaDB of its own (``tests.mariadb``),
+    for tests that stop and start the database under it; both stopped at the end."""
+    from tests.mariadb import MariaDb
+
+    db = MariaDb(tmp_path / "db")
+    db.start()
+    try:
+        db.create_database("has", "has", "has-Secret-9")
+        config = BackendConfig(
+            kind="mysql",
+            mysql_host=db.host,
+            mysql_port=db.port,
+            mysql_database="has",
+            mysql_user="has",
+            mysql_password="has-Secret-9",
+        )
+        node = HasNode(
+            tmp_path / "node",
+            realm,
+            "127.0.0.1",
+            backend=config,
+            https_port=port_free_on_all(("127.0.0.1",)),
+        )
+        node.start()
+        try:
+            yield db, node
+        finally:
+            node.stop()
+    finally:
+        db.stop()
+
+
 def probe(host: str, port: int, principal: str, timeout: float = 3.0) -> int | None:
     """What one KDC answers to one AS-REQ for ``principal``: error code, 0, or None."""
     cname, realm = principal_name(principal, REALM)

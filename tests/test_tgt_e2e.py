@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from has_kdc.formats import read_ccache, read_keytab
-from tests.hacluster import running_cluster
+from tests.hacluster import node_on_own_mariadb, running_cluster
 from tests.hasnode import HasNode, script
 from tests.mitkrb import MitClient
 
@@ -174,58 +174,30 @@ def test_plugin_logins_through_a_database_outage(tmp_path):
     """A plugin user who logged in before the database went away logs in during the
     outage (password hash and principal from the node's memory, within kdc_stale_ok);
     one never seen gets 503; a password changed before the outage is the one that works."""
-    from has_kdc.conf import BackendConfig
-    from tests.hacluster import port_free_on_all
-    from tests.mariadb import MariaDb
+    with node_on_own_mariadb(tmp_path, REALM) as (db, node):
+        node.kdcinit("init", "-p", str(node.tmp))
+        exported = tmp_path / "client-conf"
+        exported.mkdir()
+        node.kdcinit("gethas", "-p", str(exported))
+        node.hadmin("addpluginuser", "-pw", "old", "hdfs")
+        node.hadmin("addpluginuser", "-pw", "never", "yarn")
+        env = {
+            "userName": "hdfs",
+            "password": "old",
+            "KRB5CCNAME": f"FILE:{tmp_path / 'cc'}",
+            "CA_ROOT": str(node.ca_file),
+        }
+        login_test("tgt", str(exported), "MySQL", env=env, check=True)
+        node.hadmin("resetpluginuser", "-pw", "new", "hdfs")
+        env["password"] = "new"
+        login_test("tgt", str(exported), "MySQL", env=env, check=True)
 
-    db = MariaDb(tmp_path / "db")
-    db.start()
-    try:
-        db.create_database("has", "has", "has-Secret-9")
-        config = BackendConfig(
-            kind="mysql",
-            mysql_host=db.host,
-            mysql_port=db.port,
-            mysql_database="has",
-            mysql_user="has",
-            mysql_password="has-Secret-9",
-        )
-        node = HasNode(
-            tmp_path / "node",
-            REALM,
-            "127.0.0.1",
-            backend=config,
-            https_port=port_free_on_all(("127.0.0.1",)),
-        )
-        node.start()
-        try:
-            node.kdcinit("init", "-p", str(node.tmp))
-            exported = tmp_path / "client-conf"
-            exported.mkdir()
-            node.kdcinit("gethas", "-p", str(exported))
-            node.hadmin("addpluginuser", "-pw", "old", "hdfs")
-            node.hadmin("addpluginuser", "-pw", "never", "yarn")
-            env = {
-                "userName": "hdfs",
-                "password": "old",
-                "KRB5CCNAME": f"FILE:{tmp_path / 'cc'}",
-                "CA_ROOT": str(node.ca_file),
-            }
-            login_test("tgt", str(exported), "MySQL", env=env, check=True)
-            node.hadmin("resetpluginuser", "-pw", "new", "hdfs")
-            env["password"] = "new"
-            login_test("tgt", str(exported), "MySQL", env=env, check=True)
-
-            db.stop()
-            during = login_test("tgt", str(exported), "MySQL", env=env, check=True)
-            assert f"Login successful for hdfs@{REALM}" in during.stdout
-            stale = login_test("tgt", str(exported), "MySQL", env={**env, "password": "old"})
-            assert stale.returncode == 1 and "wrong user name or password" in stale.stderr
-            unseen = login_test(
-                "tgt", str(exported), "MySQL", env={**env, "userName": "yarn", "password": "never"}
-            )
-            assert unseen.returncode == 1 and "503" in unseen.stderr
-        finally:
-            node.stop()
-    finally:
         db.stop()
+        during = login_test("tgt", str(exported), "MySQL", env=env, check=True)
+        assert f"Login successful for hdfs@{REALM}" in during.stdout
+        stale = login_test("tgt", str(exported), "MySQL", env={**env, "password": "old"})
+        assert stale.returncode == 1 and "wrong user name or password" in stale.stderr
+        unseen = login_test(
+            "tgt", str(exported), "MySQL", env={**env, "userName": "yarn", "password": "never"}
+        )
+        assert unseen.returncode == 1 and "503" in unseen.stderr

@@ -22,7 +22,7 @@ import pytest
 from has_kdc.client.has_client import HasClientError, HasHttpsClient
 from has_kdc.conf import read_has_client_conf
 from has_kdc.formats.keytab import read_keytab
-from tests.hacluster import port_free_on_all, running_cluster
+from tests.hacluster import node_on_own_mariadb, running_cluster
 from tests.hasnode import HasNode
 from tests.mitkrb import MitClient
 
@@ -146,59 +146,32 @@ def test_a_silent_node_costs_the_connect_limit_not_the_read_limit(cluster):
 
 
 def test_health_and_metrics_report_a_stopped_database(tmp_path):
-    from has_kdc.conf import BackendConfig
-    from tests.mariadb import MariaDb
-
-    db = MariaDb(tmp_path / "db")
-    db.start()
-    try:
-        db.create_database("has", "has", "has-Secret-9")
-        config = BackendConfig(
-            kind="mysql",
-            mysql_host=db.host,
-            mysql_port=db.port,
-            mysql_database="has",
-            mysql_user="has",
-            mysql_password="has-Secret-9",
-        )
-        node = HasNode(
-            tmp_path / "node",
-            REALM,
-            "127.0.0.1",
-            backend=config,
-            https_port=port_free_on_all(("127.0.0.1",)),
-        )
-        node.start()
-        try:
-            node.kdcinit("init", "-p", str(node.tmp))
-            client = node.https_client(timeout=20)
-            assert client.get("health").json()["status"] == "ok"
-            assert "has_database_up 1" in client.get("/metrics").text()
-            db.stop()
-            with pytest.raises(HasClientError) as info:
-                client.get("health")
-            assert info.value.status == 503
-            status, body = _raw_json(client, "health")
-            assert status == 503
-            assert body["database"]["reachable"] is False and "error" in body["database"]
-            assert body["kdc"]["listening"] is True
-            metrics = client.get("/metrics").text()
-            assert "has_database_up 0" in metrics
-            assert "has_realm_initialized 0" in metrics
-            assert _metric(metrics, "has_web_database_errors_total") >= 2
-            with pytest.raises(HasClientError) as info:
-                client.get("getkrb5conf")
-            assert info.value.status == 503 and info.value.error == "database_unavailable"
-            db.start()  # recovery without restarting has-server (after its reconnect pause)
-            deadline = time.monotonic() + 30
-            while _raw_json(client, "health")[0] != 200:
-                assert time.monotonic() < deadline, "has-server did not reconnect"
-                time.sleep(0.5)
-            assert client.get("health").json()["status"] == "ok"
-        finally:
-            node.stop()
-    finally:
+    with node_on_own_mariadb(tmp_path, REALM) as (db, node):
+        node.kdcinit("init", "-p", str(node.tmp))
+        client = node.https_client(timeout=20)
+        assert client.get("health").json()["status"] == "ok"
+        assert "has_database_up 1" in client.get("/metrics").text()
         db.stop()
+        with pytest.raises(HasClientError) as info:
+            client.get("health")
+        assert info.value.status == 503
+        status, body = _raw_json(client, "health")
+        assert status == 503
+        assert body["database"]["reachable"] is False and "error" in body["database"]
+        assert body["kdc"]["listening"] is True
+        metrics = client.get("/metrics").text()
+        assert "has_database_up 0" in metrics
+        assert "has_realm_initialized 0" in metrics
+        assert _metric(metrics, "has_web_database_errors_total") >= 2
+        with pytest.raises(HasClientError) as info:
+            client.get("getkrb5conf")
+        assert info.value.status == 503 and info.value.error == "database_unavailable"
+        db.start()  # recovery without restarting has-server (after its reconnect pause)
+        deadline = time.monotonic() + 30
+        while _raw_json(client, "health")[0] != 200:
+            assert time.monotonic() < deadline, "has-server did not reconnect"
+            time.sleep(0.5)
+        assert client.get("health").json()["status"] == "ok"
 
 
 def _raw_json(client: HasHttpsClient, path: str) -> tuple[int, dict]:
