@@ -15,14 +15,19 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from has_kdc.formats import read_keytab
 from tests.hasnode import HasNode
-from tests.test_key_rotation import SERVICE, eventually, keytab_kvnos, stored_kvnos, ticket_kvno
+from tests.test_key_rotation import (
+    SERVICE,
+    fresh_ticket_kvno,
+    keytab_kvnos,
+    stored_kvnos,
+    ticket_kvno,
+)
 
 pytestmark = [pytest.mark.mit, pytest.mark.ansible]
 
@@ -33,14 +38,9 @@ COPIED = re.compile(r"^changed: \[kdc -> app-host\]", re.M)
 
 
 @pytest.fixture
-def node(tmp_path: Path) -> Iterator[HasNode]:
-    node = HasNode(tmp_path / "node", "HADOOP.COM")
-    node.init()
-    node.start()
-    try:
-        yield node
-    finally:
-        node.stop()
+def node(has_node: HasNode) -> HasNode:
+    """conftest's initialized, started node of HADOOP.COM."""
+    return has_node
 
 
 def playbook(tmp: Path, node: HasNode, keytab: Path, step: str, *extra: str) -> tuple[int, str]:
@@ -126,7 +126,7 @@ def test_rotate_then_purge_with_no_failed_kinit_or_kvno(node: HasNode, tmp_path:
             svc.kinit_keytab(SERVICE, held)
             if kept != {2}:
                 assert ticket_kvno(before, "-k", str(held), SERVICE) == 1
-            assert eventually(lambda k=held: ticket_kvno(now, "-k", str(k), SERVICE)) == current
+            fresh_ticket_kvno(now, current, "-k", str(held), SERVICE)
 
     changed, out = playbook(tmp_path, node, keytab, "export")
     assert changed == 2 and COPIED.search(out)
