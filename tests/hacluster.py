@@ -155,6 +155,20 @@ def node_on_own_mariadb(tmp_path: Path, realm: str) -> Iterator[tuple[object, Ha
         db.stop()
 
 
+def eventually(check: Callable[[], T], timeout: float = 10.0) -> T:
+    """``check()`` until it stops raising AssertionError (then its value), for at most
+    ``timeout`` s: a KDC sees a change made through any node within about a second (its
+    principal cache polls the store's change counter)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return check()
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def probe(host: str, port: int, principal: str, timeout: float = 3.0) -> int | None:
     """What one KDC answers to one AS-REQ for ``principal``: error code, 0, or None."""
     cname, realm = principal_name(principal, REALM)

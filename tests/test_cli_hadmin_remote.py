@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from has_kdc.client.admin_client import HasAdminClient
 from has_kdc.client.has_client import HasClientError
 from has_kdc.conf import read_has_server_conf
 from has_kdc.formats import read_keytab
+from tests.hacluster import eventually
 from tests.hasnode import script
 from tests.mitkrb import render_krb5_conf
 from tests.spnego_cluster import ADDRESSES, ADMIN, REALM, SpnegoCluster
@@ -83,19 +83,6 @@ def hadmin_remote(
             f"stdout: {proc.stdout}\nstderr: {proc.stderr}"
         )
     return proc
-
-
-def eventually(check, timeout: float = 5.0):
-    """``check()`` until it passes: a KDC sees a change made through any node within
-    about a second (its principal cache polls the store's change counter)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return check()
-        except AssertionError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
 
 
 def test_principal_commands_change_the_realm(cluster, conf_dir, tmp_path):

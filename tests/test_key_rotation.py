@@ -13,16 +13,14 @@ from __future__ import annotations
 
 import json
 import re
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 
 from has_kdc.backend import open_backend
 from has_kdc.conf import load_conf_dir
 from has_kdc.formats import read_keytab
+from tests.hacluster import eventually
 from tests.hasnode import HasNode
 from tests.mitkrb import MitClient
 
@@ -31,26 +29,12 @@ pytestmark = pytest.mark.mit
 REALM = "HADOOP.COM"
 SERVICE = f"svc/app.example.com@{REALM}"
 KRBTGT = f"krbtgt/{REALM}@{REALM}"
-T = TypeVar("T")
 
 
 @pytest.fixture
 def node(has_node: HasNode) -> HasNode:
     """conftest's initialized, started node of HADOOP.COM."""
     return has_node
-
-
-def eventually(check: Callable[[], T], timeout: float = 10.0) -> T:
-    """``check()`` until it passes: the KDC sees a change made by hadmin-local within
-    about a second (its principal cache polls the store's change counter)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return check()
-        except AssertionError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
 
 
 def stored_kvnos(node: HasNode, name: str) -> tuple[int, set[int]]:
