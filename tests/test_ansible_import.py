@@ -8,7 +8,6 @@ never a key or a password; a password inside the source URL is refused.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -19,6 +18,7 @@ import pytest
 from has_kdc.backend import open_backend
 from has_kdc.conf import load_conf_dir
 from tests import kerby_data
+from tests.ansible_env import ansible_env
 from tests.hasnode import HasNode
 
 REPO = Path(__file__).resolve().parent.parent
@@ -33,16 +33,7 @@ def module(tmp: Path, args: dict[str, object], *extra: str) -> dict:
     argv = [str(ANSIBLE), "localhost", "-i", "localhost,", "-c", "local"]
     argv += ["-e", f"ansible_python_interpreter={sys.executable}"]
     argv += ["-m", "has_realm_import", "-a", json.dumps(args), *extra]
-    env = dict(
-        os.environ,
-        ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_LOCAL_TEMP=str(tmp / "ansible-tmp"),
-        ANSIBLE_REMOTE_TEMP=str(tmp / "ansible-tmp"),
-        ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-        ANSIBLE_STDOUT_CALLBACK="minimal",
-        ANSIBLE_CALLBACK_RESULT_FORMAT="json",
-    )
+    env = ansible_env(tmp)
     proc = subprocess.run(
         argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=180, check=False
     )

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.ansible_env import ansible_env
 from tests.mariadb import free_tcp_port
 from tests.mitkrb import MitClient
 
@@ -109,14 +110,7 @@ class Deployment:
         extra = vars_file or self.vars_file
         argv = [str(PLAYBOOK), playbook, "-i", "inventory/local", "-e", f"@{extra}"]
         argv += list(args)
-        env = dict(
-            os.environ,
-            ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
-            ANSIBLE_NOCOLOR="1",
-            ANSIBLE_FORCE_COLOR="0",
-            ANSIBLE_LOCAL_TEMP=str(self.base / "ansible-tmp"),
-            ANSIBLE_REMOTE_TEMP=str(self.base / "ansible-tmp"),
-        )
+        env = ansible_env(self.base, json_results=False, ANSIBLE_FORCE_COLOR="0")
         started = time.monotonic()
         proc = subprocess.run(
             argv,
@@ -138,16 +132,7 @@ class Deployment:
         argv = [str(ANSIBLE), host, "-i", "inventory/local", "-e", f"@{self.vars_file}"]
         argv += ["-e", f"ansible_python_interpreter={self.node_dir(host)}/venv/bin/python"]
         argv += ["-m", name, "-a", json.dumps(args), *extra]
-        env = dict(
-            os.environ,
-            ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
-            ANSIBLE_NOCOLOR="1",
-            ANSIBLE_LOCAL_TEMP=str(self.base / "ansible-tmp"),
-            ANSIBLE_REMOTE_TEMP=str(self.base / "ansible-tmp"),
-            ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-            ANSIBLE_STDOUT_CALLBACK="minimal",
-            ANSIBLE_CALLBACK_RESULT_FORMAT="json",
-        )
+        env = ansible_env(self.base)
         proc = subprocess.run(
             argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False
         )

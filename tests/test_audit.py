@@ -48,6 +48,7 @@ from has_kdc.conf import BackendConfig, load_conf_dir
 from has_kdc.formats import read_keytab
 from has_kdc.node.backend_startup import StoreStartup
 from has_kdc.web import default_routes
+from tests.ansible_env import ansible_env
 from tests.hasnode import HasNode
 from tests.webnode import ADMIN, REALM, make_node
 
@@ -765,15 +766,7 @@ def run_module(name: str, args: dict[str, object], env: dict[str, str] | None = 
         "-a",
         json.dumps(args),
     ]
-    environ = dict(
-        os.environ,
-        ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-        ANSIBLE_STDOUT_CALLBACK="minimal",
-        ANSIBLE_CALLBACK_RESULT_FORMAT="json",
-        **(env or {}),
-    )
+    environ = ansible_env(**(env or {}))
     proc = subprocess.run(
         argv, cwd=REPO, env=environ, capture_output=True, text=True, timeout=300, check=False
     )

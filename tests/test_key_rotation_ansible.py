@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from has_kdc.formats import read_keytab
+from tests.ansible_env import ansible_env
 from tests.hasnode import HasNode
 from tests.test_key_rotation import (
     SERVICE,
@@ -68,13 +68,7 @@ def playbook(tmp: Path, node: HasNode, keytab: Path, step: str, *extra: str) -> 
     )
     copy = {"host": "app-host", "path": str(keytab.with_suffix(".copy"))}
     keytabs = [{"path": str(keytab), "principals": [SERVICE], "copy_to": [copy]}]
-    env = dict(
-        os.environ,
-        ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_LOCAL_TEMP=str(tmp / "ansible-tmp"),
-        ANSIBLE_REMOTE_TEMP=str(tmp / "ansible-tmp"),
-    )
+    env = ansible_env(tmp, json_results=False)
     proc = subprocess.run(
         [
             str(PLAYBOOK),

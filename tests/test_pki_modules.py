@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from has_kdc.pki import key_sha256, load_certificate
+from tests.ansible_env import ansible_env
 
 REPO = Path(__file__).resolve().parent.parent
 ANSIBLE = Path(sys.executable).parent / "ansible"
@@ -57,16 +58,7 @@ class Hosts:
         argv = [str(ANSIBLE), "localhost", "-i", "localhost,", "-c", "local"]
         argv += ["-e", f"ansible_python_interpreter={sys.executable}"]
         argv += ["-m", module, "-a", json.dumps(args), *flags]
-        env = dict(
-            os.environ,
-            ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
-            ANSIBLE_NOCOLOR="1",
-            ANSIBLE_LOCAL_TEMP=str(self.base / "ansible-tmp"),
-            ANSIBLE_REMOTE_TEMP=str(self.base / "ansible-tmp"),
-            ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-            ANSIBLE_STDOUT_CALLBACK="minimal",
-            ANSIBLE_CALLBACK_RESULT_FORMAT="json",
-        )
+        env = ansible_env(self.base)
         proc = subprocess.run(
             argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False
         )
