@@ -256,6 +256,10 @@ _CONNECTION_LOST = frozenset(
 _CANNOT_CONNECT = frozenset({2002, 2003, 2005, 1040, 1129, 1203})
 _BUSY = frozenset({1205})  # lock wait timeout
 _DEADLOCK = 1213  # InnoDB deadlock, or a Galera certification conflict: all rolled back
+# Galera aborts a local transaction that stands in the way of a replicated write or a
+# schema change (TOI) while a statement of it runs: that statement answers "Query
+# execution was interrupted"; the transaction is rolled back and can be run again.
+_INTERRUPTED = 1317
 _NOT_READY = frozenset({1047})  # WSREP has not yet prepared node for application use
 _COMMIT_FAILED = 1180  # Got error ... during COMMIT (e.g. Galera replication failed)
 _UNKNOWN_VARIABLE = 1193
@@ -764,6 +768,11 @@ class MysqlBackend(PrincipalSelect, IdentityBackend):
             return _ConnectionLost(
                 f"{self.where}: the commit failed, it may or may not have been applied ({detail})",
                 during_commit=True,
+            )
+        if code == _INTERRUPTED:
+            return TransactionConflict(
+                f"{self.where}: the transaction was aborted by a concurrent change or schema "
+                f"change ({detail}); it can be run again"
             )
         if code == _DEADLOCK:
             return TransactionConflict(
