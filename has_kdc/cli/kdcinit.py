@@ -101,9 +101,8 @@ from has_kdc.formats.keytab import parse_keytab
 from has_kdc.node.backend_startup import open_backend_deferred
 from has_kdc.node.errors import NodeError
 from has_kdc.node.service import HasService, InitOutcome
-from has_kdc.pki import PkiError, create_ca, issue_server_cert
+from has_kdc.pki import CA_CERT_FILE, PkiError, create_ca, issue_server_cert
 from has_kdc.web.setup_window import SETUP_TOKEN_HEADER, read_setup_token
-from has_kdc.web.tls import DEFAULT_CA_FILE
 
 __all__ = ["KdcInitTool", "LocalOps", "RemoteOps", "main"]
 
@@ -284,7 +283,7 @@ def trust_anchor(
         return server.ssl_ca_file
     if env.get(CA_ROOT_ENV):
         return Path(env[CA_ROOT_ENV])
-    local = conf_dir / DEFAULT_CA_FILE
+    local = conf_dir / CA_CERT_FILE
     return local if local.is_file() else CA_ROOT_DEFAULT
 
 

@@ -22,10 +22,10 @@ import ssl
 from pathlib import Path
 
 from has_kdc.conf import ConfigError, HasServerConfig
+from has_kdc.pki import CA_CERT_FILE
 from has_kdc.web.keystore import load_keystore_chain
 
 __all__ = [
-    "DEFAULT_CA_FILE",
     "DEFAULT_CERT_FILE",
     "DEFAULT_KEY_FILE",
     "TLS12_CIPHERS",
@@ -36,7 +36,6 @@ __all__ = [
 
 DEFAULT_CERT_FILE = "server.pem"
 DEFAULT_KEY_FILE = "server.key"
-DEFAULT_CA_FILE = "ca-root.pem"
 
 TLS12_CIPHERS = ":".join(
     (
@@ -57,7 +56,7 @@ def server_tls_files(
     base = Path(conf_dir)
     cert = conf.ssl_cert_file or base / DEFAULT_CERT_FILE
     key = conf.ssl_key_file or base / DEFAULT_KEY_FILE
-    ca = conf.ssl_ca_file or base / DEFAULT_CA_FILE
+    ca = conf.ssl_ca_file or base / CA_CERT_FILE
     where = conf.source or str(base / "has-server.conf")
     if not cert.is_file() or not key.is_file():
         missing = cert if not cert.is_file() else key
