@@ -11,6 +11,7 @@ import http.client
 import json
 import os
 import shutil
+import socket
 import stat
 import time
 from collections.abc import Iterator
@@ -124,8 +125,6 @@ def test_config_endpoints_and_errors_through_kdcinit(cluster, tmp_path):
 @pytest.mark.timeout(30)
 def test_a_silent_node_costs_the_connect_limit_not_the_read_limit(cluster):
     """A node cut off mid-handshake is given up after the connect limit; the next answers."""
-    import socket
-
     _node1, node2 = cluster
     with socket.socket() as silent:  # accepts TCP (backlog) but never speaks TLS
         silent.bind((HOSTS[0], 0))
