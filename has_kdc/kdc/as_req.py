@@ -30,6 +30,8 @@ Kerby and Active Directory do: clients that copy the reply into a credential cac
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from has_kdc.asn1.codec import (
     decode_encrypted_data,
     decode_pa_enc_ts_enc,
@@ -62,7 +64,10 @@ from has_kdc.asn1.constants import (
     NT_ENTERPRISE,
     NT_PRINCIPAL,
     PA_ENC_TIMESTAMP,
+    PA_ENCRYPTED_CHALLENGE,
     PA_ETYPE_INFO2,
+    PA_FX_COOKIE,
+    PA_FX_FAST,
 )
 from has_kdc.asn1.errors import Asn1Error
 from has_kdc.asn1.messages import (
@@ -92,6 +97,14 @@ from has_kdc.kdc.context import (
     wire_name_text,
 )
 from has_kdc.kdc.errors import KdcError
+from has_kdc.kdc.fast_armor import (
+    MIT_COOKIE,
+    encrypted_challenge_reply,
+    fast_reply_padata,
+    find_fast,
+    strengthen,
+    verify_encrypted_challenge,
+)
 from has_kdc.kdc.policy import FLAG, OPT
 from has_kdc.kdc.principal_cache import CachedPrincipal
 from has_kdc.principal import PrincipalNameError, parse_principal
@@ -103,12 +116,19 @@ _EMPTY_TRANSITED = TransitedEncoding(DOMAIN_X500_COMPRESS, b"")
 
 
 def process_as_req(ctx: RealmContext, req: KdcReq, now: float, rlog: RequestLog) -> bytes:
-    """Answer one AS-REQ with the encoded AS-REP; raise ``KdcError`` to refuse it."""
-    body = req.req_body
+    """Answer one AS-REQ with the encoded AS-REP; raise ``KdcError`` to refuse it.
+
+    An armored request (PA-FX-FAST) is unwrapped first and answered armored (see
+    ``fast_armor``); its inner request is then processed like any other.
+    """
     kdc_time = int(now)
-    rlog.etypes = body.etypes
+    rlog.etypes = req.req_body.etypes
     if req.msg_type != KRB_AS_REQ:
         raise KdcError(KRB_ERR_GENERIC, "VALIDATE_MESSAGE_TYPE")
+    outer_body = req.req_body_der if req.req_body_der is not None else encode(req.req_body)
+    req, fast = find_fast(ctx, req, now, rlog, checksummed=outer_body)
+    body = req.req_body
+    rlog.etypes = body.etypes
     if body.cname is None:
         raise KdcError(KDC_ERR_C_PRINCIPAL_UNKNOWN, "NULL_CLIENT")
     cname_text = store_name(body.cname, body.realm)
@@ -148,11 +168,24 @@ def process_as_req(ctx: RealmContext, req: KdcReq, now: float, rlog: RequestLog)
     if reply_etype is None:
         raise KdcError(KDC_ERR_ETYPE_NOSUPP, "CANT_FIND_CLIENT_KEY")
     reply_key = client.current_keys[reply_etype]
-    etype_info2, method_data = _hint_list(client, reply_key)
+    etype_info2, method_data = _hint_list(client, reply_key, armored=fast is not None)
 
+    challenge_key: EncryptionKey | None = None
     for pa in req.padata:
         if pa.padata_type == PA_ENC_TIMESTAMP:
             _verify_enc_timestamp(ctx, client, pa.padata_value, kdc_time, method_data)
+            flags |= FLAG.PRE_AUTHENT
+            break
+        if pa.padata_type == PA_ENCRYPTED_CHALLENGE and fast is not None:
+            keys = tuple(
+                EncryptionKey(k.enctype, k.key)
+                for e, k in client.current_keys.items()
+                if e in body.etypes and e in ctx.permitted
+            )
+            failed = KdcError(KDC_ERR_PREAUTH_FAILED, "PREAUTH_FAILED", method_data)
+            challenge_key = verify_encrypted_challenge(
+                fast, pa.padata_value, keys, kdc_time, ctx.clock_skew, failed
+            )
             flags |= FLAG.PRE_AUTHENT
             break
     if cp.requires_preauth and not flags & FLAG.PRE_AUTHENT:
@@ -168,14 +201,35 @@ def process_as_req(ctx: RealmContext, req: KdcReq, now: float, rlog: RequestLog)
         sname = PrincipalName(body.sname.name_type, server.components)
     else:
         sname = body.sname
+    reply_as_key = EncryptionKey(reply_etype, reply_key.key)
+    padata: tuple[PAData, ...] = (etype_info2,)
+    fast_padata = None
+    if fast is not None:
+        inner_padata = padata
+        if challenge_key is not None:
+            inner_padata += (encrypted_challenge_reply(fast, challenge_key, now),)
+        strengthen_key, reply_as_key = strengthen(reply_as_key)
+
+        def fast_padata(ticket: Ticket) -> tuple[PAData, ...]:
+            return fast_reply_padata(
+                fast,
+                padata=inner_padata,
+                strengthen_key=strengthen_key,
+                ticket=ticket,
+                crealm=ctx.realm,
+                cname=cname,
+                now=now,
+            )
+
     reply, ticket_etype = build_as_rep(
         ctx,
         server=server,
         cname=cname,
         sname=sname,
         session_etype=session_etype,
-        reply_key=EncryptionKey(reply_etype, reply_key.key),
-        padata=(etype_info2,),
+        reply_key=reply_as_key,
+        padata=padata,
+        fast_padata=fast_padata,
         flags=flags,
         kdc_time=kdc_time,
         starttime=starttime,
@@ -206,13 +260,16 @@ def build_as_rep(
     addresses: tuple[HostAddress, ...] | None,
     nonce: int,
     key_expiration: int | None,
+    fast_padata: Callable[[Ticket], tuple[PAData, ...]] | None = None,
 ) -> tuple[bytes, int]:
     """The encoded AS-REP once every check has passed, and the enctype of its ticket.
 
     A new session key, the ticket under the server's key, and the reply part under
     ``reply_key`` (usage 3). Shared by the AS exchange and by TGT-over-HTTPS
     (`has_kdc.kdc.issue`), whose reply key comes from the authentication plugin.
-    Raises ``KdcError`` when the server has no key the realm permits.
+    Raises ``KdcError`` when the server has no key the realm permits. An armored
+    request's reply padata is ``fast_padata`` of the ticket (its FAST ``finished``
+    checksums the ticket) instead of ``padata``.
     """
     session_et = enctype_by_id(session_etype)
     session_key = EncryptionKey(session_etype, session_et.random_key())
@@ -259,6 +316,8 @@ def build_as_rep(
         application_tag=APP_ENC_AS_REP_PART,
     )
     reply_et = enctype_by_id(reply_key.keytype)
+    if fast_padata is not None:
+        padata = fast_padata(ticket)
     reply = KdcRep(
         msg_type=KRB_AS_REP,
         padata=padata,
@@ -325,20 +384,32 @@ def _validate_as_request(
         raise KdcError(KDC_ERR_MUST_USE_USER2USER, "SERVICE NOT ALLOWED")
 
 
-def _hint_list(client: CachedPrincipal, reply_key: KeyData) -> tuple[PAData, bytes]:
+def _hint_list(
+    client: CachedPrincipal, reply_key: KeyData, *, armored: bool = False
+) -> tuple[PAData, bytes]:
     """PA-ETYPE-INFO2 for the reply key, and the METHOD-DATA hints for errors.
 
     MIT sends one ETYPE-INFO2 entry, for the key it will use (``add_etype_info``);
     its salt is what lets the client turn the password into that key. The hints
-    are PA-ETYPE-INFO2 then an empty PA-ENC-TIMESTAMP. Both only change with the
-    principal, so they are encoded once per cached principal and key.
+    are MIT's ``get_preauth_hint_list`` and ``prepare_error_as``: an empty
+    PA-FX-FAST (FAST is offered), PA-ETYPE-INFO2, the method — an empty
+    PA-ENC-TIMESTAMP, or inside FAST an empty PA-ENCRYPTED-CHALLENGE instead —
+    and PA-FX-COOKIE "MIT". Both only change with the principal, so they are
+    encoded once per cached principal and key.
     """
-    memo_key = ("hints", reply_key.kvno, reply_key.enctype)
+    memo_key = ("hints", reply_key.kvno, reply_key.enctype, armored)
     cached = client.memo.get(memo_key)
     if cached is None:
         entry = ETypeInfo2Entry(reply_key.enctype, client.salt(reply_key), reply_key.s2kparams)
         etype_info2 = PAData(PA_ETYPE_INFO2, encode_etype_info2((entry,)))
-        cached = (etype_info2, encode_method_data((etype_info2, PAData(PA_ENC_TIMESTAMP, b""))))
+        method = PA_ENCRYPTED_CHALLENGE if armored else PA_ENC_TIMESTAMP
+        hints = (
+            PAData(PA_FX_FAST, b""),
+            etype_info2,
+            PAData(method, b""),
+            PAData(PA_FX_COOKIE, MIT_COOKIE),
+        )
+        cached = (etype_info2, encode_method_data(hints))
         client.memo[memo_key] = cached
     return cached  # type: ignore[return-value]
 
