@@ -42,6 +42,8 @@ from has_kdc.asn1.constants import (
     KU_TICKET,
     PA_ENC_TIMESTAMP,
     PA_ETYPE_INFO2,
+    PA_FX_COOKIE,
+    PA_FX_FAST,
     KDCOptions,
     TicketFlags,
 )
@@ -791,14 +793,14 @@ def _malformed_padata(key: EncryptionKey) -> dict[str, PAData]:
 )
 def test_malformed_enc_timestamp_is_preauth_failed(node, user, case) -> None:
     """A PA-ENC-TIMESTAMP that does not decode or decrypt is KDC_ERR_PREAUTH_FAILED (24)
-    with METHOD-DATA hints, as MIT krb5kdc answers each of these packets (MIT's hints
-    also offer FAST and a cookie, which has-kdc does not implement)."""
+    with METHOD-DATA hints, as MIT krb5kdc answers each of these packets (FAST offered,
+    the salt, the method, MIT's cookie)."""
     key = _user_key(node, user)
     reply = udp_exchange(node, _as_req_with(user, [_malformed_padata(key)[case]]))
     error = decode_krb_error(reply)
     assert error.error_code == KDC_ERR_PREAUTH_FAILED
     hints = [pa.padata_type for pa in decode_method_data(error.e_data)]
-    assert hints == [PA_ETYPE_INFO2, PA_ENC_TIMESTAMP]
+    assert hints == [PA_FX_FAST, PA_ETYPE_INFO2, PA_ENC_TIMESTAMP, PA_FX_COOKIE]
 
 
 def test_unknown_padata_type_is_ignored(node, user) -> None:
