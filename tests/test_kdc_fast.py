@@ -107,8 +107,8 @@ def test_encrypted_challenge_logs_in_and_the_reply_is_strengthened_and_finished(
     assert reply.enc_part.flags & TicketFlags.PRE_AUTHENT
     assert reply.reply_key != key  # strengthened: the long-term key alone does not open it
     types = [p.padata_type for p in reply.response.padata]
-    assert types == [PA_ETYPE_INFO2, PA_ENCRYPTED_CHALLENGE]
-    kdc_time = fc.kdc_challenge_time(armor.armor_key, key, reply.response.padata[1].padata_value)
+    assert types == [PA_ENCRYPTED_CHALLENGE, PA_ETYPE_INFO2]  # MIT's order
+    kdc_time = fc.kdc_challenge_time(armor.armor_key, key, reply.response.padata[0].padata_value)
     assert kdc_time == int(clock())
     assert [p.padata_type for p in reply.rep.padata] == [PA_FX_FAST]
 

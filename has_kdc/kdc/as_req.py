@@ -206,8 +206,8 @@ def process_as_req(ctx: RealmContext, req: KdcReq, now: float, rlog: RequestLog)
     fast_padata = None
     if fast is not None:
         inner_padata = padata
-        if challenge_key is not None:
-            inner_padata += (encrypted_challenge_reply(fast, challenge_key, now),)
+        if challenge_key is not None:  # first, as in MIT's reply
+            inner_padata = (encrypted_challenge_reply(fast, challenge_key, now), *padata)
         strengthen_key, reply_as_key = strengthen(reply_as_key)
 
         def fast_padata(ticket: Ticket) -> tuple[PAData, ...]:
