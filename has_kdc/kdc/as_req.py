@@ -58,6 +58,7 @@ from has_kdc.asn1.constants import (
     KRB_AS_REQ,
     KRB_ERR_GENERIC,
     KU_AS_REP_ENC_PART,
+    KU_AS_REQ,
     KU_PA_ENC_TIMESTAMP,
     KU_TICKET,
     LR_NONE,
@@ -68,9 +69,11 @@ from has_kdc.asn1.constants import (
     PA_ETYPE_INFO2,
     PA_FX_COOKIE,
     PA_FX_FAST,
+    PA_REQ_ENC_PA_REP,
 )
 from has_kdc.asn1.errors import Asn1Error
 from has_kdc.asn1.messages import (
+    Checksum,
     EncKdcRepPart,
     EncryptedData,
     EncryptionKey,
@@ -87,7 +90,7 @@ from has_kdc.asn1.messages import (
 )
 from has_kdc.backend.errors import BackendError
 from has_kdc.backend.model import KeyData
-from has_kdc.crypto import CryptoError, enctype_by_id
+from has_kdc.crypto import CryptoError, checksum_for_enctype, enctype_by_id
 from has_kdc.kdc import policy
 from has_kdc.kdc.context import (
     PWCHANGE_SERVICE,
@@ -115,17 +118,26 @@ _LAST_REQ_NONE = (LastReqEntry(LR_NONE, 0),)
 _EMPTY_TRANSITED = TransitedEncoding(DOMAIN_X500_COMPRESS, b"")
 
 
-def process_as_req(ctx: RealmContext, req: KdcReq, now: float, rlog: RequestLog) -> bytes:
+def process_as_req(
+    ctx: RealmContext,
+    req: KdcReq,
+    now: float,
+    rlog: RequestLog,
+    request_der: bytes | None = None,
+) -> bytes:
     """Answer one AS-REQ with the encoded AS-REP; raise ``KdcError`` to refuse it.
 
     An armored request (PA-FX-FAST) is unwrapped first and answered armored (see
     ``fast_armor``); its inner request is then processed like any other.
+    ``request_der`` is the request as received: a client that sends
+    PA-REQ-ENC-PA-REP gets its checksum back (RFC 6806 §11).
     """
     kdc_time = int(now)
     rlog.etypes = req.req_body.etypes
     if req.msg_type != KRB_AS_REQ:
         raise KdcError(KRB_ERR_GENERIC, "VALIDATE_MESSAGE_TYPE")
     outer_body = req.req_body_der if req.req_body_der is not None else encode(req.req_body)
+    whole_request = request_der if request_der is not None else encode(req)
     req, fast = find_fast(ctx, req, now, rlog, checksummed=outer_body)
     body = req.req_body
     rlog.etypes = body.etypes
@@ -201,6 +213,10 @@ def process_as_req(ctx: RealmContext, req: KdcReq, now: float, rlog: RequestLog)
         sname = PrincipalName(body.sname.name_type, server.components)
     else:
         sname = body.sname
+    enc_pa_rep_over = None
+    if any(pa.padata_type == PA_REQ_ENC_PA_REP for pa in req.padata):
+        flags |= FLAG.ENC_PA_REP
+        enc_pa_rep_over = whole_request
     reply_as_key = EncryptionKey(reply_etype, reply_key.key)
     padata: tuple[PAData, ...] = (etype_info2,)
     fast_padata = None
@@ -230,6 +246,7 @@ def process_as_req(ctx: RealmContext, req: KdcReq, now: float, rlog: RequestLog)
         reply_key=reply_as_key,
         padata=padata,
         fast_padata=fast_padata,
+        enc_pa_rep_over=enc_pa_rep_over,
         flags=flags,
         kdc_time=kdc_time,
         starttime=starttime,
@@ -261,6 +278,7 @@ def build_as_rep(
     nonce: int,
     key_expiration: int | None,
     fast_padata: Callable[[Ticket], tuple[PAData, ...]] | None = None,
+    enc_pa_rep_over: bytes | None = None,
 ) -> tuple[bytes, int]:
     """The encoded AS-REP once every check has passed, and the enctype of its ticket.
 
@@ -269,7 +287,11 @@ def build_as_rep(
     (`has_kdc.kdc.issue`), whose reply key comes from the authentication plugin.
     Raises ``KdcError`` when the server has no key the realm permits. An armored
     request's reply padata is ``fast_padata`` of the ticket (its FAST ``finished``
-    checksums the ticket) instead of ``padata``.
+    checksums the ticket) instead of ``padata``. ``enc_pa_rep_over`` is the AS-REQ of
+    a client that asked for PA-REQ-ENC-PA-REP: the reply part then carries its
+    checksum under the reply key (usage 56) and an empty PA-FX-FAST, which is how an
+    MIT client learns, protected, that the KDC offers FAST (MIT
+    ``kdc_handle_protected_negotiation``).
     """
     session_et = enctype_by_id(session_etype)
     session_key = EncryptionKey(session_etype, session_et.random_key())
@@ -313,6 +335,7 @@ def build_as_rep(
         srealm=ctx.realm,
         sname=sname,
         caddr=addresses,
+        encrypted_pa_data=_protected_negotiation(reply_key, enc_pa_rep_over),
         application_tag=APP_ENC_AS_REP_PART,
     )
     reply_et = enctype_by_id(reply_key.keytype)
@@ -331,6 +354,19 @@ def build_as_rep(
         ),
     )
     return encode(reply), ticket_etype
+
+
+def _protected_negotiation(
+    reply_key: EncryptionKey, request_der: bytes | None
+) -> tuple[PAData, ...] | None:
+    if request_der is None:
+        return None
+    ctype = checksum_for_enctype(reply_key.keytype)
+    value = ctype.checksum(reply_key.keyvalue, KU_AS_REQ, request_der)
+    return (
+        PAData(PA_REQ_ENC_PA_REP, encode(Checksum(ctype.cksumtype, value))),
+        PAData(PA_FX_FAST, b""),
+    )
 
 
 def _client_lookup_name(cname: PrincipalName, realm: str, text: str | None) -> str | None:

@@ -212,7 +212,7 @@ class Kdc:
         rlog = RequestLog(kind, peer or "")
         try:
             if kind == "AS_REQ":
-                reply = process_as_req(self.realm, req, now, rlog)
+                reply = process_as_req(self.realm, req, now, rlog, request)
             else:
                 reply = process_tgs_req(self.realm, req, now, rlog, peer)
         except KdcError as err:
