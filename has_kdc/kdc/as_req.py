@@ -137,7 +137,7 @@ def process_as_req(
     if req.msg_type != KRB_AS_REQ:
         raise KdcError(KRB_ERR_GENERIC, "VALIDATE_MESSAGE_TYPE")
     outer_body = req.req_body_der if req.req_body_der is not None else encode(req.req_body)
-    whole_request = request_der if request_der is not None else encode(req)
+    outer = req
     req, fast = find_fast(ctx, req, now, rlog, checksummed=outer_body)
     body = req.req_body
     rlog.etypes = body.etypes
@@ -216,7 +216,7 @@ def process_as_req(
     enc_pa_rep_over = None
     if any(pa.padata_type == PA_REQ_ENC_PA_REP for pa in req.padata):
         flags |= FLAG.ENC_PA_REP
-        enc_pa_rep_over = whole_request
+        enc_pa_rep_over = request_der if request_der is not None else encode(outer)
     reply_as_key = EncryptionKey(reply_etype, reply_key.key)
     padata: tuple[PAData, ...] = (etype_info2,)
     fast_padata = None
