@@ -10,9 +10,12 @@ PREAUTH_REQUIRED reveals only what MIT's does.
 Pre-authentication is PA-ENC-TIMESTAMP (RFC 4120 §5.2.7.2): the client encrypts the
 current time under its long-term key (usage 1). A wrong key is
 KDC_ERR_PREAUTH_FAILED (MIT kinit: "Password incorrect"), a timestamp outside the
-clock skew KRB_AP_ERR_SKEW. Both PREAUTH_REQUIRED and PREAUTH_FAILED carry
-METHOD-DATA with PA-ETYPE-INFO2 (enctype, salt, s2kparams of the reply key) and an
-empty PA-ENC-TIMESTAMP, which is how the client learns the salt to derive its key.
+clock skew KRB_AP_ERR_SKEW. Both PREAUTH_REQUIRED and PREAUTH_FAILED carry MIT's
+METHOD-DATA: an empty PA-FX-FAST, PA-ETYPE-INFO2 (enctype, salt, s2kparams of the
+reply key: how the client learns the salt to derive its key), an empty
+PA-ENC-TIMESTAMP and PA-FX-COOKIE "MIT". An armored request (FAST, RFC 6113) is
+unwrapped first, offered and answered with PA-ENCRYPTED-CHALLENGE instead, and
+answered armored: see ``fast_armor`` and docs/fast.md.
 
 Like MIT, the AS-REP itself always carries PA-ETYPE-INFO2 for the reply key. Its
 encrypted part is EncASRepPart ([APPLICATION 25]), as RFC 4120 §5.4.2 defines it,
