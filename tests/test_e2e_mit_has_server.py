@@ -325,11 +325,13 @@ def test_kinit_with_one_enctype_allowed(node, client, user, etype) -> None:
         [
             f"Getting initial credentials for {user.principal}",
             "Received error from KDC: -1765328359/Additional pre-authentication required",
-            "Processing preauth types: PA-ETYPE-INFO2 (19), PA-ENC-TIMESTAMP (2)",
+            "Processing preauth types: PA-FX-FAST (136), PA-ETYPE-INFO2 (19), "
+            "PA-ENC-TIMESTAMP (2), PA-FX-COOKIE (133)",
             f'Selected etype info: etype {short}, salt "{REALM}{user.name}"',
             f"AS key obtained for encrypted timestamp: {short}/",
             f"AS key determined by preauth: {short}/",
             f"Decrypted AS reply; session key is: {short}/",
+            "FAST negotiation: available",  # RFC 6806 §11, as with MIT's KDC
         ],
     )
     tgt = only_tgt(client, user.principal)
@@ -351,7 +353,8 @@ def test_kinit_with_all_enctypes_strongest_first(node, client, user) -> None:
     expect_trace(
         trace,
         [
-            "Processing preauth types: PA-ETYPE-INFO2 (19), PA-ENC-TIMESTAMP (2)",
+            "Processing preauth types: PA-FX-FAST (136), PA-ETYPE-INFO2 (19), "
+            "PA-ENC-TIMESTAMP (2), PA-FX-COOKIE (133)",
             f'Selected etype info: etype aes256-sha2, salt "{REALM}{user.name}", '
             'params "\\x00\\x00\\x80\\x00"',
             "Decrypted AS reply; session key is: aes256-sha2/",
