@@ -62,6 +62,7 @@ from has_kdc.client.kdc_client import Credentials, build_tgs_req
 from has_kdc.crypto import cf2_mixed, checksum_for_enctype, enctype_by_id
 
 KRB_ERROR_TAG = 0x7E
+HIDE_CLIENT_NAMES = 0x40000000  # FastOptions bit 1
 
 
 def cf2_key(k1: EncryptionKey, p1: bytes, k2: EncryptionKey, p2: bytes) -> EncryptionKey:
@@ -214,7 +215,8 @@ def check_finished(response: KrbFastResponse, armor_key: EncryptionKey, rep: Kdc
     ctype.verify(
         armor_key.keyvalue, KU_FAST_FINISHED, ticket_der, finished.ticket_checksum.checksum
     )
-    assert (finished.crealm, finished.cname) == (rep.crealm, rep.cname)
+    if rep.crealm != "WELLKNOWN:ANONYMOUS":  # hide-client-names: the name is only inside
+        assert (finished.crealm, finished.cname) == (rep.crealm, rep.cname)
 
 
 def armored_tgs_req(
@@ -224,6 +226,7 @@ def armored_tgs_req(
     realm: str,
     now: float,
     ap_req_armor_from: Credentials | None = None,
+    fast_options: int = 0,
 ) -> tuple[KdcReq, Armor, EncryptionKey]:
     """A TGS-REQ armored by its own PA-TGS-REQ (RFC 6113 §5.4.1.1): authenticator
     subkey + TGT session key. With ``ap_req_armor_from``, an AP-REQ armor is added,
@@ -234,7 +237,11 @@ def armored_tgs_req(
     armor = Armor(cf2_key(subkey, b"subkeyarmor", tgt.session_key, b"ticketarmor"), None)
     if ap_req_armor_from is not None:
         armor = Armor(armor.armor_key, ap_req_armor(ap_req_armor_from, now).ap_req)
-    return armor_request(plain, armor, checksummed=pa_tgs_req), armor, subkey
+    return (
+        armor_request(plain, armor, checksummed=pa_tgs_req, fast_options=fast_options),
+        armor,
+        subkey,
+    )
 
 
 def read_tgs_rep(data: bytes, armor_key: EncryptionKey, subkey: EncryptionKey) -> ArmoredReply:

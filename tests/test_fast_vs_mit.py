@@ -62,6 +62,8 @@ def summary_of_error(data: bytes, armor_key) -> tuple:
         tuple(err.hint_types),
         cookie,
         err.response.nonce,
+        (err.outer.crealm, err.outer.cname),
+        (err.inner.crealm, err.inner.cname),
     )
 
 
@@ -72,6 +74,7 @@ def run_case(send, case: str) -> tuple:
     armor = fc.ap_req_armor(armor_tgt, now)
     key = user_key()
     base = build_as_req(USER, REALM, etypes=(18, 17), nonce=12345, now=now)
+    hide = fc.HIDE_CLIENT_NAMES if "hide" in case else 0
     if case.startswith("tgs"):
         server = (
             SERVICE
@@ -80,20 +83,30 @@ def run_case(send, case: str) -> tuple:
         )
         extra = armor_tgt if case == "tgs ap-req armor" else None
         req, tgs_armor, subkey = fc.armored_tgs_req(
-            armor_tgt, server, realm=REALM, now=now, ap_req_armor_from=extra
+            armor_tgt, server, realm=REALM, now=now, ap_req_armor_from=extra, fast_options=hide
         )
         data = send(encode(req))
         if fc.is_error(data):
             error = decode_krb_error(data)
             if error.e_data and 136 in [p.padata_type for p in decode_method_data(error.e_data)]:
-                return summary_of_error(data, tgs_armor.armor_key)[:-1]
+                # MIT names the TGT's client in every TGS error, has-kdc names none
+                # (so far, with or without FAST): compared up to the names.
+                summary = summary_of_error(data, tgs_armor.armor_key)
+                assert summary[7] == req.req_body.nonce
+                return summary[:7]
             return ("plain error", error.error_code, error.e_text)
         reply = fc.read_tgs_rep(data, tgs_armor.armor_key, subkey)
-        return ("TGS-REP", reply.enc_part.sname, tuple(p.padata_type for p in reply.rep.padata))
+        return (
+            "TGS-REP",
+            reply.enc_part.sname,
+            tuple(p.padata_type for p in reply.rep.padata),
+            (reply.rep.crealm, reply.rep.cname),
+            (reply.response.finished.crealm, reply.response.finished.cname),
+        )
     padata: list = []
-    options = 0
+    options = hide
     tamper = False
-    if case == "encrypted challenge":
+    if case in ("encrypted challenge", "hide client"):
         padata = [fc.encrypted_challenge(armor.armor_key, key, now)]
     elif case == "wrong password":
         padata = [fc.encrypted_challenge(armor.armor_key, user_key("wrong"), now)]
@@ -121,6 +134,8 @@ def run_case(send, case: str) -> tuple:
         tuple(p.padata_type for p in reply.rep.padata),
         tuple(p.padata_type for p in reply.response.padata),
         reply.response.strengthen_key is not None,
+        (reply.rep.crealm, reply.rep.cname),
+        (reply.response.finished.crealm, reply.response.finished.cname),
     )
 
 
@@ -135,6 +150,9 @@ CASES = [
     "tgs",
     "tgs ap-req armor",
     "tgs unknown server",
+    "hide client",
+    "hide client no preauth",
+    "tgs hide client",
 ]
 
 

@@ -110,6 +110,7 @@ from has_kdc.kdc.fast_armor import (
     find_fast,
     strengthen,
     verify_encrypted_challenge,
+    visible_client,
 )
 from has_kdc.kdc.policy import FLAG, OPT
 from has_kdc.kdc.principal_cache import CachedPrincipal
@@ -250,6 +251,7 @@ def process_as_req(
         padata=padata,
         fast_padata=fast_padata,
         enc_pa_rep_over=enc_pa_rep_over,
+        visible_client=visible_client(fast, ctx.realm, cname),
         flags=flags,
         kdc_time=kdc_time,
         starttime=starttime,
@@ -282,6 +284,7 @@ def build_as_rep(
     key_expiration: int | None,
     fast_padata: Callable[[Ticket], tuple[PAData, ...]] | None = None,
     enc_pa_rep_over: bytes | None = None,
+    visible_client: tuple[str, PrincipalName] | None = None,
 ) -> tuple[bytes, int]:
     """The encoded AS-REP once every check has passed, and the enctype of its ticket.
 
@@ -294,7 +297,8 @@ def build_as_rep(
     a client that asked for PA-REQ-ENC-PA-REP: the reply part then carries its
     checksum under the reply key (usage 56) and an empty PA-FX-FAST, which is how an
     MIT client learns, protected, that the KDC offers FAST (MIT
-    ``kdc_handle_protected_negotiation``).
+    ``kdc_handle_protected_negotiation``). ``visible_client`` replaces the client
+    named outside the encrypted parts (FAST's hide-client-names).
     """
     session_et = enctype_by_id(session_etype)
     session_key = EncryptionKey(session_etype, session_et.random_key())
@@ -344,11 +348,12 @@ def build_as_rep(
     reply_et = enctype_by_id(reply_key.keytype)
     if fast_padata is not None:
         padata = fast_padata(ticket)
+    rep_crealm, rep_cname = visible_client or (ctx.realm, cname)
     reply = KdcRep(
         msg_type=KRB_AS_REP,
         padata=padata,
-        crealm=ctx.realm,
-        cname=cname,
+        crealm=rep_crealm,
+        cname=rep_cname,
         ticket=ticket,
         # No kvno: MIT's KDC sets it only after encoding, so it never reaches the wire.
         enc_part=EncryptedData(

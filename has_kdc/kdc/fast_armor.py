@@ -57,6 +57,7 @@ from has_kdc.asn1.constants import (
     KU_FAST_REP,
     KU_FAST_REQ_CHKSUM,
     KU_TICKET,
+    NT_WELLKNOWN,
     PA_ENCRYPTED_CHALLENGE,
     PA_FX_ERROR,
     PA_FX_FAST,
@@ -94,7 +95,10 @@ from has_kdc.kdc.context import RealmContext, RequestLog
 from has_kdc.kdc.errors import KdcError
 
 __all__ = [
+    "ANONYMOUS",
+    "ANONYMOUS_REALM",
     "FX_FAST_ARMOR_AP_REQUEST",
+    "HIDE_CLIENT_NAMES",
     "FastState",
     "armor_key_from",
     "encrypted_challenge_reply",
@@ -103,12 +107,18 @@ __all__ = [
     "find_fast",
     "strengthen",
     "verify_encrypted_challenge",
+    "visible_client",
 ]
 
 FX_FAST_ARMOR_AP_REQUEST = 1
 #: FastOptions bits 0-15 are critical; of them only hide-client-names (bit 1) is
 #: known. MIT's UNSUPPORTED_CRITICAL_FAST_OPTIONS.
 UNSUPPORTED_CRITICAL_FAST_OPTIONS = 0xBFFF0000
+#: hide-client-names: the client's name appears only inside the armor; outside it
+#: is the anonymous principal (RFC 6113 §5.4.1, MIT ``kdc_fast_hide_client``).
+HIDE_CLIENT_NAMES = 0x40000000
+ANONYMOUS_REALM = "WELLKNOWN:ANONYMOUS"
+ANONYMOUS = PrincipalName(NT_WELLKNOWN, ("WELLKNOWN", "ANONYMOUS"))
 #: The "cookie" MIT sends when no pre-authentication module has state to keep: the
 #: client echoes it and neither side reads it.
 MIT_COOKIE = b"MIT"
@@ -124,6 +134,16 @@ class FastState:
     nonce: int
     fast_options: int = 0
     body: KdcReqBody | None = None
+
+
+def visible_client(
+    fast: FastState | None, crealm: str, cname: PrincipalName
+) -> tuple[str, PrincipalName]:
+    """The client a reply or error names outside the armor: the anonymous principal
+    when the armored request asked to hide client names, else the client."""
+    if fast is not None and fast.fast_options & HIDE_CLIENT_NAMES:
+        return ANONYMOUS_REALM, ANONYMOUS
+    return crealm, cname
 
 
 def armor_key_from(subkey: EncryptionKey, session: EncryptionKey) -> EncryptionKey:

@@ -39,7 +39,7 @@ from has_kdc.conf.kdc import KdcConfig
 from has_kdc.kdc.as_req import process_as_req
 from has_kdc.kdc.context import RealmContext, RequestLog
 from has_kdc.kdc.errors import KdcError, build_krb_error
-from has_kdc.kdc.fast_armor import FastState, fast_error_e_data
+from has_kdc.kdc.fast_armor import FastState, fast_error_e_data, visible_client
 from has_kdc.kdc.principal_cache import (
     DEFAULT_MAX_ENTRIES,
     DEFAULT_REFRESH_INTERVAL,
@@ -252,13 +252,16 @@ class Kdc:
             )
             hints = decode_method_data(e_data) if e_data else ()
             e_data = encode_method_data(fast_error_e_data(fast, hints, encode(inner)))
+        crealm, cname = body.realm, body.cname
+        if kind == "AS_REQ" and cname is not None:
+            crealm, cname = visible_client(fast, crealm, cname)
         return build_krb_error(
             err.code,
             now=now,
             realm=body.realm,
             sname=body.sname or self.realm.tgs_name,
-            crealm=body.realm if kind == "AS_REQ" else None,
-            cname=body.cname if kind == "AS_REQ" else None,
+            crealm=crealm if kind == "AS_REQ" else None,
+            cname=cname if kind == "AS_REQ" else None,
             e_text=err.status,
             e_data=e_data,
         )

@@ -90,7 +90,13 @@ from has_kdc.crypto import (
 from has_kdc.kdc import policy
 from has_kdc.kdc.context import RealmContext, RequestLog, store_name, wire_name_text
 from has_kdc.kdc.errors import KdcError
-from has_kdc.kdc.fast_armor import FastState, fast_reply_padata, find_fast, strengthen
+from has_kdc.kdc.fast_armor import (
+    FastState,
+    fast_reply_padata,
+    find_fast,
+    strengthen,
+    visible_client,
+)
 from has_kdc.kdc.policy import FLAG, OPT
 from has_kdc.kdc.principal_cache import CachedPrincipal
 
@@ -226,11 +232,12 @@ def process_tgs_req(
         cipher = reply_et.encrypt(reply_key.keyvalue, usage, encode(enc_rep))
     except CryptoError:
         raise KdcError(KDC_ERR_ETYPE_NOSUPP, "BAD_ENCRYPTION_TYPE") from None
+    rep_crealm, rep_cname = visible_client(fast, tgt.crealm, tgt.cname)
     reply = KdcRep(
         msg_type=KRB_TGS_REP,
         padata=padata,
-        crealm=tgt.crealm,
-        cname=tgt.cname,
+        crealm=rep_crealm,
+        cname=rep_cname,
         ticket=ticket,
         enc_part=EncryptedData(reply_key.keytype, cipher),
     )
