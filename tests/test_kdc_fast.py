@@ -26,10 +26,11 @@ from has_kdc.asn1.constants import (
     PA_FX_FAST,
     TicketFlags,
 )
-from has_kdc.asn1.messages import ETypeInfo2Entry, PrincipalName
+from has_kdc.asn1.messages import EncryptionKey, ETypeInfo2Entry, PrincipalName
 from has_kdc.client.kdc_client import (
     KdcClient,
     build_as_req,
+    build_tgs_req,
     decrypt_tgs_rep,
     pa_enc_timestamp,
     string_to_key,
@@ -223,3 +224,32 @@ def test_clients_without_fast_are_answered_as_before(realm) -> None:
     _, _, _, client, _ = realm
     tgt = client.get_tgt("alice", "alice-pw")
     assert client.get_service_ticket(tgt, "host/server.example.com").sname == HOST
+
+
+def test_hide_client_names_shows_the_anonymous_principal_outside(realm) -> None:
+    _, send, clock, _, armor_tgt = realm
+    armor = fc.ap_req_armor(armor_tgt, clock())
+    key = alice_key()
+    req = fc.armor_request(
+        build_as_req(ALICE, REALM, now=clock()),
+        armor,
+        inner_padata=[fc.encrypted_challenge(armor.armor_key, key, clock())],
+        fast_options=fc.HIDE_CLIENT_NAMES,
+    )
+    reply = fc.read_as_rep(send(encode(req)), armor.armor_key, key)
+    assert (reply.rep.crealm, reply.rep.cname.components) == (
+        "WELLKNOWN:ANONYMOUS",
+        ("WELLKNOWN", "ANONYMOUS"),
+    )
+    assert reply.response.finished.cname == ALICE  # the name travels inside only
+
+
+def test_armor_subkey_of_an_enctype_we_lack_is_a_plain_error(realm) -> None:
+    _, send, clock, client, _ = realm
+    tgt = client.get_tgt("alice", "alice-pw")
+    rc4_subkey = EncryptionKey(23, bytes(16))
+    plain = build_tgs_req(tgt, HOST, realm=REALM, subkey=rc4_subkey, now=clock())
+    pa_tgs_req = plain.padata[0].padata_value
+    req = fc.armor_request(plain, fc.Armor(fc.random_key(18), None), checksummed=pa_tgs_req)
+    error = decode_krb_error(send(encode(req)))
+    assert (error.error_code, error.e_text) == (60, "FIND_FAST")

@@ -181,14 +181,17 @@ def find_fast(
         armored = decode_pa_fx_fast_request(value)
     except Asn1Error:
         raise KdcError(KRB_ERR_GENERIC, _STATUS) from None
-    if armored.armor is not None:
-        if armored.armor.armor_type != FX_FAST_ARMOR_AP_REQUEST or tgs_keys is not None:
+    try:
+        if armored.armor is not None:
+            if armored.armor.armor_type != FX_FAST_ARMOR_AP_REQUEST or tgs_keys is not None:
+                raise KdcError(KDC_ERR_PREAUTH_FAILED, _STATUS)
+            armor_key = _ap_request_armor(ctx, armored.armor.armor_value, int(now))
+        elif tgs_keys is not None and tgs_keys[0] is not None:
+            armor_key = armor_key_from(tgs_keys[0], tgs_keys[1])
+        else:
             raise KdcError(KDC_ERR_PREAUTH_FAILED, _STATUS)
-        armor_key = _ap_request_armor(ctx, armored.armor.armor_value, int(now))
-    elif tgs_keys is not None and tgs_keys[0] is not None:
-        armor_key = armor_key_from(tgs_keys[0], tgs_keys[1])
-    else:
-        raise KdcError(KDC_ERR_PREAUTH_FAILED, _STATUS)
+    except CryptoError:  # a subkey or session key of an enctype we do not implement
+        raise KdcError(KRB_ERR_GENERIC, _STATUS) from None
     state = rlog.fast = FastState(armor_key, req.req_body.nonce)
     try:
         et = enctype_by_id(armor_key.keytype)

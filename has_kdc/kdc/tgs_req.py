@@ -137,6 +137,8 @@ def process_tgs_req(
     if fast is not None:  # the armored request's own body (RFC 6113 §5.4.1.1)
         body = req.req_body
         server_name = None if body.sname is None else store_name(body.sname, body.realm)
+        if body.sname is not None:
+            rlog.sname = server_name or wire_name_text(body.sname, body.realm)
     if body.sname is None:
         raise KdcError(KDC_ERR_S_PRINCIPAL_UNKNOWN, "NULL_SERVER")
     server = _lookup_server(ctx, server_name)
@@ -217,7 +219,10 @@ def process_tgs_req(
         reply_key, usage = session, KU_TGS_REP_ENC_PART_SESSION_KEY
     padata: tuple[PAData, ...] = ()
     if fast is not None:
-        strengthen_key, reply_key = strengthen(reply_key)
+        try:
+            strengthen_key, reply_key = strengthen(reply_key)
+        except CryptoError:
+            raise KdcError(KDC_ERR_ETYPE_NOSUPP, "BAD_ENCRYPTION_TYPE") from None
         padata = fast_reply_padata(
             fast,
             padata=(),
