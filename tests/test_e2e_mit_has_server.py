@@ -855,3 +855,55 @@ def test_kdc_client_tgt_service_ticket_and_renew(node, names, tmp_path, transpor
     assert renewed.authtime == tgt.authtime
     assert renewed.starttime is not None and renewed.starttime > tgt.authtime
     assert renewed.renew_till == tgt.renew_till
+
+
+# -------------------------------------------------------------------------- FAST
+
+
+def test_kinit_armored_with_a_host_tgt_then_kvno(node, client, user, names, tmp_path) -> None:
+    """FAST on has-server as MIT admins set it up (docs/fast.md): the host keytab's TGT
+    armors the password login (encrypted challenge, the KDC's own challenge checked
+    by kinit), and kvno's TGS-REQ is armored by its own subkey."""
+    host = f"host/{names('fast')}.hadoop.com"
+    keytab = add_service(node, host, tmp_path / "host.keytab")
+    armor = tmp_path / "armor.ccache"
+    client.run("kinit", "-k", "-t", str(keytab), "-c", str(armor), host)
+    proc, trace = traced(client, "kinit", "-T", str(armor), user.name, input=user.password + "\n")
+    assert proc.stderr == ""
+    challenge_ok = "Preauth module encrypted_challenge (138) (real) returned: 0/Success"
+    expect_trace(
+        trace,
+        [
+            f"Getting initial credentials for {user.principal}",
+            "Using FAST due to armor ccache negotiation result",
+            "FAST armor key: ",
+            "Encoding request body and padata into FAST request",
+            "Received error from KDC: -1765328359/Additional pre-authentication required",
+            "Decoding FAST response",
+            "Processing preauth types: PA-FX-FAST (136), PA-ETYPE-INFO2 (19), "
+            "PA-ENCRYPTED-CHALLENGE (138), PA-FX-COOKIE (133), PA-FX-ERROR (137)",
+            "Received cookie: MIT",
+            challenge_ok,
+            "Encoding request body and padata into FAST request",
+            "Decoding FAST response",
+            "Processing preauth types: PA-ENCRYPTED-CHALLENGE (138), PA-ETYPE-INFO2 (19)",
+            challenge_ok,  # the KDC's challenge (key usage 55) verified by kinit
+            "FAST reply key: ",
+            "Decrypted AS reply",
+            "FAST negotiation: available",
+        ],
+    )
+    service = f"{names('HTTP')}/fast.hadoop.com"
+    add_service(node, service, tmp_path / "http.keytab")
+    proc, trace = traced(client, "kvno", service)
+    assert proc.stdout == f"{service}@{REALM}: kvno = 2\n"
+    expect_trace(
+        trace,
+        [
+            "Generated subkey for TGS request: ",
+            "Encoding request body and padata into FAST request",
+            "Decoding FAST response",
+            "FAST reply key: ",
+            "TGS request result: 0/Success",
+        ],
+    )
