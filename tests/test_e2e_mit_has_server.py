@@ -42,6 +42,8 @@ from has_kdc.asn1.constants import (
     KU_TICKET,
     PA_ENC_TIMESTAMP,
     PA_ETYPE_INFO2,
+    PA_FX_COOKIE,
+    PA_FX_FAST,
     KDCOptions,
     TicketFlags,
 )
@@ -323,11 +325,13 @@ def test_kinit_with_one_enctype_allowed(node, client, user, etype) -> None:
         [
             f"Getting initial credentials for {user.principal}",
             "Received error from KDC: -1765328359/Additional pre-authentication required",
-            "Processing preauth types: PA-ETYPE-INFO2 (19), PA-ENC-TIMESTAMP (2)",
+            "Processing preauth types: PA-FX-FAST (136), PA-ETYPE-INFO2 (19), "
+            "PA-ENC-TIMESTAMP (2), PA-FX-COOKIE (133)",
             f'Selected etype info: etype {short}, salt "{REALM}{user.name}"',
             f"AS key obtained for encrypted timestamp: {short}/",
             f"AS key determined by preauth: {short}/",
             f"Decrypted AS reply; session key is: {short}/",
+            "FAST negotiation: available",  # RFC 6806 §11, as with MIT's KDC
         ],
     )
     tgt = only_tgt(client, user.principal)
@@ -349,7 +353,8 @@ def test_kinit_with_all_enctypes_strongest_first(node, client, user) -> None:
     expect_trace(
         trace,
         [
-            "Processing preauth types: PA-ETYPE-INFO2 (19), PA-ENC-TIMESTAMP (2)",
+            "Processing preauth types: PA-FX-FAST (136), PA-ETYPE-INFO2 (19), "
+            "PA-ENC-TIMESTAMP (2), PA-FX-COOKIE (133)",
             f'Selected etype info: etype aes256-sha2, salt "{REALM}{user.name}", '
             'params "\\x00\\x00\\x80\\x00"',
             "Decrypted AS reply; session key is: aes256-sha2/",
@@ -791,14 +796,14 @@ def _malformed_padata(key: EncryptionKey) -> dict[str, PAData]:
 )
 def test_malformed_enc_timestamp_is_preauth_failed(node, user, case) -> None:
     """A PA-ENC-TIMESTAMP that does not decode or decrypt is KDC_ERR_PREAUTH_FAILED (24)
-    with METHOD-DATA hints, as MIT krb5kdc answers each of these packets (MIT's hints
-    also offer FAST and a cookie, which has-kdc does not implement)."""
+    with METHOD-DATA hints, as MIT krb5kdc answers each of these packets (FAST offered,
+    the salt, the method, MIT's cookie)."""
     key = _user_key(node, user)
     reply = udp_exchange(node, _as_req_with(user, [_malformed_padata(key)[case]]))
     error = decode_krb_error(reply)
     assert error.error_code == KDC_ERR_PREAUTH_FAILED
     hints = [pa.padata_type for pa in decode_method_data(error.e_data)]
-    assert hints == [PA_ETYPE_INFO2, PA_ENC_TIMESTAMP]
+    assert hints == [PA_FX_FAST, PA_ETYPE_INFO2, PA_ENC_TIMESTAMP, PA_FX_COOKIE]
 
 
 def test_unknown_padata_type_is_ignored(node, user) -> None:
@@ -850,3 +855,55 @@ def test_kdc_client_tgt_service_ticket_and_renew(node, names, tmp_path, transpor
     assert renewed.authtime == tgt.authtime
     assert renewed.starttime is not None and renewed.starttime > tgt.authtime
     assert renewed.renew_till == tgt.renew_till
+
+
+# -------------------------------------------------------------------------- FAST
+
+
+def test_kinit_armored_with_a_host_tgt_then_kvno(node, client, user, names, tmp_path) -> None:
+    """FAST on has-server as MIT admins set it up (docs/fast.md): the host keytab's TGT
+    armors the password login (encrypted challenge, the KDC's own challenge checked
+    by kinit), and kvno's TGS-REQ is armored by its own subkey."""
+    host = f"host/{names('fast')}.hadoop.com"
+    keytab = add_service(node, host, tmp_path / "host.keytab")
+    armor = tmp_path / "armor.ccache"
+    client.run("kinit", "-k", "-t", str(keytab), "-c", str(armor), host)
+    proc, trace = traced(client, "kinit", "-T", str(armor), user.name, input=user.password + "\n")
+    assert proc.stderr == ""
+    challenge_ok = "Preauth module encrypted_challenge (138) (real) returned: 0/Success"
+    expect_trace(
+        trace,
+        [
+            f"Getting initial credentials for {user.principal}",
+            "Using FAST due to armor ccache negotiation result",
+            "FAST armor key: ",
+            "Encoding request body and padata into FAST request",
+            "Received error from KDC: -1765328359/Additional pre-authentication required",
+            "Decoding FAST response",
+            "Processing preauth types: PA-FX-FAST (136), PA-ETYPE-INFO2 (19), "
+            "PA-ENCRYPTED-CHALLENGE (138), PA-FX-COOKIE (133), PA-FX-ERROR (137)",
+            "Received cookie: MIT",
+            challenge_ok,
+            "Encoding request body and padata into FAST request",
+            "Decoding FAST response",
+            "Processing preauth types: PA-ENCRYPTED-CHALLENGE (138), PA-ETYPE-INFO2 (19)",
+            challenge_ok,  # the KDC's challenge (key usage 55) verified by kinit
+            "FAST reply key: ",
+            "Decrypted AS reply",
+            "FAST negotiation: available",
+        ],
+    )
+    service = f"{names('HTTP')}/fast.hadoop.com"
+    add_service(node, service, tmp_path / "http.keytab")
+    proc, trace = traced(client, "kvno", service)
+    assert proc.stdout == f"{service}@{REALM}: kvno = 2\n"
+    expect_trace(
+        trace,
+        [
+            "Generated subkey for TGS request: ",
+            "Encoding request body and padata into FAST request",
+            "Decoding FAST response",
+            "FAST reply key: ",
+            "TGS request result: 0/Success",
+        ],
+    )

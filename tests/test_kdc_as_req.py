@@ -31,6 +31,8 @@ from has_kdc.asn1.constants import (
     NT_SRV_INST,
     PA_ENC_TIMESTAMP,
     PA_ETYPE_INFO2,
+    PA_FX_COOKIE,
+    PA_FX_FAST,
     KDCOptions,
     TicketFlags,
 )
@@ -46,6 +48,7 @@ from has_kdc.client.kdc_client import (
     KdcReplyError,
     build_as_req,
     decrypt_as_rep,
+    error_etype_info2,
     etype_info2_of,
     pa_enc_timestamp,
     parse_reply,
@@ -101,11 +104,18 @@ def test_preauth_required_carries_etype_info2_and_enc_timestamp_hint() -> None:
     assert err.realm == REALM and err.sname.components == ("krbtgt", REALM)
     assert err.cname == ALICE and err.crealm == REALM
     hints = decode_method_data(err.e_data)
-    assert [pa.padata_type for pa in hints] == [PA_ETYPE_INFO2, PA_ENC_TIMESTAMP]
-    (entry,) = decode_etype_info2(hints[0].padata_value)
+    # MIT's order: FAST offered, the salt, the method, the cookie
+    assert [pa.padata_type for pa in hints] == [
+        PA_FX_FAST,
+        PA_ETYPE_INFO2,
+        PA_ENC_TIMESTAMP,
+        PA_FX_COOKIE,
+    ]
+    (entry,) = decode_etype_info2(hints[1].padata_value)
     # one entry, for the client's first enctype (MIT add_etype_info), with the default salt
     assert entry == ETypeInfo2Entry(17, f"{REALM}alice".encode(), None)
-    assert hints[1].padata_value == b""
+    assert hints[0].padata_value == hints[2].padata_value == b""
+    assert hints[3].padata_value == b"MIT"
 
 
 def test_preauth_succeeds_and_reply_has_pre_authent_and_etype_info2() -> None:
@@ -144,7 +154,7 @@ def test_wrong_password_is_preauth_failed_with_hints() -> None:
     assert err.error_code == KDC_ERR_PREAUTH_FAILED
     assert err.e_text == "PREAUTH_FAILED"
     types = [pa.padata_type for pa in decode_method_data(err.e_data)]
-    assert types == [PA_ETYPE_INFO2, PA_ENC_TIMESTAMP]
+    assert types == [PA_FX_FAST, PA_ETYPE_INFO2, PA_ENC_TIMESTAMP, PA_FX_COOKIE]
 
 
 def test_garbage_enc_timestamp_is_preauth_failed() -> None:
@@ -197,7 +207,7 @@ def test_s2kparams_and_explicit_salt_are_sent_in_etype_info2() -> None:
     principal.keys[0].key = et.string_to_key(b"dave-pw", b"custom-salt", params)
     backend.put(principal)
     err = error_of(kdc, build_as_req(PrincipalName(1, ("dave",)), REALM))
-    (entry,) = decode_etype_info2(decode_method_data(err.e_data)[0].padata_value)
+    (entry,) = error_etype_info2(err)
     assert entry == ETypeInfo2Entry(18, b"custom-salt", params)
     key = string_to_key("dave-pw", entry, b"unused")
     req = build_as_req(PrincipalName(1, ("dave",)), REALM, padata=[pa_enc_timestamp(key, clock())])

@@ -2,8 +2,8 @@
 
 MIT is the reference: where its answer is a protocol choice (e-text wording, which
 PA-DATA the hints hold, last-req), ours must be the same.
-Deliberate differences are asserted as such: MIT also advertises FAST (PA-FX-FAST,
-PA-FX-COOKIE) and sets the enc-pa-rep ticket flag, which has-kdc does not implement;
+Deliberate differences are asserted as such: MIT sets the enc-pa-rep ticket flag,
+which has-kdc does not implement (FAST is compared in test_fast_vs_mit.py);
 MIT tags the AS-REP's encrypted part EncTGSRepPart, where has-kdc sends the
 EncASRepPart RFC 4120 defines, and has-kdc's reply part always names its starttime
 (strict clients such as impacket need both; see has_kdc/kdc/as_req.py).

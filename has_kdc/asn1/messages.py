@@ -321,3 +321,53 @@ class EncKrbCredPart:
     usec: int | None = None
     s_address: HostAddress | None = None
     r_address: HostAddress | None = None
+
+
+# ---------------------------------------------------------------- RFC 6113 (FAST)
+
+
+@dataclass(frozen=True, slots=True)
+class KrbFastArmor:
+    """KrbFastArmor: armor type 1 (FX_FAST_ARMOR_AP_REQUEST) carries an AP-REQ."""
+
+    armor_type: int
+    armor_value: bytes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KrbFastArmoredReq:
+    """KrbFastArmoredReq, the [0] choice of PA-FX-FAST-REQUEST (padata 136)."""
+
+    req_checksum: Checksum
+    enc_fast_req: EncryptedData
+    armor: KrbFastArmor | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KrbFastReq:
+    """KrbFastReq, the plaintext of enc-fast-req (key usage 51). ``req_body_der`` is
+    the inner KDC-REQ-BODY as sent, as in ``KdcReq``."""
+
+    fast_options: int
+    padata: tuple[PAData, ...]
+    req_body: KdcReqBody
+    req_body_der: bytes | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KrbFastFinished:
+    timestamp: int
+    usec: int
+    crealm: str
+    cname: PrincipalName
+    ticket_checksum: Checksum
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KrbFastResponse:
+    """KrbFastResponse, the plaintext of a PA-FX-FAST reply (key usage 52)."""
+
+    padata: tuple[PAData, ...]
+    nonce: int
+    strengthen_key: EncryptionKey | None = None
+    finished: KrbFastFinished | None = None

@@ -11,6 +11,7 @@ refused with ``UnsupportedEnctype``. Pure functions of bytes: no files, no socke
 """
 
 from has_kdc.crypto.aes_cts import cts_decrypt, cts_encrypt
+from has_kdc.crypto.cf2 import cf2, cf2_mixed, prf_plus
 from has_kdc.crypto.checksums import ChecksumType, checksum_by_type, checksum_for_enctype
 from has_kdc.crypto.enctype import Enctype
 from has_kdc.crypto.errors import (
@@ -40,6 +41,8 @@ __all__ = [
     "IntegrityError",
     "UnsupportedChecksum",
     "UnsupportedEnctype",
+    "cf2",
+    "cf2_mixed",
     "checksum_by_type",
     "checksum_for_enctype",
     "cts_decrypt",
@@ -50,4 +53,5 @@ __all__ = [
     "is_supported",
     "iteration_params",
     "nfold",
+    "prf_plus",
 ]

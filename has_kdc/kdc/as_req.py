@@ -10,9 +10,12 @@ PREAUTH_REQUIRED reveals only what MIT's does.
 Pre-authentication is PA-ENC-TIMESTAMP (RFC 4120 §5.2.7.2): the client encrypts the
 current time under its long-term key (usage 1). A wrong key is
 KDC_ERR_PREAUTH_FAILED (MIT kinit: "Password incorrect"), a timestamp outside the
-clock skew KRB_AP_ERR_SKEW. Both PREAUTH_REQUIRED and PREAUTH_FAILED carry
-METHOD-DATA with PA-ETYPE-INFO2 (enctype, salt, s2kparams of the reply key) and an
-empty PA-ENC-TIMESTAMP, which is how the client learns the salt to derive its key.
+clock skew KRB_AP_ERR_SKEW. Both PREAUTH_REQUIRED and PREAUTH_FAILED carry MIT's
+METHOD-DATA: an empty PA-FX-FAST, PA-ETYPE-INFO2 (enctype, salt, s2kparams of the
+reply key: how the client learns the salt to derive its key), an empty
+PA-ENC-TIMESTAMP and PA-FX-COOKIE "MIT". An armored request (FAST, RFC 6113) is
+unwrapped first, offered and answered with PA-ENCRYPTED-CHALLENGE instead, and
+answered armored: see ``fast_armor`` and docs/fast.md.
 
 Like MIT, the AS-REP itself always carries PA-ETYPE-INFO2 for the reply key. Its
 encrypted part is EncASRepPart ([APPLICATION 25]), as RFC 4120 §5.4.2 defines it,
@@ -29,6 +32,8 @@ Kerby and Active Directory do: clients that copy the reply into a credential cac
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from has_kdc.asn1.codec import (
     decode_encrypted_data,
@@ -56,16 +61,22 @@ from has_kdc.asn1.constants import (
     KRB_AS_REQ,
     KRB_ERR_GENERIC,
     KU_AS_REP_ENC_PART,
+    KU_AS_REQ,
     KU_PA_ENC_TIMESTAMP,
     KU_TICKET,
     LR_NONE,
     NT_ENTERPRISE,
     NT_PRINCIPAL,
     PA_ENC_TIMESTAMP,
+    PA_ENCRYPTED_CHALLENGE,
     PA_ETYPE_INFO2,
+    PA_FX_COOKIE,
+    PA_FX_FAST,
+    PA_REQ_ENC_PA_REP,
 )
 from has_kdc.asn1.errors import Asn1Error
 from has_kdc.asn1.messages import (
+    Checksum,
     EncKdcRepPart,
     EncryptedData,
     EncryptionKey,
@@ -82,7 +93,7 @@ from has_kdc.asn1.messages import (
 )
 from has_kdc.backend.errors import BackendError
 from has_kdc.backend.model import KeyData
-from has_kdc.crypto import CryptoError, enctype_by_id
+from has_kdc.crypto import CryptoError, checksum_for_enctype, enctype_by_id
 from has_kdc.kdc import policy
 from has_kdc.kdc.context import (
     PWCHANGE_SERVICE,
@@ -92,6 +103,15 @@ from has_kdc.kdc.context import (
     wire_name_text,
 )
 from has_kdc.kdc.errors import KdcError
+from has_kdc.kdc.fast_armor import (
+    MIT_COOKIE,
+    encrypted_challenge_reply,
+    fast_reply_padata,
+    find_fast,
+    strengthen,
+    verify_encrypted_challenge,
+    visible_client,
+)
 from has_kdc.kdc.policy import FLAG, OPT
 from has_kdc.kdc.principal_cache import CachedPrincipal
 from has_kdc.principal import PrincipalNameError, parse_principal
@@ -102,13 +122,29 @@ _LAST_REQ_NONE = (LastReqEntry(LR_NONE, 0),)
 _EMPTY_TRANSITED = TransitedEncoding(DOMAIN_X500_COMPRESS, b"")
 
 
-def process_as_req(ctx: RealmContext, req: KdcReq, now: float, rlog: RequestLog) -> bytes:
-    """Answer one AS-REQ with the encoded AS-REP; raise ``KdcError`` to refuse it."""
-    body = req.req_body
+def process_as_req(
+    ctx: RealmContext,
+    req: KdcReq,
+    now: float,
+    rlog: RequestLog,
+    request_der: bytes | None = None,
+) -> bytes:
+    """Answer one AS-REQ with the encoded AS-REP; raise ``KdcError`` to refuse it.
+
+    An armored request (PA-FX-FAST) is unwrapped first and answered armored (see
+    ``fast_armor``); its inner request is then processed like any other.
+    ``request_der`` is the request as received: a client that sends
+    PA-REQ-ENC-PA-REP gets its checksum back (RFC 6806 §11).
+    """
     kdc_time = int(now)
-    rlog.etypes = body.etypes
+    rlog.etypes = req.req_body.etypes
     if req.msg_type != KRB_AS_REQ:
         raise KdcError(KRB_ERR_GENERIC, "VALIDATE_MESSAGE_TYPE")
+    outer_body = req.req_body_der if req.req_body_der is not None else encode(req.req_body)
+    outer = req
+    req, fast = find_fast(ctx, req, now, rlog, checksummed=outer_body)
+    body = req.req_body
+    rlog.etypes = body.etypes
     if body.cname is None:
         raise KdcError(KDC_ERR_C_PRINCIPAL_UNKNOWN, "NULL_CLIENT")
     cname_text = store_name(body.cname, body.realm)
@@ -148,11 +184,24 @@ def process_as_req(ctx: RealmContext, req: KdcReq, now: float, rlog: RequestLog)
     if reply_etype is None:
         raise KdcError(KDC_ERR_ETYPE_NOSUPP, "CANT_FIND_CLIENT_KEY")
     reply_key = client.current_keys[reply_etype]
-    etype_info2, method_data = _hint_list(client, reply_key)
+    etype_info2, method_data = _hint_list(client, reply_key, armored=fast is not None)
 
+    challenge_key: EncryptionKey | None = None
     for pa in req.padata:
         if pa.padata_type == PA_ENC_TIMESTAMP:
             _verify_enc_timestamp(ctx, client, pa.padata_value, kdc_time, method_data)
+            flags |= FLAG.PRE_AUTHENT
+            break
+        if pa.padata_type == PA_ENCRYPTED_CHALLENGE and fast is not None:
+            keys = tuple(
+                EncryptionKey(k.enctype, k.key)
+                for e, k in client.current_keys.items()
+                if e in body.etypes and e in ctx.permitted
+            )
+            failed = KdcError(KDC_ERR_PREAUTH_FAILED, "PREAUTH_FAILED", method_data)
+            challenge_key = verify_encrypted_challenge(
+                fast, pa.padata_value, keys, kdc_time, ctx.clock_skew, failed
+            )
             flags |= FLAG.PRE_AUTHENT
             break
     if cp.requires_preauth and not flags & FLAG.PRE_AUTHENT:
@@ -168,14 +217,41 @@ def process_as_req(ctx: RealmContext, req: KdcReq, now: float, rlog: RequestLog)
         sname = PrincipalName(body.sname.name_type, server.components)
     else:
         sname = body.sname
+    enc_pa_rep_over = None
+    if any(pa.padata_type == PA_REQ_ENC_PA_REP for pa in req.padata):
+        flags |= FLAG.ENC_PA_REP
+        enc_pa_rep_over = request_der if request_der is not None else encode(outer)
+    reply_as_key = EncryptionKey(reply_etype, reply_key.key)
+    padata: tuple[PAData, ...] = (etype_info2,)
+    fast_padata = None
+    if fast is not None:
+        inner_padata = padata
+        if challenge_key is not None:  # first, as in MIT's reply
+            inner_padata = (encrypted_challenge_reply(fast, challenge_key, now), *padata)
+        strengthen_key, reply_as_key = strengthen(reply_as_key)
+
+        def fast_padata(ticket: Ticket) -> tuple[PAData, ...]:
+            return fast_reply_padata(
+                fast,
+                padata=inner_padata,
+                strengthen_key=strengthen_key,
+                ticket=ticket,
+                crealm=ctx.realm,
+                cname=cname,
+                now=now,
+            )
+
     reply, ticket_etype = build_as_rep(
         ctx,
         server=server,
         cname=cname,
         sname=sname,
         session_etype=session_etype,
-        reply_key=EncryptionKey(reply_etype, reply_key.key),
-        padata=(etype_info2,),
+        reply_key=reply_as_key,
+        padata=padata,
+        fast_padata=fast_padata,
+        enc_pa_rep_over=enc_pa_rep_over,
+        visible_client=visible_client(fast, ctx.realm, cname),
         flags=flags,
         kdc_time=kdc_time,
         starttime=starttime,
@@ -206,13 +282,23 @@ def build_as_rep(
     addresses: tuple[HostAddress, ...] | None,
     nonce: int,
     key_expiration: int | None,
+    fast_padata: Callable[[Ticket], tuple[PAData, ...]] | None = None,
+    enc_pa_rep_over: bytes | None = None,
+    visible_client: tuple[str, PrincipalName] | None = None,
 ) -> tuple[bytes, int]:
     """The encoded AS-REP once every check has passed, and the enctype of its ticket.
 
     A new session key, the ticket under the server's key, and the reply part under
     ``reply_key`` (usage 3). Shared by the AS exchange and by TGT-over-HTTPS
     (`has_kdc.kdc.issue`), whose reply key comes from the authentication plugin.
-    Raises ``KdcError`` when the server has no key the realm permits.
+    Raises ``KdcError`` when the server has no key the realm permits. An armored
+    request's reply padata is ``fast_padata`` of the ticket (its FAST ``finished``
+    checksums the ticket) instead of ``padata``. ``enc_pa_rep_over`` is the AS-REQ of
+    a client that asked for PA-REQ-ENC-PA-REP: the reply part then carries its
+    checksum under the reply key (usage 56) and an empty PA-FX-FAST, which is how an
+    MIT client learns, protected, that the KDC offers FAST (MIT
+    ``kdc_handle_protected_negotiation``). ``visible_client`` replaces the client
+    named outside the encrypted parts (FAST's hide-client-names).
     """
     session_et = enctype_by_id(session_etype)
     session_key = EncryptionKey(session_etype, session_et.random_key())
@@ -256,14 +342,18 @@ def build_as_rep(
         srealm=ctx.realm,
         sname=sname,
         caddr=addresses,
+        encrypted_pa_data=_protected_negotiation(reply_key, enc_pa_rep_over),
         application_tag=APP_ENC_AS_REP_PART,
     )
     reply_et = enctype_by_id(reply_key.keytype)
+    if fast_padata is not None:
+        padata = fast_padata(ticket)
+    rep_crealm, rep_cname = visible_client or (ctx.realm, cname)
     reply = KdcRep(
         msg_type=KRB_AS_REP,
         padata=padata,
-        crealm=ctx.realm,
-        cname=cname,
+        crealm=rep_crealm,
+        cname=rep_cname,
         ticket=ticket,
         # No kvno: MIT's KDC sets it only after encoding, so it never reaches the wire.
         enc_part=EncryptedData(
@@ -272,6 +362,19 @@ def build_as_rep(
         ),
     )
     return encode(reply), ticket_etype
+
+
+def _protected_negotiation(
+    reply_key: EncryptionKey, request_der: bytes | None
+) -> tuple[PAData, ...] | None:
+    if request_der is None:
+        return None
+    ctype = checksum_for_enctype(reply_key.keytype)
+    value = ctype.checksum(reply_key.keyvalue, KU_AS_REQ, request_der)
+    return (
+        PAData(PA_REQ_ENC_PA_REP, encode(Checksum(ctype.cksumtype, value))),
+        PAData(PA_FX_FAST, b""),
+    )
 
 
 def _client_lookup_name(cname: PrincipalName, realm: str, text: str | None) -> str | None:
@@ -325,20 +428,32 @@ def _validate_as_request(
         raise KdcError(KDC_ERR_MUST_USE_USER2USER, "SERVICE NOT ALLOWED")
 
 
-def _hint_list(client: CachedPrincipal, reply_key: KeyData) -> tuple[PAData, bytes]:
+def _hint_list(
+    client: CachedPrincipal, reply_key: KeyData, *, armored: bool = False
+) -> tuple[PAData, bytes]:
     """PA-ETYPE-INFO2 for the reply key, and the METHOD-DATA hints for errors.
 
     MIT sends one ETYPE-INFO2 entry, for the key it will use (``add_etype_info``);
     its salt is what lets the client turn the password into that key. The hints
-    are PA-ETYPE-INFO2 then an empty PA-ENC-TIMESTAMP. Both only change with the
-    principal, so they are encoded once per cached principal and key.
+    are MIT's ``get_preauth_hint_list`` and ``prepare_error_as``: an empty
+    PA-FX-FAST (FAST is offered), PA-ETYPE-INFO2, the method — an empty
+    PA-ENC-TIMESTAMP, or inside FAST an empty PA-ENCRYPTED-CHALLENGE instead —
+    and PA-FX-COOKIE "MIT". Both only change with the principal, so they are
+    encoded once per cached principal and key.
     """
-    memo_key = ("hints", reply_key.kvno, reply_key.enctype)
+    memo_key = ("hints", reply_key.kvno, reply_key.enctype, armored)
     cached = client.memo.get(memo_key)
     if cached is None:
         entry = ETypeInfo2Entry(reply_key.enctype, client.salt(reply_key), reply_key.s2kparams)
         etype_info2 = PAData(PA_ETYPE_INFO2, encode_etype_info2((entry,)))
-        cached = (etype_info2, encode_method_data((etype_info2, PAData(PA_ENC_TIMESTAMP, b""))))
+        method = PA_ENCRYPTED_CHALLENGE if armored else PA_ENC_TIMESTAMP
+        hints = (
+            PAData(PA_FX_FAST, b""),
+            etype_info2,
+            PAData(method, b""),
+            PAData(PA_FX_COOKIE, MIT_COOKIE),
+        )
+        cached = (etype_info2, encode_method_data(hints))
         client.memo[memo_key] = cached
     return cached  # type: ignore[return-value]
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from has_kdc.asn1.constants import NT_SRV_INST
 from has_kdc.asn1.memo import ENTRY_OVERHEAD, Memo
@@ -29,6 +30,9 @@ from has_kdc.kdc.errors import error_message
 from has_kdc.kdc.principal_cache import PrincipalCache
 from has_kdc.kdc.ticket_cache import TicketCache
 from has_kdc.principal import MAX_PRINCIPAL_BYTES, PrincipalNameError, format_principal
+
+if TYPE_CHECKING:
+    from has_kdc.kdc.fast_armor import FastState
 
 __all__ = [
     "RealmContext",
@@ -220,6 +224,9 @@ class RequestLog:
     ses_etype: int | None = None
     status: str | None = None
     code: int = 0
+    #: The FAST armor of the request once its armor key is known: a refusal from
+    #: then on is sent armored (``has_kdc.kdc.fast_armor``). Never logged.
+    fast: FastState | None = None
 
     def line(self) -> str:
         ktypes = _ktypes_text(tuple(self.etypes))

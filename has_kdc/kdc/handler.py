@@ -26,7 +26,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from has_kdc.asn1.codec import decode_kdc_req
+from has_kdc.asn1.codec import decode_kdc_req, decode_method_data, encode, encode_method_data
 from has_kdc.asn1.constants import (
     KDC_ERR_NONE,
     KRB_ERR_FIELD_TOOLONG,
@@ -34,11 +34,12 @@ from has_kdc.asn1.constants import (
     KRB_ERR_RESPONSE_TOO_BIG,
 )
 from has_kdc.asn1.errors import Asn1Error
-from has_kdc.asn1.messages import KdcReq
+from has_kdc.asn1.messages import KdcReq, KrbError
 from has_kdc.conf.kdc import KdcConfig
 from has_kdc.kdc.as_req import process_as_req
 from has_kdc.kdc.context import RealmContext, RequestLog
 from has_kdc.kdc.errors import KdcError, build_krb_error
+from has_kdc.kdc.fast_armor import FastState, fast_error_e_data, visible_client
 from has_kdc.kdc.principal_cache import (
     DEFAULT_MAX_ENTRIES,
     DEFAULT_REFRESH_INTERVAL,
@@ -211,12 +212,12 @@ class Kdc:
         rlog = RequestLog(kind, peer or "")
         try:
             if kind == "AS_REQ":
-                reply = process_as_req(self.realm, req, now, rlog)
+                reply = process_as_req(self.realm, req, now, rlog, request)
             else:
                 reply = process_tgs_req(self.realm, req, now, rlog, peer)
         except KdcError as err:
             rlog.status, rlog.code = err.status, err.code
-            reply = self._error_reply(req, kind, err, now)
+            reply = self._error_reply(req, kind, err, now, rlog.fast)
         else:
             rlog.code = KDC_ERR_NONE
         self.last_result = rlog.code
@@ -224,18 +225,43 @@ class Kdc:
             _log_request(rlog.line())
         return reply
 
-    def _error_reply(self, req: KdcReq, kind: str, err: KdcError, now: float) -> bytes:
-        """The KRB-ERROR for a refused request, addressed as MIT's prepare_error_as/tgs."""
+    def _error_reply(
+        self, req: KdcReq, kind: str, err: KdcError, now: float, fast: FastState | None
+    ) -> bytes:
+        """The KRB-ERROR for a refused request, addressed as MIT's prepare_error_as/tgs.
+
+        To an armored request (``fast``), as MIT's ``kdc_fast_handle_error``: the same
+        error outside, its e-data one PA-FX-FAST holding the hints and the error
+        itself (PA-FX-ERROR), encrypted in the armor key.
+        """
         if not err.echo:
             return self._plain_error(err.code, err.status)
-        body = req.req_body
+        body = fast.body if fast is not None and fast.body is not None else req.req_body
+        e_data = err.e_data
+        if fast is not None:
+            seconds = int(now)
+            inner = KrbError(
+                stime=seconds,
+                susec=min(int((now - seconds) * 1_000_000), 999_999),
+                error_code=err.code,
+                realm=body.realm,
+                sname=body.sname or self.realm.tgs_name,
+                crealm=body.realm if kind == "AS_REQ" and body.cname is not None else None,
+                cname=body.cname if kind == "AS_REQ" else None,
+                e_text=err.status,
+            )
+            hints = decode_method_data(e_data) if e_data else ()
+            e_data = encode_method_data(fast_error_e_data(fast, hints, encode(inner)))
+        crealm, cname = body.realm, body.cname
+        if kind == "AS_REQ" and cname is not None:
+            crealm, cname = visible_client(fast, crealm, cname)
         return build_krb_error(
             err.code,
             now=now,
             realm=body.realm,
             sname=body.sname or self.realm.tgs_name,
-            crealm=body.realm if kind == "AS_REQ" else None,
-            cname=body.cname if kind == "AS_REQ" else None,
+            crealm=crealm if kind == "AS_REQ" else None,
+            cname=cname if kind == "AS_REQ" else None,
             e_text=err.status,
-            e_data=err.e_data,
+            e_data=e_data,
         )

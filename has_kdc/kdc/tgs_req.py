@@ -76,6 +76,7 @@ from has_kdc.asn1.messages import (
     KdcReq,
     KdcReqBody,
     LastReqEntry,
+    PAData,
     Ticket,
 )
 from has_kdc.backend.errors import BackendError
@@ -89,6 +90,13 @@ from has_kdc.crypto import (
 from has_kdc.kdc import policy
 from has_kdc.kdc.context import RealmContext, RequestLog, store_name, wire_name_text
 from has_kdc.kdc.errors import KdcError
+from has_kdc.kdc.fast_armor import (
+    FastState,
+    fast_reply_padata,
+    find_fast,
+    strengthen,
+    visible_client,
+)
 from has_kdc.kdc.policy import FLAG, OPT
 from has_kdc.kdc.principal_cache import CachedPrincipal
 
@@ -125,6 +133,12 @@ def process_tgs_req(
         ctx, req, kdc_time, rlog, peer_address
     )
     rlog.authtime = tgt.authtime
+    req, fast = _find_fast(ctx, req, now, rlog, subkey, session)
+    if fast is not None:  # the armored request's own body (RFC 6113 §5.4.1.1)
+        body = req.req_body
+        server_name = None if body.sname is None else store_name(body.sname, body.realm)
+        if body.sname is not None:
+            rlog.sname = server_name or wire_name_text(body.sname, body.realm)
     if body.sname is None:
         raise KdcError(KDC_ERR_S_PRINCIPAL_UNKNOWN, "NULL_SERVER")
     server = _lookup_server(ctx, server_name)
@@ -203,15 +217,32 @@ def process_tgs_req(
         reply_key, usage = subkey, KU_TGS_REP_ENC_PART_SUBKEY
     else:
         reply_key, usage = session, KU_TGS_REP_ENC_PART_SESSION_KEY
+    padata: tuple[PAData, ...] = ()
+    if fast is not None:
+        try:
+            strengthen_key, reply_key = strengthen(reply_key)
+        except CryptoError:
+            raise KdcError(KDC_ERR_ETYPE_NOSUPP, "BAD_ENCRYPTION_TYPE") from None
+        padata = fast_reply_padata(
+            fast,
+            padata=(),
+            strengthen_key=strengthen_key,
+            ticket=ticket,
+            crealm=tgt.crealm,
+            cname=tgt.cname,
+            now=now,
+        )
     try:
         reply_et = enctype_by_id(reply_key.keytype)
         cipher = reply_et.encrypt(reply_key.keyvalue, usage, encode(enc_rep))
     except CryptoError:
         raise KdcError(KDC_ERR_ETYPE_NOSUPP, "BAD_ENCRYPTION_TYPE") from None
+    rep_crealm, rep_cname = visible_client(fast, tgt.crealm, tgt.cname)
     reply = KdcRep(
         msg_type=KRB_TGS_REP,
-        crealm=tgt.crealm,
-        cname=tgt.cname,
+        padata=padata,
+        crealm=rep_crealm,
+        cname=rep_cname,
         ticket=ticket,
         enc_part=EncryptedData(reply_key.keytype, cipher),
     )
@@ -279,6 +310,20 @@ def _read_pa_tgs_req(
         raise KdcError(KRB_AP_ERR_SKEW, "PROCESS_TGS")
     _verify_body_checksum(req, auth, session)
     return tgt, header, header_server_name, session, auth.subkey
+
+
+def _find_fast(
+    ctx: RealmContext,
+    req: KdcReq,
+    now: float,
+    rlog: RequestLog,
+    subkey: EncryptionKey | None,
+    session: EncryptionKey,
+) -> tuple[KdcReq, FastState | None]:
+    """The armored TGS-REQ unwrapped: armored by its own PA-TGS-REQ, whose AP-REQ
+    bytes the req-checksum covers (MIT ``kdc_find_fast`` from ``do_tgs_req``)."""
+    pa_tgs_req = next(pa.padata_value for pa in req.padata if pa.padata_type == PA_TGS_REQ)
+    return find_fast(ctx, req, now, rlog, checksummed=pa_tgs_req, tgs_keys=(subkey, session))
 
 
 def _decrypt_ticket(ctx: RealmContext, enc: EncryptedData, key: bytes) -> EncTicketPart:
