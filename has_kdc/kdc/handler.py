@@ -119,6 +119,7 @@ class Kdc:
             clock_skew=config.clock_skew,
             supported_enctypes=config.supported_enctypes,
             principals=self.principals,
+            capaths=config.capaths_map(),
         )
         self.dropped = 0
         #: The result of the last ``handle``: 0 for AS-REP/TGS-REP, the KRB-ERROR
