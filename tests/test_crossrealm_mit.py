@@ -1,0 +1,174 @@
+"""Cross-realm trust between a has-kdc realm and a real MIT krb5kdc realm.
+
+HADOOP.COM is a has-server node (127.0.0.1), MIT.TEST an MIT krb5kdc (127.0.0.2).
+The trust principals are made on each side by its own admin tool with the same
+password, as operators of two realms do (``hadmin-local addprinc -e ... -pw`` here,
+``kadmin.local addprinc -e ... -pw`` there), and the MIT client tools cross the trust
+in both directions. Where a request is refused, MIT's KDC is asked the mirror
+request and must refuse it the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from has_kdc.formats import read_keytab
+from tests.hasnode import HasNode
+from tests.mitkrb import MitClient, MitRealm
+
+pytestmark = pytest.mark.mit
+
+HAS_REALM = "HADOOP.COM"
+MIT_REALM = "MIT.TEST"
+TRUST_PW = "trust-Shared-Secret-7"
+TRUST_ENCTYPES = "aes256-cts-hmac-sha1-96:normal,aes128-cts-hmac-sha1-96:normal"
+HAS_SERVICE = "HTTP/svc.hadoop.com@HADOOP.COM"
+MIT_SERVICE = "host/service.mit.test@MIT.TEST"
+INCOMING = f"krbtgt/{HAS_REALM}@{MIT_REALM}"  # MIT.TEST users reach HADOOP.COM services
+OUTGOING = f"krbtgt/{MIT_REALM}@{HAS_REALM}"  # HADOOP.COM users reach MIT.TEST services
+
+
+@dataclass
+class Realms:
+    has: HasNode
+    mit: MitRealm
+    tmp: Path
+
+    def client(self, name: str, default_realm: str) -> MitClient:
+        """MIT client tools that know both realms' KDCs."""
+        client = MitClient(self.tmp / name, default_realm, [])
+        client.krb5_conf.write_text(
+            "\n".join(
+                [
+                    "[libdefaults]",
+                    f"    default_realm = {default_realm}",
+                    "    dns_lookup_kdc = false",
+                    "    dns_lookup_realm = false",
+                    "    rdns = false",
+                    "    dns_canonicalize_hostname = false",
+                    "[realms]",
+                    f"    {HAS_REALM} = {{",
+                    f"        kdc = {self.has.kdc_address()}",
+                    "    }",
+                    f"    {MIT_REALM} = {{",
+                    f"        kdc = {self.mit.host}:{self.mit.port}",
+                    "    }",
+                    "",
+                ]
+            )
+        )
+        return client
+
+    def trust(self, name: str) -> None:
+        """``name`` with the shared password in both realms' databases."""
+        self.has.hadmin("addprinc", "-e", TRUST_ENCTYPES, "-pw", TRUST_PW, name)
+        self.mit.kadmin(f"addprinc -e {TRUST_ENCTYPES} -pw {TRUST_PW} {name}")
+
+
+@pytest.fixture
+def realms(tmp_path: Path) -> Iterator[Realms]:
+    mit = MitRealm(tmp_path / "mit", MIT_REALM, host="127.0.0.2")
+    mit.create()
+    mit.addprinc("user", "user-pw")
+    mit.addprinc(MIT_SERVICE)
+    has = HasNode(tmp_path / "has", HAS_REALM)
+    has.init()
+    has.hadmin("addprinc", "-pw", "alice-pw", "alice")
+    has.hadmin("addprinc", "-randkey", HAS_SERVICE)
+    mit.start()
+    has.start()
+    try:
+        yield Realms(has, mit, tmp_path)
+    finally:
+        has.stop()
+        mit.stop()
+
+
+def _keys(keytab: Path, name: str) -> set[tuple[int, int, bytes]]:
+    return {
+        (e.kvno, e.enctype, e.key)
+        for e in read_keytab(keytab).entries
+        if "/".join(e.principal.components) + "@" + e.principal.realm == name
+    }
+
+
+def test_trust_principals_get_the_keys_mit_kadmin_derives(realms: Realms, tmp_path: Path) -> None:
+    for name in (INCOMING, OUTGOING):
+        realms.trust(name)
+        realms.has.hadmin("ktadd", "-k", str(tmp_path / "has.kt"), "-norandkey", name)
+        realms.mit.ktadd(tmp_path / "mit.kt", name)
+        ours, theirs = _keys(tmp_path / "has.kt", name), _keys(tmp_path / "mit.kt", name)
+        assert {(kvno, etype) for kvno, etype, _ in ours} == {(1, 18), (1, 17)}
+        assert ours == theirs
+
+
+def test_mit_user_gets_a_has_service_ticket_across_the_trust(
+    realms: Realms, tmp_path: Path
+) -> None:
+    realms.trust(INCOMING)
+    client = realms.client("mit-user", MIT_REALM)
+    client.kinit("user@MIT.TEST", "user-pw")
+    realms.has.hadmin("ktadd", "-k", str(tmp_path / "svc.kt"), "-norandkey", HAS_SERVICE)
+    # -k: kvno decrypts the ticket with the service's keytab, as the service would
+    out = client.kvno("-k", str(tmp_path / "svc.kt"), HAS_SERVICE).stdout
+    assert f"{HAS_SERVICE}: kvno = 1, keytab entry valid" in out
+    listed = client.klist("-f").stdout
+    assert INCOMING in listed and HAS_SERVICE in listed
+    # the service ticket's flags: T (transit policy checked) set by has-kdc
+    service_flags = listed.split(HAS_SERVICE, 1)[1].split("Flags:", 1)[1].split("\n", 1)[0]
+    assert "T" in service_flags
+    assert f"user@MIT.TEST for {HAS_SERVICE}" in realms.has.log_text()
+
+
+def test_has_user_gets_an_mit_service_ticket_across_the_trust(realms: Realms) -> None:
+    realms.trust(OUTGOING)
+    client = realms.client("has-user", HAS_REALM)
+    client.kinit("alice@HADOOP.COM", "alice-pw")
+    out = client.kvno(MIT_SERVICE).stdout
+    assert f"{MIT_SERVICE}: kvno = 1" in out
+    listed = client.klist("-f").stdout
+    assert OUTGOING in listed
+    # MIT accepted has-kdc's referral TGT and marked its ticket transit-checked too
+    service_flags = listed.split(MIT_SERVICE, 1)[1].split("Flags:", 1)[1].split("\n", 1)[0]
+    assert "T" in service_flags
+    mit_log = (realms.mit.tmp / "krb5kdc.log").read_text()
+    assert "ISSUE: authtime" in mit_log and f"alice@HADOOP.COM for {MIT_SERVICE}" in mit_log
+
+
+def test_one_way_trust_is_refused_in_the_untrusted_direction_as_mit_refuses(
+    realms: Realms,
+) -> None:
+    """Only MIT.TEST -> HADOOP.COM is trusted: HADOOP.COM users get nothing from MIT.TEST.
+
+    The mirror case is asked of MIT: with only HADOOP.COM -> MIT.TEST trusted, MIT's
+    KDC refuses its own user a TGT for HADOOP.COM. Both answer KDC_ERR_S_PRINCIPAL_UNKNOWN
+    for the missing cross-realm TGS, which kvno reports the same way.
+    """
+    realms.trust(INCOMING)
+    has_user = realms.client("has-user", HAS_REALM)
+    has_user.kinit("alice@HADOOP.COM", "alice-pw")
+    ours = has_user.kvno(MIT_SERVICE, check=False)
+    assert ours.returncode == 1
+    assert f"Server krbtgt/{MIT_REALM}@{HAS_REALM} not found in Kerberos database" in ours.stderr
+
+    realms.mit.kadmin(f"delprinc -force {INCOMING}")
+    realms.mit.kadmin(f"addprinc -e {TRUST_ENCTYPES} -pw {TRUST_PW} {OUTGOING}")
+    mit_user = realms.client("mit-user", MIT_REALM)
+    mit_user.kinit("user@MIT.TEST", "user-pw")
+    theirs = mit_user.kvno(HAS_SERVICE, check=False)
+    assert theirs.returncode == ours.returncode
+    assert _generic(theirs.stderr, MIT_REALM, HAS_REALM, HAS_SERVICE) == _generic(
+        ours.stderr, HAS_REALM, MIT_REALM, MIT_SERVICE
+    )
+    assert "Server krbtgt/OTHER@HOME not found in Kerberos database" in _generic(
+        ours.stderr, HAS_REALM, MIT_REALM, MIT_SERVICE
+    )
+
+
+def _generic(text: str, home: str, other: str, service: str) -> str:
+    """A client's message with its realm, the other realm and the service named alike."""
+    return text.replace(service, "SERVICE").replace(home, "HOME").replace(other, "OTHER")
