@@ -10,12 +10,15 @@ request and must refuse it the same way.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import socket
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from has_kdc.asn1.constants import KDCOptions, TicketFlags, error_name
+from has_kdc.client.kdc_client import Credentials, KdcClient, KdcReplyError
 from has_kdc.formats import read_keytab
 from tests.hasnode import HasNode
 from tests.mitkrb import MitClient, MitRealm
@@ -172,3 +175,76 @@ def test_one_way_trust_is_refused_in_the_untrusted_direction_as_mit_refuses(
 def _generic(text: str, home: str, other: str, service: str) -> str:
     """A client's message with its realm, the other realm and the service named alike."""
     return text.replace(service, "SERVICE").replace(home, "HOME").replace(other, "OTHER")
+
+
+# -- the same requests to both KDCs, answers compared ---------------------------------
+
+
+def _udp(host: str, port: int) -> Callable[[bytes], bytes]:
+    def send(data: bytes) -> bytes:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(5)
+            s.sendto(data, (host, port))
+            return s.recv(65536)
+
+    return send
+
+
+def _answer(ask: Callable[[], Credentials]) -> str:
+    """What a KDC said: the ticket's server and transit flag, or the error code's name."""
+    try:
+        creds = ask()
+    except KdcReplyError as err:
+        return error_name(err.code)
+    checked = " T" if creds.flags & TicketFlags.TRANSITED_POLICY_CHECKED else ""
+    if creds.sname.components[0] != "krbtgt":
+        return "service ticket" + checked
+    realm = creds.sname.components[1]
+    return "krbtgt/" + ("OTHER" if realm in (MIT_REALM, HAS_REALM) else realm) + checked
+
+
+def _side(home: KdcClient, other: KdcClient, user: str, pw: str, home_svc: str, other_svc: str):
+    """The cross-realm cases from one realm's side; realm names left out of the answers."""
+    other_realm = other.realm
+    disable = KDCOptions.FORWARDABLE | KDCOptions.DISABLE_TRANSITED_CHECK
+    tgt = home.get_tgt(user, pw)
+    cross = home.get_service_ticket(tgt, f"krbtgt/{other_realm}@{home.realm}")
+    return {
+        "home KDC: TGT for the trusted realm": _answer(lambda: cross),
+        "home KDC: TGT for a realm with no trust": _answer(
+            lambda: home.get_service_ticket(tgt, f"krbtgt/NOWHERE.ORG@{home.realm}")
+        ),
+        "home KDC: its own cross-realm TGT used at home": _answer(
+            lambda: home.get_service_ticket(cross, home_svc)
+        ),
+        "home KDC: DISABLE-TRANSITED-CHECK, local service": _answer(
+            lambda: home.get_service_ticket(tgt, home_svc, options=disable)
+        ),
+        "trusted KDC: service ticket from the cross-realm TGT": _answer(
+            lambda: other.get_service_ticket(cross, other_svc)
+        ),
+        "trusted KDC: same with DISABLE-TRANSITED-CHECK": _answer(
+            lambda: other.get_service_ticket(cross, other_svc, options=disable)
+        ),
+    }
+
+
+def test_cross_realm_answers_match_mit_request_for_request(realms: Realms) -> None:
+    """Both trusts; each realm's user runs the same cases from its own side. MIT's
+    answers from the MIT side and has-kdc's from the has side must be the same."""
+    realms.trust(INCOMING)
+    realms.trust(OUTGOING)
+    mit = KdcClient(_udp(realms.mit.host, realms.mit.port), MIT_REALM)
+    has = KdcClient(_udp(realms.has.host, realms.has.port), HAS_REALM)
+    from_mit = _side(mit, has, "user", "user-pw", MIT_SERVICE, HAS_SERVICE)
+    from_has = _side(has, mit, "alice", "alice-pw", HAS_SERVICE, MIT_SERVICE)
+    home_cases = [case for case in from_mit if case.startswith("home")]
+    # MIT's KDC answering as home == has-kdc answering as home
+    assert {c: from_mit[c] for c in home_cases} == {c: from_has[c] for c in home_cases}
+    # has-kdc accepting MIT's cross-realm TGT == MIT accepting has-kdc's
+    trusted = [case for case in from_mit if case.startswith("trusted")]
+    assert {c: from_mit[c] for c in trusted} == {c: from_has[c] for c in trusted}
+    assert from_mit["home KDC: TGT for the trusted realm"] == "krbtgt/OTHER T"
+    assert from_mit["trusted KDC: service ticket from the cross-realm TGT"].endswith(" T")
+    for case in from_mit:
+        print(f"{case:58} MIT: {from_mit[case]:28} has-kdc: {from_has[case]}")
