@@ -11,6 +11,8 @@ request and must refuse it the same way.
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -175,6 +177,54 @@ def test_one_way_trust_is_refused_in_the_untrusted_direction_as_mit_refuses(
 def _generic(text: str, home: str, other: str, service: str) -> str:
     """A client's message with its realm, the other realm and the service named alike."""
     return text.replace(service, "SERVICE").replace(home, "HOME").replace(other, "OTHER")
+
+
+#: python-gssapi (MIT libgssapi_krb5) both ends of one context: the initiator from the
+#: ccache, the acceptor from KRB5_KTNAME; prints who the acceptor saw and a wrapped message.
+GSS_SCRIPT = """
+import sys, gssapi
+name = gssapi.Name(sys.argv[1], gssapi.NameType.kerberos_principal)
+flags = gssapi.RequirementFlag.mutual_authentication | gssapi.RequirementFlag.integrity
+init = gssapi.SecurityContext(name=name, usage="initiate", mech=gssapi.MechType.kerberos,
+                              flags=flags)
+acc = gssapi.SecurityContext(creds=gssapi.Credentials(usage="accept"), usage="accept")
+token = init.step()
+while not acc.complete:
+    reply = acc.step(token)
+    if reply:
+        token = init.step(reply)
+assert init.complete
+print(acc.initiator_name)
+print(acc.unwrap(init.wrap(b"across the trust", True).message).message.decode())
+"""
+
+
+@pytest.mark.parametrize("direction", ["mit-user-to-has-service", "has-user-to-mit-service"])
+def test_python_gssapi_context_across_the_trust(
+    realms: Realms, tmp_path: Path, direction: str
+) -> None:
+    if direction == "mit-user-to-has-service":
+        realms.trust(INCOMING)
+        client = realms.client("gss", MIT_REALM)
+        client.kinit("user@MIT.TEST", "user-pw")
+        user, service = "user@MIT.TEST", HAS_SERVICE
+        realms.has.hadmin("ktadd", "-k", str(tmp_path / "svc.kt"), "-norandkey", service)
+    else:
+        realms.trust(OUTGOING)
+        client = realms.client("gss", HAS_REALM)
+        client.kinit("alice@HADOOP.COM", "alice-pw")
+        user, service = "alice@HADOOP.COM", MIT_SERVICE
+        realms.mit.ktadd(tmp_path / "svc.kt", service)
+    proc = subprocess.run(
+        [sys.executable, "-c", GSS_SCRIPT, service],
+        env=dict(client.env, KRB5_KTNAME=f"FILE:{tmp_path / 'svc.kt'}"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [user, "across the trust"]
 
 
 # -- the same requests to both KDCs, answers compared ---------------------------------
