@@ -179,6 +179,31 @@ def _generic(text: str, home: str, other: str, service: str) -> str:
     return text.replace(service, "SERVICE").replace(home, "HOME").replace(other, "OTHER")
 
 
+def test_exported_krb5_conf_takes_clients_across_the_trust(realms: Realms, tmp_path: Path) -> None:
+    """kdc.conf declares the trusted realm; ``kdcinit getkrb5`` and ``getcoresite`` export
+    it; MIT's tools use that krb5.conf alone, in both directions."""
+    realms.trust(INCOMING)
+    realms.trust(OUTGOING)
+    kdc_conf = realms.has.conf_dir / "kdc.conf"
+    kdc_conf.write_text(
+        kdc_conf.read_text()
+        + f"[realms]\n  {MIT_REALM} = {{\n    kdc = {realms.mit.host}:{realms.mit.port}\n  }}\n"
+        + "[domain_realm]\n  .mit.test = MIT.TEST\n  .hadoop.com = HADOOP.COM\n"
+    )
+    exports = tmp_path / "exports"
+    realms.has.kdcinit("getkrb5", "-p", str(exports))
+    realms.has.kdcinit("getcoresite", "-p", str(exports))
+    assert "RULE:[1:$1@$0](.*@MIT\\.TEST)s/@.*//" in (exports / "core-site-has.xml").read_text()
+    for user, pw, service in (
+        ("user@MIT.TEST", "user-pw", HAS_SERVICE),
+        ("alice@HADOOP.COM", "alice-pw", MIT_SERVICE),
+    ):
+        client = MitClient(tmp_path / user, HAS_REALM, [])
+        client.krb5_conf.write_text((exports / "krb5.conf").read_text())
+        client.kinit(user, pw)
+        assert f"{service}: kvno = 1" in client.kvno(service).stdout
+
+
 #: python-gssapi (MIT libgssapi_krb5) both ends of one context: the initiator from the
 #: ccache, the acceptor from KRB5_KTNAME; prints who the acceptor saw and a wrapped message.
 GSS_SCRIPT = """
