@@ -323,3 +323,76 @@ def test_cross_realm_answers_match_mit_request_for_request(realms: Realms) -> No
     assert from_mit["trusted KDC: service ticket from the cross-realm TGT"].endswith(" T")
     for case in from_mit:
         print(f"{case:58} MIT: {from_mit[case]:28} has-kdc: {from_has[case]}")
+
+
+# -- three realms: a path through an intermediate realm -------------------------------
+
+
+def test_transit_through_an_intermediate_realm_is_checked_as_mit_checks_it(
+    tmp_path: Path,
+) -> None:
+    """t_crossrealm.py's "transited error" with has-kdc as the last realm, beside an MIT
+    realm in the same place: MIT.TEST -> MID.ORG -> {HADOOP.COM, MITC.COM}.
+
+    The last KDC sees MID.ORG in the transited field; without a [capaths] entry naming
+    it both refuse ("KDC policy rejects request"), with one both issue the ticket.
+    """
+    first = MitRealm(tmp_path / "first", MIT_REALM, host="127.0.0.2")
+    middle = MitRealm(tmp_path / "middle", "MID.ORG", host="127.0.0.3")
+    mit_last = MitRealm(tmp_path / "last", "MITC.COM", host="127.0.0.4")
+    has = HasNode(tmp_path / "has", HAS_REALM)
+    pairs = (
+        ("krbtgt/MID.ORG@MIT.TEST", first, middle),
+        ("krbtgt/HADOOP.COM@MID.ORG", middle, None),  # None: has-kdc
+        ("krbtgt/MITC.COM@MID.ORG", middle, mit_last),
+    )
+    for realm in (first, middle, mit_last):
+        realm.create()
+    first.addprinc("user", "user-pw")
+    mit_last.addprinc("host/svc.mitc.com")
+    has.init()
+    has.hadmin("addprinc", "-randkey", HAS_SERVICE)
+    for name, one, other in pairs:
+        for realm in (one, other):
+            if realm is None:
+                has.hadmin("addprinc", "-e", TRUST_ENCTYPES, "-pw", TRUST_PW, name)
+            else:
+                realm.kadmin(f"addprinc -e {TRUST_ENCTYPES} -pw {TRUST_PW} {name}")
+    capaths = "[capaths]\n  MIT.TEST = {\n    HADOOP.COM = MID.ORG\n    MITC.COM = MID.ORG\n  }\n"
+    client = MitClient(tmp_path / "client", MIT_REALM, [])
+    realms_text = (
+        "".join(
+            f"    {r.realm} = {{\n        kdc = {r.host}:{r.port}\n    }}\n"
+            for r in (first, middle, mit_last)
+        )
+        + f"    {HAS_REALM} = {{\n        kdc = {has.kdc_address()}\n    }}\n"
+    )
+    client.krb5_conf.write_text(
+        f"[libdefaults]\n    default_realm = {MIT_REALM}\n    dns_lookup_kdc = false\n"
+        f"    rdns = false\n[realms]\n{realms_text}{capaths}"
+    )
+    services = {"MIT": "host/svc.mitc.com@MITC.COM", "has-kdc": HAS_SERVICE}
+    try:
+        for realm in (first, middle, mit_last):
+            realm.start()
+        has.start()
+        client.kinit("user@MIT.TEST", "user-pw")
+        refused = {who: client.kvno(svc, check=False) for who, svc in services.items()}
+        for who, proc in refused.items():
+            assert proc.returncode == 1, who
+            assert "KDC policy rejects request" in proc.stderr, (who, proc.stderr)
+
+        # the last realms learn the path through MID.ORG
+        has.stop()
+        kdc_conf = has.conf_dir / "kdc.conf"
+        kdc_conf.write_text(kdc_conf.read_text() + capaths)
+        has.start()
+        mit_last.stop()
+        mit_last.kdc_conf.write_text(mit_last.kdc_conf.read_text() + capaths)
+        mit_last.start()
+        for who, svc in services.items():
+            assert f"{svc}: kvno = 1" in client.kvno(svc).stdout, who
+    finally:
+        has.stop()
+        for realm in (first, middle, mit_last):
+            realm.stop()
