@@ -252,6 +252,50 @@ def test_python_gssapi_context_across_the_trust(
     assert proc.stdout.splitlines() == [user, "across the trust"]
 
 
+@pytest.mark.parametrize("direction", ["mit-user-to-has-service", "has-user-to-mit-service"])
+def test_jdk_login_and_jgss_context_across_the_trust(
+    realms: Realms, tmp_path: Path, direction: str
+) -> None:
+    """Hadoop's way in: JAAS Krb5LoginModule logs the user in at its own realm's KDC,
+    JGSS crosses the trust for the service (tests/data/jdk/JgssCheck.java)."""
+    if direction == "mit-user-to-has-service":
+        realms.trust(INCOMING)
+        user, pw, service = "user@MIT.TEST", "user-pw", HAS_SERVICE
+        realms.has.hadmin("ktadd", "-k", str(tmp_path / "svc.kt"), "-norandkey", service)
+    else:
+        realms.trust(OUTGOING)
+        user, pw, service = "alice@HADOOP.COM", "alice-pw", MIT_SERVICE
+        realms.mit.ktadd(tmp_path / "svc.kt", service)
+    classes = tmp_path / "classes"
+    source = Path(__file__).parent / "data" / "jdk" / "JgssCheck.java"
+    subprocess.run(["javac", "-d", str(classes), str(source)], check=True, timeout=300)
+    conf = realms.client("jdk", user.split("@")[1]).krb5_conf
+    proc = subprocess.run(
+        [
+            "java",
+            f"-Djava.security.krb5.conf={conf}",
+            "-cp",
+            str(classes),
+            "JgssCheck",
+            user,
+            "-password",
+            service,
+            str(tmp_path / "svc.kt"),
+        ],
+        input=pw + "\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+    realm = user.split("@")[1]
+    assert lines[0] == f"login {user} tgt krbtgt/{realm}@{realm} etype 18"
+    assert lines[2] == f"context {user} -> {service}"
+    assert lines[-1] == "OK 18"
+
+
 # -- the same requests to both KDCs, answers compared ---------------------------------
 
 
