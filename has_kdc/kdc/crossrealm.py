@@ -70,9 +70,9 @@ def decode_transited(contents: bytes) -> list[str]:
         raise TransitedError("transited field is not UTF-8") from None
     if not text:
         return []
-    entries: list[str] = []
+    entries: list[tuple[str, bool]] = []  # (name as written, stands alone)
     current: list[str] = []
-    literal = False
+    alone = literal = False
     for ch in text:
         if literal:
             current.append(ch)
@@ -80,25 +80,23 @@ def decode_transited(contents: bytes) -> list[str]:
         elif ch == "\\":
             literal = True
         elif ch == " " and not current:
-            current.append("\0")  # stands alone: no suffix or prefix from the previous
+            alone = True  # MIT: no suffix or prefix from the previous name
         elif ch == ",":
-            entries.append("".join(current))
-            current = []
+            entries.append(("".join(current), alone))
+            current, alone = [], False
         else:
             current.append(ch)
     if literal:
         raise TransitedError("transited field ends in an escape")
-    entries.append("".join(current))
+    entries.append(("".join(current), alone))
     realms: list[str] = []
     previous = ""
-    for entry in entries:
+    for entry, stands_alone in entries:
         if not entry:
             raise TransitedError("transited field uses the 'realms in between' shorthand")
-        if entry.startswith("\0"):
-            entry = entry[1:]
-        elif entry.startswith("/"):
+        if not stands_alone and entry.startswith("/"):
             entry = previous + entry
-        elif entry.endswith("."):
+        elif not stands_alone and entry.endswith("."):
             entry = entry + previous
         realms.append(entry)
         previous = entry
