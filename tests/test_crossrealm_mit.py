@@ -204,6 +204,35 @@ def test_exported_krb5_conf_takes_clients_across_the_trust(realms: Realms, tmp_p
         assert f"{service}: kvno = 1" in client.kvno(service).stdout
 
 
+def test_kdc_host_referral_by_domain_realm_as_mit_gives_it(realms: Realms) -> None:
+    """The client knows no realm for the host (``kvno -S``: a host-based name in the
+    referral realm); its own KDC maps the host by [domain_realm] and refers it to the
+    trusted realm. MIT's KDC does it for its user, has-kdc for ours."""
+    realms.trust(INCOMING)
+    realms.trust(OUTGOING)
+    kdc_conf = realms.has.conf_dir / "kdc.conf"
+    kdc_conf.write_text(kdc_conf.read_text() + "[domain_realm]\n  .mit.test = MIT.TEST\n")
+    realms.has.stop()
+    realms.has.start()
+    realms.mit.stop()
+    realms.mit.kdc_conf.write_text(
+        realms.mit.kdc_conf.read_text() + "[domain_realm]\n  .hadoop.com = HADOOP.COM\n"
+    )
+    realms.mit.start()
+    for user, pw, home, service in (
+        ("user@MIT.TEST", "user-pw", MIT_REALM, HAS_SERVICE),
+        ("alice@HADOOP.COM", "alice-pw", HAS_REALM, MIT_SERVICE),
+    ):
+        client = realms.client(user, home)
+        client.kinit(user, pw)
+        kind, host = service.split("@")[0].split("/")
+        out = client.kvno("-S", kind, host).stdout
+        # kvno names it in the referral (empty) realm it asked for
+        assert f"{kind}/{host}@: kvno = 1" in out, (user, out)
+        # the ticket is the other realm's service's, reached through the referral TGT
+        assert f"Ticket server: {service}" in client.klist().stdout
+
+
 #: python-gssapi (MIT libgssapi_krb5) both ends of one context: the initiator from the
 #: ccache, the acceptor from KRB5_KTNAME; prints who the acceptor saw and a wrapped message.
 GSS_SCRIPT = """

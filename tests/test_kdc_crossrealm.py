@@ -19,6 +19,7 @@ from has_kdc.asn1.constants import (
     KRB_TGS_REP,
     KU_TICKET,
     NT_PRINCIPAL,
+    NT_SRV_HST,
     NT_SRV_INST,
     KDCOptions,
     TicketFlags,
@@ -44,6 +45,7 @@ from has_kdc.kdc.crossrealm import (
     add_to_transited,
     check_transited,
     decode_transited,
+    host_realm,
     realm_path,
 )
 from tests.kdc_fakes import REALM, make_kdc
@@ -268,3 +270,33 @@ def test_transited_check_follows_the_path() -> None:
         check_transited(b"B", "A", "C", {})
     check_transited(b"B", "A", "C", {"A": {"C": ("B",)}})
     check_transited(b"X", "A.X", "B.X", {})
+
+
+# -- host referrals by [domain_realm] (MIT find_referral_tgs) ---------------------------
+
+
+def test_a_host_of_a_trusted_realm_gets_a_referral_when_the_client_canonicalizes() -> None:
+    kdc, backend, clock = trusting(
+        f"krbtgt/OTHER.ORG@{REALM}", domain_realm=((".other.org", "OTHER.ORG"),)
+    )
+    host = PrincipalName(NT_SRV_HST, ("host", "db.other.org"))
+    canonicalize = KDCOptions.FORWARDABLE | KDCOptions.CANONICALIZE
+    rep, _ = ask(kdc, local_tgt(backend, clock), host, clock, options=canonicalize)
+    assert rep.ticket.sname == PrincipalName(NT_SRV_INST, ("krbtgt", "OTHER.ORG"))
+    # no referral without CANONICALIZE, for a host no domain maps, or a one-label host
+    assert refused(kdc, local_tgt(backend, clock), host, clock) == KDC_ERR_S_PRINCIPAL_UNKNOWN
+    for name in (("host", "db.elsewhere.net"), ("host", "db")):
+        other = PrincipalName(NT_SRV_HST, name)
+        assert (
+            refused(kdc, local_tgt(backend, clock), other, clock, options=canonicalize)
+            == KDC_ERR_S_PRINCIPAL_UNKNOWN
+        )
+
+
+def test_host_realm_tries_the_host_then_each_parent_domain() -> None:
+    mapping = {".corp.example": "CORP.EXAMPLE", "special.corp.example": "SPECIAL.EXAMPLE"}
+    assert host_realm("special.corp.example", mapping) == "SPECIAL.EXAMPLE"
+    assert host_realm("a.b.CORP.example", mapping) == "CORP.EXAMPLE"
+    assert host_realm("corp.example", mapping) is None  # ".corp.example" is for hosts under it
+    assert host_realm("corp.example", {"corp.example": "C"}) == "C"
+    assert host_realm("other.example", mapping) is None

@@ -19,6 +19,7 @@ shown up to its first 16 entries.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from has_kdc.asn1.constants import NT_SRV_INST
@@ -70,6 +71,8 @@ class RealmContext:
     tickets: TicketCache = field(default_factory=TicketCache, compare=False)
     #: MIT's [capaths] (see ``crossrealm``): client realm -> server realm -> hops
     capaths: Capaths = field(default_factory=dict, compare=False)
+    #: MIT's [domain_realm] (host or .domain, lower case -> realm), for host referrals
+    domain_realm: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     @property
     def tgs_name(self) -> PrincipalName:
@@ -90,6 +93,7 @@ class RealmContext:
         supported_enctypes: tuple[int, ...],
         principals: PrincipalCache,
         capaths: Capaths | None = None,
+        domain_realm: Mapping[str, str] | None = None,
     ) -> RealmContext:
         permitted = tuple(e for e in supported_enctypes if is_supported(e))
         if not permitted:
@@ -106,6 +110,7 @@ class RealmContext:
             permitted,
             principals,
             capaths=capaths or {},
+            domain_realm={k.lower(): v for k, v in (domain_realm or {}).items()},
         )
 
 

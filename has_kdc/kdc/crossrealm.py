@@ -26,6 +26,7 @@ __all__ = [
     "add_to_transited",
     "check_transited",
     "decode_transited",
+    "host_realm",
     "realm_path",
 ]
 
@@ -60,6 +61,17 @@ def _hierarchical_path(client: str, server: str) -> list[str]:
         if realm != path[-1]:
             path.append(realm)
     return path
+
+
+def host_realm(host: str, domain_realm: Mapping[str, str]) -> str | None:
+    """The realm ``[domain_realm]`` gives a host (MIT ``krb5_get_host_realm`` without DNS):
+    the host itself, then each parent domain, first with its leading dot, then without."""
+    name = host.lower().rstrip(".")
+    candidates = [name]
+    while "." in name:
+        name = name.partition(".")[2]
+        candidates += ["." + name, name]
+    return next((domain_realm[c] for c in candidates if c in domain_realm), None)
 
 
 def decode_transited(contents: bytes) -> list[str]:

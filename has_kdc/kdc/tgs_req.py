@@ -72,6 +72,7 @@ from has_kdc.asn1.constants import (
     KU_TGS_REQ_AUTH_CKSUM,
     KU_TICKET,
     LR_NONE,
+    NT_SRV_HST,
     NT_SRV_INST,
     PA_TGS_REQ,
     APOptions,
@@ -103,7 +104,13 @@ from has_kdc.crypto import (
 )
 from has_kdc.kdc import policy
 from has_kdc.kdc.context import RealmContext, RequestLog, store_name, wire_name_text
-from has_kdc.kdc.crossrealm import TransitedError, add_to_transited, check_transited, realm_path
+from has_kdc.kdc.crossrealm import (
+    TransitedError,
+    add_to_transited,
+    check_transited,
+    host_realm,
+    realm_path,
+)
 from has_kdc.kdc.errors import KdcError
 from has_kdc.kdc.policy import FLAG, NON_TGT_OPTIONS, OPT
 from has_kdc.kdc.principal_cache import CachedPrincipal
@@ -378,8 +385,20 @@ def _lookup_server(
     entry = _get_principal(ctx, name)
     if entry is not None:
         return entry
-    components = body.sname.components if body.sname is not None else ()
-    if _is_tgs(components) and components[1] != body.realm and not options & _NO_REFERRAL:
+    if body.sname is None or options & _NO_REFERRAL:
+        raise KdcError(KDC_ERR_S_PRINCIPAL_UNKNOWN, "LOOKING_UP_SERVER")
+    components = body.sname.components
+    if not _is_tgs(components):
+        # MIT find_referral_tgs: a host-based service of another realm, by [domain_realm]
+        target = _host_referral_realm(ctx, body, options)
+        if target is None:
+            raise KdcError(KDC_ERR_S_PRINCIPAL_UNKNOWN, "LOOKING_UP_SERVER")
+        components = ("krbtgt", target)
+        tgs_name = store_name(PrincipalName(NT_SRV_INST, components), body.realm)
+        entry = _get_principal(ctx, tgs_name) if tgs_name else None
+        if entry is not None:
+            return entry
+    if _is_tgs(components) and components[1] != body.realm:
         path = realm_path(body.realm, components[1], ctx.capaths)
         for hop in reversed(path[1:-1]):
             hop_name = store_name(PrincipalName(NT_SRV_INST, ("krbtgt", hop)), body.realm)
@@ -388,6 +407,18 @@ def _lookup_server(
                 return entry
         raise KdcError(KDC_ERR_S_PRINCIPAL_UNKNOWN, "UNKNOWN_SERVER")
     raise KdcError(KDC_ERR_S_PRINCIPAL_UNKNOWN, "LOOKING_UP_SERVER")
+
+
+def _host_referral_realm(ctx: RealmContext, body: KdcReqBody, options: int) -> str | None:
+    """MIT ``is_referral_req``: CANONICALIZE, a two-part host-based (or service-instance)
+    name whose host is a FQDN that ``[domain_realm]`` puts in another realm."""
+    sname = body.sname
+    if sname is None or not options & _O.CANONICALIZE or len(sname.components) != 2:
+        return None
+    if sname.name_type not in (NT_SRV_HST, NT_SRV_INST) or "." not in sname.components[1]:
+        return None
+    realm = host_realm(sname.components[1], ctx.domain_realm)
+    return realm if realm and realm != body.realm else None
 
 
 def _get_principal(ctx: RealmContext, name: str) -> CachedPrincipal | None:
