@@ -750,8 +750,12 @@ def test_node_registration_is_recorded_when_it_changes_something(tmp_path):
 # ---------------------------------------------------------------------- Ansible modules
 
 
-def run_module(name: str, args: dict[str, object], env: dict[str, str] | None = None) -> dict:
-    """One module of library/ on localhost with this venv's interpreter; its result."""
+def run_module(
+    name: str, args: dict[str, object], env: dict[str, str] | None = None, *flags: str
+) -> dict:
+    """One module of library/ on localhost with this venv's interpreter; its result.
+
+    ``flags``: more ``ansible`` options, e.g. ``--check``, ``--diff``."""
     argv = [
         str(Path(sys.executable).parent / "ansible"),
         "localhost",
@@ -765,6 +769,7 @@ def run_module(name: str, args: dict[str, object], env: dict[str, str] | None = 
         name,
         "-a",
         json.dumps(args),
+        *flags,
     ]
     environ = ansible_env(**(env or {}))
     proc = subprocess.run(

@@ -271,3 +271,33 @@ def test_export_core_site_creates_then_merges(tmp_path):
     path.write_text(EXISTING)
     assert export_core_site(path, ha_view()) is True
     assert properties(path.read_text())["fs.defaultFS"] == "hdfs://emr-header-1:8020"
+
+
+# -- trusted realms (docs/cross-realm.md) ----------------------------------------------
+
+
+def test_krb5_conf_lists_trusted_realms_and_capaths():
+    view = ha_view(
+        trusted_realms={"CORP.EXAMPLE": ("dc1.corp.example:88", "dc2.corp.example")},
+        domain_realm={".corp.example": "CORP.EXAMPLE"},
+        capaths={"CORP.EXAMPLE": {"HADOOP.COM": (".",)}, "HADOOP.COM": {"CORP.EXAMPLE": (".",)}},
+    )
+    profile = parse_profile(render_krb5_conf(view))
+    corp = profile.section("realms").subsection("CORP.EXAMPLE")
+    assert corp.get_all("kdc") == ["dc1.corp.example:88", "dc2.corp.example"]
+    assert profile.section("realms").subsection("HADOOP.COM").get_all("kdc") == [
+        "emr-header-1:88",
+        "emr-worker-1:88",
+    ]
+    assert profile.section("domain_realm").to_mapping() == {".corp.example": "CORP.EXAMPLE"}
+    capaths = profile.section("capaths")
+    assert capaths.subsection("CORP.EXAMPLE").get_all("HADOOP.COM") == ["."]
+    assert capaths.subsection("HADOOP.COM").get_all("CORP.EXAMPLE") == ["."]
+
+
+def test_core_site_maps_trusted_realm_users_to_short_names():
+    view = ha_view(trusted_realms={"CORP.EXAMPLE": ("dc1.corp.example",)})
+    rules = core_site_properties(view)["hadoop.security.auth_to_local"].split("\n")
+    assert rules == ["RULE:[1:$1@$0](.*@CORP\\.EXAMPLE)s/@.*//", "DEFAULT"]
+    # without a trust the property is not written: Hadoop's DEFAULT stands
+    assert "hadoop.security.auth_to_local" not in core_site_properties(ha_view())

@@ -41,7 +41,7 @@ from __future__ import annotations
 import functools
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
@@ -264,9 +264,16 @@ class PrincipalAdmin:
         password: str | None = None,
         randkey: bool = False,
         attributes: Mapping[str, object] | None = None,
+        enctypes: Sequence[int] | None = None,
     ) -> Principal:
-        """Create ``name`` with keys from ``password`` or random keys (``randkey``)."""
+        """Create ``name`` with keys from ``password`` or random keys (``randkey``).
+
+        ``enctypes`` (MIT's ``addprinc -e``) replaces the realm's supported_enctypes for
+        this principal's keys: a cross-realm krbtgt shares its password with another
+        realm's KDC, and both must derive the same keys in the same enctypes.
+        """
         canonical = self.canonical(name)
+        chosen = self._chosen_enctypes(canonical, enctypes)
         keys = "password" if password is not None else "random"
         with self.audit.change("addprinc", canonical, keys=keys) as change:
             if (password is None) == (not randkey):
@@ -288,9 +295,9 @@ class PrincipalAdmin:
                     state.pop("pw_expiration")
                 settings.update(state)
             new_keys = (
-                password_keys(canonical, password, self.enctypes, 1)
+                password_keys(canonical, password, chosen, 1)
                 if password is not None
-                else random_keys(self.enctypes, 1)
+                else random_keys(chosen, 1)
             )
             principal = Principal(name=canonical, kvno=1, keys=new_keys, **settings)  # type: ignore[arg-type]
             try:
@@ -325,7 +332,13 @@ class PrincipalAdmin:
 
     @_rerun_on_conflict
     def change_password(
-        self, name: str, password: str, *, keepold: bool = False, own_change: bool = False
+        self,
+        name: str,
+        password: str,
+        *,
+        keepold: bool = False,
+        own_change: bool = False,
+        enctypes: Sequence[int] | None = None,
     ) -> Principal:
         """New password keys at a new kvno; older keys are dropped unless ``keepold``.
 
@@ -333,6 +346,7 @@ class PrincipalAdmin:
         is a principal changing its own password (kpasswd), bound by the minimum life.
         """
         canonical = self.canonical(name)
+        chosen = self._chosen_enctypes(canonical, enctypes)
         action = "kpasswd" if own_change else "cpw"
         with self.audit.change(action, canonical, keys="password", **_keepold(keepold)) as change:
 
@@ -343,7 +357,7 @@ class PrincipalAdmin:
                 policy = self.policies.find(current.policy)
                 check_new_password(policy, current, password, own_change=own_change)
                 kvno = _next_kvno(current)
-                keys = password_keys(canonical, password, self.enctypes, kvno)
+                keys = password_keys(canonical, password, chosen, kvno)
                 if keepold:
                     keys += list(current.keys)
                 state = password_state(policy, current, int(time.time()))
@@ -354,6 +368,15 @@ class PrincipalAdmin:
             changed = self.backend.run_transaction(work)
             change.note(kvno=changed.kvno, **_kept(changed, keepold))
             return changed
+
+    def _chosen_enctypes(self, canonical: str, enctypes: Sequence[int] | None) -> tuple[int, ...]:
+        """``enctypes`` as asked (``-e``), else the realm's; an empty choice is refused."""
+        if enctypes is None:
+            return self.enctypes
+        chosen = tuple(dict.fromkeys(enctypes))
+        if not chosen:
+            raise AdminError(f"cannot key {canonical}: -e names no enctype this KDC implements")
+        return chosen
 
     def _named_policy(self, name: str | None) -> PasswordPolicy | None:
         """The policy a principal is to name; refuses a name that does not exist."""

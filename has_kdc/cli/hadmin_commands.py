@@ -16,6 +16,9 @@ from collections.abc import Callable, Sequence
 from has_kdc.admin import AdminError
 from has_kdc.cli.passwords import read_new_password
 from has_kdc.cli.shell import CommandParser, Console
+from has_kdc.conf.errors import ConfigError
+from has_kdc.conf.profile import Relation
+from has_kdc.conf.values import parse_enctypes
 
 __all__ = [
     "AUDIT_FILTERS",
@@ -86,6 +89,24 @@ def add_policy(parser: CommandParser) -> None:
     choice.add_argument("-clearpolicy", action="store_true", help="no password policy")
 
 
+def enctype_list(text: str) -> tuple[int, ...]:
+    """``-e``'s value as MIT writes it (``aes256-cts-hmac-sha1-96:normal,aes128-cts``)."""
+    try:
+        return parse_enctypes(Relation("-e", text, 0, "the command line"))
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_enctypes(parser: CommandParser) -> None:
+    parser.add_argument(
+        "-e",
+        dest="enctypes",
+        type=enctype_list,
+        metavar="ENCTYPES",
+        help="the keys' enctypes (MIT's enctype:salt list; default: supported_enctypes)",
+    )
+
+
 def _parsers(console: Console) -> dict[str, CommandParser]:
     """The argument specs of ``PRINCIPAL_COMMANDS``, by command name."""
     out: dict[str, CommandParser] = {}
@@ -94,6 +115,7 @@ def _parsers(console: Console) -> dict[str, CommandParser]:
     keysrc = p.add_mutually_exclusive_group()
     keysrc.add_argument("-pw", metavar="PASSWORD", help="the password (else prompted)")
     keysrc.add_argument("-randkey", action="store_true", help="random keys, no password")
+    add_enctypes(p)
     add_switches(p)
     add_lifetimes(p, pwexpire=True)
     add_policy(p)
@@ -122,6 +144,7 @@ def _parsers(console: Console) -> dict[str, CommandParser]:
     keysrc.add_argument("-pw", metavar="PASSWORD", help="the new password (else prompted)")
     keysrc.add_argument("-randkey", action="store_true", help="new random keys")
     p.add_argument("-keepold", action="store_true", help="keep the older kvnos' keys too")
+    add_enctypes(p)
     p.add_argument("name", metavar="NAME")
 
     p = out["purgekeys"] = console.parser(

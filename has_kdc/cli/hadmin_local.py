@@ -207,7 +207,11 @@ class HadminLocal(Console):
             raise AdminError(f"principal {canonical} already exists")
         password = new_password(self, options, canonical)
         self.admin.add_principal(
-            canonical, password=password, randkey=password is None, attributes=attributes
+            canonical,
+            password=password,
+            randkey=password is None,
+            attributes=attributes,
+            enctypes=options.enctypes,
         )
         self.out(f'Principal "{canonical}" created.')
         return 0
@@ -243,7 +247,9 @@ class HadminLocal(Console):
             self.admin.randomize_keys(canonical, keepold=options.keepold)
             self.out(f'Key for "{canonical}" randomized.')
         else:
-            self.admin.change_password(canonical, password, keepold=options.keepold)
+            self.admin.change_password(
+                canonical, password, keepold=options.keepold, enctypes=options.enctypes
+            )
             self.out(f'Password for "{canonical}" changed.')
         return 0
 

@@ -92,6 +92,12 @@ def _epoch_or_never(text: str) -> str:
     return "never" if when is None else f"@{when}"
 
 
+def _local_only_enctypes(options: argparse.Namespace) -> None:
+    """``-e`` is not part of the REST API: refused rather than silently ignored."""
+    if options.enctypes is not None:
+        raise AdminError("-e (chosen enctypes) is supported by hadmin-local only")
+
+
 class HadminRemote(Console):
     """The hadmin-remote commands over one `HasAdminClient`."""
 
@@ -155,6 +161,7 @@ class HadminRemote(Console):
 
     def addprinc(self, options: argparse.Namespace) -> int:
         canonical = self.canonical(options.name)
+        _local_only_enctypes(options)
         body: dict[str, Any] = {"principal": canonical, **_remote_attributes(options)}
         password = new_password(self, options, canonical)
         if password is not None:
@@ -193,6 +200,7 @@ class HadminRemote(Console):
 
     def cpw(self, options: argparse.Namespace) -> int:
         canonical = self.canonical(options.name)
+        _local_only_enctypes(options)
         self.client.get("admin/getprincipal", principal=canonical)
         password = new_password(self, options, canonical)
         body: dict[str, Any] = {"principal": canonical}

@@ -35,10 +35,12 @@ from has_kdc.conf.profile import format_profile
 
 __all__ = [
     "CORE_SITE_AUTHENTICATION",
+    "CORE_SITE_AUTH_TO_LOCAL",
     "CORE_SITE_HAS",
     "CORE_SITE_USE_HAS",
     "Node",
     "RealmView",
+    "auth_to_local_rules",
     "core_site_properties",
     "export_core_site",
     "export_has_client_conf",
@@ -52,6 +54,7 @@ __all__ = [
 CORE_SITE_AUTHENTICATION = "hadoop.security.authentication"
 CORE_SITE_USE_HAS = "hadoop.security.authentication.use.has"
 CORE_SITE_HAS = "hadoop.security.has"
+CORE_SITE_AUTH_TO_LOCAL = "hadoop.security.auth_to_local"
 HAS_UDP_PREFERENCE_LIMIT = 4096  # what HAS's getkrb5 writes
 _REALM = re.compile(r"^[^\s@/\\{}=\[\]]+$")
 
@@ -103,6 +106,10 @@ class RealmView:
     filter_auth_type: str = "kerberos"
     enable_conf: bool | None = None
     ca_bundle: Path | None = None
+    #: realms whose users come in through a cross-realm trust: realm -> its KDCs
+    trusted_realms: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: MIT's [capaths] for clients: client realm -> server realm -> hops
+    capaths: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "nodes", tuple(self.nodes))
@@ -167,12 +174,17 @@ def render_krb5_conf(view: RealmView) -> str:
     }
     if view.admin_server:
         realm["admin_server"] = view.admin_server
-    sections: dict[str, dict[str, object]] = {
-        "libdefaults": libdefaults,
-        "realms": {view.realm: realm},
-    }
+    realms: dict[str, object] = {view.realm: realm}
+    for other, kdcs in view.trusted_realms.items():
+        realms[other] = {"kdc": list(kdcs)}
+    sections: dict[str, dict[str, object]] = {"libdefaults": libdefaults, "realms": realms}
     if view.domain_realm:
         sections["domain_realm"] = dict(view.domain_realm)
+    if view.capaths:
+        sections["capaths"] = {
+            client: {server: list(hops) for server, hops in paths.items()}
+            for client, paths in view.capaths.items()
+        }
     header = (
         f"krb5.conf for {view.realm}, written by has-kdc: one kdc line per HAS node "
         f"({len(view.nodes)})."
@@ -204,11 +216,23 @@ def core_site_properties(view: RealmView) -> dict[str, str]:
     port = view.https_port  # HAS's client rejects a list whose ports differ
     netlocs = dict.fromkeys(n.netloc(port) for n in view.nodes)
     urls = ";".join(f"https://{netloc}/has/v1?auth_type={view.auth_type}" for netloc in netlocs)
-    return {
+    properties = {
         CORE_SITE_AUTHENTICATION: "kerberos",
         CORE_SITE_USE_HAS: "true",
         CORE_SITE_HAS: urls,
     }
+    if view.trusted_realms:
+        properties[CORE_SITE_AUTH_TO_LOCAL] = auth_to_local_rules(view)
+    return properties
+
+
+def auth_to_local_rules(view: RealmView) -> str:
+    """``hadoop.security.auth_to_local``: users of a trusted realm map to their short
+    name (``alice@CORP.EXAMPLE`` -> ``alice``), as Hadoop's DEFAULT does for the realm's
+    own; service principals of a trusted realm (two components) are left unmapped, so
+    another realm's ``hdfs/host`` never becomes the local ``hdfs``."""
+    rules = [f"RULE:[1:$1@$0](.*@{re.escape(realm)})s/@.*//" for realm in view.trusted_realms]
+    return "\n".join([*rules, "DEFAULT"])
 
 
 def _property(name: str, value: str, inner: str, closing: str) -> ET.Element:

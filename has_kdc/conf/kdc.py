@@ -22,6 +22,15 @@ KDC, on ``kdc_host`` and MIT's ``kpasswd_port`` (default 464); MIT's
 ``kpasswd_listen`` (addresses and/or ports, comma or space separated: ``10.0.0.1``,
 ``10.0.0.1:1464``, ``[::1]:464``, ``1464``) replaces that when given. Both may sit in
 ``[kdcdefaults]`` or the realm block, as the other MIT settings.
+
+Cross-realm trust (docs/cross-realm.md): the trust itself is the pair of
+``krbtgt/OTHER@OURS`` / ``krbtgt/OURS@OTHER`` principals in the database; kdc.conf
+may add MIT's ``[capaths]`` section (client realm = { server realm = intermediate
+realm, one line per hop in order, ``.`` for none }), which decides the referral TGTs
+the KDC hands out and which transited realms it accepts. A ``[realms]`` block for
+another realm (``kdc = host:port`` lines) and ``[domain_realm]`` declare a trusted
+realm for the client exports: its KDCs, its hosts' domains and the auth_to_local rules
+that map its users to short names.
 """
 
 from __future__ import annotations
@@ -78,7 +87,20 @@ class KdcConfig:
     #: (host None: kdc_host; port None: kpasswd_port) replacing kdc_host:kpasswd_port
     kpasswd_port: int = DEFAULT_KPASSWD_PORT
     kpasswd_listen: tuple[tuple[str | None, int | None], ...] = ()
+    #: MIT's [capaths]: (client realm, server realm, intermediate realms in order)
+    capaths: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+    #: other realms' ``kdc`` lines from [realms] (trusted realms, for client exports)
+    trusted_realms: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: MIT's [domain_realm]: (host or .domain, realm)
+    domain_realm: tuple[tuple[str, str], ...] = ()
     source: str | None = field(default=None, compare=False)
+
+    def capaths_map(self) -> dict[str, dict[str, tuple[str, ...]]]:
+        """``capaths`` as client realm -> server realm -> hops."""
+        out: dict[str, dict[str, tuple[str, ...]]] = {}
+        for client, server, hops in self.capaths:
+            out.setdefault(client, {})[server] = hops
+        return out
 
     def kpasswd_addresses(self) -> list[tuple[str, int]]:
         """Where the password change service listens: (host, port), UDP and TCP each."""
@@ -154,6 +176,78 @@ def _listen(rel: Relation) -> tuple[tuple[str | None, int | None], ...]:
     return tuple(out)
 
 
+def _capaths(section: Relations) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    """MIT's ``[capaths]``: ``CLIENT = { SERVER = HOP }``, repeated lines in path order."""
+    out: list[tuple[str, str, tuple[str, ...]]] = []
+    for client in section:
+        if isinstance(client.value, str) or not _REALM.match(client.name):
+            raise ConfigError(
+                f"[capaths] {client.name}: expected 'CLIENT.REALM = {{ SERVER.REALM = HOP }}'",
+                client.source,
+                client.line,
+            )
+        hops: dict[str, list[str]] = {}
+        for rel in client.value:
+            hop = str(rel.value).strip()
+            if (
+                not isinstance(rel.value, str)
+                or not _REALM.match(rel.name)
+                or not _REALM.match(hop)
+            ):
+                raise ConfigError(
+                    f"[capaths] {client.name}: {rel.name} = {rel.value}: expected "
+                    "'SERVER.REALM = INTERMEDIATE.REALM' (or '.' for a direct trust)",
+                    rel.source,
+                    rel.line,
+                )
+            hops.setdefault(rel.name, []).append(hop)
+        out += [(client.name, server, tuple(path)) for server, path in hops.items()]
+    return tuple(out)
+
+
+def _trusted_realms(realms: Relations, ours: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The ``kdc`` lines of the other ``[realms]`` blocks: where trusted realms' KDCs are.
+
+    A block without ``kdc`` lines (an MIT kdc.conf's settings for a realm this KDC
+    does not serve) declares nothing and is left alone.
+    """
+    out: list[tuple[str, tuple[str, ...]]] = []
+    for block in realms:
+        if block.name == ours or isinstance(block.value, str):
+            continue
+        kdcs = []
+        for rel in block.value:
+            if rel.name != "kdc":
+                continue
+            kdc = str(rel.value).strip()
+            if not _HOST.match(kdc) or not _REALM.match(block.name):
+                raise ConfigError(
+                    f"[realms] {block.name}: kdc = {rel.value}: expected host or host:port "
+                    "in a realm block",
+                    rel.source,
+                    rel.line,
+                )
+            kdcs.append(kdc)
+        if kdcs:
+            out.append((block.name, tuple(kdcs)))
+    return tuple(out)
+
+
+def _domain_realm(section: Relations) -> tuple[tuple[str, str], ...]:
+    out = []
+    for rel in section:
+        realm = str(rel.value).strip()
+        if isinstance(rel.value, str) and _HOST.match(rel.name) and _REALM.match(realm):
+            out.append((rel.name, realm))
+            continue
+        raise ConfigError(
+            f"[domain_realm] {rel.name} = {rel.value}: expected '.domain = REALM'",
+            rel.source,
+            rel.line,
+        )
+    return tuple(out)
+
+
 _SETTINGS: dict[str, tuple[str, Callable[[Relation], object]]] = {
     "kpasswd_port": ("kpasswd_port", parse_port),
     "kpasswd_listen": ("kpasswd_listen", _listen),
@@ -194,7 +288,7 @@ def kdc_config_from_profile(profile: Profile) -> KdcConfig:
     base = Path(source).parent if source and not source.startswith("<") else Path.cwd()
     defaults = profile.section("kdcdefaults") or Relations("kdcdefaults", source, 0)
     for name in profile.sections:
-        if name not in ("kdcdefaults", "realms"):
+        if name not in ("kdcdefaults", "realms", "capaths", "domain_realm"):
             log.warning("%s: section [%s] is not used by has-kdc and is ignored", source, name)
     _warn_unknown(defaults, _KDCDEFAULTS_ONLY | _SETTINGS.keys(), "[kdcdefaults]")
 
@@ -250,6 +344,12 @@ def kdc_config_from_profile(profile: Profile) -> KdcConfig:
             attr, parse = target
             values[attr] = parse(rel)
             taken.add(attr)
+    if (capaths := profile.section("capaths")) is not None:
+        values["capaths"] = _capaths(capaths)
+    if realms is not None:
+        values["trusted_realms"] = _trusted_realms(realms, values["kdc_realm"])  # type: ignore[arg-type]
+    if (domains := profile.section("domain_realm")) is not None:
+        values["domain_realm"] = _domain_realm(domains)
     config = KdcConfig(**values)  # type: ignore[arg-type]
     if config.max_renewable_life and config.max_renewable_life < config.max_life:
         log.info(

@@ -19,6 +19,7 @@ shown up to its first 16 entries.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,7 @@ from has_kdc.asn1.constants import NT_SRV_INST
 from has_kdc.asn1.memo import ENTRY_OVERHEAD, Memo
 from has_kdc.asn1.messages import PrincipalName
 from has_kdc.crypto import enctype_name, is_supported
+from has_kdc.kdc.crossrealm import Capaths
 from has_kdc.kdc.errors import error_message
 from has_kdc.kdc.principal_cache import PrincipalCache
 from has_kdc.kdc.ticket_cache import TicketCache
@@ -71,6 +73,10 @@ class RealmContext:
     permitted: tuple[int, ...]
     principals: PrincipalCache
     tickets: TicketCache = field(default_factory=TicketCache, compare=False)
+    #: MIT's [capaths] (see ``crossrealm``): client realm -> server realm -> hops
+    capaths: Capaths = field(default_factory=dict, compare=False)
+    #: MIT's [domain_realm] (host or .domain, lower case -> realm), for host referrals
+    domain_realm: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     @property
     def tgs_name(self) -> PrincipalName:
@@ -90,6 +96,8 @@ class RealmContext:
         clock_skew: int,
         supported_enctypes: tuple[int, ...],
         principals: PrincipalCache,
+        capaths: Capaths | None = None,
+        domain_realm: Mapping[str, str] | None = None,
     ) -> RealmContext:
         permitted = tuple(e for e in supported_enctypes if is_supported(e))
         if not permitted:
@@ -98,7 +106,16 @@ class RealmContext:
                 "use aes256-cts-hmac-sha1-96, aes128-cts-hmac-sha1-96, "
                 "aes256-cts-hmac-sha384-192 or aes128-cts-hmac-sha256-128"
             )
-        return cls(realm, max_life, max_renewable_life, clock_skew, permitted, principals)
+        return cls(
+            realm,
+            max_life,
+            max_renewable_life,
+            clock_skew,
+            permitted,
+            principals,
+            capaths=capaths or {},
+            domain_realm={k.lower(): v for k, v in (domain_realm or {}).items()},
+        )
 
 
 # The same few names arrive over and over; escaping them each time shows in profiles.

@@ -120,6 +120,8 @@ class Kdc:
             clock_skew=config.clock_skew,
             supported_enctypes=config.supported_enctypes,
             principals=self.principals,
+            capaths=config.capaths_map(),
+            domain_realm=dict(config.domain_realm),
         )
         self.dropped = 0
         #: The result of the last ``handle``: 0 for AS-REP/TGS-REP, the KRB-ERROR

@@ -16,9 +16,19 @@ checks and their errors follow MIT (``kdc_process_tgs_req`` in src/kdc/kdc_util.
   RENEWABLE, ...): KDC_ERR_BADOPTION (13).
 
 The reply is encrypted with the authenticator's subkey when there is one (usage 9),
-else with the TGT session key (usage 8). Cross-realm is not served: a TGT from
-another realm, or a service in another realm, is answered KDC_ERR_S_PRINCIPAL_UNKNOWN
-as MIT answers a realm it has no cross-realm key for.
+else with the TGT session key (usage 8).
+
+Cross-realm (docs/cross-realm.md), as MIT's do_tgs_req.c and tgs_policy.c: a TGT is
+any ``krbtgt/X`` the database holds whose X is the requested server's realm, so a
+trusted realm's ``krbtgt/OURS@OTHER`` is accepted like our own; a local TGT used for
+another realm is KRB_AP_ERR_NOT_US (35). A cross-realm TGT naming a client of our own
+realm is KDC_ERR_POLICY ("INVALID LINEAGE"). Asked for ``krbtgt/FAR`` we have no key
+for, the KDC hands out the TGT of the realm nearest FAR on the path (``[capaths]`` or
+the domain hierarchy) that it does have, else KDC_ERR_S_PRINCIPAL_UNKNOWN. The
+issuing realm of a cross-realm TGT joins the transited field unless it is the
+client's; the field is checked against the path and the ticket marked
+TRANSITED-POLICY-CHECKED, and (MIT's default ``reject_bad_transit``) a ticket that
+cannot be so marked is refused with KDC_ERR_POLICY ("BAD_TRANSIT").
 """
 
 from __future__ import annotations
@@ -35,6 +45,7 @@ from has_kdc.asn1.constants import (
     ADDRTYPE_IPV4,
     ADDRTYPE_IPV6,
     APP_ENC_TGS_REP_PART,
+    DOMAIN_X500_COMPRESS,
     KDC_ERR_ETYPE_NOSUPP,
     KDC_ERR_MUST_USE_USER2USER,
     KDC_ERR_PADATA_TYPE_NOSUPP,
@@ -43,6 +54,7 @@ from has_kdc.asn1.constants import (
     KDC_ERR_SERVICE_EXP,
     KDC_ERR_SUMTYPE_NOSUPP,
     KDC_ERR_SVC_UNAVAILABLE,
+    KDC_ERR_TRTYPE_NOSUPP,
     KRB_AP_ERR_BAD_INTEGRITY,
     KRB_AP_ERR_BADADDR,
     KRB_AP_ERR_BADKEYVER,
@@ -60,6 +72,8 @@ from has_kdc.asn1.constants import (
     KU_TGS_REQ_AUTH_CKSUM,
     KU_TICKET,
     LR_NONE,
+    NT_SRV_HST,
+    NT_SRV_INST,
     PA_TGS_REQ,
     APOptions,
 )
@@ -77,7 +91,9 @@ from has_kdc.asn1.messages import (
     KdcReqBody,
     LastReqEntry,
     PAData,
+    PrincipalName,
     Ticket,
+    TransitedEncoding,
 )
 from has_kdc.backend.errors import BackendError
 from has_kdc.backend.model import Principal
@@ -89,6 +105,13 @@ from has_kdc.crypto import (
 )
 from has_kdc.kdc import policy
 from has_kdc.kdc.context import RealmContext, RequestLog, store_name, wire_name_text
+from has_kdc.kdc.crossrealm import (
+    TransitedError,
+    add_to_transited,
+    check_transited,
+    host_realm,
+    realm_path,
+)
 from has_kdc.kdc.errors import KdcError
 from has_kdc.kdc.fast_armor import (
     FastState,
@@ -97,13 +120,15 @@ from has_kdc.kdc.fast_armor import (
     strengthen,
     visible_client,
 )
-from has_kdc.kdc.policy import FLAG, OPT
+from has_kdc.kdc.policy import FLAG, NON_TGT_OPTIONS, OPT
 from has_kdc.kdc.principal_cache import CachedPrincipal
 
 __all__ = ["process_tgs_req"]
 
 _LAST_REQ_NONE = (LastReqEntry(LR_NONE, 0),)
 _O = OPT
+#: MIT's NO_REFERRAL_OPTION: the server must be the one the presented ticket names
+_NO_REFERRAL = NON_TGT_OPTIONS | _O.ENC_TKT_IN_SKEY
 
 
 def process_tgs_req(
@@ -141,8 +166,14 @@ def process_tgs_req(
             rlog.sname = server_name or wire_name_text(body.sname, body.realm)
     if body.sname is None:
         raise KdcError(KDC_ERR_S_PRINCIPAL_UNKNOWN, "NULL_SERVER")
-    server = _lookup_server(ctx, server_name)
     options = int(body.kdc_options)
+    server = _lookup_server(ctx, server_name, body, options)
+    # A referral names the TGS it found, not the one asked for (MIT: is_referral).
+    server_sname = (
+        body.sname
+        if server.principal.name == server_name
+        else PrincipalName(NT_SRV_INST, server.components)
+    )
     tgt_flags = int(tgt.flags)
     _check_server(options, server, kdc_time)
     policy.check_tgs_options(
@@ -152,9 +183,13 @@ def process_tgs_req(
         tgt_renew_till=tgt.renew_till,
         now=kdc_time,
         tgt_is_for_request_server=header_server_name == server_name,
-        tgt_server_is_tgs=ctx.is_local_tgs(header.sname.components, header.realm),
+        tgt_server_is_tgs=_is_tgs(header.sname.components)
+        and header.sname.components[1] == body.realm,
         request_server_is_tgs=_is_tgs(server.components),
     )
+    crossrealm = header.realm != body.realm
+    if crossrealm and tgt.crealm == body.realm:
+        raise KdcError(KDC_ERR_POLICY, "INVALID LINEAGE")
 
     session_etype = policy.select_session_enctype(body.etypes, server.current_keys, ctx.permitted)
     if session_etype is None:
@@ -166,9 +201,16 @@ def process_tgs_req(
         flags |= FLAG.RENEWABLE
     else:
         flags &= ~FLAG.RENEWABLE
+    transited = _transited(tgt, header, crossrealm)
     if not options & _O.DISABLE_TRANSITED_CHECK:
-        # One realm: the transited field is empty, so the check always passes (as MIT).
-        flags |= FLAG.TRANSITED_POLICY_CHECKED
+        try:
+            check_transited(transited.contents, tgt.crealm, body.realm, ctx.capaths)
+        except TransitedError:
+            pass  # logged as MIT does, by the refusal below
+        else:
+            flags |= FLAG.TRANSITED_POLICY_CHECKED
+    if not flags & FLAG.TRANSITED_POLICY_CHECKED:
+        raise KdcError(KDC_ERR_POLICY, "BAD_TRANSIT")
 
     ticket_etype = policy.select_ticket_key_enctype(server.current_keys, ctx.permitted)
     if ticket_etype is None:
@@ -182,7 +224,7 @@ def process_tgs_req(
         key=session_key,
         crealm=tgt.crealm,
         cname=tgt.cname,
-        transited=tgt.transited,
+        transited=transited,
         authtime=tgt.authtime,
         starttime=start_field,
         endtime=endtime,
@@ -192,7 +234,7 @@ def process_tgs_req(
     )
     ticket = Ticket(
         realm=ctx.realm,
-        sname=body.sname,
+        sname=server_sname,
         enc_part=EncryptedData(
             ticket_etype,
             enctype_by_id(ticket_etype).encrypt(server_key.key, KU_TICKET, encode(enc_ticket)),
@@ -209,7 +251,7 @@ def process_tgs_req(
         endtime=endtime,
         renew_till=renew_till,
         srealm=ctx.realm,
-        sname=body.sname,
+        sname=server_sname,
         caddr=caddr,
         application_tag=APP_ENC_TGS_REP_PART,
     )
@@ -378,16 +420,69 @@ def _lookup_header_server(ctx: RealmContext, name: str | None) -> CachedPrincipa
     return entry
 
 
-def _lookup_server(ctx: RealmContext, name: str | None) -> CachedPrincipal:
+def _lookup_server(
+    ctx: RealmContext, name: str | None, body: KdcReqBody, options: int
+) -> CachedPrincipal:
+    """The requested server, or for a realm we have no key for, the nearest TGS on
+    the way there (MIT ``search_sprinc``/``find_alternate_tgs``)."""
     if name is None:  # no principal can have that name: not found, and not echoed back
         raise KdcError(KDC_ERR_S_PRINCIPAL_UNKNOWN, "LOOKING_UP_SERVER", echo=False)
+    entry = _get_principal(ctx, name)
+    if entry is not None:
+        return entry
+    if body.sname is None or options & _NO_REFERRAL:
+        raise KdcError(KDC_ERR_S_PRINCIPAL_UNKNOWN, "LOOKING_UP_SERVER")
+    components = body.sname.components
+    if not _is_tgs(components):
+        # MIT find_referral_tgs: a host-based service of another realm, by [domain_realm]
+        target = _host_referral_realm(ctx, body, options)
+        if target is None:
+            raise KdcError(KDC_ERR_S_PRINCIPAL_UNKNOWN, "LOOKING_UP_SERVER")
+        components = ("krbtgt", target)
+        tgs_name = store_name(PrincipalName(NT_SRV_INST, components), body.realm)
+        entry = _get_principal(ctx, tgs_name) if tgs_name else None
+        if entry is not None:
+            return entry
+    if _is_tgs(components) and components[1] != body.realm:
+        path = realm_path(body.realm, components[1], ctx.capaths)
+        for hop in reversed(path[1:-1]):
+            hop_name = store_name(PrincipalName(NT_SRV_INST, ("krbtgt", hop)), body.realm)
+            entry = _get_principal(ctx, hop_name) if hop_name else None
+            if entry is not None:
+                return entry
+        raise KdcError(KDC_ERR_S_PRINCIPAL_UNKNOWN, "UNKNOWN_SERVER")
+    raise KdcError(KDC_ERR_S_PRINCIPAL_UNKNOWN, "LOOKING_UP_SERVER")
+
+
+def _host_referral_realm(ctx: RealmContext, body: KdcReqBody, options: int) -> str | None:
+    """MIT ``is_referral_req``: CANONICALIZE, a two-part host-based (or service-instance)
+    name whose host is a FQDN that ``[domain_realm]`` puts in another realm."""
+    sname = body.sname
+    if sname is None or not options & _O.CANONICALIZE or len(sname.components) != 2:
+        return None
+    if sname.name_type not in (NT_SRV_HST, NT_SRV_INST) or "." not in sname.components[1]:
+        return None
+    realm = host_realm(sname.components[1], ctx.domain_realm)
+    return realm if realm and realm != body.realm else None
+
+
+def _get_principal(ctx: RealmContext, name: str) -> CachedPrincipal | None:
     try:
-        entry = ctx.principals.get(name)
+        return ctx.principals.get(name)
     except BackendError:
         raise KdcError(KDC_ERR_SVC_UNAVAILABLE, "LOOKING_UP_SERVER") from None
-    if entry is None:
-        raise KdcError(KDC_ERR_S_PRINCIPAL_UNKNOWN, "LOOKING_UP_SERVER")
-    return entry
+
+
+def _transited(tgt: EncTicketPart, header: Ticket, crossrealm: bool) -> TransitedEncoding:
+    """The new ticket's transited field (MIT ``add_to_transited`` in do_tgs_req.c):
+    the TGT's, plus the realm that issued a cross-realm TGT unless it is the client's."""
+    if not crossrealm or header.realm == tgt.crealm:
+        return tgt.transited
+    if tgt.transited.tr_type != DOMAIN_X500_COMPRESS:
+        raise KdcError(KDC_ERR_TRTYPE_NOSUPP, "VALIDATE_TRANSIT_TYPE")
+    return TransitedEncoding(
+        DOMAIN_X500_COMPRESS, add_to_transited(tgt.transited.contents, header.realm)
+    )
 
 
 def _check_server(options: int, server: CachedPrincipal, kdc_time: int) -> None:

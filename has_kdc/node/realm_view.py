@@ -67,4 +67,7 @@ def build_realm_view(
         auth_type=server.auth_type,
         filter_auth_type=server.filter_auth_type,
         enable_conf=server.enable_conf,
+        domain_realm=dict(kdc.domain_realm),
+        trusted_realms=dict(kdc.trusted_realms),
+        capaths=kdc.capaths_map(),
     )
