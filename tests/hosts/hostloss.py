@@ -30,7 +30,7 @@ from pathlib import Path
 from tests.hosts.cluster import Cluster
 from tests.hosts.machine import Machine
 
-__all__ = ["main"]
+__all__ = ["main", "phase", "start_login_loops", "stop_login_loops", "wait"]
 
 LOOP_LIMIT_S = 600
 #: login loops running side by side on the client (more logins per second measured)
@@ -70,7 +70,7 @@ def _write(machine: Machine, path: str, text: str, mode: str = "0600") -> None:
     )
 
 
-def _rounds(client: Machine) -> list[tuple[float, float, int, int]]:
+def rounds_of(client: Machine) -> list[tuple[float, float, int, int]]:
     out = client.run(["cat", f"{WORK}/rounds"]).stdout
     rounds = []
     for line in out.splitlines():
@@ -111,7 +111,7 @@ def _main_pid(machine: Machine) -> str:
     ).strip()
 
 
-def _wait(predicate, limit: float = RECOVERY_LIMIT_S) -> float | None:
+def wait(predicate, limit: float = RECOVERY_LIMIT_S) -> float | None:
     started = time.monotonic()
     while time.monotonic() - started < limit:
         if predicate():
@@ -120,7 +120,7 @@ def _wait(predicate, limit: float = RECOVERY_LIMIT_S) -> float | None:
     return None
 
 
-def _phase(rounds, start: float, end: float) -> dict[str, object]:
+def phase(rounds, start: float, end: float) -> dict[str, object]:
     """The rounds that ran at any moment of [start, end): a login begun just before a
     cut and held up by it counts as a login during the cut."""
     inside = [r for r in rounds if r[0] < end and r[1] > start]
@@ -134,10 +134,9 @@ def _phase(rounds, start: float, end: float) -> dict[str, object]:
     }
 
 
-def run(
-    cluster: Cluster, client_name: str, node: str, other: str, db: str, secrets: list[str]
-) -> dict[str, object]:
-    client = cluster.machine(client_name)
+def start_login_loops(client: Machine, secrets: list[str]) -> None:
+    """Start ``LOOPS`` login loops on ``client`` (secrets: user, password, plugin user,
+    password; written 0600 in a scratch directory, never on a command line)."""
     user, user_password, plugin_user, plugin_password = secrets
     _check(client.run(["sh", "-c", f"rm -rf {WORK} && mkdir -m 0700 {WORK}"]), "scratch")
     for name, value in (
@@ -148,7 +147,6 @@ def run(
     ):
         _write(client, f"{WORK}/{name}", value + "\n")
     _write(client, f"{WORK}/loop.sh", _LOOP, "0700")
-    report: dict[str, object] = {}
     # rounds are stamped on the client with date(1): the hosts share the controller's
     # clock (one kernel), so time.time() here marks the phases on the same scale
     for n in range(1, LOOPS + 1):
@@ -159,9 +157,30 @@ def run(
             ),
             "start the login loops",
         )  # fmt: skip
+
+
+def stop_login_loops(client: Machine) -> list[tuple[float, float, int, int]]:
+    """Stop the loops, wait for their last rounds, remove the scratch; the rounds."""
+    client.run(["touch", f"{WORK}/stop"])
+    units = [f"has-login-loop-{n}" for n in range(1, LOOPS + 1)]
+    wait(
+        lambda: client.run(["systemctl", "is-active", "--quiet", *units]).returncode != 0,
+        60,
+    )
+    rounds = rounds_of(client)
+    client.run(["rm", "-rf", WORK])
+    return rounds
+
+
+def run(
+    cluster: Cluster, client_name: str, node: str, other: str, db: str, secrets: list[str]
+) -> dict[str, object]:
+    client = cluster.machine(client_name)
+    start_login_loops(client, secrets)
+    report: dict[str, object] = {}
     try:
         baseline_start = time.time()
-        if _wait(lambda: len(_rounds(client)) >= 2 * LOOPS, 120) is None:
+        if wait(lambda: len(rounds_of(client)) >= 2 * LOOPS, 120) is None:
             raise RuntimeError(f"the login loops made no {2 * LOOPS} rounds in 120 s")
 
         # 1. a HAS node: link down, power off, power on
@@ -172,7 +191,7 @@ def run(
         time.sleep(20)
         booted = time.time()
         boot_s = cluster.power_on(node)
-        node_kinit_s = _wait(lambda: _kinit_through(client, node))
+        node_kinit_s = wait(lambda: _kinit_through(client, node))
         node_back = time.time()
         time.sleep(5)  # a few rounds with both nodes up again
         pid_before = {n: _main_pid(cluster.machine(n)) for n in (node, other)}
@@ -183,27 +202,20 @@ def run(
         time.sleep(20)
         db_booted = time.time()
         db_boot_s = cluster.power_on(db)
-        db_recovery_s = _wait(lambda: all(_database_reachable(client, n) for n in (node, other)))
+        db_recovery_s = wait(lambda: all(_database_reachable(client, n) for n in (node, other)))
         db_back = time.time()
         time.sleep(5)
         pid_after = {n: _main_pid(cluster.machine(n)) for n in (node, other)}
         end = time.time()
     finally:
-        client.run(["touch", f"{WORK}/stop"])
-        units = [f"has-login-loop-{n}" for n in range(1, LOOPS + 1)]
-        _wait(
-            lambda: client.run(["systemctl", "is-active", "--quiet", *units]).returncode != 0,
-            60,
-        )
-        rounds = _rounds(client)
-        client.run(["rm", "-rf", WORK])
+        rounds = stop_login_loops(client)
 
     # before: rounds over before the cut; after: rounds begun once both nodes reached
     # the database again
-    report["baseline"] = _phase([r for r in rounds if r[1] <= cut], baseline_start, cut)
+    report["baseline"] = phase([r for r in rounds if r[1] <= cut], baseline_start, cut)
     report["node_lost"] = {
         "node": node,
-        **_phase(rounds, cut, node_back),
+        **phase(rounds, cut, node_back),
         "boot_to_ssh_s": boot_s,
         "recovery_s": {
             "cut_to_boot": round(booted - cut, 2),
@@ -214,7 +226,7 @@ def run(
     }
     report["database_lost"] = {
         "host": db,
-        **_phase(rounds, db_cut, db_back),
+        **phase(rounds, db_cut, db_back),
         "boot_to_ssh_s": db_boot_s,
         "recovery_s": {
             "off_to_boot": round(db_booted - db_cut, 2),
@@ -224,7 +236,7 @@ def run(
         },
         "has_server_restarted": sorted(n for n in pid_before if pid_before[n] != pid_after[n]),
     }
-    report["after"] = _phase([r for r in rounds if r[0] >= db_back], db_back, end + 60)
+    report["after"] = phase([r for r in rounds if r[0] >= db_back], db_back, end + 60)
     return report
 
 
