@@ -56,7 +56,7 @@ def run_requests(conf_dir: Path, workload: str, count: int) -> None:
     from bench.handler_bench import PEER, _workloads
     from bench.realms import BenchPrincipals, HasKdc
     from has_kdc.cli import has_server
-    from has_kdc.web.metrics import KdcCounters
+    from has_kdc.kdc.counters import KdcCounters
 
     kdc = HasKdc.__new__(HasKdc)  # the realm exists: only its names are needed here
     kdc.principals = BenchPrincipals()
@@ -99,7 +99,8 @@ def _count(conf_dir: Path, workload: str, requests: int, out: Path) -> int:
     found = _COLLECTED.search(done.stderr)
     if done.returncode != 0 or found is None:
         raise RuntimeError(
-            f"callgrind run failed ({done.returncode}): {done.stderr.decode(errors='replace')[-2000:]}"
+            f"callgrind run failed ({done.returncode}): "
+            + done.stderr.decode(errors="replace")[-2000:]
         )
     return int(found.group(1))
 
@@ -110,7 +111,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--small", type=int, default=100, help="requests of the first run (100)")
     parser.add_argument("--large", type=int, default=1100, help="requests of the second (1100)")
     parser.add_argument("--keep", type=Path, metavar="DIR", help="keep callgrind files here")
-    parser.add_argument("--inner", nargs=3, metavar=("CONF_DIR", "WORKLOAD", "N"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--inner", nargs=3, metavar=("CONF_DIR", "WORKLOAD", "N"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args(argv)
     if args.inner:
         conf_dir, workload, n = args.inner

@@ -185,7 +185,8 @@ _SECRET = frozenset({Authenticator, EncTicketPart, EncKdcRepPart, EncApRepPart, 
 
 
 def _text(node: Any) -> str:
-    return node.asOctets().decode("utf-8", "surrogateescape")
+    raw: bytes = node.asOctets()
+    return raw.decode("utf-8", "surrogateescape")
 
 
 def _text_bytes(value: str) -> bytes:
@@ -339,8 +340,10 @@ def _fill_list(t: SequenceOf, node: Any, items: Any, name: str) -> None:
     for position, item in enumerate(items):
         if isinstance(t.item, Sequence):
             _fill(t.item, node.getComponentByPosition(position), item)
-        else:
-            node.setComponentByPosition(position, _LEAF_TO[t.item](item, name))  # type: ignore[index]
+        elif isinstance(t.item, Leaf):
+            node.setComponentByPosition(position, _LEAF_TO[t.item](item, name))
+        else:  # no SEQUENCE OF of flags or of SEQUENCE OF in RFC 4120
+            raise TypeError(f"{name}: no encoding for a SEQUENCE OF {t.item}")
 
 
 # ---------------------------------------------------------------- encode
@@ -350,7 +353,7 @@ def _encode_node(node: Any, what: str) -> bytes:
     try:
         # pyasn1's DER encoder drops OPTIONAL fields whose value is empty (b"", an empty
         # SEQUENCE OF); here a field is absent only when it is None, as in the dataclass.
-        return _der_encoder.encode(node, omitEmptyOptionals=False)
+        return bytes(_der_encoder.encode(node, omitEmptyOptionals=False))
     except PyAsn1Error as e:
         # pyasn1 names the schema, not the values, so the text carries no key bytes.
         raise Asn1Error(f"cannot encode {what}: {_short(e)}") from None
@@ -369,8 +372,8 @@ def _encode_model(obj: object) -> bytes:
         raise TypeError(f"encode: no DER encoding for {name}")
     factory = _SPECS[t.cls]
     if isinstance(factory, dict):
-        attr = t.application_attr
-        factory = _pick(factory, getattr(obj, attr), f"{name}.{attr}")  # type: ignore[arg-type]
+        attr = t.application_attr or ""
+        factory = _pick(factory, getattr(obj, attr), f"{name}.{attr}")
     node = factory()
     try:
         _fill(t, node, obj)
@@ -500,7 +503,7 @@ def _model_decoder(t: Sequence | SequenceOf, what: str) -> Callable[[Any], Any]:
 
         def run(raw: bytes) -> Any:
             number = _expect_application(raw, t.application) if t.application else None
-            tree = _pyasn1(raw, specs[number] if specs is not None else instance)  # type: ignore[index]
+            tree = _pyasn1(raw, instance if specs is None or number is None else specs[number])
             return _from_tree(t, tree, raw, 0, number)
 
         secret = t.cls in _SECRET

@@ -120,8 +120,8 @@ def check_structure(data: bytes, what: str) -> None:
         raise Asn1Error(f"{what}: empty input")
     try:
         _, _, c_start, c_end = read_header(data, 0, end)
-    except Asn1Error as e:
-        raise Asn1Error(f"{what}: {e}") from None
+    except Asn1Error as err:
+        raise Asn1Error(f"{what}: {err}") from None
     if c_end != end:
         raise Asn1Error(f"{what}: {end - c_end} trailing bytes after the message at offset {c_end}")
     if not data[0] & CONSTRUCTED:

@@ -617,16 +617,18 @@ class _Compiler:
             return [f"{value}, q = {self.field_reader(t)}(d, q, e, {tag})"]
         return [
             *_read_header(tag, "q", "e", "fs", "fe"),
-            f"{value}, q = {self.reader(t)}(d, fs, fe)",  # type: ignore[arg-type]
+            f"{value}, q = {self.reader(t)}(d, fs, fe)",
             "if q != fe:",
             "    raise Fallback",
         ]
 
     def _list_reader(self, t: SequenceOf) -> list[str]:
-        if isinstance(t.item, Leaf):
+        if isinstance(t.item, Sequence | SequenceOf):
+            item = [f"v, q = {self.reader(t.item)}(d, q, e)", "items.append(v)"]
+        elif isinstance(t.item, Leaf):
             item = _LEAF_ITEM_READERS[t.item]
-        else:
-            item = [f"v, q = {self.reader(t.item)}(d, q, e)", "items.append(v)"]  # type: ignore[arg-type]
+        else:  # RFC 4120 has no SEQUENCE OF KerberosFlags
+            raise TypeError(f"no reader of a SEQUENCE OF {t.item}")
         return [
             *_read_header(_hex(SEQUENCE), "p", "end", "s", "e"),
             "items = []",
@@ -685,13 +687,14 @@ class _Compiler:
                 tag = bytes((application_tag(number),))
                 lines += [f"{keyword} number == {number}:", f"    tag = {_literal(tag)}"]
             lines += ["else:", "    raise Fallback"]
-        fields, tail = t.fields, ()
+        fields: tuple[Field, ...] = t.fields
+        tail: tuple[Field, ...] = ()
         if t in _TEMPLATED_TAILS:
             first, memo_name, _ = _TEMPLATED_TAILS[t]
             split = next(i for i, f in enumerate(fields) if f.name == first)
             fields, tail = fields[:split], fields[split:]
         lines += self._fields_writer(fields)
-        functions = []
+        functions: list[str] = []
         if tail:
             tail_name = "tail_" + _ident(t)
             key = ", ".join(f"v.{f.attr}" for f in tail)
@@ -723,10 +726,12 @@ class _Compiler:
         return [f"def {name}(v):", *_indent(lines), *functions]
 
     def _list_writer(self, t: SequenceOf, name: str) -> list[str]:
-        if isinstance(t.item, Leaf):
+        if isinstance(t.item, Sequence | SequenceOf):
+            item = f"{self.writer(t.item)}(i)"
+        elif isinstance(t.item, Leaf):
             item = _LEAF_ITEM_WRITERS[t.item]
         else:
-            item = f"{self.writer(t.item)}(i)"  # type: ignore[arg-type]
+            raise TypeError(f"no writer of a SEQUENCE OF {t.item}")
         return [
             f"def {name}(v):",
             "    if type(v) is not tuple and type(v) is not list:",
@@ -781,24 +786,26 @@ _ENCODED: tuple[Sequence, ...] = (
 
 def _compile() -> tuple[_Compiler, dict[str, Any]]:
     compiler = _Compiler()
-    for t in _DECODED.values():
-        compiler.reader(t)
-    for t in (*_ENCODED, schema.METHOD_DATA, schema.ETYPE_INFO2):
-        compiler.writer(t)
+    for decoded in _DECODED.values():
+        compiler.reader(decoded)
+    for encoded in _ENCODED:
+        compiler.writer(encoded)
+    compiler.writer(schema.METHOD_DATA)
+    compiler.writer(schema.ETYPE_INFO2)
     namespace = compiler.build()
     # A name's DER is remembered by the name, but only for the exact types: a list
     # is not hashable, and True equals 1 but is not an Int32 here, so the memo never
     # answers where the generated writer would decline.
-    build_principal = namespace["put_PrincipalName"]
+    build_principal: Callable[[Any], bytes] = namespace["put_PrincipalName"]
 
     def put_principal(p: Any) -> bytes:
         if type(p) is not PrincipalName:
             raise Fallback
         memo = type(p.components) is tuple and type(p.name_type) is int
         if memo:
-            der = _principal_memo.get(p)
-            if der is not None:
-                return der
+            known: bytes | None = _principal_memo.get(p)
+            if known is not None:
+                return known
         der = build_principal(p)
         if memo:
             # the DER, the components it was made from and the name around them

@@ -386,7 +386,8 @@ async def openapi_document(request: web.Request) -> web.Response:
     from has_kdc.web.app import ROUTES_KEY
     from has_kdc.web.openapi import build_document
 
-    return web.json_response(build_document(request.app[ROUTES_KEY]))
+    routes = request.app[ROUTES_KEY]
+    return web.json_response(build_document(routes))
 
 
 _HOST = Param("host", "KDC host name or address (kdc.conf kdc_host)", required=True)
