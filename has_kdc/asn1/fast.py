@@ -254,9 +254,20 @@ def _flags_reader(cls: Any) -> Callable[[bytes, int, int, int], tuple[Any, int]]
 # Each _put_* returns the complete DER of its value. A value of an unexpected type or
 # out of range raises Fallback: the model path then encodes it or names the problem.
 
+_INTEGER_ID = bytes((INTEGER,))
+_OCTET_STRING_ID = bytes((OCTET_STRING,))
+_GENERAL_STRING_ID = bytes((GENERAL_STRING,))
+_SEQUENCE_ID = bytes((SEQUENCE,))
+#: KerberosTime's identifier and length: a GeneralizedTime of exactly 15 octets
+_KERBEROS_TIME_HEADER = bytes((GENERALIZED_TIME, 15))
+#: KerberosFlags's identifier, length and unused-bits octet: a BIT STRING of 32 bits
+_KERBEROS_FLAGS_HEADER = bytes((BIT_STRING, 5, 0))
+#: Whole DER sizes of both, the content length of their explicit ``[n]``
+_KERBEROS_TIME_SIZE = len(_KERBEROS_TIME_HEADER) + 15
+_KERBEROS_FLAGS_SIZE = len(_KERBEROS_FLAGS_HEADER) + 4
 _LENGTH = [bytes((n,)) for n in range(0x80)]
 _SMALL_INT = {v: bytes((INTEGER, 1, v & 0xFF)) for v in range(-127, 128)}
-_SMALL_INT[-128] = b"\x02\x02\xff\x80"  # as pyasn1 writes it, see _put_int
+_SMALL_INT[-128] = bytes((INTEGER, 2, 0xFF, 0x80))  # as pyasn1 writes it, see _put_int
 # Identifier and short-form length octets together, for contents under 128 bytes:
 # most elements of a KDC message are that small, and one concatenation instead of two
 # (and no call to _tlv) is a measurable share of encoding an AS-REP's sixty elements.
@@ -300,7 +311,7 @@ def _seq(parts: list[bytes]) -> bytes:
     size = len(content)
     if size < 0x80:
         return _SEQ_SHORT[size] + content
-    return _tlv(b"\x30", content)
+    return _tlv(_SEQUENCE_ID, content)
 
 
 def _app_seq(tag: bytes, parts: list[bytes]) -> bytes:
@@ -309,7 +320,7 @@ def _app_seq(tag: bytes, parts: list[bytes]) -> bytes:
     size = len(content)
     if size < 0x7E:  # both lengths short
         return tag + _LENGTH[size + 2] + _SEQ_SHORT[size] + content
-    return _tlv(tag, _seq(parts) if size < 0x80 else _tlv(b"\x30", content))
+    return _tlv(tag, _seq(parts) if size < 0x80 else _tlv(_SEQUENCE_ID, content))
 
 
 def _put_int(v: Any) -> bytes:
@@ -324,7 +335,7 @@ def _put_int(v: Any) -> bytes:
     # (-128, -32768, -2**31, ...), which it writes one byte longer (ff 80 00 ...).
     # X.690 wants the short form; the model is the reference, so the quirk is kept.
     n = (v if v >= 0 else -v).bit_length() // 8 + 1
-    return _tlv(b"\x02", v.to_bytes(n, "big", signed=True))
+    return _tlv(_INTEGER_ID, v.to_bytes(n, "big", signed=True))
 
 
 def _put_ctx_int(n: int, v: Any) -> bytes:
@@ -339,14 +350,14 @@ def _put_ctx_int(n: int, v: Any) -> bytes:
 def _put_octets(v: Any) -> bytes:
     if type(v) is not bytes:
         raise Fallback
-    return _tlv(b"\x04", v)
+    return _tlv(_OCTET_STRING_ID, v)
 
 
 def _put_general_bytes(v: Any) -> bytes:
     """A GeneralString from bytes as they are (the ETYPE-INFO2 salt)."""
     if type(v) is not bytes:
         raise Fallback
-    return _tlv(b"\x1b", v)
+    return _tlv(_GENERAL_STRING_ID, v)
 
 
 def _put_text(v: Any) -> bytes:
@@ -355,7 +366,7 @@ def _put_text(v: Any) -> bytes:
         raise Fallback
     der = _text_memo.get(v)
     if der is None:
-        der = _tlv(b"\x1b", v.encode("utf-8", "surrogateescape"))
+        der = _tlv(_GENERAL_STRING_ID, v.encode("utf-8", "surrogateescape"))
         _text_memo.remember(v, der, len(der) * 2 + ENTRY_OVERHEAD)
     return der
 
@@ -371,7 +382,7 @@ def _put_time(v: Any) -> bytes:
         if not 0 <= v <= _TIME_MAX:
             raise Fallback
         t = time.gmtime(v)
-        der = b"\x18\x0f%04d%02d%02d%02d%02d%02dZ" % (
+        der = _KERBEROS_TIME_HEADER + b"%04d%02d%02d%02d%02d%02dZ" % (
             t.tm_year,
             t.tm_mon,
             t.tm_mday,
@@ -388,7 +399,7 @@ def _put_time(v: Any) -> bytes:
 def _put_flags(v: Any) -> bytes:
     if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= 0xFFFFFFFF:
         raise Fallback
-    return b"\x03\x05\x00" + int(v).to_bytes(4, "big")
+    return _KERBEROS_FLAGS_HEADER + int(v).to_bytes(4, "big")
 
 
 # ================================================================ the compiler
@@ -409,7 +420,7 @@ _LEAF_WRITERS = {
     schema.OCTET_STRING: "_ctx({n}, _put_octets({x}))",
     schema.KERBEROS_STRING: "_ctx({n}, _put_text({x}))",
     schema.GENERAL_STRING_BYTES: "_ctx({n}, _put_general_bytes({x}))",
-    schema.KERBEROS_TIME: "{prefix17} + _put_time({x})",
+    schema.KERBEROS_TIME: "{time_prefix} + _put_time({x})",
 }
 # SEQUENCE OF a leaf: the loop body reading one item at ``q`` into ``items``, and the
 # writer of one item ``i``. A list of etypes is one-byte INTEGERs nearly always.
@@ -654,10 +665,11 @@ class _Compiler:
         """The expression writing ``[n] value`` for field ``f``."""
         n, t = f.tag, f.type
         if isinstance(t, Leaf):
-            prefix17 = _literal(bytes((context_tag(n), 17)))
-            return _LEAF_WRITERS[t].format(n=n, x=value, prefix17=prefix17)
+            time_prefix = _literal(bytes((context_tag(n), _KERBEROS_TIME_SIZE)))
+            return _LEAF_WRITERS[t].format(n=n, x=value, time_prefix=time_prefix)
         if isinstance(t, Flags):
-            return f"{_literal(bytes((context_tag(n), 7)))} + _put_flags({value})"
+            prefix = _literal(bytes((context_tag(n), _KERBEROS_FLAGS_SIZE)))
+            return f"{prefix} + _put_flags({value})"
         return f"_ctx({n}, {self.writer(t)}({value}))"
 
     def _fields_writer(self, fields: tuple[Field, ...]) -> list[str]:
