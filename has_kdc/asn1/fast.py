@@ -4,8 +4,9 @@ pyasn1 (``spec.py``) stays the model of the wire format; this module is a faster
 road to the same place for the common, well-formed case. Its scope is what
 ``has_kdc.kdc`` and ``has_kdc.client`` exchange on every request: they decode
 KDC-REQ, AP-REQ, Authenticator, EncTicketPart, PA-ENC-TS-ENC, EncryptedData (the
-KDC) and KDC-REP, EncKDCRepPart, KRB-ERROR, METHOD-DATA, ETYPE-INFO2 (the client),
-and encode the same messages the other way round; everything else goes to the model.
+KDC; and KDC-REQ-BODY, Checksum, PrincipalName inside a FAST-armored request) and
+KDC-REP, EncKDCRepPart, KRB-ERROR, METHOD-DATA, ETYPE-INFO2 (the client), and encode
+the same messages the other way round; everything else goes to the model.
 
 Nothing here is written per message. The readers and writers of each message are
 compiled, when this module is imported, from its description in ``schema.py``
@@ -773,6 +774,10 @@ _DECODED: dict[str, Sequence | SequenceOf] = {
     "decode_enc_ticket_part": schema.ENC_TICKET_PART,
     "decode_pa_enc_ts_enc": schema.PA_ENC_TS_ENC,
     "decode_encrypted_data": schema.ENCRYPTED_DATA,
+    # the KDC, inside a FAST-armored request (asn1/fx.py)
+    "decode_kdc_req_body": schema.KDC_REQ_BODY,
+    "decode_checksum": schema.CHECKSUM,
+    "decode_principal_name": schema.PRINCIPAL_NAME,
     # the client
     "decode_kdc_rep": schema.KDC_REP,
     "decode_enc_kdc_rep_part": schema.ENC_KDC_REP_PART,
