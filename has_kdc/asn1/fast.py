@@ -785,7 +785,8 @@ _DECODED: dict[str, Sequence | SequenceOf] = {
     "decode_method_data": schema.METHOD_DATA,
     "decode_etype_info2": schema.ETYPE_INFO2,
 }
-#: Messages encoded: the KDC's replies and errors, the client's requests.
+#: Messages encoded: the KDC's replies and errors, the client's requests, and the checksum
+#: and names FAST encodes on their own.
 _ENCODED: tuple[Sequence, ...] = (
     schema.KDC_REP,
     schema.ENC_KDC_REP_PART,
@@ -798,6 +799,8 @@ _ENCODED: tuple[Sequence, ...] = (
     schema.AUTHENTICATOR,
     schema.PA_ENC_TS_ENC,
     schema.ENCRYPTED_DATA,
+    schema.CHECKSUM,
+    schema.PRINCIPAL_NAME,
 )
 
 
