@@ -6,16 +6,25 @@ them), once with ``use_der_path("pyasn1")`` and once with the default fast path:
 
     .venv/bin/python -m bench.codec_bench              # about 20 seconds
     .venv/bin/python -m bench.codec_bench --seconds 0.5 --repeat 7
+    .venv/bin/python -m bench.codec_bench --instructions   # about 2 minutes, valgrind
 
 Prints a Markdown table of microseconds per operation, the best of ``--repeat``
 timings of at least ``--seconds`` each (the fastest run is the one least disturbed by
 the rest of the machine, as timeit advises), after checking that both paths give the
 same values and bytes for everything timed.
+
+On a machine others share, timings move by more than the differences worth seeing;
+``--instructions`` counts instead what one operation of the fast path executes, with
+``valgrind --tool=callgrind``: one run doing every operation ``--warm-up`` times, and
+one more per row doing that row's operation ``--count`` times on top; the difference
+divided by ``--count`` is the row's figure, the same from one run to the next.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
+import subprocess
 import sys
 import timeit
 from collections.abc import Callable
@@ -106,11 +115,60 @@ def time_one(operation: Callable[[], object], seconds: float, repeat: int) -> fl
     return min(runs) / per_run * 1e6
 
 
+def _run_counted(warm_up: int, row: int | None, count: int) -> None:
+    """The measured program of ``--instructions``: every row ``warm_up`` times (memos
+    and caches filled), then row ``row`` ``count`` more times."""
+    rows = workloads()
+    for _, operation in rows:
+        for _ in range(warm_up):
+            operation()
+    if row is not None:
+        operation = rows[row][1]
+        for _ in range(count):
+            operation()
+
+
+_COLLECTED = re.compile(rb"Collected : (\d+)")
+
+
+def _instructions(warm_up: int, row: int | None, count: int) -> int:
+    command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable]
+    command += ["-m", "bench.codec_bench", "--counted", str(warm_up), str(row), str(count)]
+    done = subprocess.run(command, capture_output=True, check=False, timeout=1800)
+    found = _COLLECTED.search(done.stderr)
+    if done.returncode != 0 or found is None:
+        raise RuntimeError(done.stderr.decode(errors="replace")[-2000:])
+    return int(found.group(1))
+
+
+def count_instructions(warm_up: int, count: int) -> int:
+    labels = [label for label, _ in workloads()]
+    base = _instructions(warm_up, None, 0)
+    print("| operation | fast path: instructions |")
+    print("|---|---:|")
+    for row, label in enumerate(labels):
+        per_operation = (_instructions(warm_up, row, count) - base) / count
+        print(f"| {label} | {per_operation:,.0f} |", flush=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=0.1, help="per timing (0.1)")
     parser.add_argument("--repeat", type=int, default=5, help="timings per cell (5)")
+    parser.add_argument(
+        "--instructions", action="store_true", help="count instructions (valgrind) instead"
+    )
+    parser.add_argument("--warm-up", type=int, default=20, help="with --instructions (20)")
+    parser.add_argument("--count", type=int, default=2000, help="with --instructions (2000)")
+    parser.add_argument("--counted", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.counted:
+        warm_up, row, count = args.counted
+        _run_counted(int(warm_up), None if row == "None" else int(row), int(count))
+        return 0
+    if args.instructions:
+        return count_instructions(args.warm_up, args.count)
 
     rows = workloads()
     for label, operation in rows:  # both paths must agree before any timing counts

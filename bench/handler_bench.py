@@ -45,11 +45,11 @@ from has_kdc.conf import load_conf_dir
 from has_kdc.crypto import checksum_by_type, enctype_by_id
 from has_kdc.kdc.as_req import process_as_req
 from has_kdc.kdc.context import RequestLog
+from has_kdc.kdc.counters import KdcCounters
 from has_kdc.kdc.errors import KdcError
 from has_kdc.kdc.handler import Kdc, _log_request
 from has_kdc.kdc.tgs_req import process_tgs_req
 from has_kdc.net.dispatch import KdcHandlers
-from has_kdc.web.metrics import KdcCounters
 
 #: Requests per pool: distinct timestamps and TGS authenticators, as in kdc_bench.
 POOL_SIZE = 5000

@@ -44,7 +44,7 @@ import logging
 import os
 import re
 import stat
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,6 +52,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from has_kdc.fileio import PUBLIC_MODE, SECRET_MODE, write_atomic, write_if_changed
@@ -163,7 +164,7 @@ def _key_pem(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> bytes:
     )
 
 
-def key_sha256(public_key: x509.CertificatePublicKeyTypes) -> str:
+def key_sha256(public_key: PublicKeyTypes) -> str:
     """SHA-256 (hex) of a SubjectPublicKeyInfo: names a key pair in output, reveals nothing."""
     der = public_key.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -522,7 +523,7 @@ def sign_request(
         )
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(_san_extension(dns, addrs), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)  # type: ignore[arg-type]
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
         .add_extension(aki, critical=False)
         .sign(ca.private_key, hashes.SHA256())
     )
@@ -611,10 +612,11 @@ def node_keys_on_ca(ca_dir: str | os.PathLike[str]) -> dict[str, str]:
     if not issued.is_dir():
         return found
     for node_dir in sorted(p for p in issued.iterdir() if p.is_dir()):
-        for name, load in (
+        loaders: tuple[tuple[str, Callable[[Path], PublicKeyTypes]], ...] = (
             (SERVER_KEY_FILE, lambda p: _load_key(p).public_key()),
             (SERVER_CERT_FILE, lambda p: load_certificate(p).public_key()),
-        ):
+        )
+        for name, load in loaders:
             try:
                 found[node_dir.name] = key_sha256(load(node_dir / name))
                 break

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up everything (see bootstrap.sh) and runs every check:
-#   ruff; ansible-lint (production profile, .ansible-lint); molecule test --all
+#   ruff; mypy (strict over has_kdc/, see pyproject.toml); ansible-lint (production
+#   profile, .ansible-lint); molecule test --all
 #   (molecule/: check, default, grow, each on its own base directory, loopback
 #   addresses and MariaDB port under /var/lib/has-molecule; hosts, inventory/emr over
 #   SSH on booted Debian hosts, see tests/hosts); pytest last (unit tests,
@@ -25,6 +26,7 @@ step() {
 }
 
 step ruff ruff check .
+step mypy mypy
 step ansible-lint ansible-lint
 step molecule molecule test --all
 # pytest last, so its summary ("N passed ...") is the run's closing line.

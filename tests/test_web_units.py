@@ -12,11 +12,12 @@ from has_kdc.asn1.messages import PrincipalName
 from has_kdc.conf import parse_has_server_conf, parse_profile
 from has_kdc.conf.edit import set_relations
 from has_kdc.conf.kdc import kdc_config_from_profile
+from has_kdc.kdc.counters import KDC_BUCKETS, KdcCounters, kdc_reply_code
 from has_kdc.kdc.errors import build_krb_error
 from has_kdc.node.errors import InvalidRequest, NodeConflict, NodeError
 from has_kdc.web import default_routes
 from has_kdc.web.errors import map_exception
-from has_kdc.web.metrics import KDC_BUCKETS, KdcCounters, MetricsText, kdc_reply_code
+from has_kdc.web.metrics import MetricsText, render_kdc
 from has_kdc.web.openapi import build_document
 
 # ------------------------------------------------------------------ confedit
@@ -104,7 +105,7 @@ def test_counters_sum_over_processes_and_survive_a_dead_worker(tmp_path):
             proc.join(30)
             assert proc.exitcode == 0
         out = MetricsText()
-        counters.render(out)
+        render_kdc(counters.snapshot(), out)
         text = out.text()
         assert 'has_kdc_requests_total{kind="AS",result="ok"} 1' in text
         assert 'has_kdc_requests_total{kind="AS",result="dropped"} 1' in text

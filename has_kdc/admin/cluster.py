@@ -42,10 +42,10 @@ def kdc_view(
     states: Iterable[tuple[float | None, float | None]], stale_ok: float, now: float
 ) -> dict[str, Any]:
     """The KDC's state from its processes' (synced_at, down_since) pairs (epoch seconds)."""
-    states = [(s, d) for s, d in states if s]
-    if not states:
+    synced = [(s, d) for s, d in states if s]
+    if not synced:
         return {"kdc_state": "idle"}  # no KDC process has asked the store yet
-    down = [(s, d) for s, d in states if d]
+    down = [(s, d) for s, d in synced if d]
     if not down:
         return {"kdc_state": "serving"}
     oldest = min(s for s, _ in down)

@@ -11,6 +11,8 @@ reads the same as with ``json.loads``.
 
 from __future__ import annotations
 
+import builtins  # ``object`` is also a method of _Reader below
+
 __all__ = ["loads"]
 
 # org.json ends an unquoted value at any of these (JSONTokener.nextValue)
@@ -123,7 +125,7 @@ class _Reader:
             else:
                 raise self.fail("expected ',' or '}'")
 
-    def array(self, depth: int) -> list[object]:
+    def array(self, depth: int) -> list[builtins.object]:
         out: list[object] = []
         if self.peek_clean() == "]":
             self.next_clean()

@@ -27,6 +27,7 @@ import struct
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 from has_kdc.admin.audit import AuditTrail
 from has_kdc.admin.errors import AdminError
@@ -338,7 +339,8 @@ class PolicyAdmin:
             change.note(**settings)
             if not settings:
                 raise AdminError(f"nothing to change in password policy {name}")
-            policy = replace(self.get(name), **settings)
+            changes: dict[str, Any] = settings  # only numeric fields, checked above
+            policy = replace(self.get(name), **changes)
             _validate(policy)
             return self.backend.put_policy(policy)
 

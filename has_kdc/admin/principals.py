@@ -143,7 +143,7 @@ def _kvnos(principal: Principal, *, but: int | None) -> set[int]:
     return {k.kvno for k in principal.keys} - {but}
 
 
-def _keepold(keepold: bool) -> dict[str, object]:
+def _keepold(keepold: bool) -> dict[str, bool]:
     return {"keepold": True} if keepold else {}
 
 

@@ -5,13 +5,15 @@ for any message or part, ``encode_<sequence-of>`` for the bare SEQUENCE OF forms
 (METHOD-DATA, ETYPE-INFO2, TYPED-DATA, ...), and one ``decode_<thing>`` per thing a
 peer can send.
 
-Two paths lie behind them. The pyasn1 model (``spec.py``, the ``_..._model``
-functions here) is the reference and handles everything. The hand-written DER of
-``fast.py`` takes the messages of the KDC's hot path first and declines (``Fallback``)
-anything that is not the well-formed common case, which then goes to the model; so
-results, errors and their messages are the model's either way, 20 to 40 times
-faster for the common case. ``use_der_path("pyasn1")`` or ``HAS_KDC_ASN1=pyasn1`` in
-the environment switches the fast path off (differential tests, benchmarks).
+Two paths lie behind them. The pyasn1 model (``spec.py``, and the functions here
+that walk ``schema.py``'s description of each type to move values between pyasn1
+trees and dataclasses) is the reference and handles everything. The hand-tuned DER
+of ``fast.py`` takes what the KDC and the client handle per request first and
+declines (``Fallback``) anything that is not the well-formed common case, which then
+goes to the model; so results, errors and their messages are the model's either
+way, 20 to 60 times faster for the common case. ``use_der_path("pyasn1")`` or
+``HAS_KDC_ASN1=pyasn1`` in the environment switches the fast path off (differential
+tests, benchmarks).
 
 Decoding is strict: the input must be exactly one DER element of the expected type
 (trailing bytes are an error), every length must nest, and every failure is an
@@ -33,7 +35,7 @@ from pyasn1.codec.der import encoder as _der_encoder
 from pyasn1.error import PyAsn1Error
 from pyasn1.type import univ
 
-from has_kdc.asn1 import der, fast, spec
+from has_kdc.asn1 import der, fast, schema, spec
 from has_kdc.asn1.constants import (
     APP_ENC_AS_REP_PART,
     APP_ENC_TGS_REP_PART,
@@ -45,9 +47,6 @@ from has_kdc.asn1.constants import (
     KRB_ERROR,
     KRB_TGS_REP,
     KRB_TGS_REQ,
-    APOptions,
-    KDCOptions,
-    TicketFlags,
     flags_from_wire,
 )
 from has_kdc.asn1.errors import Asn1Error
@@ -81,6 +80,7 @@ from has_kdc.asn1.messages import (
     TransitedEncoding,
     TypedDataEntry,
 )
+from has_kdc.asn1.schema import Flags, Leaf, Sequence, SequenceOf, Type
 
 __all__ = [
     "decode_ap_rep",
@@ -135,11 +135,58 @@ _MESSAGE_NAMES = {
     29: "EncKrbCredPart",
 }
 
+#: The pyasn1 class of each SEQUENCE, by APPLICATION number where there is a choice.
+_SPECS: dict[type, Any] = {
+    PrincipalName: spec.PrincipalName,
+    HostAddress: spec.HostAddress,
+    AuthorizationDataEntry: spec.AuthorizationDataEntry,
+    PAData: spec.PaData,
+    TypedDataEntry: spec.TypedDataEntry,
+    EncryptedData: spec.EncryptedData,
+    EncryptionKey: spec.EncryptionKey,
+    Checksum: spec.Checksum,
+    TransitedEncoding: spec.TransitedEncoding,
+    LastReqEntry: spec.LastReqEntry,
+    Ticket: spec.Ticket,
+    EncTicketPart: spec.EncTicketPart,
+    KdcReqBody: spec.KdcReqBody,
+    KdcReq: {KRB_AS_REQ: spec.AsReq, KRB_TGS_REQ: spec.TgsReq},
+    KdcRep: {KRB_AS_REP: spec.AsRep, KRB_TGS_REP: spec.TgsRep},
+    EncKdcRepPart: {
+        APP_ENC_AS_REP_PART: spec.EncAsRepPart,
+        APP_ENC_TGS_REP_PART: spec.EncTgsRepPart,
+    },
+    ApReq: spec.ApReq,
+    Authenticator: spec.Authenticator,
+    ApRep: spec.ApRep,
+    EncApRepPart: spec.EncApRepPart,
+    KrbCredInfo: spec.KrbCredInfo,
+    KrbCred: spec.KrbCred,
+    EncKrbCredPart: spec.EncKrbCredPart,
+    KrbError: spec.KrbError,
+    PaEncTsEnc: spec.PaEncTsEnc,
+    ETypeInfoEntry: spec.ETypeInfoEntry,
+    ETypeInfo2Entry: spec.ETypeInfo2Entry,
+    KerbPaPacRequest: spec.KerbPaPacRequest,
+}
+#: The pyasn1 class of each bare SEQUENCE OF that is decoded or encoded on its own.
+_LIST_SPECS: dict[SequenceOf, Any] = {
+    schema.METHOD_DATA: spec.MethodData,
+    schema.ETYPE_INFO: spec.ETypeInfo,
+    schema.ETYPE_INFO2: spec.ETypeInfo2,
+    schema.TYPED_DATA: spec.TypedData,
+    schema.AUTHORIZATION_DATA: spec.AuthorizationData,
+}
+#: Plaintexts that hold keys: their decode errors never quote pyasn1, whose messages
+#: could echo decoded values.
+_SECRET = frozenset({Authenticator, EncTicketPart, EncKdcRepPart, EncApRepPart, EncKrbCredPart})
+
 # ---------------------------------------------------------------- scalar values
 
 
 def _text(node: Any) -> str:
-    return node.asOctets().decode("utf-8", "surrogateescape")
+    raw: bytes = node.asOctets()
+    return raw.decode("utf-8", "surrogateescape")
 
 
 def _text_bytes(value: str) -> bytes:
@@ -189,502 +236,114 @@ def _flags_from(node: Any) -> int:
     return value << (32 - n)
 
 
-def _flags_to(value: int, name: str) -> bytes:
+def _flags_to(value: int, name: str) -> Any:
     if not isinstance(value, int) or not 0 <= value <= 0xFFFFFFFF:
         raise Asn1Error(f"{name}: KerberosFlags must be a 32-bit unsigned int, got {value!r}")
-    return int(value).to_bytes(4, "big")
+    return univ.BitString.fromOctetString(int(value).to_bytes(4, "big"), internalFormat=True)
 
 
-def _opt(node: Any, idx: int) -> Any:
-    """The component at ``idx`` or None when the OPTIONAL field is absent."""
-    return node.getComponentByPosition(idx, default=None, instantiate=False)
-
+_LEAF_FROM: dict[Leaf, Callable[[Any, str], Any]] = {
+    schema.INTEGER: lambda node, _name: int(node),
+    schema.OCTET_STRING: lambda node, _name: node.asOctets(),
+    schema.KERBEROS_STRING: lambda node, _name: _text(node),
+    schema.GENERAL_STRING_BYTES: lambda node, _name: node.asOctets(),
+    schema.KERBEROS_TIME: _time_from,
+    schema.BOOLEAN: lambda node, _name: bool(node),
+}
+_LEAF_TO: dict[Leaf, Callable[[Any, str], Any]] = {
+    schema.INTEGER: lambda value, _name: value,
+    schema.OCTET_STRING: lambda value, _name: value,
+    schema.KERBEROS_STRING: lambda value, _name: _text_bytes(value),
+    schema.GENERAL_STRING_BYTES: lambda value, _name: value,
+    schema.KERBEROS_TIME: _time_to,
+    schema.BOOLEAN: lambda value, _name: bool(value),
+}
 
 # ---------------------------------------------------------------- pyasn1 → dataclass
+# ``raw`` is the input and ``start`` the offset of the element being converted, or None
+# where no bytes need keeping below it: ``req_body_der`` and ``ticket_der`` are slices
+# of the input, located by walking the DER beside the tree.
 
 
-def _principal_from(node: Any) -> PrincipalName:
-    return PrincipalName(int(node[0]), tuple(_text(c) for c in node[1]))
+def _from_tree(t: Sequence, node: Any, raw: bytes, start: int | None, number: int | None) -> Any:
+    """The dataclass of ``node``; ``number`` is the APPLICATION number it came under,
+    when that is a message's (its msg-type must say the same)."""
+    starts = _field_starts(t, raw, start) if start is not None and t.needs_spans else {}
+    values: dict[str, Any] = {}
+    for position, f in enumerate(t.fields):
+        child = node.getComponentByPosition(position, default=None, instantiate=False)
+        if child is None:
+            values[f.attr] = () if f.empty_is_absent else None
+            continue
+        child_start = starts.get(f.tag)
+        value = _value(f.type, child, raw, child_start, f.name)
+        if f.name == "msg-type" and number is not None and value != number:
+            raise Asn1Error(f"msg-type {value} inside [APPLICATION {number}]")
+        values[f.attr] = value
+        if f.der_attr and child_start is not None:
+            values[f.der_attr] = raw[child_start : der.element_span(raw, child_start)[1]]
+    if t.der_attr and start is not None:
+        values[t.der_attr] = raw[start : der.element_span(raw, start)[1]]
+    if t.application_attr and t.application_attr not in values:
+        values[t.application_attr] = number
+    return t.cls(**values)
 
 
-def _addresses_from(node: Any) -> tuple[HostAddress, ...] | None:
-    if node is None:
-        return None
-    return tuple(HostAddress(int(a[0]), a[1].asOctets()) for a in node)
+def _value(t: Type, node: Any, raw: bytes, start: int | None, name: str) -> Any:
+    if isinstance(t, Sequence):
+        return _from_tree(t, node, raw, start, None)
+    if isinstance(t, SequenceOf):
+        starts: list[int | None] = [None] * len(node)
+        if start is not None and t.needs_spans:
+            starts = [a for a, _ in der.children(raw, *der.content_span(raw, start))]
+        return tuple(_value(t.item, c, raw, s, name) for c, s in zip(node, starts, strict=True))
+    if isinstance(t, Flags):
+        return flags_from_wire(t.enum, _flags_from(node))
+    return _LEAF_FROM[t](node, name)
 
 
-def _address_from(node: Any) -> HostAddress | None:
-    if node is None:
-        return None
-    return HostAddress(int(node[0]), node[1].asOctets())
-
-
-def _authz_from(node: Any) -> tuple[AuthorizationDataEntry, ...] | None:
-    if node is None:
-        return None
-    return tuple(AuthorizationDataEntry(int(e[0]), e[1].asOctets()) for e in node)
-
-
-def _enc_data_from(node: Any) -> EncryptedData:
-    kvno = _opt(node, 1)
-    return EncryptedData(int(node[0]), node[2].asOctets(), None if kvno is None else int(kvno))
-
-
-def _key_from(node: Any) -> EncryptionKey:
-    return EncryptionKey(int(node[0]), node[1].asOctets())
-
-
-def _checksum_from(node: Any) -> Checksum:
-    return Checksum(int(node[0]), node[1].asOctets())
-
-
-def _padata_from(node: Any) -> tuple[PAData, ...]:
-    if node is None:
-        return ()
-    return tuple(PAData(int(p[0]), p[1].asOctets()) for p in node)
-
-
-def _opt_time(node: Any, idx: int, name: str) -> int | None:
-    value = _opt(node, idx)
-    return None if value is None else _time_from(value, name)
-
-
-def _opt_int(node: Any, idx: int) -> int | None:
-    value = _opt(node, idx)
-    return None if value is None else int(value)
-
-
-def _ticket_from(node: Any, raw: bytes | None) -> Ticket:
-    return Ticket(
-        tkt_vno=int(node[0]),
-        realm=_text(node[1]),
-        sname=_principal_from(node[2]),
-        enc_part=_enc_data_from(node[3]),
-        ticket_der=raw,
-    )
-
-
-def _tickets_from(node: Any, data: bytes, span: tuple[int, int] | None) -> tuple[Ticket, ...]:
-    """Tickets of a SEQUENCE OF Ticket, each with its raw bytes from ``span``."""
-    if node is None:
-        return ()
-    raws: list[bytes | None] = [None] * len(node)
-    if span is not None:
-        s, e = der.content_span(data, span[0])
-        raws = [data[a:b] for a, b in der.children(data, s, e)]
-    return tuple(_ticket_from(t, raw) for t, raw in zip(node, raws, strict=True))
-
-
-def _req_body_from(node: Any, data: bytes, span: tuple[int, int] | None) -> KdcReqBody:
-    cname = _opt(node, 1)
-    sname = _opt(node, 3)
-    enc_authz = _opt(node, 10)
-    tickets_span = None
-    if span is not None:
-        s, e = der.content_span(data, span[0])
-        tickets_span = der.context_field(data, s, e, 11)
-    return KdcReqBody(
-        kdc_options=flags_from_wire(KDCOptions, _flags_from(node[0])),
-        cname=None if cname is None else _principal_from(cname),
-        realm=_text(node[2]),
-        sname=None if sname is None else _principal_from(sname),
-        from_time=_opt_time(node, 4, "from"),
-        till=_opt_time(node, 5, "till"),
-        rtime=_opt_time(node, 6, "rtime"),
-        nonce=int(node[7]),
-        etypes=tuple(int(e) for e in node[8]),
-        addresses=_addresses_from(_opt(node, 9)),
-        enc_authorization_data=None if enc_authz is None else _enc_data_from(enc_authz),
-        additional_tickets=_tickets_from(_opt(node, 11), data, tickets_span),
-    )
-
-
-def _enc_ticket_part_from(node: Any) -> EncTicketPart:
-    return EncTicketPart(
-        flags=flags_from_wire(TicketFlags, _flags_from(node[0])),
-        key=_key_from(node[1]),
-        crealm=_text(node[2]),
-        cname=_principal_from(node[3]),
-        transited=TransitedEncoding(int(node[4][0]), node[4][1].asOctets()),
-        authtime=_time_from(node[5], "authtime"),
-        starttime=_opt_time(node, 6, "starttime"),
-        endtime=_time_from(node[7], "endtime"),
-        renew_till=_opt_time(node, 8, "renew-till"),
-        caddr=_addresses_from(_opt(node, 9)),
-        authorization_data=_authz_from(_opt(node, 10)),
-    )
-
-
-def _enc_kdc_rep_part_from(node: Any, application_tag: int) -> EncKdcRepPart:
-    encrypted_pa_data = _opt(node, 12)
-    return EncKdcRepPart(
-        key=_key_from(node[0]),
-        last_req=tuple(LastReqEntry(int(e[0]), _time_from(e[1], "lr-value")) for e in node[1]),
-        nonce=int(node[2]),
-        key_expiration=_opt_time(node, 3, "key-expiration"),
-        flags=flags_from_wire(TicketFlags, _flags_from(node[4])),
-        authtime=_time_from(node[5], "authtime"),
-        starttime=_opt_time(node, 6, "starttime"),
-        endtime=_time_from(node[7], "endtime"),
-        renew_till=_opt_time(node, 8, "renew-till"),
-        srealm=_text(node[9]),
-        sname=_principal_from(node[10]),
-        caddr=_addresses_from(_opt(node, 11)),
-        encrypted_pa_data=None if encrypted_pa_data is None else _padata_from(encrypted_pa_data),
-        application_tag=application_tag,
-    )
-
-
-def _authenticator_from(node: Any) -> Authenticator:
-    cksum = _opt(node, 3)
-    subkey = _opt(node, 6)
-    return Authenticator(
-        authenticator_vno=int(node[0]),
-        crealm=_text(node[1]),
-        cname=_principal_from(node[2]),
-        cksum=None if cksum is None else _checksum_from(cksum),
-        cusec=int(node[4]),
-        ctime=_time_from(node[5], "ctime"),
-        subkey=None if subkey is None else _key_from(subkey),
-        seq_number=_opt_int(node, 7),
-        authorization_data=_authz_from(_opt(node, 8)),
-    )
-
-
-def _krb_cred_info_from(node: Any) -> KrbCredInfo:
-    prealm = _opt(node, 1)
-    pname = _opt(node, 2)
-    flags = _opt(node, 3)
-    srealm = _opt(node, 8)
-    sname = _opt(node, 9)
-    return KrbCredInfo(
-        key=_key_from(node[0]),
-        prealm=None if prealm is None else _text(prealm),
-        pname=None if pname is None else _principal_from(pname),
-        flags=None if flags is None else flags_from_wire(TicketFlags, _flags_from(flags)),
-        authtime=_opt_time(node, 4, "authtime"),
-        starttime=_opt_time(node, 5, "starttime"),
-        endtime=_opt_time(node, 6, "endtime"),
-        renew_till=_opt_time(node, 7, "renew-till"),
-        srealm=None if srealm is None else _text(srealm),
-        sname=None if sname is None else _principal_from(sname),
-        caddr=_addresses_from(_opt(node, 10)),
-    )
+def _field_starts(t: Sequence, raw: bytes, start: int) -> dict[int, int]:
+    """Where the value inside each ``[n]`` of the SEQUENCE at ``start`` begins, by n."""
+    s, e = der.content_span(raw, start)
+    if t.application:
+        s, e = der.content_span(raw, s)
+    starts = {}
+    for a, b in der.children(raw, s, e):
+        _, number, content, _ = der.read_header(raw, a, b)
+        starts[number] = content
+    return starts
 
 
 # ---------------------------------------------------------------- dataclass → pyasn1
-# Each _put_* fills an already instantiated (correctly tagged) pyasn1 node in place.
+# Fills an already instantiated (correctly tagged) pyasn1 node in place. A field is
+# absent only when it is None (or empty, for padata and additional-tickets).
 
 
-def _put_principal(node: Any, p: PrincipalName) -> None:
-    node.setComponentByPosition(0, p.name_type)
-    names = node.getComponentByPosition(1)
-    names.clear()
-    for c in p.components:
-        names.append(_text_bytes(c))
+def _fill(t: Sequence, node: Any, value: Any) -> None:
+    for position, f in enumerate(t.fields):
+        v = getattr(value, f.attr)
+        if v is None or (f.empty_is_absent and not v):
+            continue
+        ft = f.type
+        if isinstance(ft, Sequence):
+            _fill(ft, node.getComponentByPosition(position), v)
+        elif isinstance(ft, SequenceOf):
+            _fill_list(ft, node.getComponentByPosition(position), v, f.name)
+        elif isinstance(ft, Flags):
+            node.setComponentByPosition(position, _flags_to(v, f.name))
+        else:
+            node.setComponentByPosition(position, _LEAF_TO[ft](v, f.name))
 
 
-def _put_address(node: Any, a: HostAddress) -> None:
-    node.setComponentByPosition(0, a.addr_type)
-    node.setComponentByPosition(1, a.address)
-
-
-def _put_addresses(node: Any, addresses: tuple[HostAddress, ...]) -> None:
+def _fill_list(t: SequenceOf, node: Any, items: Any, name: str) -> None:
     node.clear()
-    for i, a in enumerate(addresses):
-        _put_address(node.getComponentByPosition(i), a)
-
-
-def _put_authz(node: Any, entries: tuple[AuthorizationDataEntry, ...]) -> None:
-    node.clear()
-    for i, e in enumerate(entries):
-        item = node.getComponentByPosition(i)
-        item.setComponentByPosition(0, e.ad_type)
-        item.setComponentByPosition(1, e.ad_data)
-
-
-def _put_enc_data(node: Any, d: EncryptedData) -> None:
-    node.setComponentByPosition(0, d.etype)
-    if d.kvno is not None:
-        node.setComponentByPosition(1, d.kvno)
-    node.setComponentByPosition(2, d.cipher)
-
-
-def _put_key(node: Any, k: EncryptionKey) -> None:
-    node.setComponentByPosition(0, k.keytype)
-    node.setComponentByPosition(1, k.keyvalue)
-
-
-def _put_checksum(node: Any, c: Checksum) -> None:
-    node.setComponentByPosition(0, c.cksumtype)
-    node.setComponentByPosition(1, c.checksum)
-
-
-def _put_padata(node: Any, padata: tuple[PAData, ...]) -> None:
-    node.clear()
-    for i, p in enumerate(padata):
-        item = node.getComponentByPosition(i)
-        item.setComponentByPosition(0, p.padata_type)
-        item.setComponentByPosition(1, p.padata_value)
-
-
-def _put_time(node: Any, idx: int, value: int | None, name: str) -> None:
-    if value is not None:
-        node.setComponentByPosition(idx, _time_to(value, name))
-
-
-def _put_flags(node: Any, idx: int, value: int, name: str) -> None:
-    bits = univ.BitString.fromOctetString(_flags_to(value, name), internalFormat=True)
-    node.setComponentByPosition(idx, bits)
-
-
-def _put_ticket(node: Any, t: Ticket) -> None:
-    node.setComponentByPosition(0, t.tkt_vno)
-    node.setComponentByPosition(1, _text_bytes(t.realm))
-    _put_principal(node.getComponentByPosition(2), t.sname)
-    _put_enc_data(node.getComponentByPosition(3), t.enc_part)
-
-
-def _put_tickets(node: Any, tickets: tuple[Ticket, ...]) -> None:
-    node.clear()
-    for i, t in enumerate(tickets):
-        _put_ticket(node.getComponentByPosition(i), t)
-
-
-def _put_req_body(node: Any, b: KdcReqBody) -> None:
-    _put_flags(node, 0, b.kdc_options, "kdc-options")
-    if b.cname is not None:
-        _put_principal(node.getComponentByPosition(1), b.cname)
-    node.setComponentByPosition(2, _text_bytes(b.realm))
-    if b.sname is not None:
-        _put_principal(node.getComponentByPosition(3), b.sname)
-    _put_time(node, 4, b.from_time, "from")
-    _put_time(node, 5, b.till, "till")
-    _put_time(node, 6, b.rtime, "rtime")
-    node.setComponentByPosition(7, b.nonce)
-    etypes = node.getComponentByPosition(8)
-    etypes.clear()
-    for e in b.etypes:
-        etypes.append(e)
-    if b.addresses is not None:
-        _put_addresses(node.getComponentByPosition(9), b.addresses)
-    if b.enc_authorization_data is not None:
-        _put_enc_data(node.getComponentByPosition(10), b.enc_authorization_data)
-    if b.additional_tickets:
-        _put_tickets(node.getComponentByPosition(11), b.additional_tickets)
-
-
-def _put_kdc_req(node: Any, r: KdcReq) -> None:
-    node.setComponentByPosition(0, r.pvno)
-    node.setComponentByPosition(1, r.msg_type)
-    if r.padata:
-        _put_padata(node.getComponentByPosition(2), r.padata)
-    _put_req_body(node.getComponentByPosition(3), r.req_body)
-
-
-def _put_kdc_rep(node: Any, r: KdcRep) -> None:
-    node.setComponentByPosition(0, r.pvno)
-    node.setComponentByPosition(1, r.msg_type)
-    if r.padata:
-        _put_padata(node.getComponentByPosition(2), r.padata)
-    node.setComponentByPosition(3, _text_bytes(r.crealm))
-    _put_principal(node.getComponentByPosition(4), r.cname)
-    _put_ticket(node.getComponentByPosition(5), r.ticket)
-    _put_enc_data(node.getComponentByPosition(6), r.enc_part)
-
-
-def _put_enc_kdc_rep_part(node: Any, p: EncKdcRepPart) -> None:
-    _put_key(node.getComponentByPosition(0), p.key)
-    last_req = node.getComponentByPosition(1)
-    last_req.clear()
-    for i, entry in enumerate(p.last_req):
-        item = last_req.getComponentByPosition(i)
-        item.setComponentByPosition(0, entry.lr_type)
-        item.setComponentByPosition(1, _time_to(entry.lr_value, "lr-value"))
-    node.setComponentByPosition(2, p.nonce)
-    _put_time(node, 3, p.key_expiration, "key-expiration")
-    _put_flags(node, 4, p.flags, "flags")
-    _put_time(node, 5, p.authtime, "authtime")
-    _put_time(node, 6, p.starttime, "starttime")
-    _put_time(node, 7, p.endtime, "endtime")
-    _put_time(node, 8, p.renew_till, "renew-till")
-    node.setComponentByPosition(9, _text_bytes(p.srealm))
-    _put_principal(node.getComponentByPosition(10), p.sname)
-    if p.caddr is not None:
-        _put_addresses(node.getComponentByPosition(11), p.caddr)
-    if p.encrypted_pa_data is not None:
-        _put_padata(node.getComponentByPosition(12), p.encrypted_pa_data)
-
-
-def _put_enc_ticket_part(node: Any, p: EncTicketPart) -> None:
-    _put_flags(node, 0, p.flags, "flags")
-    _put_key(node.getComponentByPosition(1), p.key)
-    node.setComponentByPosition(2, _text_bytes(p.crealm))
-    _put_principal(node.getComponentByPosition(3), p.cname)
-    transited = node.getComponentByPosition(4)
-    transited.setComponentByPosition(0, p.transited.tr_type)
-    transited.setComponentByPosition(1, p.transited.contents)
-    _put_time(node, 5, p.authtime, "authtime")
-    _put_time(node, 6, p.starttime, "starttime")
-    _put_time(node, 7, p.endtime, "endtime")
-    _put_time(node, 8, p.renew_till, "renew-till")
-    if p.caddr is not None:
-        _put_addresses(node.getComponentByPosition(9), p.caddr)
-    if p.authorization_data is not None:
-        _put_authz(node.getComponentByPosition(10), p.authorization_data)
-
-
-def _put_ap_req(node: Any, r: ApReq) -> None:
-    node.setComponentByPosition(0, r.pvno)
-    node.setComponentByPosition(1, r.msg_type)
-    _put_flags(node, 2, r.ap_options, "ap-options")
-    _put_ticket(node.getComponentByPosition(3), r.ticket)
-    _put_enc_data(node.getComponentByPosition(4), r.authenticator)
-
-
-def _put_authenticator(node: Any, a: Authenticator) -> None:
-    node.setComponentByPosition(0, a.authenticator_vno)
-    node.setComponentByPosition(1, _text_bytes(a.crealm))
-    _put_principal(node.getComponentByPosition(2), a.cname)
-    if a.cksum is not None:
-        _put_checksum(node.getComponentByPosition(3), a.cksum)
-    node.setComponentByPosition(4, a.cusec)
-    _put_time(node, 5, a.ctime, "ctime")
-    if a.subkey is not None:
-        _put_key(node.getComponentByPosition(6), a.subkey)
-    if a.seq_number is not None:
-        node.setComponentByPosition(7, a.seq_number)
-    if a.authorization_data is not None:
-        _put_authz(node.getComponentByPosition(8), a.authorization_data)
-
-
-def _put_ap_rep(node: Any, r: ApRep) -> None:
-    node.setComponentByPosition(0, r.pvno)
-    node.setComponentByPosition(1, r.msg_type)
-    _put_enc_data(node.getComponentByPosition(2), r.enc_part)
-
-
-def _put_enc_ap_rep_part(node: Any, p: EncApRepPart) -> None:
-    _put_time(node, 0, p.ctime, "ctime")
-    node.setComponentByPosition(1, p.cusec)
-    if p.subkey is not None:
-        _put_key(node.getComponentByPosition(2), p.subkey)
-    if p.seq_number is not None:
-        node.setComponentByPosition(3, p.seq_number)
-
-
-def _put_krb_error(node: Any, e: KrbError) -> None:
-    node.setComponentByPosition(0, e.pvno)
-    node.setComponentByPosition(1, e.msg_type)
-    _put_time(node, 2, e.ctime, "ctime")
-    if e.cusec is not None:
-        node.setComponentByPosition(3, e.cusec)
-    _put_time(node, 4, e.stime, "stime")
-    node.setComponentByPosition(5, e.susec)
-    node.setComponentByPosition(6, e.error_code)
-    if e.crealm is not None:
-        node.setComponentByPosition(7, _text_bytes(e.crealm))
-    if e.cname is not None:
-        _put_principal(node.getComponentByPosition(8), e.cname)
-    node.setComponentByPosition(9, _text_bytes(e.realm))
-    _put_principal(node.getComponentByPosition(10), e.sname)
-    if e.e_text is not None:
-        node.setComponentByPosition(11, _text_bytes(e.e_text))
-    if e.e_data is not None:
-        node.setComponentByPosition(12, e.e_data)
-
-
-def _put_krb_cred_info(node: Any, i: KrbCredInfo) -> None:
-    _put_key(node.getComponentByPosition(0), i.key)
-    if i.prealm is not None:
-        node.setComponentByPosition(1, _text_bytes(i.prealm))
-    if i.pname is not None:
-        _put_principal(node.getComponentByPosition(2), i.pname)
-    if i.flags is not None:
-        _put_flags(node, 3, i.flags, "flags")
-    _put_time(node, 4, i.authtime, "authtime")
-    _put_time(node, 5, i.starttime, "starttime")
-    _put_time(node, 6, i.endtime, "endtime")
-    _put_time(node, 7, i.renew_till, "renew-till")
-    if i.srealm is not None:
-        node.setComponentByPosition(8, _text_bytes(i.srealm))
-    if i.sname is not None:
-        _put_principal(node.getComponentByPosition(9), i.sname)
-    if i.caddr is not None:
-        _put_addresses(node.getComponentByPosition(10), i.caddr)
-
-
-def _put_krb_cred(node: Any, c: KrbCred) -> None:
-    node.setComponentByPosition(0, c.pvno)
-    node.setComponentByPosition(1, c.msg_type)
-    _put_tickets(node.getComponentByPosition(2), c.tickets)
-    _put_enc_data(node.getComponentByPosition(3), c.enc_part)
-
-
-def _put_enc_krb_cred_part(node: Any, p: EncKrbCredPart) -> None:
-    infos = node.getComponentByPosition(0)
-    infos.clear()
-    for i, info in enumerate(p.ticket_info):
-        _put_krb_cred_info(infos.getComponentByPosition(i), info)
-    if p.nonce is not None:
-        node.setComponentByPosition(1, p.nonce)
-    _put_time(node, 2, p.timestamp, "timestamp")
-    if p.usec is not None:
-        node.setComponentByPosition(3, p.usec)
-    if p.s_address is not None:
-        _put_address(node.getComponentByPosition(4), p.s_address)
-    if p.r_address is not None:
-        _put_address(node.getComponentByPosition(5), p.r_address)
-
-
-def _put_pa_enc_ts_enc(node: Any, p: PaEncTsEnc) -> None:
-    _put_time(node, 0, p.patimestamp, "patimestamp")
-    if p.pausec is not None:
-        node.setComponentByPosition(1, p.pausec)
-
-
-def _put_etype_info2_entry(node: Any, e: ETypeInfo2Entry) -> None:
-    node.setComponentByPosition(0, e.etype)
-    if e.salt is not None:
-        node.setComponentByPosition(1, e.salt)
-    if e.s2kparams is not None:
-        node.setComponentByPosition(2, e.s2kparams)
-
-
-def _put_etype_info_entry(node: Any, e: ETypeInfoEntry) -> None:
-    node.setComponentByPosition(0, e.etype)
-    if e.salt is not None:
-        node.setComponentByPosition(1, e.salt)
-
-
-def _put_typed_data_entry(node: Any, e: TypedDataEntry) -> None:
-    node.setComponentByPosition(0, e.data_type)
-    if e.data_value is not None:
-        node.setComponentByPosition(1, e.data_value)
-
-
-def _put_single_padata(node: Any, p: PAData) -> None:
-    node.setComponentByPosition(0, p.padata_type)
-    node.setComponentByPosition(1, p.padata_value)
-
-
-def _put_authz_entry(node: Any, e: AuthorizationDataEntry) -> None:
-    node.setComponentByPosition(0, e.ad_type)
-    node.setComponentByPosition(1, e.ad_data)
-
-
-def _put_transited(node: Any, t: TransitedEncoding) -> None:
-    node.setComponentByPosition(0, t.tr_type)
-    node.setComponentByPosition(1, t.contents)
-
-
-def _put_last_req_entry(node: Any, e: LastReqEntry) -> None:
-    node.setComponentByPosition(0, e.lr_type)
-    node.setComponentByPosition(1, _time_to(e.lr_value, "lr-value"))
-
-
-def _put_pa_pac_request(node: Any, p: KerbPaPacRequest) -> None:
-    node.setComponentByPosition(0, bool(p.include_pac))
+    for position, item in enumerate(items):
+        if isinstance(t.item, Sequence):
+            _fill(t.item, node.getComponentByPosition(position), item)
+        elif isinstance(t.item, Leaf):
+            node.setComponentByPosition(position, _LEAF_TO[t.item](item, name))
+        else:  # no SEQUENCE OF of flags or of SEQUENCE OF in RFC 4120
+            raise TypeError(f"{name}: no encoding for a SEQUENCE OF {t.item}")
 
 
 # ---------------------------------------------------------------- encode
@@ -694,7 +353,7 @@ def _encode_node(node: Any, what: str) -> bytes:
     try:
         # pyasn1's DER encoder drops OPTIONAL fields whose value is empty (b"", an empty
         # SEQUENCE OF); here a field is absent only when it is None, as in the dataclass.
-        return _der_encoder.encode(node, omitEmptyOptionals=False)
+        return bytes(_der_encoder.encode(node, omitEmptyOptionals=False))
     except PyAsn1Error as e:
         # pyasn1 names the schema, not the values, so the text carries no key bytes.
         raise Asn1Error(f"cannot encode {what}: {_short(e)}") from None
@@ -705,64 +364,19 @@ def _short(e: Exception) -> str:
     return text if len(text) <= 160 else text[:157] + "..."
 
 
-_ENCODERS: dict[type, tuple[Callable[[], Any], Callable[[Any, Any], None]]] = {
-    PrincipalName: (spec.PrincipalName, _put_principal),
-    HostAddress: (spec.HostAddress, _put_address),
-    AuthorizationDataEntry: (spec.AuthorizationDataEntry, _put_authz_entry),
-    EncryptedData: (spec.EncryptedData, _put_enc_data),
-    EncryptionKey: (spec.EncryptionKey, _put_key),
-    Checksum: (spec.Checksum, _put_checksum),
-    PAData: (spec.PaData, _put_single_padata),
-    TypedDataEntry: (spec.TypedDataEntry, _put_typed_data_entry),
-    TransitedEncoding: (spec.TransitedEncoding, _put_transited),
-    LastReqEntry: (spec.LastReqEntry, _put_last_req_entry),
-    PaEncTsEnc: (spec.PaEncTsEnc, _put_pa_enc_ts_enc),
-    ETypeInfoEntry: (spec.ETypeInfoEntry, _put_etype_info_entry),
-    ETypeInfo2Entry: (spec.ETypeInfo2Entry, _put_etype_info2_entry),
-    KerbPaPacRequest: (spec.KerbPaPacRequest, _put_pa_pac_request),
-    Ticket: (spec.Ticket, _put_ticket),
-    EncTicketPart: (spec.EncTicketPart, _put_enc_ticket_part),
-    KdcReqBody: (spec.KdcReqBody, _put_req_body),
-    ApReq: (spec.ApReq, _put_ap_req),
-    Authenticator: (spec.Authenticator, _put_authenticator),
-    ApRep: (spec.ApRep, _put_ap_rep),
-    EncApRepPart: (spec.EncApRepPart, _put_enc_ap_rep_part),
-    KrbError: (spec.KrbError, _put_krb_error),
-    KrbCredInfo: (spec.KrbCredInfo, _put_krb_cred_info),
-    KrbCred: (spec.KrbCred, _put_krb_cred),
-    EncKrbCredPart: (spec.EncKrbCredPart, _put_enc_krb_cred_part),
-}
-
-_KDC_REQ_SPECS = {KRB_AS_REQ: spec.AsReq, KRB_TGS_REQ: spec.TgsReq}
-_KDC_REP_SPECS = {KRB_AS_REP: spec.AsRep, KRB_TGS_REP: spec.TgsRep}
-_ENC_KDC_REP_PART_SPECS = {
-    APP_ENC_AS_REP_PART: spec.EncAsRepPart,
-    APP_ENC_TGS_REP_PART: spec.EncTgsRepPart,
-}
-
-
 def _encode_model(obj: object) -> bytes:
     """``encode`` on the pyasn1 model: every type, every check, every error message."""
     name = type(obj).__name__
-    if isinstance(obj, KdcReq):
-        factory = _pick(_KDC_REQ_SPECS, obj.msg_type, "KdcReq.msg_type")
-        filler: Callable[[Any, Any], None] = _put_kdc_req
-    elif isinstance(obj, KdcRep):
-        factory = _pick(_KDC_REP_SPECS, obj.msg_type, "KdcRep.msg_type")
-        filler = _put_kdc_rep
-    elif isinstance(obj, EncKdcRepPart):
-        factory = _pick(
-            _ENC_KDC_REP_PART_SPECS, obj.application_tag, "EncKdcRepPart.application_tag"
-        )
-        filler = _put_enc_kdc_rep_part
-    else:
-        try:
-            factory, filler = _ENCODERS[type(obj)]
-        except KeyError:
-            raise TypeError(f"encode: no DER encoding for {name}") from None
+    t = schema.SEQUENCES.get(type(obj))
+    if t is None:
+        raise TypeError(f"encode: no DER encoding for {name}")
+    factory = _SPECS[t.cls]
+    if isinstance(factory, dict):
+        attr = t.application_attr or ""
+        factory = _pick(factory, getattr(obj, attr), f"{name}.{attr}")
     node = factory()
     try:
-        filler(node, obj)
+        _fill(t, node, obj)
     except Asn1Error as e:
         raise Asn1Error(f"cannot encode {name}: {e}") from None
     except (PyAsn1Error, TypeError, ValueError, AttributeError) as e:
@@ -778,14 +392,10 @@ def _pick(table: dict[int, Callable[[], Any]], key: int, what: str) -> Callable[
         raise Asn1Error(f"{what} must be {allowed}, got {key!r}") from None
 
 
-def _encode_sequence_of(
-    factory: Callable[[], Any], filler: Callable[[Any, Any], None], items: Any, what: str
-) -> bytes:
-    node = factory()
-    node.clear()
+def _encode_sequence_of(t: SequenceOf, items: Any, what: str) -> bytes:
+    node = _LIST_SPECS[t]()
     try:
-        for i, item in enumerate(items):
-            filler(node.getComponentByPosition(i), item)
+        _fill_list(t, node, items, what)
     except Asn1Error as e:
         raise Asn1Error(f"cannot encode {what}: {e}") from None
     except (PyAsn1Error, TypeError, ValueError, AttributeError) as e:
@@ -793,35 +403,21 @@ def _encode_sequence_of(
     return _encode_node(node, what)
 
 
-def _encode_method_data_model(padata: tuple[PAData, ...] | list[PAData]) -> bytes:
-    """``encode_method_data`` on the pyasn1 model."""
-    return _encode_sequence_of(spec.MethodData, _put_single_padata, padata, "METHOD-DATA")
-
-
-def _encode_etype_info2_model(
-    entries: tuple[ETypeInfo2Entry, ...] | list[ETypeInfo2Entry],
-) -> bytes:
-    """``encode_etype_info2`` on the pyasn1 model."""
-    return _encode_sequence_of(spec.ETypeInfo2, _put_etype_info2_entry, entries, "ETYPE-INFO2")
-
-
 def encode_etype_info(entries: tuple[ETypeInfoEntry, ...] | list[ETypeInfoEntry]) -> bytes:
     """ETYPE-INFO: the padata-value of PA-ETYPE-INFO (11)."""
-    return _encode_sequence_of(spec.ETypeInfo, _put_etype_info_entry, entries, "ETYPE-INFO")
+    return _encode_sequence_of(schema.ETYPE_INFO, entries, "ETYPE-INFO")
 
 
 def encode_typed_data(entries: tuple[TypedDataEntry, ...] | list[TypedDataEntry]) -> bytes:
     """TYPED-DATA: the e-data of KRB-ERRORs other than the pre-authentication ones."""
-    return _encode_sequence_of(spec.TypedData, _put_typed_data_entry, entries, "TYPED-DATA")
+    return _encode_sequence_of(schema.TYPED_DATA, entries, "TYPED-DATA")
 
 
 def encode_authorization_data(
     entries: tuple[AuthorizationDataEntry, ...] | list[AuthorizationDataEntry],
 ) -> bytes:
     """AuthorizationData, e.g. the ad-data of AD-IF-RELEVANT."""
-    return _encode_sequence_of(
-        spec.AuthorizationData, _put_authz_entry, entries, "AuthorizationData"
-    )
+    return _encode_sequence_of(schema.AUTHORIZATION_DATA, entries, "AuthorizationData")
 
 
 # ---------------------------------------------------------------- decode
@@ -875,32 +471,6 @@ def _pyasn1(raw: bytes, asn1_spec: Any) -> Any:
     return tree
 
 
-def _simple_decoder(
-    asn1_spec: Any, convert: Callable[[Any], Any], what: str, secret: bool = False
-) -> Callable[[bytes], Any]:
-    def decode(data: bytes) -> Any:
-        return _run(data, what, secret, lambda raw: convert(_pyasn1(raw, asn1_spec)))
-
-    decode.__doc__ = f"Decode {what} from DER; Asn1Error on anything else."
-    return decode
-
-
-def _named(name: str, function: Callable[[bytes], Any]) -> Any:
-    """Give a decoder built by a factory its public name (for tracebacks and docs)."""
-    function.__name__ = function.__qualname__ = name
-    return function
-
-
-_SPEC = {  # pyasn1 decoders take a spec instance; one each is enough (never mutated)
-    "AsReq": spec.AsReq(),
-    "TgsReq": spec.TgsReq(),
-    "AsRep": spec.AsRep(),
-    "TgsRep": spec.TgsRep(),
-    "EncAsRepPart": spec.EncAsRepPart(),
-    "EncTgsRepPart": spec.EncTgsRepPart(),
-}
-
-
 def message_type(data: bytes | bytearray | memoryview) -> int:
     """The APPLICATION tag number of a message (10 AS-REQ, 12 TGS-REQ, 30 KRB-ERROR, ...)
     from its first bytes, without decoding the rest."""
@@ -916,302 +486,36 @@ def message_type(data: bytes | bytearray | memoryview) -> int:
     return number
 
 
-def _decode_kdc_req_model(data: bytes | bytearray | memoryview) -> KdcReq:
-    """AS-REQ or TGS-REQ (by APPLICATION tag), with ``req_body_der`` sliced from ``data``."""
+def _model_decoder(t: Sequence | SequenceOf, what: str) -> Callable[[Any], Any]:
+    """The model's decoder of ``t`` (called ``what`` in its errors)."""
+    if isinstance(t, SequenceOf):
+        instance = _LIST_SPECS[t]()
 
-    def run(raw: bytes) -> KdcReq:
-        tag_number = _expect_application(raw, (KRB_AS_REQ, KRB_TGS_REQ))
-        tree = _pyasn1(raw, _SPEC["AsReq" if tag_number == KRB_AS_REQ else "TgsReq"])
-        msg_type = int(tree[1])
-        if msg_type != tag_number:
-            raise Asn1Error(f"msg-type {msg_type} inside [APPLICATION {tag_number}]")
-        seq_start, seq_end = der.content_span(raw, der.content_span(raw, 0)[0])
-        body_span = der.context_field(raw, seq_start, seq_end, 4)
-        assert body_span is not None  # req-body is mandatory and pyasn1 found it
-        return KdcReq(
-            pvno=int(tree[0]),
-            msg_type=msg_type,
-            padata=_padata_from(_opt(tree, 2)),
-            req_body=_req_body_from(tree[3], raw, body_span),
-            req_body_der=raw[body_span[0] : body_span[1]],
-        )
-
-    return _run(data, "KDC-REQ", False, run)
-
-
-def _decode_kdc_rep_model(data: bytes | bytearray | memoryview) -> KdcRep:
-    """AS-REP or TGS-REP (by APPLICATION tag); the ticket keeps its raw bytes."""
-
-    def run(raw: bytes) -> KdcRep:
-        tag_number = _expect_application(raw, (KRB_AS_REP, KRB_TGS_REP))
-        tree = _pyasn1(raw, _SPEC["AsRep" if tag_number == KRB_AS_REP else "TgsRep"])
-        msg_type = int(tree[1])
-        if msg_type != tag_number:
-            raise Asn1Error(f"msg-type {msg_type} inside [APPLICATION {tag_number}]")
-        seq_start, seq_end = der.content_span(raw, der.content_span(raw, 0)[0])
-        ticket_span = der.context_field(raw, seq_start, seq_end, 5)
-        assert ticket_span is not None
-        return KdcRep(
-            pvno=int(tree[0]),
-            msg_type=msg_type,
-            padata=_padata_from(_opt(tree, 2)),
-            crealm=_text(tree[3]),
-            cname=_principal_from(tree[4]),
-            ticket=_ticket_from(tree[5], raw[ticket_span[0] : ticket_span[1]]),
-            enc_part=_enc_data_from(tree[6]),
-        )
-
-    return _run(data, "KDC-REP", False, run)
-
-
-def _fixed_message(
-    asn1_spec: Any, tag_number: int, what: str, convert: Callable[[Any, bytes], Any], secret: bool
-) -> Callable[[bytes], Any]:
-    def decode(data: bytes) -> Any:
         def run(raw: bytes) -> Any:
-            _expect_application(raw, (tag_number,))
-            return convert(_pyasn1(raw, asn1_spec), raw)
+            return _value(t, _pyasn1(raw, instance), raw, 0, what)
 
+        secret = False
+    else:
+        # pyasn1 decoders take a spec instance; one each is enough (never mutated)
+        factory = _SPECS[t.cls]
+        specs = {n: f() for n, f in factory.items()} if isinstance(factory, dict) else None
+        instance = None if specs is not None else factory()
+
+        def run(raw: bytes) -> Any:
+            number = _expect_application(raw, t.application) if t.application else None
+            tree = _pyasn1(raw, instance if specs is None or number is None else specs[number])
+            return _from_tree(t, tree, raw, 0, number)
+
+        secret = t.cls in _SECRET
+
+    def decode(data: Any) -> Any:
         return _run(data, what, secret, run)
 
-    decode.__doc__ = f"Decode {what} ([APPLICATION {tag_number}]) from DER."
     return decode
 
 
-def _check_msg_type(tree: Any, expected: int) -> int:
-    msg_type = int(tree[1])
-    if msg_type != expected:
-        raise Asn1Error(f"msg-type {msg_type} inside [APPLICATION {expected}]")
-    return msg_type
-
-
-def _krb_error_from(tree: Any, raw: bytes) -> KrbError:
-    crealm = _opt(tree, 7)
-    cname = _opt(tree, 8)
-    e_text = _opt(tree, 11)
-    e_data = _opt(tree, 12)
-    return KrbError(
-        pvno=int(tree[0]),
-        msg_type=_check_msg_type(tree, KRB_ERROR),
-        ctime=_opt_time(tree, 2, "ctime"),
-        cusec=_opt_int(tree, 3),
-        stime=_time_from(tree[4], "stime"),
-        susec=int(tree[5]),
-        error_code=int(tree[6]),
-        crealm=None if crealm is None else _text(crealm),
-        cname=None if cname is None else _principal_from(cname),
-        realm=_text(tree[9]),
-        sname=_principal_from(tree[10]),
-        e_text=None if e_text is None else _text(e_text),
-        e_data=None if e_data is None else e_data.asOctets(),
-    )
-
-
-def _ap_req_from(tree: Any, raw: bytes) -> ApReq:
-    seq_start, seq_end = der.content_span(raw, der.content_span(raw, 0)[0])
-    span = der.context_field(raw, seq_start, seq_end, 3)
-    assert span is not None
-    return ApReq(
-        pvno=int(tree[0]),
-        msg_type=_check_msg_type(tree, KRB_AP_REQ),
-        ap_options=flags_from_wire(APOptions, _flags_from(tree[2])),
-        ticket=_ticket_from(tree[3], raw[span[0] : span[1]]),
-        authenticator=_enc_data_from(tree[4]),
-    )
-
-
-def _ap_rep_from(tree: Any, raw: bytes) -> ApRep:
-    return ApRep(
-        pvno=int(tree[0]),
-        msg_type=_check_msg_type(tree, KRB_AP_REP),
-        enc_part=_enc_data_from(tree[2]),
-    )
-
-
-def _krb_cred_from(tree: Any, raw: bytes) -> KrbCred:
-    seq_start, seq_end = der.content_span(raw, der.content_span(raw, 0)[0])
-    return KrbCred(
-        pvno=int(tree[0]),
-        msg_type=_check_msg_type(tree, KRB_CRED),
-        tickets=_tickets_from(tree[2], raw, der.context_field(raw, seq_start, seq_end, 2)),
-        enc_part=_enc_data_from(tree[3]),
-    )
-
-
-def _enc_krb_cred_part_from(tree: Any, raw: bytes) -> EncKrbCredPart:
-    return EncKrbCredPart(
-        ticket_info=tuple(_krb_cred_info_from(i) for i in tree[0]),
-        nonce=_opt_int(tree, 1),
-        timestamp=_opt_time(tree, 2, "timestamp"),
-        usec=_opt_int(tree, 3),
-        s_address=_address_from(_opt(tree, 4)),
-        r_address=_address_from(_opt(tree, 5)),
-    )
-
-
-def _enc_ap_rep_part_from(tree: Any, raw: bytes) -> EncApRepPart:
-    subkey = _opt(tree, 2)
-    return EncApRepPart(
-        ctime=_time_from(tree[0], "ctime"),
-        cusec=int(tree[1]),
-        subkey=None if subkey is None else _key_from(subkey),
-        seq_number=_opt_int(tree, 3),
-    )
-
-
-_decode_krb_error_model: Callable[[bytes], KrbError] = _named(
-    "decode_krb_error",
-    _fixed_message(spec.KrbError(), KRB_ERROR, "KRB-ERROR", _krb_error_from, secret=False),
-)
-_decode_ap_req_model: Callable[[bytes], ApReq] = _named(
-    "decode_ap_req",
-    _fixed_message(spec.ApReq(), KRB_AP_REQ, "AP-REQ", _ap_req_from, secret=False),
-)
-decode_ap_rep: Callable[[bytes], ApRep] = _named(
-    "decode_ap_rep",
-    _fixed_message(spec.ApRep(), KRB_AP_REP, "AP-REP", _ap_rep_from, secret=False),
-)
-decode_krb_cred: Callable[[bytes], KrbCred] = _named(
-    "decode_krb_cred",
-    _fixed_message(spec.KrbCred(), KRB_CRED, "KRB-CRED", _krb_cred_from, secret=False),
-)
-_decode_ticket_model: Callable[[bytes], Ticket] = _named(
-    "decode_ticket",
-    _fixed_message(
-        spec.Ticket(), 1, "Ticket", lambda tree, raw: _ticket_from(tree, raw), secret=False
-    ),
-)
-_decode_authenticator_model: Callable[[bytes], Authenticator] = _named(
-    "decode_authenticator",
-    _fixed_message(
-        spec.Authenticator(),
-        2,
-        "Authenticator",
-        lambda tree, raw: _authenticator_from(tree),
-        secret=True,
-    ),
-)
-_decode_enc_ticket_part_model: Callable[[bytes], EncTicketPart] = _named(
-    "decode_enc_ticket_part",
-    _fixed_message(
-        spec.EncTicketPart(),
-        3,
-        "EncTicketPart",
-        lambda tree, raw: _enc_ticket_part_from(tree),
-        secret=True,
-    ),
-)
-decode_enc_ap_rep_part: Callable[[bytes], EncApRepPart] = _named(
-    "decode_enc_ap_rep_part",
-    _fixed_message(spec.EncApRepPart(), 27, "EncAPRepPart", _enc_ap_rep_part_from, secret=True),
-)
-decode_enc_krb_cred_part: Callable[[bytes], EncKrbCredPart] = _named(
-    "decode_enc_krb_cred_part",
-    _fixed_message(
-        spec.EncKrbCredPart(), 29, "EncKrbCredPart", _enc_krb_cred_part_from, secret=True
-    ),
-)
-
-
-def _decode_enc_kdc_rep_part_model(data: bytes | bytearray | memoryview) -> EncKdcRepPart:
-    """EncKDCRepPart under [APPLICATION 25] (EncASRepPart) or [APPLICATION 26]
-    (EncTGSRepPart), whichever the message is: as MIT clients do, either tag is accepted
-    in either reply (RFC 4120 §5.4.2); ``application_tag`` records which was used."""
-
-    def run(raw: bytes) -> EncKdcRepPart:
-        tag_number = _expect_application(raw, (APP_ENC_AS_REP_PART, APP_ENC_TGS_REP_PART))
-        name = "EncAsRepPart" if tag_number == APP_ENC_AS_REP_PART else "EncTgsRepPart"
-        return _enc_kdc_rep_part_from(_pyasn1(raw, _SPEC[name]), tag_number)
-
-    return _run(data, "EncKDCRepPart", True, run)
-
-
-# Untagged types: decoded where a PA-DATA value or e-data carries them.
-
-_decode_kdc_req_body_model: Callable[[bytes], KdcReqBody] = _named(
-    "decode_kdc_req_body",
-    _simple_decoder(
-        spec.KdcReqBody(), lambda tree: _req_body_from(tree, b"", None), "KDC-REQ-BODY"
-    ),
-)
-_decode_principal_name_model: Callable[[bytes], PrincipalName] = _named(
-    "decode_principal_name",
-    _simple_decoder(spec.PrincipalName(), _principal_from, "PrincipalName"),
-)
-_decode_checksum_model: Callable[[bytes], Checksum] = _named(
-    "decode_checksum", _simple_decoder(spec.Checksum(), _checksum_from, "Checksum")
-)
-_decode_encrypted_data_model: Callable[[bytes], EncryptedData] = _named(
-    "decode_encrypted_data",
-    _simple_decoder(spec.EncryptedData(), _enc_data_from, "EncryptedData"),
-)
-_decode_pa_enc_ts_enc_model: Callable[[bytes], PaEncTsEnc] = _named(
-    "decode_pa_enc_ts_enc",
-    _simple_decoder(
-        spec.PaEncTsEnc(),
-        lambda tree: PaEncTsEnc(_time_from(tree[0], "patimestamp"), _opt_int(tree, 1)),
-        "PA-ENC-TS-ENC",
-    ),
-)
-_decode_method_data_model: Callable[[bytes], tuple[PAData, ...]] = _named(
-    "decode_method_data",
-    _simple_decoder(spec.MethodData(), _padata_from, "METHOD-DATA"),
-)
-_decode_etype_info2_model: Callable[[bytes], tuple[ETypeInfo2Entry, ...]] = _named(
-    "decode_etype_info2",
-    _simple_decoder(
-        spec.ETypeInfo2(),
-        lambda tree: tuple(
-            ETypeInfo2Entry(
-                int(e[0]),
-                None if (s := _opt(e, 1)) is None else s.asOctets(),
-                None if (p := _opt(e, 2)) is None else p.asOctets(),
-            )
-            for e in tree
-        ),
-        "ETYPE-INFO2",
-    ),
-)
-decode_etype_info: Callable[[bytes], tuple[ETypeInfoEntry, ...]] = _named(
-    "decode_etype_info",
-    _simple_decoder(
-        spec.ETypeInfo(),
-        lambda tree: tuple(
-            ETypeInfoEntry(int(e[0]), None if (s := _opt(e, 1)) is None else s.asOctets())
-            for e in tree
-        ),
-        "ETYPE-INFO",
-    ),
-)
-decode_typed_data: Callable[[bytes], tuple[TypedDataEntry, ...]] = _named(
-    "decode_typed_data",
-    _simple_decoder(
-        spec.TypedData(),
-        lambda tree: tuple(
-            TypedDataEntry(int(e[0]), None if (v := _opt(e, 1)) is None else v.asOctets())
-            for e in tree
-        ),
-        "TYPED-DATA",
-    ),
-)
-decode_authorization_data: Callable[[bytes], tuple[AuthorizationDataEntry, ...]] = _named(
-    "decode_authorization_data",
-    _simple_decoder(
-        spec.AuthorizationData(), lambda tree: _authz_from(tree) or (), "AuthorizationData"
-    ),
-)
-decode_pa_pac_request: Callable[[bytes], KerbPaPacRequest] = _named(
-    "decode_pa_pac_request",
-    _simple_decoder(
-        spec.KerbPaPacRequest(),
-        lambda tree: KerbPaPacRequest(bool(tree[0])),
-        "KERB-PA-PAC-REQUEST",
-    ),
-)
-
-
 # ---------------------------------------------------------------- the fast DER path
-# The public names of the hot messages: fast path first, the model on Fallback.
+# The public names: the fast path first where it has the type, the model on Fallback.
 
 DER_PATHS = ("fast", "pyasn1")
 
@@ -1243,73 +547,109 @@ def use_der_path(path: str) -> str:
     return previous
 
 
-def _fast_first(
-    name: str, fast_function: Callable[[Any], Any], model_function: Callable[[Any], Any]
-) -> Any:
-    """Public decoder ``name``: the fast path on bytes-like input, else or on its
-    Fallback the model (which also turns anything not bytes-like into TypeError)."""
+def _decoder(name: str, t: Sequence | SequenceOf, what: str, doc: str = "") -> Any:
+    """Public decoder ``name`` of ``t``: the fast path on bytes-like input when it has
+    ``t``, else or on its Fallback the model (which also turns anything not
+    bytes-like into TypeError)."""
+    model = _model_decoder(t, what)
+    fast_function = fast.DECODERS.get(name)
+    if fast_function is None:
+        decode = model
+    else:
 
-    def decode(data: Any) -> Any:
-        if _fast_enabled:
-            raw = data
-            if type(raw) is not bytes and isinstance(raw, bytes | bytearray | memoryview):
-                raw = bytes(raw)
-            if type(raw) is bytes:
-                try:
-                    return fast_function(raw)
-                except fast.Fallback:
-                    pass
-        return model_function(data)
+        def decode(data: Any) -> Any:
+            if _fast_enabled:
+                raw = data
+                if type(raw) is not bytes and isinstance(raw, bytes | bytearray | memoryview):
+                    raw = bytes(raw)
+                if type(raw) is bytes:
+                    try:
+                        return fast_function(raw)
+                    except fast.Fallback:
+                        pass
+            return model(data)
 
     decode.__name__ = decode.__qualname__ = name
-    decode.__doc__ = model_function.__doc__
+    decode.__doc__ = f"Decode {what} from DER{doc}; Asn1Error on anything else."
     return decode
 
 
-decode_kdc_req: Callable[[bytes | bytearray | memoryview], KdcReq] = _fast_first(
-    "decode_kdc_req", fast.decode_kdc_req, _decode_kdc_req_model
+Bytes = bytes | bytearray | memoryview
+
+decode_kdc_req: Callable[[Bytes], KdcReq] = _decoder(
+    "decode_kdc_req",
+    schema.KDC_REQ,
+    "KDC-REQ",
+    " (AS-REQ or TGS-REQ by APPLICATION tag), ``req_body_der`` sliced from the input",
 )
-decode_kdc_req_body: Callable[[bytes], KdcReqBody] = _fast_first(
-    "decode_kdc_req_body", fast.decode_kdc_req_body, _decode_kdc_req_body_model
+decode_kdc_req_body: Callable[[bytes], KdcReqBody] = _decoder(
+    "decode_kdc_req_body", schema.KDC_REQ_BODY, "KDC-REQ-BODY"
 )
-decode_kdc_rep: Callable[[bytes | bytearray | memoryview], KdcRep] = _fast_first(
-    "decode_kdc_rep", fast.decode_kdc_rep, _decode_kdc_rep_model
+decode_kdc_rep: Callable[[Bytes], KdcRep] = _decoder(
+    "decode_kdc_rep", schema.KDC_REP, "KDC-REP", " (AS-REP or TGS-REP); the ticket keeps its bytes"
 )
-decode_ap_req: Callable[[bytes], ApReq] = _fast_first(
-    "decode_ap_req", fast.decode_ap_req, _decode_ap_req_model
+decode_enc_kdc_rep_part: Callable[[Bytes], EncKdcRepPart] = _decoder(
+    "decode_enc_kdc_rep_part",
+    schema.ENC_KDC_REP_PART,
+    "EncKDCRepPart",
+    " under [APPLICATION 25] or [APPLICATION 26], whichever the message is (as MIT "
+    "clients do, RFC 4120 §5.4.2); ``application_tag`` records which",
 )
-decode_ticket: Callable[[bytes], Ticket] = _fast_first(
-    "decode_ticket", fast.decode_ticket, _decode_ticket_model
+decode_krb_error: Callable[[bytes], KrbError] = _decoder(
+    "decode_krb_error", schema.KRB_ERROR, "KRB-ERROR"
 )
-decode_authenticator: Callable[[bytes], Authenticator] = _fast_first(
-    "decode_authenticator", fast.decode_authenticator, _decode_authenticator_model
+decode_ap_req: Callable[[bytes], ApReq] = _decoder(
+    "decode_ap_req", schema.AP_REQ, "AP-REQ", "; the ticket keeps its bytes"
 )
-decode_enc_ticket_part: Callable[[bytes], EncTicketPart] = _fast_first(
-    "decode_enc_ticket_part", fast.decode_enc_ticket_part, _decode_enc_ticket_part_model
+decode_ap_rep: Callable[[bytes], ApRep] = _decoder("decode_ap_rep", schema.AP_REP, "AP-REP")
+decode_krb_cred: Callable[[bytes], KrbCred] = _decoder(
+    "decode_krb_cred", schema.KRB_CRED, "KRB-CRED"
 )
-decode_enc_kdc_rep_part: Callable[[bytes | bytearray | memoryview], EncKdcRepPart] = _fast_first(
-    "decode_enc_kdc_rep_part", fast.decode_enc_kdc_rep_part, _decode_enc_kdc_rep_part_model
+decode_ticket: Callable[[bytes], Ticket] = _decoder(
+    "decode_ticket", schema.TICKET, "Ticket", "; ``ticket_der`` is the input"
 )
-decode_krb_error: Callable[[bytes], KrbError] = _fast_first(
-    "decode_krb_error", fast.decode_krb_error, _decode_krb_error_model
+decode_authenticator: Callable[[bytes], Authenticator] = _decoder(
+    "decode_authenticator", schema.AUTHENTICATOR, "Authenticator"
 )
-decode_pa_enc_ts_enc: Callable[[bytes], PaEncTsEnc] = _fast_first(
-    "decode_pa_enc_ts_enc", fast.decode_pa_enc_ts_enc, _decode_pa_enc_ts_enc_model
+decode_enc_ticket_part: Callable[[bytes], EncTicketPart] = _decoder(
+    "decode_enc_ticket_part", schema.ENC_TICKET_PART, "EncTicketPart"
 )
-decode_method_data: Callable[[bytes], tuple[PAData, ...]] = _fast_first(
-    "decode_method_data", fast.decode_method_data, _decode_method_data_model
+decode_enc_ap_rep_part: Callable[[bytes], EncApRepPart] = _decoder(
+    "decode_enc_ap_rep_part", schema.ENC_AP_REP_PART, "EncAPRepPart"
 )
-decode_etype_info2: Callable[[bytes], tuple[ETypeInfo2Entry, ...]] = _fast_first(
-    "decode_etype_info2", fast.decode_etype_info2, _decode_etype_info2_model
+decode_enc_krb_cred_part: Callable[[bytes], EncKrbCredPart] = _decoder(
+    "decode_enc_krb_cred_part", schema.ENC_KRB_CRED_PART, "EncKrbCredPart"
 )
-decode_principal_name: Callable[[bytes], PrincipalName] = _fast_first(
-    "decode_principal_name", fast.decode_principal_name, _decode_principal_name_model
+# Untagged types: decoded where a PA-DATA value or e-data carries them.
+decode_principal_name: Callable[[bytes], PrincipalName] = _decoder(
+    "decode_principal_name", schema.PRINCIPAL_NAME, "PrincipalName"
 )
-decode_encrypted_data: Callable[[bytes], EncryptedData] = _fast_first(
-    "decode_encrypted_data", fast.decode_encrypted_data, _decode_encrypted_data_model
+decode_checksum: Callable[[bytes], Checksum] = _decoder(
+    "decode_checksum", schema.CHECKSUM, "Checksum"
 )
-decode_checksum: Callable[[bytes], Checksum] = _fast_first(
-    "decode_checksum", fast.decode_checksum, _decode_checksum_model
+decode_encrypted_data: Callable[[bytes], EncryptedData] = _decoder(
+    "decode_encrypted_data", schema.ENCRYPTED_DATA, "EncryptedData"
+)
+decode_pa_enc_ts_enc: Callable[[bytes], PaEncTsEnc] = _decoder(
+    "decode_pa_enc_ts_enc", schema.PA_ENC_TS_ENC, "PA-ENC-TS-ENC"
+)
+decode_method_data: Callable[[bytes], tuple[PAData, ...]] = _decoder(
+    "decode_method_data", schema.METHOD_DATA, "METHOD-DATA"
+)
+decode_etype_info2: Callable[[bytes], tuple[ETypeInfo2Entry, ...]] = _decoder(
+    "decode_etype_info2", schema.ETYPE_INFO2, "ETYPE-INFO2", "; the salt stays bytes"
+)
+decode_etype_info: Callable[[bytes], tuple[ETypeInfoEntry, ...]] = _decoder(
+    "decode_etype_info", schema.ETYPE_INFO, "ETYPE-INFO"
+)
+decode_typed_data: Callable[[bytes], tuple[TypedDataEntry, ...]] = _decoder(
+    "decode_typed_data", schema.TYPED_DATA, "TYPED-DATA"
+)
+decode_authorization_data: Callable[[bytes], tuple[AuthorizationDataEntry, ...]] = _decoder(
+    "decode_authorization_data", schema.AUTHORIZATION_DATA, "AuthorizationData"
+)
+decode_pa_pac_request: Callable[[bytes], KerbPaPacRequest] = _decoder(
+    "decode_pa_pac_request", schema.KERB_PA_PAC_REQUEST, "KERB-PA-PAC-REQUEST"
 )
 
 
@@ -1338,7 +678,7 @@ def encode_method_data(padata: tuple[PAData, ...] | list[PAData]) -> bytes:
             return fast.encode_method_data(padata)
         except fast.Fallback:
             pass
-    return _encode_method_data_model(padata)
+    return _encode_sequence_of(schema.METHOD_DATA, padata, "METHOD-DATA")
 
 
 def encode_etype_info2(entries: tuple[ETypeInfo2Entry, ...] | list[ETypeInfo2Entry]) -> bytes:
@@ -1348,4 +688,4 @@ def encode_etype_info2(entries: tuple[ETypeInfo2Entry, ...] | list[ETypeInfo2Ent
             return fast.encode_etype_info2(entries)
         except fast.Fallback:
             pass
-    return _encode_etype_info2_model(entries)
+    return _encode_sequence_of(schema.ETYPE_INFO2, entries, "ETYPE-INFO2")

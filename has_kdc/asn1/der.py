@@ -19,12 +19,31 @@ CLASS_APPLICATION = 0x40
 CLASS_CONTEXT = 0x80
 CONSTRUCTED = 0x20
 
+# Identifier octets of the universal types RFC 4120 uses (X.690 §8.1.2, §8.19-8.23)
+BOOLEAN = 0x01
+INTEGER = 0x02
+BIT_STRING = 0x03
+OCTET_STRING = 0x04
+GENERALIZED_TIME = 0x18
+GENERAL_STRING = 0x1B
+SEQUENCE = 0x30  # SEQUENCE and SEQUENCE OF, always constructed
+
+
+def context_tag(number: int) -> int:
+    """Identifier octet of ``[number] EXPLICIT``: context class, constructed (number < 31)."""
+    return CLASS_CONTEXT | CONSTRUCTED | number
+
+
+def application_tag(number: int) -> int:
+    """Identifier octet of ``[APPLICATION number]``, constructed (number < 31)."""
+    return CLASS_APPLICATION | CONSTRUCTED | number
+
+
 MAX_DEPTH = 48  # RFC 4120 messages nest about 12 deep; anything far deeper is hostile
 #: Longest INTEGER content accepted, as MIT's decoder (asn1_decode_int refuses more
 #: than an intmax_t): every INTEGER of RFC 4120 is an Int32, UInt32 or Microseconds,
 #: and a 30 KB one would be a number with 70,000 digits to carry around.
 MAX_INTEGER_BYTES = 8
-_INTEGER = 0x02
 #: Most elements a message may have. Requests and replies have 30 to 70 (a TGS-REQ
 #: with FAST armour: 46); the pyasn1 model takes tens of microseconds an element, so
 #: a 64 KB datagram of 30,000 tiny elements would hold the KDC for a second. MIT has
@@ -101,8 +120,8 @@ def check_structure(data: bytes, what: str) -> None:
         raise Asn1Error(f"{what}: empty input")
     try:
         _, _, c_start, c_end = read_header(data, 0, end)
-    except Asn1Error as e:
-        raise Asn1Error(f"{what}: {e}") from None
+    except Asn1Error as err:
+        raise Asn1Error(f"{what}: {err}") from None
     if c_end != end:
         raise Asn1Error(f"{what}: {end - c_end} trailing bytes after the message at offset {c_end}")
     if not data[0] & CONSTRUCTED:
@@ -122,7 +141,7 @@ def check_structure(data: bytes, what: str) -> None:
         if elements > MAX_ELEMENTS:
             raise Asn1Error(f"{what}: more than {MAX_ELEMENTS} elements (at offset {pos})")
         stack.append((e, stop))
-        if identifier == _INTEGER and e - s > MAX_INTEGER_BYTES:
+        if identifier == INTEGER and e - s > MAX_INTEGER_BYTES:
             raise Asn1Error(
                 f"{what}: INTEGER of {e - s} bytes at offset {pos}, "
                 f"over the {MAX_INTEGER_BYTES} bytes of a 64-bit number"

@@ -1,11 +1,20 @@
-"""Hand-written DER for the messages a KDC decodes and encodes on every request.
+"""Hand-tuned DER for the messages the KDC and has-kdc's own client handle per request.
 
 pyasn1 (``spec.py``) stays the model of the wire format; this module is a faster
-road to the same place for the common, well-formed case. It walks the bytes with an
-index (decode) and builds bytes by joining parts (encode), and knows only the
-messages on the KDC's hot path: KDC-REQ and its body, AP-REQ, Ticket, Authenticator,
-EncTicketPart, PA-ENC-TS-ENC, KDC-REP, EncKDCRepPart, KRB-ERROR, METHOD-DATA,
-ETYPE-INFO2 and the small types inside them.
+road to the same place for the common, well-formed case. Its scope is what
+``has_kdc.kdc`` and ``has_kdc.client`` exchange on every request: they decode
+KDC-REQ, AP-REQ, Authenticator, EncTicketPart, PA-ENC-TS-ENC, EncryptedData (the
+KDC; and KDC-REQ-BODY, Checksum, PrincipalName inside a FAST-armored request) and
+KDC-REP, EncKDCRepPart, KRB-ERROR, METHOD-DATA, ETYPE-INFO2 (the client), and encode
+the same messages the other way round; everything else goes to the model.
+
+Nothing here is written per message. The readers and writers of each message are
+compiled, when this module is imported, from its description in ``schema.py``
+(``_Compiler`` below; ``generated_source("KdcReq")`` shows what it made of one),
+around a few hand-tuned readers and writers of the leaf types and the memos that
+make the common case cheap. The generated code is what one would write by hand: it
+walks the bytes with an index, reads short headers inline, and builds bytes by
+joining parts.
 
 The one rule: this path never decides anything the model would decide differently.
 It accepts a strict subset of DER (definite minimal lengths, minimal INTEGERs, every
@@ -24,59 +33,30 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from has_kdc.asn1.constants import (
-    APP_ENC_AS_REP_PART,
-    APP_ENC_TGS_REP_PART,
-    KRB_AP_REQ,
-    KRB_AS_REP,
-    KRB_AS_REQ,
-    KRB_ERROR,
-    KRB_TGS_REP,
-    KRB_TGS_REQ,
-    APOptions,
-    KDCOptions,
-    TicketFlags,
-    flags_from_wire,
+from has_kdc.asn1 import schema
+from has_kdc.asn1.constants import flags_from_wire
+from has_kdc.asn1.der import (
+    BIT_STRING,
+    GENERAL_STRING,
+    GENERALIZED_TIME,
+    INTEGER,
+    MAX_ELEMENTS,
+    OCTET_STRING,
+    SEQUENCE,
+    application_tag,
+    context_tag,
+    too_many_elements,
 )
-from has_kdc.asn1.der import MAX_ELEMENTS, too_many_elements
 from has_kdc.asn1.memo import ENTRY_OVERHEAD, Memo
-from has_kdc.asn1.messages import (
-    ApReq,
-    Authenticator,
-    AuthorizationDataEntry,
-    Checksum,
-    EncKdcRepPart,
-    EncryptedData,
-    EncryptionKey,
-    EncTicketPart,
-    ETypeInfo2Entry,
-    HostAddress,
-    KdcRep,
-    KdcReq,
-    KdcReqBody,
-    KrbError,
-    LastReqEntry,
-    PAData,
-    PaEncTsEnc,
-    PrincipalName,
-    Ticket,
-    TransitedEncoding,
-)
+from has_kdc.asn1.messages import PrincipalName
+from has_kdc.asn1.schema import Field, Flags, Leaf, Sequence, SequenceOf, Type
+
+__all__ = ["DECODERS", "ENCODERS", "Fallback", "encode_etype_info2", "encode_method_data"]
 
 
 class Fallback(Exception):
     """This input (or object) is not the common case; use the pyasn1 path."""
 
-
-# Identifier octets (X.690 §8.1.2): universal types, context [n] and APPLICATION n,
-# all explicit tags being constructed.
-_INTEGER = 0x02
-_BIT_STRING = 0x03
-_OCTET_STRING = 0x04
-_GENERAL_STRING = 0x1B
-_GENERALIZED_TIME = 0x18
-_SEQUENCE = 0x30
-_APP = {n: 0x60 | n for n in (1, 2, 3, 10, 11, 12, 13, 14, 25, 26, 30)}
 
 # KerberosTime range the model can encode (1970-01-01 .. 9999-12-31T23:59:59Z)
 _TIME_MAX = 253402300799
@@ -91,9 +71,10 @@ _MEMO_BYTES = 4 * 1024 * 1024
 #: a few dozen bytes, and a decoded name holds an object per component besides.
 _NAME_MEMO_ITEM = 512
 
-# ================================================================ decoding
+# ================================================================ reading the leaves
 # Every reader takes (data, pos, end): ``end`` is where the enclosing element's content
-# stops, and no element may cross it. Readers return (value, next_pos).
+# stops, and no element may cross it. Readers return (value, next_pos); the ``_ctx_*``
+# ones read ``[tag] X`` where ``tag`` is the identifier octet of the explicit tag.
 
 
 def _header(d: bytes, p: int, end: int, tag: int) -> tuple[int, int]:
@@ -127,11 +108,6 @@ def _header(d: bytes, p: int, end: int, tag: int) -> tuple[int, int]:
     return s, e
 
 
-# An explicit tag [n] is an element whose content is the one element it tags: its
-# content span is (start of the tagged element, end of both). Same reader, own name.
-_explicit = _header
-
-
 def _int_value(d: bytes, s: int, e: int) -> int:
     n = e - s
     if n == 0 or n > 8:  # longer than 64 bits: refused by the model (der.MAX_INTEGER_BYTES)
@@ -151,24 +127,24 @@ def _int_value(d: bytes, s: int, e: int) -> int:
 def _ctx_int(d: bytes, p: int, end: int, tag: int) -> tuple[int, int]:
     """``[n] INTEGER``."""
     # the usual case, a one-byte INTEGER: A<n> 03 02 01 vv
-    if d[p] == tag and d[p + 1] == 3 and d[p + 2] == _INTEGER and d[p + 3] == 1 and p + 5 <= end:
+    if d[p] == tag and d[p + 1] == 3 and d[p + 2] == INTEGER and d[p + 3] == 1 and p + 5 <= end:
         v = d[p + 4]
         return (v - 256 if v & 0x80 else v), p + 5
     # any other short one (a nonce, a microsecond count): A<n> L 02 L-2 vv..
     n = d[p + 1]
-    if d[p] == tag and 2 < n < 0x80 and d[p + 2] == _INTEGER and d[p + 3] == n - 2:
+    if d[p] == tag and 2 < n < 0x80 and d[p + 2] == INTEGER and d[p + 3] == n - 2:
         e = p + 2 + n
         if e <= end:
             return _int_value(d, p + 4, e), e
     s, e = _header(d, p, end, tag)
-    s2, e2 = _header(d, s, e, _INTEGER)
+    s2, e2 = _header(d, s, e, INTEGER)
     if e2 != e:
         raise Fallback
     return _int_value(d, s2, e2), e
 
 
-def _ctx_bytes(d: bytes, p: int, end: int, tag: int, inner: int) -> tuple[bytes, int]:
-    """``[n] OCTET STRING`` / ``[n] GeneralString`` as bytes."""
+def _ctx_string(d: bytes, p: int, end: int, tag: int, inner: int) -> tuple[bytes, int]:
+    """``[n] OCTET STRING`` / ``[n] GeneralString`` (``inner``) as bytes."""
     # the usual case, short lengths: A<n> L <inner> L-2 ..
     n = d[p + 1]
     if d[p] == tag and 1 < n < 0x80 and d[p + 2] == inner and d[p + 3] == n - 2:
@@ -182,9 +158,17 @@ def _ctx_bytes(d: bytes, p: int, end: int, tag: int, inner: int) -> tuple[bytes,
     return d[s2:e2], e
 
 
+def _ctx_octets(d: bytes, p: int, end: int, tag: int) -> tuple[bytes, int]:
+    return _ctx_string(d, p, end, tag, OCTET_STRING)
+
+
+def _ctx_general_bytes(d: bytes, p: int, end: int, tag: int) -> tuple[bytes, int]:
+    return _ctx_string(d, p, end, tag, GENERAL_STRING)
+
+
 def _ctx_text(d: bytes, p: int, end: int, tag: int) -> tuple[str, int]:
     """``[n] KerberosString`` as str (UTF-8, undecodable bytes kept by surrogateescape)."""
-    raw, e = _ctx_bytes(d, p, end, tag, _GENERAL_STRING)
+    raw, e = _ctx_string(d, p, end, tag, GENERAL_STRING)
     return raw.decode("utf-8", "surrogateescape"), e
 
 
@@ -226,7 +210,7 @@ def _time_value(raw: bytes) -> int:
 
 def _ctx_time(d: bytes, p: int, end: int, tag: int) -> tuple[int, int]:
     """``[n] KerberosTime``: A<n> 11 18 0F YYYYMMDDHHMMSSZ, nothing else."""
-    if d[p] != tag or d[p + 1] != 17 or d[p + 2] != _GENERALIZED_TIME or d[p + 3] != 15:
+    if d[p] != tag or d[p + 1] != 17 or d[p + 2] != GENERALIZED_TIME or d[p + 3] != 15:
         raise Fallback
     e = p + 19
     if e > end:
@@ -234,657 +218,66 @@ def _ctx_time(d: bytes, p: int, end: int, tag: int) -> tuple[int, int]:
     return _time_value(d[p + 4 : e]), e
 
 
-def _ctx_flags(d: bytes, p: int, end: int, tag: int) -> int:
-    """``[n] KerberosFlags`` of exactly 32 bits: A<n> 07 03 05 00 xx xx xx xx."""
-    if d[p] != tag or d[p + 1] != 7 or d[p + 2] != _BIT_STRING or d[p + 3] != 5 or d[p + 4]:
-        raise Fallback
-    if p + 9 > end:
-        raise Fallback
-    return int.from_bytes(d[p + 5 : p + 9], "big")
-
-
 # Building an ``enum.Flag`` member from a number costs 2 to 5 µs (``Flag._missing_``
 # decomposes it bit by bit), as much as the rest of a small message's decode, and a
 # TGS-REQ carries three flag fields. Clients send the same few option values over and
-# over, so the members are remembered here, per class. Bounded (cleared when full)
+# over, so the members are remembered, per class. Bounded (cleared when full)
 # because ``flags_from_wire`` exists precisely so that a client sending every possible
 # value cannot grow a cache without limit.
 _FLAGS_MEMO_SIZE = 256
-_kdc_options_memo: dict[int, KDCOptions] = {}
-_ticket_flags_memo: dict[int, TicketFlags] = {}
-_ap_options_memo: dict[int, APOptions] = {}
 
 
-def _flags(cls: Any, memo: dict[int, Any], value: int) -> Any:
-    """``flags_from_wire(cls, value)``, from ``memo`` when this value was seen lately."""
-    member = memo.get(value)
-    if member is None:
-        member = flags_from_wire(cls, value)
-        if len(memo) >= _FLAGS_MEMO_SIZE:
-            memo.clear()
-        memo[value] = member
-    return member
+def _flags_reader(cls: Any) -> Callable[[bytes, int, int, int], tuple[Any, int]]:
+    """The reader of ``[n] KerberosFlags`` of exactly 32 bits (A<n> 07 03 05 00 xx xx
+    xx xx) as a member of ``cls``."""
+    memo: dict[int, Any] = {}
 
-
-def _end(q: int, e: int) -> None:
-    """An element's content must be used up exactly."""
-    if q != e:
-        raise Fallback
-
-
-def _principal(d: bytes, p: int, end: int) -> tuple[PrincipalName, int]:
-    s, e = _header(d, p, end, _SEQUENCE)
-    name_type, q = _ctx_int(d, s, e, 0xA0)
-    s1, e1 = _explicit(d, q, e, 0xA1)
-    _end(e1, e)
-    s2, e2 = _header(d, s1, e1, _SEQUENCE)
-    _end(e2, e1)
-    names = []
-    q = s2
-    while q < e2:
-        a, q = _header(d, q, e2, _GENERAL_STRING)
-        names.append(d[a:q].decode("utf-8", "surrogateescape"))
-    return PrincipalName(name_type, tuple(names)), e
-
-
-# The same few names come in every request (the user, krbtgt/REALM, the services), and
-# a PrincipalName's DER decodes to one value only: decoded names are remembered by
-# their bytes, bounded like the other memos. About a fifth of an AS-REQ's decode.
-_principal_by_der = Memo(_MEMO_SIZE, _MEMO_BYTES, _NAME_MEMO_ITEM * 4 + ENTRY_OVERHEAD)
-
-
-def _ctx_principal(d: bytes, p: int, end: int, tag: int) -> tuple[PrincipalName, int]:
-    n = d[p + 1]
-    if d[p] == tag and n < 0x80:  # the usual short header, read here
-        s = p + 2
-        e = s + n
+    def read(d: bytes, p: int, end: int, tag: int) -> tuple[Any, int]:
+        if d[p] != tag or d[p + 1] != 7 or d[p + 2] != BIT_STRING or d[p + 3] != 5 or d[p + 4]:
+            raise Fallback
+        e = p + 9
         if e > end:
             raise Fallback
-    else:
-        s, e = _explicit(d, p, end, tag)
-    der = d[s:e]
-    value = _principal_by_der.get(der)
-    if value is None:
-        value, q = _principal(d, s, e)
-        _end(q, e)
-        # the bytes twice (key, text) and an object per component (at least 2 bytes each)
-        _principal_by_der.remember(der, value, len(der) * 4 + ENTRY_OVERHEAD)
-    return value, e
-
-
-def _enc_data(d: bytes, p: int, end: int) -> tuple[EncryptedData, int]:
-    s, e = _header(d, p, end, _SEQUENCE)
-    etype, q = _ctx_int(d, s, e, 0xA0)
-    kvno = None
-    if q < e and d[q] == 0xA1:
-        kvno, q = _ctx_int(d, q, e, 0xA1)
-    cipher, q = _ctx_bytes(d, q, e, 0xA2, _OCTET_STRING)
-    _end(q, e)
-    return EncryptedData(etype, cipher, kvno), e
-
-
-def _ctx_enc_data(d: bytes, p: int, end: int, tag: int) -> tuple[EncryptedData, int]:
-    s, e = _explicit(d, p, end, tag)
-    value, q = _enc_data(d, s, e)
-    _end(q, e)
-    return value, e
-
-
-def _int_and_octets(d: bytes, p: int, end: int, t0: int, t1: int) -> tuple[int, bytes, int]:
-    """SEQUENCE { [t0] Int32, [t1] OCTET STRING }: the shape of half the RFC's types."""
-    s, e = _header(d, p, end, _SEQUENCE)
-    number, q = _ctx_int(d, s, e, t0)
-    value, q = _ctx_bytes(d, q, e, t1, _OCTET_STRING)
-    _end(q, e)
-    return number, value, e
-
-
-def _ctx_pair(d: bytes, p: int, end: int, tag: int) -> tuple[int, bytes, int]:
-    """``[n] SEQUENCE { [0] Int32, [1] OCTET STRING }`` (EncryptionKey, Checksum, ...)."""
-    s, e = _explicit(d, p, end, tag)
-    number, value, q = _int_and_octets(d, s, e, 0xA0, 0xA1)
-    _end(q, e)
-    return number, value, e
-
-
-def _ctx_pairs(d: bytes, p: int, end: int, tag: int, t0: int, t1: int) -> tuple[list, int]:
-    """``[n] SEQUENCE OF SEQUENCE { [t0] Int32, [t1] OCTET STRING }`` as (int, bytes)
-    pairs (HostAddresses, AuthorizationData, METHOD-DATA)."""
-    s, e = _explicit(d, p, end, tag)
-    items, q = _pairs(d, s, e, t0, t1)
-    _end(q, e)
-    return items, e
-
-
-def _pairs(d: bytes, p: int, end: int, t0: int, t1: int) -> tuple[list, int]:
-    s, e = _header(d, p, end, _SEQUENCE)
-    items = []
-    q = s
-    while q < e:
-        number, value, q = _int_and_octets(d, q, e, t0, t1)
-        items.append((number, value))
-    return items, e
-
-
-def _ticket(d: bytes, p: int, end: int, keep_der: bool) -> tuple[Ticket, int]:
-    s0, e0 = _header(d, p, end, 0x61)
-    s, e = _header(d, s0, e0, _SEQUENCE)
-    _end(e, e0)
-    tkt_vno, q = _ctx_int(d, s, e, 0xA0)
-    realm, q = _ctx_text(d, q, e, 0xA1)
-    sname, q = _ctx_principal(d, q, e, 0xA2)
-    enc_part, q = _ctx_enc_data(d, q, e, 0xA3)
-    _end(q, e)
-    ticket = Ticket(
-        tkt_vno=tkt_vno,
-        realm=realm,
-        sname=sname,
-        enc_part=enc_part,
-        ticket_der=d[p:e0] if keep_der else None,
-    )
-    return ticket, e0
-
-
-# A client presents the same TGT in every TGS-REQ for hours: decoded tickets are
-# remembered by their bytes too (fewer of them, as they are larger than names). Any
-# client can send ticket-shaped bytes, so these are bounded in bytes like the rest.
-_TICKET_MEMO_SIZE = 1024
-_TICKET_MEMO_BYTES = 8 * 1024 * 1024
-_ticket_by_der = Memo(_TICKET_MEMO_SIZE, _TICKET_MEMO_BYTES, 64 * 1024)
-
-
-def _ctx_ticket(d: bytes, p: int, end: int, tag: int) -> tuple[Ticket, int]:
-    s, e = _explicit(d, p, end, tag)
-    der = d[s:e]
-    value = _ticket_by_der.get(der)
-    if value is None:
-        value, q = _ticket(d, s, e, True)
-        _end(q, e)
-        # the key, the ticket's own bytes and its ciphertext: three copies
-        _ticket_by_der.remember(der, value, len(der) * 3 + 2 * ENTRY_OVERHEAD)
-    return value, e
-
-
-def _addresses(items: list) -> tuple[HostAddress, ...]:
-    return tuple([HostAddress(t, v) for t, v in items])
-
-
-def _authz(items: list) -> tuple[AuthorizationDataEntry, ...]:
-    return tuple([AuthorizationDataEntry(t, v) for t, v in items])
-
-
-def _padata(items: list) -> tuple[PAData, ...]:
-    return tuple([PAData(t, v) for t, v in items])
-
-
-def _req_body(d: bytes, p: int, end: int, keep_ticket_der: bool) -> tuple[KdcReqBody, int]:
-    s, e = _header(d, p, end, _SEQUENCE)
-    kdc_options = _ctx_flags(d, s, e, 0xA0)
-    q = s + 9
-    cname = sname = from_time = till = rtime = addresses = enc_authz = None
-    tickets: tuple[Ticket, ...] = ()
-    if q < e and d[q] == 0xA1:
-        cname, q = _ctx_principal(d, q, e, 0xA1)
-    realm, q = _ctx_text(d, q, e, 0xA2)
-    if q < e and d[q] == 0xA3:
-        sname, q = _ctx_principal(d, q, e, 0xA3)
-    if q < e and d[q] == 0xA4:
-        from_time, q = _ctx_time(d, q, e, 0xA4)
-    if q < e and d[q] == 0xA5:
-        till, q = _ctx_time(d, q, e, 0xA5)
-    if q < e and d[q] == 0xA6:
-        rtime, q = _ctx_time(d, q, e, 0xA6)
-    nonce, q = _ctx_int(d, q, e, 0xA7)
-    s8, e8 = _explicit(d, q, e, 0xA8)
-    s8, q = _header(d, s8, e8, _SEQUENCE)
-    _end(q, e8)
-    etypes = []
-    while s8 < e8:
-        # SEQUENCE OF Int32, nearly always one-byte values: 02 01 vv
-        if d[s8] == _INTEGER and d[s8 + 1] == 1 and s8 + 3 <= e8:
-            v = d[s8 + 2]
-            etypes.append(v - 256 if v & 0x80 else v)
-            s8 += 3
-        else:
-            a, s8 = _header(d, s8, e8, _INTEGER)
-            etypes.append(_int_value(d, a, s8))
-    if q < e and d[q] == 0xA9:
-        pairs, q = _ctx_pairs(d, q, e, 0xA9, 0xA0, 0xA1)
-        addresses = _addresses(pairs)
-    if q < e and d[q] == 0xAA:
-        enc_authz, q = _ctx_enc_data(d, q, e, 0xAA)
-    if q < e and d[q] == 0xAB:
-        s11, e11 = _explicit(d, q, e, 0xAB)
-        s11, q = _header(d, s11, e11, _SEQUENCE)
-        _end(q, e11)
-        found = []
-        while s11 < e11:
-            ticket, s11 = _ticket(d, s11, e11, keep_ticket_der)
-            found.append(ticket)
-        tickets = tuple(found)
-    _end(q, e)
-    body = KdcReqBody(
-        kdc_options=_flags(KDCOptions, _kdc_options_memo, kdc_options),
-        cname=cname,
-        realm=realm,
-        sname=sname,
-        from_time=from_time,
-        till=till,
-        rtime=rtime,
-        nonce=nonce,
-        etypes=tuple(etypes),
-        addresses=addresses,
-        enc_authorization_data=enc_authz,
-        additional_tickets=tickets,
-    )
-    return body, e
-
-
-def _application(d: bytes, tag: int) -> tuple[int, int]:
-    """Content span of the SEQUENCE inside the APPLICATION tag that is the whole input."""
-    end = len(d)
-    s, e = _header(d, 0, end, tag)
-    _end(e, end)
-    s, e2 = _header(d, s, e, _SEQUENCE)
-    _end(e2, e)
-    return s, e
-
-
-#: Input this short cannot hold more than MAX_ELEMENTS elements (two bytes each at least).
-_MANY_ELEMENTS_FROM = 2 * MAX_ELEMENTS
-
-
-def _entry(function: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
-    """Public decoder: bytes in; a read past the end of the input is just a Fallback,
-    and so is input with more elements than ``der.MAX_ELEMENTS``, which the model
-    refuses (it would read it slowly: a bound on its work is a bound on the answer)."""
-
-    def decode(data: bytes) -> Any:
-        if len(data) > _MANY_ELEMENTS_FROM and too_many_elements(data):
-            raise Fallback
-        try:
-            return function(data)
-        except IndexError:
-            raise Fallback from None
-
-    decode.__name__ = decode.__qualname__ = function.__name__.lstrip("_")
-    decode.__doc__ = function.__doc__
-    return decode
-
-
-@_entry
-def _decode_kdc_req(d: bytes) -> KdcReq:
-    """AS-REQ or TGS-REQ, with ``req_body_der`` and the additional tickets' bytes."""
-    tag = d[0]
-    if tag == 0x6A:
-        expected = KRB_AS_REQ
-    elif tag == 0x6C:
-        expected = KRB_TGS_REQ
-    else:
-        raise Fallback
-    s, e = _application(d, tag)
-    pvno, q = _ctx_int(d, s, e, 0xA1)
-    msg_type, q = _ctx_int(d, q, e, 0xA2)
-    if msg_type != expected:
-        raise Fallback
-    padata: tuple[PAData, ...] = ()
-    if q < e and d[q] == 0xA3:
-        pairs, q = _ctx_pairs(d, q, e, 0xA3, 0xA1, 0xA2)
-        padata = _padata(pairs)
-    s4, e4 = _explicit(d, q, e, 0xA4)
-    _end(e4, e)
-    body, q = _req_body(d, s4, e4, True)
-    _end(q, e4)
-    return KdcReq(pvno=pvno, msg_type=msg_type, padata=padata, req_body=body, req_body_der=d[s4:e4])
-
-
-@_entry
-def _decode_kdc_req_body(d: bytes) -> KdcReqBody:
-    """KDC-REQ-BODY alone (its tickets carry no ``ticket_der``, as on the model path)."""
-    body, q = _req_body(d, 0, len(d), False)
-    _end(q, len(d))
-    return body
-
-
-@_entry
-def _decode_kdc_rep(d: bytes) -> KdcRep:
-    """AS-REP or TGS-REP; the ticket keeps its bytes."""
-    tag = d[0]
-    if tag == 0x6B:
-        expected = KRB_AS_REP
-    elif tag == 0x6D:
-        expected = KRB_TGS_REP
-    else:
-        raise Fallback
-    s, e = _application(d, tag)
-    pvno, q = _ctx_int(d, s, e, 0xA0)
-    msg_type, q = _ctx_int(d, q, e, 0xA1)
-    if msg_type != expected:
-        raise Fallback
-    padata: tuple[PAData, ...] = ()
-    if q < e and d[q] == 0xA2:
-        pairs, q = _ctx_pairs(d, q, e, 0xA2, 0xA1, 0xA2)
-        padata = _padata(pairs)
-    crealm, q = _ctx_text(d, q, e, 0xA3)
-    cname, q = _ctx_principal(d, q, e, 0xA4)
-    ticket, q = _ctx_ticket(d, q, e, 0xA5)
-    enc_part, q = _ctx_enc_data(d, q, e, 0xA6)
-    _end(q, e)
-    return KdcRep(
-        pvno=pvno,
-        msg_type=msg_type,
-        padata=padata,
-        crealm=crealm,
-        cname=cname,
-        ticket=ticket,
-        enc_part=enc_part,
-    )
-
-
-@_entry
-def _decode_ap_req(d: bytes) -> ApReq:
-    """AP-REQ (the PA-TGS-REQ value); the ticket keeps its bytes."""
-    s, e = _application(d, 0x6E)
-    pvno, q = _ctx_int(d, s, e, 0xA0)
-    msg_type, q = _ctx_int(d, q, e, 0xA1)
-    if msg_type != KRB_AP_REQ:
-        raise Fallback
-    ap_options = _ctx_flags(d, q, e, 0xA2)
-    ticket, q = _ctx_ticket(d, q + 9, e, 0xA3)
-    authenticator, q = _ctx_enc_data(d, q, e, 0xA4)
-    _end(q, e)
-    return ApReq(
-        pvno=pvno,
-        msg_type=msg_type,
-        ap_options=_flags(APOptions, _ap_options_memo, ap_options),
-        ticket=ticket,
-        authenticator=authenticator,
-    )
-
-
-@_entry
-def _decode_ticket(d: bytes) -> Ticket:
-    """Ticket; ``ticket_der`` is the input."""
-    ticket, q = _ticket(d, 0, len(d), True)
-    _end(q, len(d))
-    return ticket
-
-
-@_entry
-def _decode_authenticator(d: bytes) -> Authenticator:
-    """Authenticator (plaintext of an AP-REQ's authenticator)."""
-    s, e = _application(d, 0x62)
-    vno, q = _ctx_int(d, s, e, 0xA0)
-    crealm, q = _ctx_text(d, q, e, 0xA1)
-    cname, q = _ctx_principal(d, q, e, 0xA2)
-    cksum = subkey = seq_number = authz = None
-    if q < e and d[q] == 0xA3:
-        cksumtype, value, q = _ctx_pair(d, q, e, 0xA3)
-        cksum = Checksum(cksumtype, value)
-    cusec, q = _ctx_int(d, q, e, 0xA4)
-    ctime, q = _ctx_time(d, q, e, 0xA5)
-    if q < e and d[q] == 0xA6:
-        keytype, value, q = _ctx_pair(d, q, e, 0xA6)
-        subkey = EncryptionKey(keytype, value)
-    if q < e and d[q] == 0xA7:
-        seq_number, q = _ctx_int(d, q, e, 0xA7)
-    if q < e and d[q] == 0xA8:
-        pairs, q = _ctx_pairs(d, q, e, 0xA8, 0xA0, 0xA1)
-        authz = _authz(pairs)
-    _end(q, e)
-    return Authenticator(
-        authenticator_vno=vno,
-        crealm=crealm,
-        cname=cname,
-        cksum=cksum,
-        cusec=cusec,
-        ctime=ctime,
-        subkey=subkey,
-        seq_number=seq_number,
-        authorization_data=authz,
-    )
-
-
-@_entry
-def _decode_enc_ticket_part(d: bytes) -> EncTicketPart:
-    """EncTicketPart (plaintext of a ticket's enc-part)."""
-    s, e = _application(d, 0x63)
-    flags = _ctx_flags(d, s, e, 0xA0)
-    keytype, keyvalue, q = _ctx_pair(d, s + 9, e, 0xA1)
-    crealm, q = _ctx_text(d, q, e, 0xA2)
-    cname, q = _ctx_principal(d, q, e, 0xA3)
-    tr_type, contents, q = _ctx_pair(d, q, e, 0xA4)
-    authtime, q = _ctx_time(d, q, e, 0xA5)
-    starttime = renew_till = caddr = authz = None
-    if q < e and d[q] == 0xA6:
-        starttime, q = _ctx_time(d, q, e, 0xA6)
-    endtime, q = _ctx_time(d, q, e, 0xA7)
-    if q < e and d[q] == 0xA8:
-        renew_till, q = _ctx_time(d, q, e, 0xA8)
-    if q < e and d[q] == 0xA9:
-        pairs, q = _ctx_pairs(d, q, e, 0xA9, 0xA0, 0xA1)
-        caddr = _addresses(pairs)
-    if q < e and d[q] == 0xAA:
-        pairs, q = _ctx_pairs(d, q, e, 0xAA, 0xA0, 0xA1)
-        authz = _authz(pairs)
-    _end(q, e)
-    return EncTicketPart(
-        flags=_flags(TicketFlags, _ticket_flags_memo, flags),
-        key=EncryptionKey(keytype, keyvalue),
-        crealm=crealm,
-        cname=cname,
-        transited=TransitedEncoding(tr_type, contents),
-        authtime=authtime,
-        starttime=starttime,
-        endtime=endtime,
-        renew_till=renew_till,
-        caddr=caddr,
-        authorization_data=authz,
-    )
-
-
-@_entry
-def _decode_enc_kdc_rep_part(d: bytes) -> EncKdcRepPart:
-    """EncASRepPart (25) or EncTGSRepPart (26)."""
-    tag = d[0]
-    if tag == 0x79:
-        application_tag = APP_ENC_AS_REP_PART
-    elif tag == 0x7A:
-        application_tag = APP_ENC_TGS_REP_PART
-    else:
-        raise Fallback
-    s, e = _application(d, tag)
-    keytype, keyvalue, q = _ctx_pair(d, s, e, 0xA0)
-    s1, e1 = _explicit(d, q, e, 0xA1)
-    s1, q = _header(d, s1, e1, _SEQUENCE)
-    _end(q, e1)
-    last_req = []
-    while s1 < e1:
-        s2, e2 = _header(d, s1, e1, _SEQUENCE)
-        lr_type, s1 = _ctx_int(d, s2, e2, 0xA0)
-        lr_value, s1 = _ctx_time(d, s1, e2, 0xA1)
-        _end(s1, e2)
-        last_req.append(LastReqEntry(lr_type, lr_value))
-    nonce, q = _ctx_int(d, q, e, 0xA2)
-    key_expiration = starttime = renew_till = caddr = encrypted_pa_data = None
-    if q < e and d[q] == 0xA3:
-        key_expiration, q = _ctx_time(d, q, e, 0xA3)
-    flags = _ctx_flags(d, q, e, 0xA4)
-    authtime, q = _ctx_time(d, q + 9, e, 0xA5)
-    if q < e and d[q] == 0xA6:
-        starttime, q = _ctx_time(d, q, e, 0xA6)
-    endtime, q = _ctx_time(d, q, e, 0xA7)
-    if q < e and d[q] == 0xA8:
-        renew_till, q = _ctx_time(d, q, e, 0xA8)
-    srealm, q = _ctx_text(d, q, e, 0xA9)
-    sname, q = _ctx_principal(d, q, e, 0xAA)
-    if q < e and d[q] == 0xAB:
-        pairs, q = _ctx_pairs(d, q, e, 0xAB, 0xA0, 0xA1)
-        caddr = _addresses(pairs)
-    if q < e and d[q] == 0xAC:
-        pairs, q = _ctx_pairs(d, q, e, 0xAC, 0xA1, 0xA2)
-        encrypted_pa_data = _padata(pairs)
-    _end(q, e)
-    return EncKdcRepPart(
-        key=EncryptionKey(keytype, keyvalue),
-        last_req=tuple(last_req),
-        nonce=nonce,
-        key_expiration=key_expiration,
-        flags=_flags(TicketFlags, _ticket_flags_memo, flags),
-        authtime=authtime,
-        starttime=starttime,
-        endtime=endtime,
-        renew_till=renew_till,
-        srealm=srealm,
-        sname=sname,
-        caddr=caddr,
-        encrypted_pa_data=encrypted_pa_data,
-        application_tag=application_tag,
-    )
-
-
-@_entry
-def _decode_krb_error(d: bytes) -> KrbError:
-    """KRB-ERROR."""
-    s, e = _application(d, 0x7E)
-    pvno, q = _ctx_int(d, s, e, 0xA0)
-    msg_type, q = _ctx_int(d, q, e, 0xA1)
-    if msg_type != KRB_ERROR:
-        raise Fallback
-    ctime = cusec = crealm = cname = e_text = e_data = None
-    if q < e and d[q] == 0xA2:
-        ctime, q = _ctx_time(d, q, e, 0xA2)
-    if q < e and d[q] == 0xA3:
-        cusec, q = _ctx_int(d, q, e, 0xA3)
-    stime, q = _ctx_time(d, q, e, 0xA4)
-    susec, q = _ctx_int(d, q, e, 0xA5)
-    error_code, q = _ctx_int(d, q, e, 0xA6)
-    if q < e and d[q] == 0xA7:
-        crealm, q = _ctx_text(d, q, e, 0xA7)
-    if q < e and d[q] == 0xA8:
-        cname, q = _ctx_principal(d, q, e, 0xA8)
-    realm, q = _ctx_text(d, q, e, 0xA9)
-    sname, q = _ctx_principal(d, q, e, 0xAA)
-    if q < e and d[q] == 0xAB:
-        e_text, q = _ctx_text(d, q, e, 0xAB)
-    if q < e and d[q] == 0xAC:
-        e_data, q = _ctx_bytes(d, q, e, 0xAC, _OCTET_STRING)
-    _end(q, e)
-    return KrbError(
-        pvno=pvno,
-        msg_type=msg_type,
-        ctime=ctime,
-        cusec=cusec,
-        stime=stime,
-        susec=susec,
-        error_code=error_code,
-        crealm=crealm,
-        cname=cname,
-        realm=realm,
-        sname=sname,
-        e_text=e_text,
-        e_data=e_data,
-    )
-
-
-@_entry
-def _decode_pa_enc_ts_enc(d: bytes) -> PaEncTsEnc:
-    """PA-ENC-TS-ENC (plaintext of PA-ENC-TIMESTAMP)."""
-    end = len(d)
-    s, e = _header(d, 0, end, _SEQUENCE)
-    _end(e, end)
-    patimestamp, q = _ctx_time(d, s, e, 0xA0)
-    pausec = None
-    if q < e:
-        pausec, q = _ctx_int(d, q, e, 0xA1)
-    _end(q, e)
-    return PaEncTsEnc(patimestamp, pausec)
-
-
-@_entry
-def _decode_method_data(d: bytes) -> tuple[PAData, ...]:
-    """METHOD-DATA (SEQUENCE OF PA-DATA)."""
-    pairs, q = _pairs(d, 0, len(d), 0xA1, 0xA2)
-    _end(q, len(d))
-    return _padata(pairs)
-
-
-@_entry
-def _decode_etype_info2(d: bytes) -> tuple[ETypeInfo2Entry, ...]:
-    """ETYPE-INFO2; the salt stays bytes."""
-    end = len(d)
-    s, e = _header(d, 0, end, _SEQUENCE)
-    _end(e, end)
-    entries = []
-    while s < e:
-        s1, e1 = _header(d, s, e, _SEQUENCE)
-        etype, q = _ctx_int(d, s1, e1, 0xA0)
-        salt = s2kparams = None
-        if q < e1 and d[q] == 0xA1:
-            salt, q = _ctx_bytes(d, q, e1, 0xA1, _GENERAL_STRING)
-        if q < e1 and d[q] == 0xA2:
-            s2kparams, q = _ctx_bytes(d, q, e1, 0xA2, _OCTET_STRING)
-        _end(q, e1)
-        entries.append(ETypeInfo2Entry(etype, salt, s2kparams))
-        s = e1
-    return tuple(entries)
-
-
-@_entry
-def _decode_principal_name(d: bytes) -> PrincipalName:
-    """PrincipalName."""
-    value, q = _principal(d, 0, len(d))
-    _end(q, len(d))
-    return value
-
-
-@_entry
-def _decode_encrypted_data(d: bytes) -> EncryptedData:
-    """EncryptedData (e.g. the PA-ENC-TIMESTAMP value)."""
-    value, q = _enc_data(d, 0, len(d))
-    _end(q, len(d))
-    return value
-
-
-@_entry
-def _decode_checksum(d: bytes) -> Checksum:
-    """Checksum."""
-    cksumtype, checksum, q = _int_and_octets(d, 0, len(d), 0xA0, 0xA1)
-    _end(q, len(d))
-    return Checksum(cksumtype, checksum)
-
-
-decode_kdc_req = _decode_kdc_req
-decode_kdc_req_body = _decode_kdc_req_body
-decode_kdc_rep = _decode_kdc_rep
-decode_ap_req = _decode_ap_req
-decode_ticket = _decode_ticket
-decode_authenticator = _decode_authenticator
-decode_enc_ticket_part = _decode_enc_ticket_part
-decode_enc_kdc_rep_part = _decode_enc_kdc_rep_part
-decode_krb_error = _decode_krb_error
-decode_pa_enc_ts_enc = _decode_pa_enc_ts_enc
-decode_method_data = _decode_method_data
-decode_etype_info2 = _decode_etype_info2
-decode_principal_name = _decode_principal_name
-decode_encrypted_data = _decode_encrypted_data
-decode_checksum = _decode_checksum
-
-# ================================================================ encoding
+        value = int.from_bytes(d[p + 5 : e], "big")
+        member = memo.get(value)
+        if member is None:
+            member = flags_from_wire(cls, value)
+            if len(memo) >= _FLAGS_MEMO_SIZE:
+                memo.clear()
+            memo[value] = member
+        return member, e
+
+    read.__name__ = f"_ctx_{cls.__name__}"
+    return read
+
+
+# ================================================================ writing the leaves
 # Each _put_* returns the complete DER of its value. A value of an unexpected type or
 # out of range raises Fallback: the model path then encodes it or names the problem.
 
+_INTEGER_ID = bytes((INTEGER,))
+_OCTET_STRING_ID = bytes((OCTET_STRING,))
+_GENERAL_STRING_ID = bytes((GENERAL_STRING,))
+_SEQUENCE_ID = bytes((SEQUENCE,))
+#: KerberosTime's identifier and length: a GeneralizedTime of exactly 15 octets
+_KERBEROS_TIME_HEADER = bytes((GENERALIZED_TIME, 15))
+#: KerberosFlags's identifier, length and unused-bits octet: a BIT STRING of 32 bits
+_KERBEROS_FLAGS_HEADER = bytes((BIT_STRING, 5, 0))
+#: Whole DER sizes of both, the content length of their explicit ``[n]``
+_KERBEROS_TIME_SIZE = len(_KERBEROS_TIME_HEADER) + 15
+_KERBEROS_FLAGS_SIZE = len(_KERBEROS_FLAGS_HEADER) + 4
 _LENGTH = [bytes((n,)) for n in range(0x80)]
-_CTX = [bytes((0xA0 | n,)) for n in range(13)]
-_SMALL_INT = {v: bytes((_INTEGER, 1, v & 0xFF)) for v in range(-127, 128)}
-_SMALL_INT[-128] = b"\x02\x02\xff\x80"  # as pyasn1 writes it, see _put_int
+_SMALL_INT = {v: bytes((INTEGER, 1, v & 0xFF)) for v in range(-127, 128)}
+_SMALL_INT[-128] = bytes((INTEGER, 2, 0xFF, 0x80))  # as pyasn1 writes it, see _put_int
 # Identifier and short-form length octets together, for contents under 128 bytes:
 # most elements of a KDC message are that small, and one concatenation instead of two
 # (and no call to _tlv) is a measurable share of encoding an AS-REP's sixty elements.
-_CTX_SHORT = [[bytes((0xA0 | n, size)) for size in range(0x80)] for n in range(13)]
-_SEQ_SHORT = [bytes((0x30, size)) for size in range(0x80)]
-#: [n] around a KerberosTime, whose DER is always 17 bytes (18 0F YYYYMMDDHHMMSSZ).
-_CTX_TIME = [bytes((0xA0 | n, 17)) for n in range(13)]
+_CTX_TAGS = 13  # [0] .. [12], all that RFC 4120 uses
+_CTX = [bytes((context_tag(n),)) for n in range(_CTX_TAGS)]
+_CTX_SHORT = [[bytes((context_tag(n), size)) for size in range(0x80)] for n in range(_CTX_TAGS)]
+_SEQ_SHORT = [bytes((SEQUENCE, size)) for size in range(0x80)]
+#: ``[n] INTEGER`` of the small values (pvno, msg-type, etypes, kvno, error codes), whole.
+_CTX_SMALL_INT = [{v: _CTX_SHORT[n][len(b)] + b for v, b in _SMALL_INT.items()} for n in range(13)]
 # Encodings of values a KDC writes into every reply (its realm, its principals):
 # bounded memos, cleared when full, so a client sending new names cannot grow them.
 _text_memo = Memo(_MEMO_SIZE, _MEMO_BYTES, _NAME_MEMO_ITEM * 2 + ENTRY_OVERHEAD)
@@ -919,12 +312,16 @@ def _seq(parts: list[bytes]) -> bytes:
     size = len(content)
     if size < 0x80:
         return _SEQ_SHORT[size] + content
-    return _tlv(b"\x30", content)
+    return _tlv(_SEQUENCE_ID, content)
 
 
-def _put_ctx_time(n: int, v: Any) -> bytes:
-    """``[n] KerberosTime``."""
-    return _CTX_TIME[n] + _put_time(v)
+def _app_seq(tag: bytes, parts: list[bytes]) -> bytes:
+    """``[APPLICATION n] SEQUENCE`` of ``parts`` (``tag`` its identifier octet)."""
+    content = b"".join(parts)
+    size = len(content)
+    if size < 0x7E:  # both lengths short
+        return tag + _LENGTH[size + 2] + _SEQ_SHORT[size] + content
+    return _tlv(tag, _seq(parts) if size < 0x80 else _tlv(_SEQUENCE_ID, content))
 
 
 def _put_int(v: Any) -> bytes:
@@ -939,13 +336,29 @@ def _put_int(v: Any) -> bytes:
     # (-128, -32768, -2**31, ...), which it writes one byte longer (ff 80 00 ...).
     # X.690 wants the short form; the model is the reference, so the quirk is kept.
     n = (v if v >= 0 else -v).bit_length() // 8 + 1
-    return _tlv(b"\x02", v.to_bytes(n, "big", signed=True))
+    return _tlv(_INTEGER_ID, v.to_bytes(n, "big", signed=True))
+
+
+def _put_ctx_int(n: int, v: Any) -> bytes:
+    """``[n] INTEGER``."""
+    if type(v) is int:
+        der = _CTX_SMALL_INT[n].get(v)
+        if der is not None:
+            return der
+    return _ctx(n, _put_int(v))
 
 
 def _put_octets(v: Any) -> bytes:
     if type(v) is not bytes:
         raise Fallback
-    return _tlv(b"\x04", v)
+    return _tlv(_OCTET_STRING_ID, v)
+
+
+def _put_general_bytes(v: Any) -> bytes:
+    """A GeneralString from bytes as they are (the ETYPE-INFO2 salt)."""
+    if type(v) is not bytes:
+        raise Fallback
+    return _tlv(_GENERAL_STRING_ID, v)
 
 
 def _put_text(v: Any) -> bytes:
@@ -954,7 +367,7 @@ def _put_text(v: Any) -> bytes:
         raise Fallback
     der = _text_memo.get(v)
     if der is None:
-        der = _tlv(b"\x1b", v.encode("utf-8", "surrogateescape"))
+        der = _tlv(_GENERAL_STRING_ID, v.encode("utf-8", "surrogateescape"))
         _text_memo.remember(v, der, len(der) * 2 + ENTRY_OVERHEAD)
     return der
 
@@ -970,7 +383,7 @@ def _put_time(v: Any) -> bytes:
         if not 0 <= v <= _TIME_MAX:
             raise Fallback
         t = time.gmtime(v)
-        der = b"\x18\x0f%04d%02d%02d%02d%02d%02dZ" % (
+        der = _KERBEROS_TIME_HEADER + b"%04d%02d%02d%02d%02d%02dZ" % (
             t.tm_year,
             t.tm_mon,
             t.tm_mday,
@@ -987,348 +400,470 @@ def _put_time(v: Any) -> bytes:
 def _put_flags(v: Any) -> bytes:
     if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= 0xFFFFFFFF:
         raise Fallback
-    return b"\x03\x05\x00" + int(v).to_bytes(4, "big")
+    return _KERBEROS_FLAGS_HEADER + int(v).to_bytes(4, "big")
 
 
-def _items(v: Any, kind: type) -> Any:
-    """A tuple or list whose items are all exactly ``kind``."""
-    if type(v) is not tuple and type(v) is not list:
-        raise Fallback
-    for item in v:
-        if type(item) is not kind:
-            raise Fallback
-    return v
+# ================================================================ the compiler
+# Per leaf type: the reader of ``[n] leaf``, and the expression that writes it (``{n}``
+# the tag number, ``{x}`` the value). KerberosTime and KerberosFlags have one length
+# only, so their tag and length octets are a constant.
+_LEAF_READERS = {
+    schema.INTEGER: "_ctx_int",
+    schema.OCTET_STRING: "_ctx_octets",
+    schema.KERBEROS_STRING: "_ctx_text",
+    schema.GENERAL_STRING_BYTES: "_ctx_general_bytes",
+    schema.KERBEROS_TIME: "_ctx_time",
+}
+_LEAF_WRITERS = {
+    # small values from a table, whole (``{x}`` is read once, into ``x``)
+    schema.INTEGER: "(_CTX_INT_{n}[x] if type(x := {x}) is int and -129 < x < 128 "
+    "else _ctx({n}, _put_int(x)))",
+    schema.OCTET_STRING: "_ctx({n}, _put_octets({x}))",
+    schema.KERBEROS_STRING: "_ctx({n}, _put_text({x}))",
+    schema.GENERAL_STRING_BYTES: "_ctx({n}, _put_general_bytes({x}))",
+    schema.KERBEROS_TIME: "{time_prefix} + _put_time({x})",
+}
+# SEQUENCE OF a leaf: the loop body reading one item at ``q`` into ``items``, and the
+# writer of one item ``i``. A list of etypes is one-byte INTEGERs nearly always.
+_LEAF_ITEM_READERS = {
+    schema.INTEGER: [
+        "if d[q] == INTEGER and d[q + 1] == 1 and q + 3 <= e:",
+        "    v = d[q + 2]",
+        "    items.append(v - 256 if v & 0x80 else v)",
+        "    q += 3",
+        "else:",
+        "    a, q = _header(d, q, e, INTEGER)",
+        "    items.append(_int_value(d, a, q))",
+    ],
+    schema.KERBEROS_STRING: [
+        "a, q = _header(d, q, e, GENERAL_STRING)",
+        'items.append(d[a:q].decode("utf-8", "surrogateescape"))',
+    ],
+}
+_LEAF_ITEM_WRITERS = {schema.INTEGER: "_put_int(i)", schema.KERBEROS_STRING: "_put_text(i)"}
 
-
-def _put_principal(p: Any) -> bytes:
-    if type(p) is not PrincipalName:
-        raise Fallback
-    names = p.components
-    # Only the exact types are remembered (a list is not hashable; True equals 1 but
-    # is not an Int32 here), so the memo never answers where the checks would decline.
-    memo = type(names) is tuple and type(p.name_type) is int
-    if memo:
-        der = _principal_memo.get(p)
-        if der is not None:
-            return der
-    elif type(names) is not list:
-        raise Fallback
-    der = _seq(
-        [
-            _ctx(0, _put_int(p.name_type)),
-            _ctx(1, _seq([_put_text(n) for n in names])),
-        ]
-    )
-    if memo:
-        # the DER, the components it was made from and the name around them
-        _principal_memo.remember(p, der, len(der) * 3 + ENTRY_OVERHEAD)
-    return der
-
-
-def _put_enc_data(v: Any) -> bytes:
-    if type(v) is not EncryptedData:
-        raise Fallback
-    parts = [_ctx(0, _put_int(v.etype))]
-    if v.kvno is not None:
-        parts.append(_ctx(1, _put_int(v.kvno)))
-    parts.append(_ctx(2, _put_octets(v.cipher)))
-    return _seq(parts)
-
-
-def _put_key(v: Any) -> bytes:
-    if type(v) is not EncryptionKey:
-        raise Fallback
-    return _seq([_ctx(0, _put_int(v.keytype)), _ctx(1, _put_octets(v.keyvalue))])
-
-
-def _put_checksum(v: Any) -> bytes:
-    if type(v) is not Checksum:
-        raise Fallback
-    return _seq([_ctx(0, _put_int(v.cksumtype)), _ctx(1, _put_octets(v.checksum))])
-
-
-def _put_address(v: HostAddress) -> bytes:
-    return _seq([_ctx(0, _put_int(v.addr_type)), _ctx(1, _put_octets(v.address))])
-
-
-def _put_addresses(v: Any) -> bytes:
-    return _seq([_put_address(a) for a in _items(v, HostAddress)])
-
-
-def _put_authz_entry(v: AuthorizationDataEntry) -> bytes:
-    return _seq([_ctx(0, _put_int(v.ad_type)), _ctx(1, _put_octets(v.ad_data))])
-
-
-def _put_authz(v: Any) -> bytes:
-    return _seq([_put_authz_entry(e) for e in _items(v, AuthorizationDataEntry)])
-
-
-def _put_padata(v: PAData) -> bytes:
-    return _seq([_ctx(1, _put_int(v.padata_type)), _ctx(2, _put_octets(v.padata_value))])
-
-
-def _put_method_data(v: Any) -> bytes:
-    return _seq([_put_padata(p) for p in _items(v, PAData)])
-
-
-def _put_transited(v: Any) -> bytes:
-    if type(v) is not TransitedEncoding:
-        raise Fallback
-    return _seq([_ctx(0, _put_int(v.tr_type)), _ctx(1, _put_octets(v.contents))])
-
-
-def _put_last_req_entry(v: LastReqEntry) -> bytes:
-    return _seq([_ctx(0, _put_int(v.lr_type)), _put_ctx_time(1, v.lr_value)])
-
-
-def _put_etype_info2_entry(v: ETypeInfo2Entry) -> bytes:
-    parts = [_ctx(0, _put_int(v.etype))]
-    if v.salt is not None:
-        if type(v.salt) is not bytes:
-            raise Fallback
-        parts.append(_ctx(1, _tlv(b"\x1b", v.salt)))
-    if v.s2kparams is not None:
-        parts.append(_ctx(2, _put_octets(v.s2kparams)))
-    return _seq(parts)
-
-
-def _put_etype_info2(v: Any) -> bytes:
-    return _seq([_put_etype_info2_entry(e) for e in _items(v, ETypeInfo2Entry)])
-
-
-def _put_ticket(v: Any) -> bytes:
-    if type(v) is not Ticket:
-        raise Fallback
-    return _tlv(
-        b"\x61",
-        _seq(
-            [
-                _ctx(0, _put_int(v.tkt_vno)),
-                _ctx(1, _put_text(v.realm)),
-                _ctx(2, _put_principal(v.sname)),
-                _ctx(3, _put_enc_data(v.enc_part)),
-            ]
-        ),
-    )
-
-
-def _put_req_body(b: Any) -> bytes:
-    if type(b) is not KdcReqBody:
-        raise Fallback
-    parts = [_ctx(0, _put_flags(b.kdc_options))]
-    if b.cname is not None:
-        parts.append(_ctx(1, _put_principal(b.cname)))
-    parts.append(_ctx(2, _put_text(b.realm)))
-    if b.sname is not None:
-        parts.append(_ctx(3, _put_principal(b.sname)))
-    if b.from_time is not None:
-        parts.append(_put_ctx_time(4, b.from_time))
-    if b.till is not None:
-        parts.append(_put_ctx_time(5, b.till))
-    if b.rtime is not None:
-        parts.append(_put_ctx_time(6, b.rtime))
-    parts.append(_ctx(7, _put_int(b.nonce)))
-    etypes = b.etypes
-    if type(etypes) is not tuple and type(etypes) is not list:
-        raise Fallback
-    parts.append(_ctx(8, _seq([_put_int(e) for e in etypes])))
-    if b.addresses is not None:
-        parts.append(_ctx(9, _put_addresses(b.addresses)))
-    if b.enc_authorization_data is not None:
-        parts.append(_ctx(10, _put_enc_data(b.enc_authorization_data)))
-    if b.additional_tickets:
-        tickets = _items(b.additional_tickets, Ticket)
-        parts.append(_ctx(11, _seq([_put_ticket(t) for t in tickets])))
-    return _seq(parts)
-
-
-def _put_kdc_req(r: KdcReq) -> bytes:
-    if r.msg_type == KRB_AS_REQ:
-        tag = b"\x6a"
-    elif r.msg_type == KRB_TGS_REQ:
-        tag = b"\x6c"
-    else:
-        raise Fallback
-    parts = [_ctx(1, _put_int(r.pvno)), _ctx(2, _put_int(r.msg_type))]
-    if r.padata:
-        parts.append(_ctx(3, _put_method_data(r.padata)))
-    parts.append(_ctx(4, _put_req_body(r.req_body)))
-    return _tlv(tag, _seq(parts))
-
-
-def _reply_head(pvno: Any, msg_type: Any) -> list[bytes]:
-    """``[0] pvno [1] msg-type`` of a KDC-REP or KRB-ERROR: the same bytes every time."""
-    if type(pvno) is int and type(msg_type) is int:
-        head = _REPLY_HEADS.get((pvno, msg_type))
-        if head is not None:
-            return [head]
-    return [_ctx(0, _put_int(pvno)), _ctx(1, _put_int(msg_type))]
-
-
-_REPLY_HEADS = {
-    (5, kind): _ctx(0, _put_int(5)) + _ctx(1, _put_int(kind))
-    for kind in (KRB_AS_REP, KRB_TGS_REP, KRB_ERROR)
+# Decoded values remembered by their bytes: (memo, bytes it holds per byte of DER,
+# per entry). The same few names come in every request (the user, krbtgt/REALM, the
+# services), and a client presents the same TGT in every TGS-REQ for hours; each
+# decodes to one value only. Any client can send such bytes, so bounded in bytes.
+_principal_by_der = Memo(_MEMO_SIZE, _MEMO_BYTES, _NAME_MEMO_ITEM * 4 + ENTRY_OVERHEAD)
+_ticket_by_der = Memo(1024, 8 * 1024 * 1024, 64 * 1024)
+_DECODE_MEMOS: dict[Sequence, tuple[str, Memo, int, int]] = {
+    # the bytes twice (key, text) and an object per component (at least 2 bytes each)
+    schema.PRINCIPAL_NAME: ("_principal_by_der", _principal_by_der, 4, ENTRY_OVERHEAD),
+    # the key, the ticket's own bytes and its ciphertext: three copies
+    schema.TICKET: ("_ticket_by_der", _ticket_by_der, 3, 2 * ENTRY_OVERHEAD),
+}
+# A KDC sends the same few errors over and over (PREAUTH_REQUIRED with the same hints
+# to the same user, C_PRINCIPAL_UNKNOWN to the same misspelled name): only the time
+# differs. Everything from the named field on is remembered as one piece, keyed by
+# the values it is made of, when the first of them is exactly an int.
+_error_tail_memo = Memo(_MEMO_SIZE, _MEMO_BYTES, 8 * 1024)
+_TEMPLATED_TAILS: dict[Sequence, tuple[str, str, Memo]] = {
+    schema.KRB_ERROR: ("error-code", "_error_tail_memo", _error_tail_memo),
 }
 
 
-def _put_kdc_rep(r: KdcRep) -> bytes:
-    if r.msg_type == KRB_AS_REP:
-        tag = b"\x6b"
-    elif r.msg_type == KRB_TGS_REP:
-        tag = b"\x6d"
-    else:
-        raise Fallback
-    parts = _reply_head(r.pvno, r.msg_type)
-    if r.padata:
-        parts.append(_ctx(2, _put_method_data(r.padata)))
-    parts.append(_ctx(3, _put_text(r.crealm)))
-    parts.append(_ctx(4, _put_principal(r.cname)))
-    parts.append(_ctx(5, _put_ticket(r.ticket)))
-    parts.append(_ctx(6, _put_enc_data(r.enc_part)))
-    return _tlv(tag, _seq(parts))
+def _hex(octet: int) -> str:
+    return f"{octet:#04x}"
 
 
-def _put_enc_kdc_rep_part(p: EncKdcRepPart) -> bytes:
-    if p.application_tag == APP_ENC_AS_REP_PART:
-        tag = b"\x79"
-    elif p.application_tag == APP_ENC_TGS_REP_PART:
-        tag = b"\x7a"
-    else:
-        raise Fallback
-    last_req = _items(p.last_req, LastReqEntry)
-    parts = [
-        _ctx(0, _put_key(p.key)),
-        _ctx(1, _seq([_put_last_req_entry(e) for e in last_req])),
-        _ctx(2, _put_int(p.nonce)),
+def _literal(data: bytes) -> str:
+    """``data`` as a bytes literal in hex, for the generated code."""
+    return 'b"' + "".join(f"\\x{b:02x}" for b in data) + '"'
+
+
+def _ident(t: Type) -> str:
+    """A Python name for ``t`` in the generated code."""
+    if isinstance(t, Sequence):
+        return t.cls.__name__
+    if isinstance(t, SequenceOf):
+        return "SequenceOf" + _ident(t.item)
+    if isinstance(t, Flags):
+        return t.enum.__name__
+    return t.name
+
+
+def _read_header(tag: str, p: str, end: str, s: str, e: str) -> list[str]:
+    """Lines reading the header of the element at ``p`` (identifier ``tag``) into its
+    content span ``s``, ``e``: the short form inline, the rest by ``_header``."""
+    return [
+        f"n = d[{p} + 1]",
+        f"if d[{p}] == {tag} and n < 0x80:",
+        f"    {s} = {p} + 2",
+        f"    {e} = {s} + n",
+        f"    if {e} > {end}:",
+        "        raise Fallback",
+        "else:",
+        f"    {s}, {e} = _header(d, {p}, {end}, {tag})",
     ]
-    if p.key_expiration is not None:
-        parts.append(_put_ctx_time(3, p.key_expiration))
-    parts.append(_ctx(4, _put_flags(p.flags)))
-    parts.append(_put_ctx_time(5, p.authtime))
-    if p.starttime is not None:
-        parts.append(_put_ctx_time(6, p.starttime))
-    parts.append(_put_ctx_time(7, p.endtime))
-    if p.renew_till is not None:
-        parts.append(_put_ctx_time(8, p.renew_till))
-    parts.append(_ctx(9, _put_text(p.srealm)))
-    parts.append(_ctx(10, _put_principal(p.sname)))
-    if p.caddr is not None:
-        parts.append(_ctx(11, _put_addresses(p.caddr)))
-    if p.encrypted_pa_data is not None:
-        parts.append(_ctx(12, _put_method_data(p.encrypted_pa_data)))
-    return _tlv(tag, _seq(parts))
 
 
-def _put_enc_ticket_part(p: EncTicketPart) -> bytes:
-    parts = [
-        _ctx(0, _put_flags(p.flags)),
-        _ctx(1, _put_key(p.key)),
-        _ctx(2, _put_text(p.crealm)),
-        _ctx(3, _put_principal(p.cname)),
-        _ctx(4, _put_transited(p.transited)),
-        _put_ctx_time(5, p.authtime),
-    ]
-    if p.starttime is not None:
-        parts.append(_put_ctx_time(6, p.starttime))
-    parts.append(_put_ctx_time(7, p.endtime))
-    if p.renew_till is not None:
-        parts.append(_put_ctx_time(8, p.renew_till))
-    if p.caddr is not None:
-        parts.append(_ctx(9, _put_addresses(p.caddr)))
-    if p.authorization_data is not None:
-        parts.append(_ctx(10, _put_authz(p.authorization_data)))
-    return _tlv(b"\x63", _seq(parts))
+def _indent(lines: list[str], level: int = 1) -> list[str]:
+    return ["    " * level + line for line in lines]
 
 
-def _put_ap_req(r: ApReq) -> bytes:
-    return _tlv(
-        b"\x6e",
-        _seq(
-            [
-                _ctx(0, _put_int(r.pvno)),
-                _ctx(1, _put_int(r.msg_type)),
-                _ctx(2, _put_flags(r.ap_options)),
-                _ctx(3, _put_ticket(r.ticket)),
-                _ctx(4, _put_enc_data(r.authenticator)),
+class _Compiler:
+    """Python source of the readers and writers of every type reachable from the
+    ones asked for, executed into one namespace.
+
+    Per SEQUENCE ``X``: ``read_X(d, p, end)`` reads the element at ``p`` (its
+    APPLICATION wrapper included) and returns (value, end of element);
+    ``ctx_X(d, p, end, tag)`` reads ``[n] X``; ``put_X(v)`` returns the DER of ``v``
+    (and ``tail_X(v)`` the templated part, see ``_TEMPLATED_TAILS``). The same three
+    exist per SEQUENCE OF, named after its item.
+    """
+
+    def __init__(self) -> None:
+        self.source: dict[str, list[str]] = {}  # function name -> its lines
+        self.namespace: dict[str, Any] = {
+            name: value
+            for name, value in globals().items()
+            if name.startswith("_") and not name.startswith("__")
+        }
+        self.namespace.update(
+            Fallback=Fallback,
+            INTEGER=INTEGER,
+            GENERAL_STRING=GENERAL_STRING,
+            **{f"_CTX_INT_{n}": table for n, table in enumerate(_CTX_SMALL_INT)},
+        )
+
+    # -- decoding ------------------------------------------------------------------
+
+    def field_reader(self, t: Type) -> str:
+        """The name of the reader of ``[n] t``."""
+        if isinstance(t, Leaf):
+            return _LEAF_READERS[t]
+        if isinstance(t, Flags):
+            name = f"_ctx_{_ident(t)}"
+            self.namespace.setdefault(name, _flags_reader(t.enum))
+            return name
+        name = "ctx_" + _ident(t)
+        if name not in self.source:
+            self.source[name] = []  # claimed first: types may refer to each other
+            self.source[name] = self._ctx_reader(t)
+        return name
+
+    def reader(self, t: Sequence | SequenceOf) -> str:
+        name = "read_" + _ident(t)
+        if name not in self.source:
+            self.source[name] = []
+            body = self._sequence_reader(t) if isinstance(t, Sequence) else self._list_reader(t)
+            self.source[name] = [f"def {name}(d, p, end):", *_indent(body)]
+        return name
+
+    def _ctx_reader(self, t: Sequence | SequenceOf) -> list[str]:
+        name = "ctx_" + _ident(t)
+        read = self.reader(t)
+        lines = _read_header("tag", "p", "end", "s", "e")
+        memo = _DECODE_MEMOS.get(t) if isinstance(t, Sequence) else None
+        if memo is None:
+            lines += [f"v, q = {read}(d, s, e)", "if q != e:", "    raise Fallback"]
+        else:
+            memo_name, _, per_byte, overhead = memo
+            lines += [
+                "der = d[s:e]",
+                f"v = {memo_name}.get(der)",
+                "if v is None:",
+                f"    v, q = {read}(d, s, e)",
+                "    if q != e:",
+                "        raise Fallback",
+                f"    {memo_name}.remember(der, v, len(der) * {per_byte} + {overhead})",
             ]
-        ),
-    )
+        return [f"def {name}(d, p, end, tag):", *_indent([*lines, "return v, e"])]
+
+    def _sequence_reader(self, t: Sequence) -> list[str]:
+        lines: list[str] = []
+        if len(t.application) > 1:  # one of several: the first byte says which
+            for i, number in enumerate(t.application):
+                keyword = "if" if i == 0 else "elif"
+                lines += [
+                    f"{keyword} d[p] == {_hex(application_tag(number))}:",
+                    f"    number = {number}",
+                ]
+            lines += ["else:", "    raise Fallback", "tag = d[p]"]
+            tag = "tag"
+        elif t.application:
+            lines += [f"number = {t.application[0]}"]
+            tag = _hex(application_tag(t.application[0]))
+        if t.application:
+            lines += _read_header(tag, "p", "end", "s0", "e0")
+            lines += _read_header(_hex(SEQUENCE), "s0", "e0", "s", "e")
+            lines += ["if e != e0:", "    raise Fallback"]
+        else:
+            lines += _read_header(_hex(SEQUENCE), "p", "end", "s", "e")
+            lines += ["e0 = e"]
+        lines += ["q = s"]
+        arguments = []
+        for i, f in enumerate(t.fields):
+            tag = _hex(context_tag(f.tag))
+            value = f"v{i}"
+            read = self._field_read(f, value, tag)
+            if f.der_attr:
+                lines += [*read, f"der{i} = d[fs:fe]"]
+                arguments.append(f"{f.der_attr}=der{i}")
+            elif f.optional:
+                absent = "()" if f.empty_is_absent else "None"
+                lines += [f"if q < e and d[q] == {tag}:", *_indent(read)]
+                lines += ["else:", f"    {value} = {absent}"]
+            else:
+                lines += read
+            if f.name == "msg-type" and t.application:
+                lines += [f"if {value} != number:", "    raise Fallback"]
+            arguments.append(f"{f.attr}={value}")
+        if t.der_attr:
+            arguments.append(f"{t.der_attr}=d[p:e0]")
+        if t.application_attr and t.application_attr not in {f.attr for f in t.fields}:
+            arguments.append(f"{t.application_attr}=number")
+        self.namespace[t.cls.__name__] = t.cls
+        lines += ["if q != e:", "    raise Fallback"]
+        lines += [f"return {t.cls.__name__}({', '.join(arguments)}), e0"]
+        return lines
+
+    def _field_read(self, f: Field, value: str, tag: str) -> list[str]:
+        """Lines reading field ``f`` at ``q`` into ``value``. A SEQUENCE or SEQUENCE OF
+        (without a memo) has its explicit tag read here, one call fewer per field."""
+        t = f.type
+        if isinstance(t, Leaf | Flags) or t in _DECODE_MEMOS:
+            assert not f.der_attr
+            return [f"{value}, q = {self.field_reader(t)}(d, q, e, {tag})"]
+        return [
+            *_read_header(tag, "q", "e", "fs", "fe"),
+            f"{value}, q = {self.reader(t)}(d, fs, fe)",
+            "if q != fe:",
+            "    raise Fallback",
+        ]
+
+    def _list_reader(self, t: SequenceOf) -> list[str]:
+        if isinstance(t.item, Sequence | SequenceOf):
+            item = [f"v, q = {self.reader(t.item)}(d, q, e)", "items.append(v)"]
+        elif isinstance(t.item, Leaf):
+            item = _LEAF_ITEM_READERS[t.item]
+        else:  # RFC 4120 has no SEQUENCE OF KerberosFlags
+            raise TypeError(f"no reader of a SEQUENCE OF {t.item}")
+        return [
+            *_read_header(_hex(SEQUENCE), "p", "end", "s", "e"),
+            "items = []",
+            "q = s",
+            "while q < e:",
+            *_indent(item),
+            "return tuple(items), e",
+        ]
+
+    # -- encoding ------------------------------------------------------------------
+
+    def writer(self, t: Sequence | SequenceOf) -> str:
+        name = "put_" + _ident(t)
+        if name not in self.source:
+            self.source[name] = []
+            if isinstance(t, Sequence):
+                self.source[name] = self._sequence_writer(t, name)
+            else:
+                self.source[name] = self._list_writer(t, name)
+        return name
+
+    def field_writer(self, f: Field, value: str) -> str:
+        """The expression writing ``[n] value`` for field ``f``."""
+        n, t = f.tag, f.type
+        if isinstance(t, Leaf):
+            time_prefix = _literal(bytes((context_tag(n), _KERBEROS_TIME_SIZE)))
+            return _LEAF_WRITERS[t].format(n=n, x=value, time_prefix=time_prefix)
+        if isinstance(t, Flags):
+            prefix = _literal(bytes((context_tag(n), _KERBEROS_FLAGS_SIZE)))
+            return f"{prefix} + _put_flags({value})"
+        return f"_ctx({n}, {self.writer(t)}({value}))"
+
+    def _fields_writer(self, fields: tuple[Field, ...]) -> list[str]:
+        """Lines putting the DER of ``fields`` of ``v`` in ``parts``: the leading
+        required ones in the list display, the rest appended when present."""
+        leading = 0
+        while leading < len(fields) and not fields[leading].optional:
+            leading += 1
+        first = [self.field_writer(f, f"v.{f.attr}") for f in fields[:leading]]
+        lines = [f"parts = [{', '.join(first)}]"]
+        for f in fields[leading:]:
+            write = f"parts.append({self.field_writer(f, 'x' if f.optional else f'v.{f.attr}')})"
+            if not f.optional:
+                lines.append(write)
+                continue
+            lines.append(f"x = v.{f.attr}")
+            lines += ["if x:" if f.empty_is_absent else "if x is not None:", f"    {write}"]
+        return lines
+
+    def _sequence_writer(self, t: Sequence, name: str) -> list[str]:
+        self.namespace[t.cls.__name__] = t.cls
+        lines = [f"if type(v) is not {t.cls.__name__}:", "    raise Fallback"]
+        if len(t.application) > 1:
+            lines.append(f"number = v.{t.application_attr}")
+            for i, number in enumerate(t.application):
+                keyword = "if" if i == 0 else "elif"
+                tag = bytes((application_tag(number),))
+                lines += [f"{keyword} number == {number}:", f"    tag = {_literal(tag)}"]
+            lines += ["else:", "    raise Fallback"]
+        fields: tuple[Field, ...] = t.fields
+        tail: tuple[Field, ...] = ()
+        if t in _TEMPLATED_TAILS:
+            first, memo_name, _ = _TEMPLATED_TAILS[t]
+            split = next(i for i, f in enumerate(fields) if f.name == first)
+            fields, tail = fields[:split], fields[split:]
+        lines += self._fields_writer(fields)
+        functions: list[str] = []
+        if tail:
+            tail_name = "tail_" + _ident(t)
+            key = ", ".join(f"v.{f.attr}" for f in tail)
+            lines += [
+                f"if type(v.{tail[0].attr}) is int:",
+                f"    key = ({key})",
+                "    try:",
+                f"        der = {memo_name}.get(key)",
+                "    except TypeError:  # unhashable, e.g. a list of name components",
+                "        der = key = None",
+                "    if der is None:",
+                f"        der = {tail_name}(v)",
+                "        if key is not None:",
+                "            # every value of the key is in the piece too: twice its bytes",
+                f"            {memo_name}.remember(key, der, len(der) * 2 + {2 * ENTRY_OVERHEAD})",
+                "else:",
+                f"    der = {tail_name}(v)",
+                "parts.append(der)",
+            ]
+            tail_lines = [*self._fields_writer(tail), 'return b"".join(parts)']
+            functions = ["", f"def {tail_name}(v):", *_indent(tail_lines)]
+        if len(t.application) > 1:
+            lines.append("return _app_seq(tag, parts)")
+        elif t.application:
+            tag = bytes((application_tag(t.application[0]),))
+            lines.append(f"return _app_seq({_literal(tag)}, parts)")
+        else:
+            lines.append("return _seq(parts)")
+        return [f"def {name}(v):", *_indent(lines), *functions]
+
+    def _list_writer(self, t: SequenceOf, name: str) -> list[str]:
+        if isinstance(t.item, Sequence | SequenceOf):
+            item = f"{self.writer(t.item)}(i)"
+        elif isinstance(t.item, Leaf):
+            item = _LEAF_ITEM_WRITERS[t.item]
+        else:
+            raise TypeError(f"no writer of a SEQUENCE OF {t.item}")
+        return [
+            f"def {name}(v):",
+            "    if type(v) is not tuple and type(v) is not list:",
+            "        raise Fallback",
+            f"    return _seq([{item} for i in v])",
+        ]
+
+    # -- the result ----------------------------------------------------------------
+
+    def text(self) -> str:
+        return "\n\n".join("\n".join(lines) for lines in self.source.values()) + "\n"
+
+    def build(self) -> dict[str, Any]:
+        code = compile(self.text(), "<has_kdc.asn1.fast: compiled from schema>", "exec")
+        exec(code, self.namespace)  # noqa: S102 (our own source, made from schema.py)
+        return self.namespace
 
 
-def _put_authenticator(a: Authenticator) -> bytes:
-    parts = [
-        _ctx(0, _put_int(a.authenticator_vno)),
-        _ctx(1, _put_text(a.crealm)),
-        _ctx(2, _put_principal(a.cname)),
-    ]
-    if a.cksum is not None:
-        parts.append(_ctx(3, _put_checksum(a.cksum)))
-    parts.append(_ctx(4, _put_int(a.cusec)))
-    parts.append(_put_ctx_time(5, a.ctime))
-    if a.subkey is not None:
-        parts.append(_ctx(6, _put_key(a.subkey)))
-    if a.seq_number is not None:
-        parts.append(_ctx(7, _put_int(a.seq_number)))
-    if a.authorization_data is not None:
-        parts.append(_ctx(8, _put_authz(a.authorization_data)))
-    return _tlv(b"\x62", _seq(parts))
+# ================================================================ the scope
+
+#: Decoders by their public name, and what they decode.
+_DECODED: dict[str, Sequence | SequenceOf] = {
+    # the KDC
+    "decode_kdc_req": schema.KDC_REQ,
+    "decode_ap_req": schema.AP_REQ,
+    "decode_authenticator": schema.AUTHENTICATOR,
+    "decode_enc_ticket_part": schema.ENC_TICKET_PART,
+    "decode_pa_enc_ts_enc": schema.PA_ENC_TS_ENC,
+    "decode_encrypted_data": schema.ENCRYPTED_DATA,
+    # the KDC, inside a FAST-armored request (asn1/fx.py)
+    "decode_kdc_req_body": schema.KDC_REQ_BODY,
+    "decode_checksum": schema.CHECKSUM,
+    "decode_principal_name": schema.PRINCIPAL_NAME,
+    # the client
+    "decode_kdc_rep": schema.KDC_REP,
+    "decode_enc_kdc_rep_part": schema.ENC_KDC_REP_PART,
+    "decode_krb_error": schema.KRB_ERROR,
+    "decode_method_data": schema.METHOD_DATA,
+    "decode_etype_info2": schema.ETYPE_INFO2,
+}
+#: Messages encoded: the KDC's replies and errors, the client's requests, and the checksum
+#: and names FAST encodes on their own.
+_ENCODED: tuple[Sequence, ...] = (
+    schema.KDC_REP,
+    schema.ENC_KDC_REP_PART,
+    schema.TICKET,
+    schema.ENC_TICKET_PART,
+    schema.KRB_ERROR,
+    schema.KDC_REQ,
+    schema.KDC_REQ_BODY,
+    schema.AP_REQ,
+    schema.AUTHENTICATOR,
+    schema.PA_ENC_TS_ENC,
+    schema.ENCRYPTED_DATA,
+    schema.CHECKSUM,
+    schema.PRINCIPAL_NAME,
+)
 
 
-_error_tail_memo = Memo(_MEMO_SIZE, _MEMO_BYTES, 8 * 1024)
+def _compile() -> tuple[_Compiler, dict[str, Any]]:
+    compiler = _Compiler()
+    for decoded in _DECODED.values():
+        compiler.reader(decoded)
+    for encoded in _ENCODED:
+        compiler.writer(encoded)
+    compiler.writer(schema.METHOD_DATA)
+    compiler.writer(schema.ETYPE_INFO2)
+    namespace = compiler.build()
+    # A name's DER is remembered by the name, but only for the exact types: a list
+    # is not hashable, and True equals 1 but is not an Int32 here, so the memo never
+    # answers where the generated writer would decline.
+    build_principal: Callable[[Any], bytes] = namespace["put_PrincipalName"]
+
+    def put_principal(p: Any) -> bytes:
+        if type(p) is not PrincipalName:
+            raise Fallback
+        memo = type(p.components) is tuple and type(p.name_type) is int
+        if memo:
+            known: bytes | None = _principal_memo.get(p)
+            if known is not None:
+                return known
+        der = build_principal(p)
+        if memo:
+            # the DER, the components it was made from and the name around them
+            _principal_memo.remember(p, der, len(der) * 3 + ENTRY_OVERHEAD)
+        return der
+
+    namespace["put_PrincipalName"] = put_principal
+    return compiler, namespace
 
 
-def _put_krb_error(e: KrbError) -> bytes:
-    parts = _reply_head(e.pvno, e.msg_type)
-    if e.ctime is not None:
-        parts.append(_put_ctx_time(2, e.ctime))
-    if e.cusec is not None:
-        parts.append(_ctx(3, _put_int(e.cusec)))
-    parts.append(_put_ctx_time(4, e.stime))
-    parts.append(_ctx(5, _put_int(e.susec)))
-    # A KDC sends the same few errors over and over (PREAUTH_REQUIRED with the same
-    # hints to the same user, C_PRINCIPAL_UNKNOWN to the same misspelled name): only
-    # the time differs. Everything from error-code on is remembered as one template.
-    if type(e.error_code) is int:
-        key = (e.error_code, e.crealm, e.cname, e.realm, e.sname, e.e_text, e.e_data)
+_compiler, _generated = _compile()
+
+#: Input this short cannot hold more than MAX_ELEMENTS elements (two bytes each at least).
+_MANY_ELEMENTS_FROM = 2 * MAX_ELEMENTS
+
+
+def _entry(name: str, read: Callable[[bytes, int, int], tuple[Any, int]]) -> Callable[[bytes], Any]:
+    """Public decoder: exactly one element, bytes in; a read past the end of the input
+    is just a Fallback, and so is input with more elements than ``der.MAX_ELEMENTS``,
+    which the model refuses (it would read it slowly: a bound on its work is a bound
+    on the answer)."""
+
+    def decode(data: bytes) -> Any:
+        if len(data) > _MANY_ELEMENTS_FROM and too_many_elements(data):
+            raise Fallback
         try:
-            tail = _error_tail_memo.get(key)
-        except TypeError:  # unhashable, e.g. a list of name components
-            tail = key = None
-        if tail is None:
-            tail = b"".join(_krb_error_tail(e))
-            if key is not None:
-                # every field of the key is in the tail too: twice its bytes
-                _error_tail_memo.remember(key, tail, len(tail) * 2 + 2 * ENTRY_OVERHEAD)
-        parts.append(tail)
-    else:
-        parts.extend(_krb_error_tail(e))
-    return _tlv(b"\x7e", _seq(parts))
+            value, end = read(data, 0, len(data))
+        except IndexError:
+            raise Fallback from None
+        if end != len(data):
+            raise Fallback
+        return value
+
+    decode.__name__ = decode.__qualname__ = name
+    return decode
 
 
-def _krb_error_tail(e: KrbError) -> list[bytes]:
-    """The fields of a KRB-ERROR from error-code [6] on."""
-    parts = [_ctx(6, _put_int(e.error_code))]
-    if e.crealm is not None:
-        parts.append(_ctx(7, _put_text(e.crealm)))
-    if e.cname is not None:
-        parts.append(_ctx(8, _put_principal(e.cname)))
-    parts.append(_ctx(9, _put_text(e.realm)))
-    parts.append(_ctx(10, _put_principal(e.sname)))
-    if e.e_text is not None:
-        parts.append(_ctx(11, _put_text(e.e_text)))
-    if e.e_data is not None:
-        parts.append(_ctx(12, _put_octets(e.e_data)))
-    return parts
-
-
-def _put_pa_enc_ts_enc(p: PaEncTsEnc) -> bytes:
-    parts = [_put_ctx_time(0, p.patimestamp)]
-    if p.pausec is not None:
-        parts.append(_ctx(1, _put_int(p.pausec)))
-    return _seq(parts)
-
-
-def _guarded(function: Callable[[Any], bytes]) -> Callable[[Any], bytes]:
+def _guarded(name: str, function: Callable[[Any], bytes]) -> Callable[[Any], bytes]:
     """Public encoder: a value this path cannot represent is a Fallback, whatever broke."""
 
     def encode(obj: Any) -> bytes:
@@ -1338,38 +873,35 @@ def _guarded(function: Callable[[Any], bytes]) -> Callable[[Any], bytes]:
             # e.g. a str with a lone surrogate, an attribute missing on a look-alike
             raise Fallback from None
 
-    encode.__name__ = encode.__qualname__ = function.__name__.replace("_put_", "encode_")
+    encode.__name__ = encode.__qualname__ = name
     return encode
 
 
+DECODERS: dict[str, Callable[[bytes], Any]] = {
+    name: _entry(name, _generated[_compiler.reader(t)]) for name, t in _DECODED.items()
+}
+"""Public decoder name → fast decoder (raises Fallback when it declines)."""
+
 ENCODERS: dict[type, Callable[[Any], bytes]] = {
-    cls: _guarded(function)
-    for cls, function in {
-        KdcReq: _put_kdc_req,
-        KdcReqBody: _put_req_body,
-        KdcRep: _put_kdc_rep,
-        EncKdcRepPart: _put_enc_kdc_rep_part,
-        Ticket: _put_ticket,
-        EncTicketPart: _put_enc_ticket_part,
-        ApReq: _put_ap_req,
-        Authenticator: _put_authenticator,
-        KrbError: _put_krb_error,
-        PaEncTsEnc: _put_pa_enc_ts_enc,
-        PrincipalName: _put_principal,
-        EncryptedData: _put_enc_data,
-        EncryptionKey: _put_key,
-        Checksum: _put_checksum,
-        HostAddress: _put_address,
-        AuthorizationDataEntry: _put_authz_entry,
-        PAData: _put_padata,
-        TransitedEncoding: _put_transited,
-        LastReqEntry: _put_last_req_entry,
-        ETypeInfo2Entry: _put_etype_info2_entry,
-    }.items()
+    t.cls: _guarded(f"encode_{t.cls.__name__}", _generated[_compiler.writer(t)]) for t in _ENCODED
 }
 """``type(obj)`` → fast encoder of ``encode(obj)`` (raises Fallback when it declines)."""
 
-encode_method_data = _guarded(_put_method_data)
+encode_method_data = _guarded(
+    "encode_method_data", _generated[_compiler.writer(schema.METHOD_DATA)]
+)
 """METHOD-DATA from a tuple or list of PAData."""
-encode_etype_info2 = _guarded(_put_etype_info2)
+encode_etype_info2 = _guarded(
+    "encode_etype_info2", _generated[_compiler.writer(schema.ETYPE_INFO2)]
+)
 """ETYPE-INFO2 from a tuple or list of ETypeInfo2Entry."""
+
+
+def generated_source(*names: str) -> str:
+    """The source of the generated functions whose names contain one of ``names`` (all
+    by default), e.g. ``print(fast.generated_source("KdcReq"))``."""
+    return "\n\n".join(
+        "\n".join(lines)
+        for name, lines in _compiler.source.items()
+        if not names or any(n in name for n in names)
+    )

@@ -14,6 +14,7 @@ holds a password, so their errors never quote what was decoded.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from pyasn1.codec.der import decoder as _der_decoder
 from pyasn1.codec.der import encoder as _der_encoder
@@ -110,7 +111,8 @@ class ChangePasswdData:
     targrealm: str | None = None
 
 
-def _opt(node: univ.Sequence, idx: int) -> object | None:
+def _opt(node: univ.Sequence, idx: int) -> Any:
+    """Component ``idx`` of ``node``, None when absent (a pyasn1 value: Any)."""
     return node.getComponentByPosition(idx, default=None, instantiate=False)
 
 

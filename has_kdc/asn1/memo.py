@@ -30,7 +30,7 @@ __all__ = ["ENTRY_OVERHEAD", "Memo"]
 ENTRY_OVERHEAD = 256
 
 
-class Memo(dict):  # type: ignore[type-arg]
+class Memo(dict[Any, Any]):
     """A dict for remembered results with a byte budget; read it with ``get``."""
 
     __slots__ = ("max_bytes", "max_entries", "max_item_bytes", "nbytes")

@@ -122,7 +122,7 @@ class HadminLocal(Console):
         conf_dir: str | os.PathLike[str] | None = None,
         **streams: TextIO,
     ) -> None:
-        super().__init__("hadmin-local", PROMPT, **streams)  # type: ignore[arg-type]
+        super().__init__("hadmin-local", PROMPT, **streams)
         self.admin = admin
         self.conf_dir = conf_dir
         self._register()
@@ -130,7 +130,9 @@ class HadminLocal(Console):
     # -- command table ------------------------------------------------------------------
 
     def _register(self) -> None:
-        def add(name: str, parser: CommandParser, run: Callable[..., int], aliases: tuple) -> None:
+        def add(
+            name: str, parser: CommandParser, run: Callable[..., int], aliases: tuple[str, ...]
+        ) -> None:
             self.add(Command(name, parser, run, aliases))
 
         parsers = register_principal_commands(self, add)
@@ -277,7 +279,7 @@ class HadminLocal(Console):
         if not options.q:
             for entry in entries:
                 etype = enctype_name(entry.enctype) or str(entry.enctype)
-                self.out(keytab_entry_line(entry.principal, entry.kvno, etype, options.keytab))
+                self.out(keytab_entry_line(str(entry.principal), entry.kvno, etype, options.keytab))
         return 0
 
     def audit(self, options: argparse.Namespace) -> int:

@@ -102,7 +102,7 @@ class HadminRemote(Console):
     """The hadmin-remote commands over one `HasAdminClient`."""
 
     def __init__(self, client: HasAdminClient, **streams: TextIO) -> None:
-        super().__init__("hadmin-remote", PROMPT, **streams)  # type: ignore[arg-type]
+        super().__init__("hadmin-remote", PROMPT, **streams)
         self.client = client
         self._register()
 
@@ -120,7 +120,9 @@ class HadminRemote(Console):
 
         return guarded
 
-    def _add(self, name: str, parser: Any, run: Callable[..., int], aliases: tuple = ()) -> None:
+    def _add(
+        self, name: str, parser: Any, run: Callable[..., int], aliases: tuple[str, ...] = ()
+    ) -> None:
         self.add(Command(name, parser, self._guarded(run), aliases))
 
     def run_command(self, argv: list[str]) -> int:

@@ -73,13 +73,13 @@ from has_kdc.conf import (
 )
 from has_kdc.fileio import PUBLIC_MODE, write_atomic
 from has_kdc.gss import Acceptor, BackendKeys, Krb5Acceptor, ReplayCache
+from has_kdc.kdc.counters import KdcCounters
 from has_kdc.kpasswd.server import KpasswdServer
 from has_kdc.net import KdcHandlers, NetBindError, WorkerStartupError, run_workers
 from has_kdc.node.backend_startup import node_startup, open_backend_deferred
 from has_kdc.node.realm_gate import kdc_handlers
 from has_kdc.web import (
     HasService,
-    KdcCounters,
     WebContext,
     WebServer,
     WebServerThread,

@@ -407,7 +407,7 @@ class KdcInitTool(Console):
         make_ops: Callable[[], KdcInitOps],
         **streams: TextIO,
     ) -> None:
-        super().__init__("kdcinit", PROMPT, **streams)  # type: ignore[arg-type]
+        super().__init__("kdcinit", PROMPT, **streams)
         self.conf_dir = Path(conf_dir)
         self._make_ops = make_ops
         self._ops: KdcInitOps | None = None

@@ -245,7 +245,8 @@ class _NodeConnection(http.client.HTTPSConnection):
 
     def connect(self) -> None:
         read_timeout = self.timeout
-        self.timeout = min(self.connect_timeout, read_timeout)
+        limit = self.connect_timeout
+        self.timeout = limit if read_timeout is None else min(limit, read_timeout)
         try:
             super().connect()
         finally:

@@ -377,13 +377,13 @@ class KdcClient:
                 raise
             entries = error_etype_info2(err.error)
             entry = entries[0] if entries else ETypeInfo2Entry(wanted[0])
-            key = string_to_key(password or b"", entry, default)  # type: ignore[arg-type]
+            key = string_to_key(password or b"", entry, default)
             req, data = ask([pa_enc_timestamp(key, self._clock())])
             rep = parse_reply(data, KRB_AS_REP)
         if key is None:
             entries = etype_info2_of(rep.padata)
             entry = entries[0] if entries else ETypeInfo2Entry(rep.enc_part.etype)
-            key = string_to_key(password or b"", entry, default)  # type: ignore[arg-type]
+            key = string_to_key(password or b"", entry, default)
         enc = decrypt_as_rep(rep, key)
         if enc.nonce != req.req_body.nonce:
             raise ValueError("AS-REP nonce does not match the request")

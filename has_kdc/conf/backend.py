@@ -357,9 +357,11 @@ def backend_config_from_profile(
     merged = Relations("", source, 0)
     for section in profile.sections.values():
         merged.relations.extend(section.relations)
-    for rel in merged:
-        if rel.name not in _KNOWN_KEYS:
-            log.warning("%s:%d: unknown setting %r is ignored", rel.source, rel.line, rel.name)
+    for setting in merged:
+        if setting.name not in _KNOWN_KEYS:
+            log.warning(
+                "%s:%d: unknown setting %r is ignored", setting.source, setting.line, setting.name
+            )
 
     kind = _kind(merged.find("kdc_identity_backend"), merged.find("backend.json.dir"))
     values: dict[str, object] = {"kind": kind}

@@ -269,7 +269,7 @@ def has_server_config_from_values(values: HasIniValues) -> HasServerConfig:
             out[key] = _limit(rel)
     if (rel := get("kerberos_name_rules")) is not None:
         out["kerberos_name_rules"] = str(rel.value).strip()
-    for key in (
+    for name in (
         "ssl_cert_file",
         "ssl_key_file",
         "ssl_ca_file",
@@ -279,14 +279,14 @@ def has_server_config_from_values(values: HasIniValues) -> HasServerConfig:
         "kerberos_keytab",
         "admin_keytab",
     ):
-        if (rel := get(key)) is not None:
-            out[key] = parse_path(rel, values.base)
+        if (rel := get(name)) is not None:
+            out[name] = parse_path(rel, values.base)
 
-    cert, key = get("ssl_cert_file"), get("ssl_key_file")
-    if (cert is None) != (key is None):
-        given = cert or key
+    cert, private_key = get("ssl_cert_file"), get("ssl_key_file")
+    if (cert is None) != (private_key is None):
+        given = cert or private_key
         assert given is not None
-        missing = "ssl_key_file" if key is None else "ssl_cert_file"
+        missing = "ssl_key_file" if private_key is None else "ssl_cert_file"
         raise ConfigError(
             f"{given.name} is set but {missing} is not; give the certificate and its key "
             "together (PEM files)",

@@ -38,7 +38,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -274,7 +274,7 @@ _KDCDEFAULTS_ONLY = frozenset(
 )
 
 
-def _warn_unknown(section: Relations, known: frozenset[str] | set[str], where: str) -> None:
+def _warn_unknown(section: Relations, known: Collection[str], where: str) -> None:
     for rel in section:
         if rel.name not in known:
             log.warning(

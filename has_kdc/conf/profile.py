@@ -152,7 +152,7 @@ class Profile:
 
 def _parse_quoted(text: str, source: str, lineno: int) -> str:
     """A ``"..."`` value with MIT's escapes; text after the closing quote is ignored."""
-    out = []
+    out: list[str] = []
     i = 1
     while i < len(text):
         ch = text[i]

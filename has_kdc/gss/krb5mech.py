@@ -514,10 +514,14 @@ class Krb5Acceptor:
 class ServiceTicket(Protocol):
     """What the initiator needs of a service ticket (``has_kdc.client`` ``Credentials``)."""
 
-    crealm: str
-    cname: PrincipalName
-    ticket: Ticket
-    session_key: EncryptionKey
+    @property
+    def crealm(self) -> str: ...
+    @property
+    def cname(self) -> PrincipalName: ...
+    @property
+    def ticket(self) -> Ticket: ...
+    @property
+    def session_key(self) -> EncryptionKey: ...
 
 
 DEFAULT_INITIATOR_FLAGS = GssFlags.MUTUAL | GssFlags.INTEG | GssFlags.SEQUENCE

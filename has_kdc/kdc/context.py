@@ -148,7 +148,7 @@ def principal_text(name: PrincipalName, realm: str) -> str:
 
 def store_name(name: PrincipalName, realm: str) -> str | None:
     """``principal_text``, or None for a name no principal can have."""
-    text = _principal_texts.get((name.components, realm))
+    text: str | None = _principal_texts.get((name.components, realm))
     if text is not None:
         return text
     try:

@@ -67,7 +67,7 @@ def _log_request(line: str) -> None:
     handlers, filters and the line itself are the same.
     """
     record = log.makeRecord(
-        log.name, logging.INFO, __file__, _LOG_LINENO, line, None, None, "_log_request"
+        log.name, logging.INFO, __file__, _LOG_LINENO, line, (), None, "_log_request"
     )
     log.handle(record)
 

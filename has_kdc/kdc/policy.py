@@ -50,8 +50,8 @@ KDC_INFINITY = 2**31 - 1
 
 #: The option and flag bits as plain ints: ``IntFlag`` arithmetic costs a method call
 #: per operator, and these run several times per request.
-OPT = SimpleNamespace(**{flag.name: int(flag) for flag in KDCOptions})
-FLAG = SimpleNamespace(**{flag.name: int(flag) for flag in TicketFlags})
+OPT = SimpleNamespace(**{str(flag.name): int(flag) for flag in KDCOptions})
+FLAG = SimpleNamespace(**{str(flag.name): int(flag) for flag in TicketFlags})
 _O = OPT
 _F = FLAG
 
@@ -171,7 +171,8 @@ def ticket_flags(
     added by the pre-authentication that succeeded, not here.
     """
     if tgt_flags is not None and options & (_O.RENEW | _O.VALIDATE):
-        return int(tgt_flags) & ~_F.INVALID
+        kept: int = int(tgt_flags) & ~_F.INVALID
+        return kept
     flags = options & _OPTS_COMMON_FLAGS
     if options & _O.POSTDATED:
         flags |= _F.INVALID

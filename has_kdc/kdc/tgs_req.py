@@ -298,7 +298,7 @@ def _read_pa_tgs_req(
     kdc_time: int,
     rlog: RequestLog,
     peer_address: str | None,
-) -> tuple[EncTicketPart, Ticket, str, EncryptionKey, EncryptionKey | None]:
+) -> tuple[EncTicketPart, Ticket, str | None, EncryptionKey, EncryptionKey | None]:
     """Decrypt and check the TGT and authenticator of PA-TGS-REQ.
 
     Returns the decrypted TGT, the ticket as sent, the name of its server, its

@@ -14,6 +14,7 @@ import signal
 import socket
 from collections.abc import Callable
 from types import TracebackType
+from typing import Any
 
 from has_kdc.net.dispatch import Dispatcher, KdcHandlers, Transport
 from has_kdc.net.limits import ListenerLimits
@@ -181,7 +182,7 @@ async def serve(
     )
     loop = asyncio.get_running_loop()
     installed: list[signal.Signals] = []
-    waiter: asyncio.Future[object] | None = None
+    waiter: asyncio.Future[Any] | None = None
     try:
         for signum in stop_signals:
             try:
@@ -193,8 +194,8 @@ async def serve(
         if on_ready is not None:
             on_ready(listener)
         if stop_event is not None:
-            waiter = asyncio.ensure_future(stop_event.wait())
-            waiter.add_done_callback(lambda _: listener.stop())
+            waiter = stopped = asyncio.ensure_future(stop_event.wait())
+            stopped.add_done_callback(lambda _: listener.stop())
         await listener.wait_closed()
     finally:
         if waiter is not None:

@@ -35,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from has_kdc.net.dispatch import KdcHandlers
 from has_kdc.net.limits import ListenerLimits
@@ -145,7 +145,10 @@ class Supervisor:
                 "run: a forked worker would inherit their locks held; start the workers "
                 "before any thread, or use start_method='spawn'"
             )
-        self._context = multiprocessing.get_context(start_method)
+        # get_context gives the context of that name, typed as the base that has no Process
+        self._context = cast(
+            "multiprocessing.context.DefaultContext", multiprocessing.get_context(start_method)
+        )
         self._spec = spec
         self._slots = [_Slot(i) for i in range(n)]
         self._shutdown_timeout = shutdown_timeout

@@ -384,7 +384,7 @@ class StoreStartup:
 
 
 class NodeCounters(Protocol):
-    """What a heartbeat reports of the KDC (`has_kdc.web.metrics.KdcCounters`)."""
+    """What a heartbeat reports of the KDC (`has_kdc.kdc.counters.KdcCounters`)."""
 
     def summary(self) -> dict[str, int]: ...
     def store_states(self) -> list[tuple[float | None, float | None]]: ...

@@ -11,7 +11,7 @@ about a second of ``kdcinit init`` on any node, without a restart.
 `kdc_handlers` is what every KDC worker process builds for itself: its own store
 connection (`open_backend_deferred`: nothing touches the database while it starts),
 the `Kdc` and the gate in front of it. The counting is the caller's (has-server
-passes the worker's row of `has_kdc.web.metrics.KdcCounters`); the gate knows it only
+passes the worker's row of `has_kdc.kdc.counters.KdcCounters`); the gate knows it only
 as `GateCounters`.
 """
 
@@ -41,7 +41,7 @@ _KDC_REQ_TAGS = (0x6A, 0x6C)  # [APPLICATION 10] AS-REQ, [APPLICATION 12] TGS-RE
 
 
 class GateCounters(Protocol):
-    """Where a gate counts what its KDC answers (`has_kdc.web.metrics.KdcCounters`)."""
+    """Where a gate counts what its KDC answers (`has_kdc.kdc.counters.KdcCounters`)."""
 
     def observe(
         self, request: bytes, reply: bytes | None, seconds: float, code: int | None = None

@@ -191,4 +191,5 @@ def load_plugin(name: str) -> PluginFactory:
         known = ", ".join(sorted(points)) or "none"
         raise UnknownPlugin(f"no authentication plugin {name!r} is installed (installed: {known})")
     factory = point.load()
-    return factory() if isinstance(factory, type) else factory
+    plugin: PluginFactory = factory() if isinstance(factory, type) else factory
+    return plugin

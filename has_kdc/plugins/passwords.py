@@ -66,7 +66,7 @@ class ScryptParams:
     @property
     def maxmem(self) -> int:
         """Memory scrypt needs (128 * r * N, plus room for p blocks), for hashlib's limit."""
-        return 128 * self.r * (2**self.ln) + 128 * self.r * self.p + 1024 * 1024
+        return 128 * self.r * (1 << self.ln) + 128 * self.r * self.p + 1024 * 1024
 
 
 DEFAULT_PARAMS = ScryptParams()

@@ -49,7 +49,13 @@ from has_kdc.plugins import (
 from has_kdc.plugins.claims import from_env_or_prompt, new_claims, string_claim, token_expired
 from has_kdc.plugins.mapping import PrincipalNotAllowed
 from has_kdc.plugins.mysql import check_user_name
-from has_kdc.plugins.passwords import ScryptParams, dummy_hash, hash_password, verify_password
+from has_kdc.plugins.passwords import (
+    DEFAULT_PARAMS,
+    ScryptParams,
+    dummy_hash,
+    hash_password,
+    verify_password,
+)
 from has_kdc.principal import format_principal
 
 __all__ = [
@@ -184,10 +190,11 @@ def add_ram_credential(
     data: dict[str, Any] = {}
     if target.exists():
         data = json.loads(target.read_text(encoding="utf-8"))
-    extra = {"params": params} if params is not None else {}
     data[access_key_id] = {
         "user": user,
-        "secret_hash": hash_password(access_key_secret, **extra),
+        "secret_hash": hash_password(
+            access_key_secret, params=DEFAULT_PARAMS if params is None else params
+        ),
         "disabled": disabled,
         "linked": linked,
     }

@@ -17,7 +17,6 @@ from has_kdc.web.app import create_app, default_routes
 from has_kdc.web.auth import Authenticator, AuthResult, request_principal, require_admin
 from has_kdc.web.context import CONTEXT, WebContext
 from has_kdc.web.errors import ApiError
-from has_kdc.web.metrics import KdcCounters
 from has_kdc.web.routes import API_PREFIX, Param, Route
 from has_kdc.web.server import WebServer, WebServerThread, WebStartupError
 from has_kdc.web.tls import node_ssl_context, server_ssl_context, server_tls_files
@@ -30,7 +29,6 @@ __all__ = [
     "Authenticator",
     "HasService",
     "InitOutcome",
-    "KdcCounters",
     "Param",
     "Route",
     "WebContext",

@@ -24,7 +24,7 @@ from has_kdc.web.auth import GRANT_KEY, is_admin, request_principal, require_adm
 from has_kdc.web.cluster_view import cluster_metrics, kdc_store_detail
 from has_kdc.web.context import CONTEXT, WebContext
 from has_kdc.web.errors import ApiError
-from has_kdc.web.metrics import MetricsText
+from has_kdc.web.metrics import MetricsText, render_kdc
 from has_kdc.web.routes import Param, Route
 
 __all__ = ["PARAMS_KEY", "ROUTES", "decode_json", "parse_params"]
@@ -365,7 +365,7 @@ async def metrics(request: web.Request) -> web.Response:
     out.gauge("has_realm_initialized", "Whether the realm is initialized.", int(bool(initialized)))
     out.gauge("has_kdc_listening", "Whether this node's KDC is bound.", int(ctx.kdc_listening()))
     if ctx.kdc_counters is not None:
-        ctx.kdc_counters.render(out)
+        render_kdc(ctx.kdc_counters.snapshot(), out)
     detail = ctx.is_local(request) or is_admin(request, ctx)
     await ctx.run(cluster_metrics, out, ctx, cluster=detail)
     gate = ctx.connections
@@ -386,7 +386,8 @@ async def openapi_document(request: web.Request) -> web.Response:
     from has_kdc.web.app import ROUTES_KEY
     from has_kdc.web.openapi import build_document
 
-    return web.json_response(build_document(request.app[ROUTES_KEY]))
+    routes = request.app[ROUTES_KEY]
+    return web.json_response(build_document(routes))
 
 
 _HOST = Param("host", "KDC host name or address (kdc.conf kdc_host)", required=True)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from has_kdc.web.errors import ApiError
 
@@ -46,7 +47,7 @@ __all__ = [
 ]
 
 #: request key holding the AuthResult (or None) of the request
-AUTH_RESULT_KEY: web.RequestKey[AuthResult | None] = web.RequestKey("has_auth_result", object)
+AUTH_RESULT_KEY: web.RequestKey[AuthResult | None] = web.RequestKey("has_auth_result")
 
 #: Why the access rule let a request through: ``anyone`` (public and tls routes),
 #: ``admin`` (an authenticated administrator) or ``setup_token`` (the setup window).
@@ -71,9 +72,7 @@ class Authenticator(Protocol):
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def make_auth_middleware(
-    context: WebContext,
-) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def make_auth_middleware(context: WebContext) -> Middleware:
     @web.middleware
     async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         result = None

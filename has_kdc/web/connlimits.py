@@ -258,7 +258,7 @@ class LimitedSite(web.TCPSite):
         assert server is not None
         gate, tls = self.gate, self._ssl_context
         self._server = await loop.create_server(
-            lambda: _Connection(gate, server, tls),  # type: ignore[arg-type]
+            lambda: _Connection(gate, server, tls),
             self._host,
             self._port,
             backlog=self._backlog,

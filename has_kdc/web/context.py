@@ -17,10 +17,11 @@ from typing import TypeVar
 from aiohttp import web
 
 from has_kdc.admin import admin_principal_name
+from has_kdc.kdc.counters import KdcCounters
 from has_kdc.node.service import HasService
 from has_kdc.web.auth import Authenticator, request_is_local
 from has_kdc.web.connlimits import ConnectionGate
-from has_kdc.web.metrics import HttpMetrics, KdcCounters
+from has_kdc.web.metrics import HttpMetrics
 from has_kdc.web.setup_window import SetupWindow
 
 __all__ = ["CONTEXT", "WebContext"]

@@ -36,6 +36,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from http import HTTPStatus
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from has_kdc.admin.errors import (
     AdminError,
@@ -156,7 +157,7 @@ def map_exception(exc: Exception) -> tuple[int, str, str]:
 
 def make_error_middleware(
     on_database_error: Callable[[], None] | None = None,
-) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+) -> Middleware:
     """The middleware turning every failure below it into a JSON error answer."""
 
     @web.middleware

@@ -96,15 +96,16 @@ def negotiate_middleware(
                 response.headers[hdrs.WWW_AUTHENTICATE] = reply
             return response
         request[PRINCIPAL_KEY] = principal
+        answer: web.StreamResponse
         try:
-            response = await handler(request)
+            answer = await handler(request)
         except web.HTTPException as exc:
             if reply:
                 exc.headers[hdrs.WWW_AUTHENTICATE] = reply
             raise
-        if reply and not response.prepared:
-            response.headers[hdrs.WWW_AUTHENTICATE] = reply
-        return response
+        if reply and not answer.prepared:
+            answer.headers[hdrs.WWW_AUTHENTICATE] = reply
+        return answer
 
     return negotiate
 
@@ -153,7 +154,7 @@ class NegotiateAuthenticator:
                 "SPNEGO negotiation continues",
                 headers={hdrs.WWW_AUTHENTICATE: negotiate_header(result.output_token)},
             )
-        headers = {}
+        headers: dict[str, str] = {}
         if result.output_token:
             headers[hdrs.WWW_AUTHENTICATE] = negotiate_header(result.output_token)
         return AuthResult(principal=result.principal, response_headers=headers)

@@ -96,7 +96,9 @@ class WebServer:
         await runner.setup()
         self._runner = runner
         conf = self.server_conf
-        sites = [("https", conf.https_host, conf.https_port, self.ssl_context)]
+        sites: list[tuple[str, str, int, ssl.SSLContext | None]] = [
+            ("https", conf.https_host, conf.https_port, self.ssl_context)
+        ]
         if conf.http_enabled:
             sites.append(("http", conf.http_host or "0.0.0.0", conf.http_port or 0, None))  # noqa: S104
         try:
@@ -124,10 +126,10 @@ class WebServer:
         window = self.context.setup_window
         while window.state != "closed":
             try:
-                await self.context.run(window.refresh)
+                state = await self.context.run(window.refresh)
             except RuntimeError:  # the thread pool is shut down: the server is stopping
                 return
-            if window.state == "closed":
+            if state == "closed":
                 return
             await asyncio.sleep(WATCH_INTERVAL)
 

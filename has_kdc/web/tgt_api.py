@@ -137,12 +137,16 @@ class TgtService:
         self._plugins: dict[str, ServerPlugin] = dict(plugins or {})
         self._plugins_lock = threading.Lock()
         self._kdc_lock = threading.Lock()
-        size = {"max_bytes": limits.table_bytes, "clock": monotonic}
-        self.pair_failures = FailureBackoff(limits.pair, **size)
-        self.user_failures = TokenBuckets(limits.user_failures, **size)
-        self.known_good = RecentSuccesses(limits.known_good_for, **size)
-        self.address_failures = TokenBuckets(limits.address_failures, **size)
-        self.address_requests = TokenBuckets(limits.address_requests, **size)
+        size = limits.table_bytes
+        self.pair_failures = FailureBackoff(limits.pair, max_bytes=size, clock=monotonic)
+        self.user_failures = TokenBuckets(limits.user_failures, max_bytes=size, clock=monotonic)
+        self.known_good = RecentSuccesses(limits.known_good_for, max_bytes=size, clock=monotonic)
+        self.address_failures = TokenBuckets(
+            limits.address_failures, max_bytes=size, clock=monotonic
+        )
+        self.address_requests = TokenBuckets(
+            limits.address_requests, max_bytes=size, clock=monotonic
+        )
 
     @classmethod
     def for_context(cls, context: WebContext, *, limits: TgtLimits = DEFAULT_LIMITS) -> TgtService:

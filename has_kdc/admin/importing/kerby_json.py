@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from has_kdc.admin.errors import AdminError
 from has_kdc.admin.importing.kerby import enctype_from_kerby, kerby_principal
@@ -103,14 +104,16 @@ def _key_items(keys: object) -> list[tuple[object, object]]:
     return []
 
 
-def _identity(key: str, entry: dict) -> SourcePrincipal:
+def _identity(key: str, entry: dict[str, Any]) -> SourcePrincipal:
     name = entry.get("principal") or key
     keys: list[tuple[int | str, int, bytes]] = []
     problems: list[tuple[str, str]] = []
     for label, value in _key_items(entry.get("keys")):
         try:
-            keytype, data = decode_encryption_key(bytes.fromhex(value["key"]))  # type: ignore[index]
-            kvno = int(value.get("kvno", -1))  # type: ignore[union-attr]
+            if not isinstance(value, dict):
+                raise TypeError("a key is a JSON object")
+            keytype, data = decode_encryption_key(bytes.fromhex(value["key"]))
+            kvno = int(value.get("kvno", -1))
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             problems.append((f"key {label}", f"cannot be decoded ({exc})"))
             continue

@@ -32,6 +32,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 from has_kdc.admin.errors import AdminError
 from has_kdc.admin.importing.mit_mkey import (
@@ -156,13 +157,13 @@ def _line_of(text: str, pos: int) -> int:
     return text.count("\n", 0, pos) + 1
 
 
-def _raw_records(text: str) -> tuple[list[tuple[str, dict]], list[Skipped]]:
+def _raw_records(text: str) -> tuple[list[tuple[str, dict[str, Any]]], list[Skipped]]:
     """Parsed ``princ`` records (name, fields) and what could not be read."""
     first = _skip_line(text, 0)
     header = text[:first].rstrip("\r\n")
     if not (header in HEADERS or header.startswith(_IPROP_HEADERS)):
         raise AdminError(f"not an MIT dump: the first line is not one of {', '.join(HEADERS)}")
-    records: list[tuple[str, dict]] = []
+    records: list[tuple[str, dict[str, Any]]] = []
     skipped: list[Skipped] = []
     pos = first
     while pos < len(text):
@@ -201,11 +202,11 @@ def _name(raw: str) -> str:
     return raw.encode("latin-1").decode("utf-8", "replace")
 
 
-def _read_princ(cur: _Fields) -> tuple[str, dict]:
+def _read_princ(cur: _Fields) -> tuple[str, dict[str, Any]]:
     cur.number()  # len: MIT's fixed-size part, not used
     name_len, n_tl, n_keys, e_length = cur.number(), cur.number(), cur.number(), cur.number()
     name = _name(cur.chars(name_len))
-    record: dict[str, object] = {
+    record: dict[str, Any] = {
         "attributes": cur.number(),
         "max_life": cur.number(),
         "max_renewable_life": cur.number(),
@@ -250,10 +251,10 @@ def _policy_name(data: bytes) -> str | None:
 
 
 def _principal(
-    components: tuple[str, ...], realm: str, record: dict, mkeys: MasterKeys
+    components: tuple[str, ...], realm: str, record: dict[str, Any], mkeys: MasterKeys
 ) -> SourcePrincipal:
     principal = SourcePrincipal(format_principal(components, realm))
-    attributes = int(record["attributes"])  # type: ignore[arg-type]
+    attributes = int(record["attributes"])
     for bit, (word, attr, value) in _FLAGS.items():
         if attr is not None:
             principal.attributes[attr] = bool(attributes & bit) == value
@@ -262,10 +263,10 @@ def _principal(
     if unknown := attributes & ~sum(_FLAGS):
         principal.skip(f"attribute bits {unknown:#x}", _NO_FLAG)
     for field in ("max_life", "max_renewable_life", "expiration", "pw_expiration"):
-        value = int(record[field])  # type: ignore[arg-type]
-        principal.attributes[field] = value if value > 0 else None
+        number = int(record[field])
+        principal.attributes[field] = number if number > 0 else None
     mkvno = None
-    for kind, data in record["tl_data"]:  # type: ignore[attr-defined]
+    for kind, data in record["tl_data"]:
         if kind == _TL_MKVNO and len(data) >= 2:
             mkvno = int.from_bytes(data[:2], "little")
         elif kind == _TL_KADM_DATA:
@@ -278,7 +279,7 @@ def _principal(
         elif kind not in _TL_QUIET:
             principal.skip(f"tagged data type {kind:#06x}", "not carried by has-kdc")
     master = mkeys.for_mkvno(mkvno)
-    for kvno, elements in record["keys"]:  # type: ignore[attr-defined]
+    for kvno, elements in record["keys"]:
         etype, contents = elements[0]
         label = f"key {enctype_name(etype) or etype} kvno {kvno}"
         if not is_supported(etype):  # refused by the plan whatever its bytes: not opened

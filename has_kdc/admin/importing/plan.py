@@ -164,7 +164,7 @@ def _attributes(source: SourcePrincipal, skipped: list[Skipped]) -> dict[str, ob
     for name, value in source.attributes.items():
         types = ATTRIBUTES.get(name)
         ok = types is not None and isinstance(value, types)
-        if ok and isinstance(value, int) and not isinstance(value, bool):
+        if types is not None and ok and isinstance(value, int) and not isinstance(value, bool):
             ok = bool not in types and 0 <= value < 2**63
         if not ok:
             skipped.append(Skipped(source.name, f"attribute {name} = {value!r}", "not valid"))
@@ -198,7 +198,7 @@ def wanted_principal(
     return principal, None
 
 
-def _key_identities(principal: Principal) -> list[tuple]:
+def _key_identities(principal: Principal) -> list[tuple[object, ...]]:
     """The keys as the KDC uses them, sorted: a missing salt read as the name's default,
     missing string-to-key parameters as the enctype's."""
     default_salt = salt_for(principal.name) if any(k.salt is None for k in principal.keys) else b""
@@ -224,7 +224,7 @@ def differences(current: Principal, wanted: Principal) -> list[str]:
     """The fields in which ``current`` is not what the import would make of it."""
     fields = []
 
-    def stored(p: Principal) -> list[tuple]:
+    def stored(p: Principal) -> list[tuple[object, ...]]:
         return sorted((k.kvno, k.enctype, bytes(k.key), k.salt, k.s2kparams) for k in p.keys)
 
     if stored(current) != stored(wanted) and _key_identities(current) != _key_identities(wanted):
