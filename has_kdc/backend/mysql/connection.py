@@ -33,6 +33,7 @@ from has_kdc.backend.hosts import HostList
 from has_kdc.backend.model import DatabaseHostState
 from has_kdc.backend.mysql.errors import (
     UNKNOWN_DATABASE,
+    connect_error,
     reason_of,
     translate,
 )
@@ -151,7 +152,7 @@ class MysqlConnection:
         quorum, or is joining, or is a donor) is refused like an unreachable server.
         """
         self._at = index
-        kwargs = self.connect_args(index)
+        kwargs = self._connect_args(index)
         try:
             try:
                 conn = pymysql.connect(**kwargs)
@@ -177,7 +178,9 @@ class MysqlConnection:
                     conn.close()
                 raise
         except pymysql.err.MySQLError as exc:
-            raise self.connect_error(exc) from None
+            raise connect_error(
+                exc, self.where, self.describe(exc), self.user, self.database
+            ) from None
         except (OSError, ssl.SSLError) as exc:
             raise BackendUnavailable(f"cannot reach {self.where}: {self.describe(exc)}") from None
         return conn
@@ -299,7 +302,7 @@ class MysqlConnection:
             )
             try:
                 conn = pymysql.connect(
-                    **self.connect_args(
+                    **self._connect_args(
                         index,
                         connect_timeout=min(1.0, self.connect_timeout),
                         read_timeout=min(2.0, self.io_timeout),
