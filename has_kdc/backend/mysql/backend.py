@@ -12,13 +12,7 @@ from has_kdc.backend.mysql.connection import MysqlConnection, settings_from_conf
 from has_kdc.backend.mysql.principals import MysqlPrincipals
 from has_kdc.backend.mysql.schema import MysqlSchema, read_schema_version
 from has_kdc.backend.mysql.session import MysqlSession
-from has_kdc.backend.sql import (
-    SqlAuditTrail,
-    SqlChangeLog,
-    SqlPasswordPolicies,
-    SqlPluginUsers,
-    SqlRealmState,
-)
+from has_kdc.backend.sql import shared_stores
 from has_kdc.conf.backend import BackendConfig
 
 __all__ = ["MysqlBackend"]
@@ -45,12 +39,8 @@ class MysqlBackend(ComposedBackend):
         super().__init__(
             session,
             principals=MysqlPrincipals(session, schema),
-            realm=SqlRealmState(session),
-            users=SqlPluginUsers(session),
-            policies=SqlPasswordPolicies(session),
-            audit=SqlAuditTrail(session),
-            changes=SqlChangeLog(session),
             schema=schema,
+            **shared_stores(session),
         )
         self.db = session
 

@@ -7,13 +7,7 @@ import time
 from collections.abc import Callable
 
 from has_kdc.backend.composed import ComposedBackend
-from has_kdc.backend.sql import (
-    SqlAuditTrail,
-    SqlChangeLog,
-    SqlPasswordPolicies,
-    SqlPluginUsers,
-    SqlRealmState,
-)
+from has_kdc.backend.sql import shared_stores
 from has_kdc.backend.sqlite.connection import SqliteConnection
 from has_kdc.backend.sqlite.principals import SqlitePrincipals
 from has_kdc.backend.sqlite.schema import SqliteSchema
@@ -36,12 +30,8 @@ class SqliteBackend(ComposedBackend):
         super().__init__(
             session,
             principals=SqlitePrincipals(session, schema),
-            realm=SqlRealmState(session),
-            users=SqlPluginUsers(session),
-            policies=SqlPasswordPolicies(session),
-            audit=SqlAuditTrail(session),
-            changes=SqlChangeLog(session),
             schema=schema,
+            **shared_stores(session),
         )
         self.db = session
         self.path = session.path
