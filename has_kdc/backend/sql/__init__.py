@@ -7,6 +7,7 @@ from has_kdc.backend.sql.audit import SqlAuditTrail
 from has_kdc.backend.sql.changes import SqlChangeLog, log_change, log_changes, prune
 from has_kdc.backend.sql.dialect import MYSQL, SQLITE, Cursor, Dialect, Session
 from has_kdc.backend.sql.policies import SqlPasswordPolicies
+from has_kdc.backend.sql.principals import SqlPrincipals
 from has_kdc.backend.sql.realm import SqlRealmState
 from has_kdc.backend.sql.users import SqlPluginUsers
 
@@ -20,6 +21,7 @@ __all__ = [
     "SqlChangeLog",
     "SqlPasswordPolicies",
     "SqlPluginUsers",
+    "SqlPrincipals",
     "SqlRealmState",
     "log_change",
     "log_changes",
