@@ -13,9 +13,9 @@ here, and this package is where "two nodes, one realm" is made true. In layers:
   connection before anything was done, a certification conflict, a lost COMMIT its
   write token shows was not applied).
 * ``schema`` — versioned migrations, one node at a time under ``GET_LOCK``.
-* the stores — ``principals`` here (VARBINARY names, LIKE plus an exact regex for
-  globs, bulk inserts); realm state, plugin users, policies, the audit trail and the
-  change log are the SQL both dialects share (``has_kdc.backend.sql``).
+* the stores — the SQL both dialects share (``has_kdc.backend.sql``), and here only
+  what MySQL does its own way: ``principals`` (a glob as a LIKE on the name index
+  plus an exact regex, bulk inserts).
 * ``backend`` — ``MysqlBackend``, all of them composed into one ``IdentityBackend``.
 
 Names, hosts and config keys are ``VARBINARY``: compared byte for byte like SQLite's
