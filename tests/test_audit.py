@@ -210,11 +210,8 @@ def _insert_v3_user(backend: IdentityBackend, name: str) -> None:
         "VALUES ({0}, {0}, 0, 1, 1)"
     )
     values = (name, "$scrypt$ln=1,r=8,p=1$c2FsdA$aGFzaC1h")
-    if isinstance(backend, SqliteBackend):
-        with backend.transaction():
-            backend._conn.execute(sql.format("?"), values)
-    else:
-        backend._atomic(lambda cur: cur.execute(sql.format("%s"), values), write=True)  # type: ignore[attr-defined]
+    db = backend.db  # type: ignore[attr-defined]
+    db.atomic(lambda cur: cur.execute(sql.format(db.dialect.mark), values), write=True)
 
 
 # ---------------------------------------------------------------------- the trail

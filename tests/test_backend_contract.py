@@ -71,22 +71,15 @@ class Flavor:
 
     def query(self, backend: Any, sql: str) -> list[tuple]:
         """Rows of one read-only statement, for looking behind the interface."""
-        if self.name == "sqlite":
-            with backend._read() as conn:
-                return conn.execute(sql).fetchall()
 
         def work(cur: Any) -> list[tuple]:
             cur.execute(sql)
             return list(cur.fetchall())
 
-        return backend._atomic(work)
+        return backend.db.atomic(work)
 
     def execute(self, backend: Any, sql: str) -> None:
-        if self.name == "sqlite":
-            with backend._read() as conn:
-                conn.execute(sql)
-            return
-        backend._atomic(lambda cur: cur.execute(sql), write=True)
+        backend.db.atomic(lambda cur: cur.execute(sql), write=True)
 
     def has_change_log_index(self, backend: Any) -> bool:
         if self.name == "sqlite":

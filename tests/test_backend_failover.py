@@ -20,7 +20,7 @@ import pytest
 
 from has_kdc.backend import BackendUnavailable, Principal, TransactionConflict
 from has_kdc.backend.hosts import HostList
-from has_kdc.backend.mysql import MysqlBackend
+from has_kdc.backend.mysql import MysqlBackend, MysqlSession
 from has_kdc.conf.backend import read_backend_conf
 from tests.conftest import MYSQL_TEST_PASSWORD, MYSQL_TEST_USER
 from tests.mariadb import MariaDb, free_tcp_port
@@ -134,7 +134,7 @@ def test_backend_conf_with_several_hosts_uses_the_first_that_answers(mariadb, tm
     config = read_backend_conf(conf, environ={})
     backend = MysqlBackend.from_config(config)
     try:
-        assert backend.connect_timeout == 1.0 and backend.hosts.retry_preferred_after == 7
+        assert backend.link.connect_timeout == 1.0 and backend.link.hosts.retry_preferred_after == 7
         with caplog.at_level(logging.WARNING, logger="has_kdc.backend"):
             assert backend.migrate() == backend.latest_schema_version
         assert backend.current_host == f"127.0.0.1:{mariadb.port}"
@@ -152,8 +152,9 @@ def test_backend_conf_with_several_hosts_uses_the_first_that_answers(mariadb, tm
     preferred = MysqlBackend.from_config(read_backend_conf(conf, environ={}))
     try:
         preferred.change_counter()
-        assert preferred.hosts.candidates()[0] == 0
-        assert preferred.hosts.hosts[0].port == mariadb.port and preferred.hosts.current == 0
+        assert preferred.link.hosts.candidates()[0] == 0
+        hosts = preferred.link.hosts
+        assert hosts.hosts[0].port == mariadb.port and hosts.current == 0
     finally:
         preferred.close()
     mariadb.drop_database("fo_url")
@@ -214,7 +215,7 @@ def test_a_lost_host_fails_over_within_the_call_and_the_preferred_one_is_won_bac
 # ---------------------------------------------------------------------- safe repeats
 
 
-class LosingCommits(MysqlBackend):
+class LosingCommits(MysqlSession):
     """Loses the answer to the next COMMITs: after applying them (``applied``) or not."""
 
     lose = 0
@@ -227,24 +228,24 @@ class LosingCommits(MysqlBackend):
                 cur.connection.commit()
             else:
                 cur.connection.rollback()
-            self._drop()
+            self.link.drop()
             err = pymysql.err.OperationalError(2013, "Lost connection to server during query")
-            raise self._translate(err, during_commit=True)
+            raise self.link.translate(err, during_commit=True)
         super()._commit(cur, write)
 
 
 @pytest.fixture
-def losing(mysql_backend_config) -> Iterator[LosingCommits]:
-    backend = LosingCommits.from_config(mysql_backend_config, **FAST)
+def losing(mysql_backend_config) -> Iterator[MysqlBackend]:
+    backend = MysqlBackend.from_config(mysql_backend_config, session_type=LosingCommits, **FAST)
     backend.migrate()
-    yield backend  # type: ignore[misc]
+    yield backend
     backend.close()
 
 
 @pytest.mark.parametrize("applied", [True, False])
 def test_a_lost_commit_is_resolved_by_its_write_token(losing, applied, caplog):
-    losing.applied = applied
-    losing.lose = 1
+    losing.db.applied = applied
+    losing.db.lose = 1
     with caplog.at_level(logging.WARNING, logger="has_kdc.backend"):
         stored = losing.add_principal(Principal(f"once@{REALM}"))
     assert stored.version == 1
@@ -255,8 +256,8 @@ def test_a_lost_commit_is_resolved_by_its_write_token(losing, applied, caplog):
 
 @pytest.mark.parametrize("applied", [True, False])
 def test_a_transaction_whose_commit_was_lost(losing, applied):
-    losing.applied = applied
-    losing.lose = 1
+    losing.db.applied = applied
+    losing.db.lose = 1
     if applied:
         with losing.transaction():
             losing.add_principal(Principal(f"t@{REALM}"))
@@ -265,7 +266,7 @@ def test_a_transaction_whose_commit_was_lost(losing, applied):
     with pytest.raises(TransactionConflict, match="not applied"), losing.transaction():
         losing.add_principal(Principal(f"t@{REALM}"))
     assert losing.list_principals() == []
-    losing.lose = 1
+    losing.db.lose = 1
     result = losing.run_transaction(lambda: losing.add_principal(Principal(f"t@{REALM}")))
     assert result.name == f"t@{REALM}" and losing.list_principals() == [f"t@{REALM}"]
 
@@ -291,7 +292,7 @@ def test_a_write_conflict_is_run_again(mysql_backend_config, refusal):
         return len(calls)
 
     try:
-        assert backend._atomic(work, write=True) == 3
+        assert backend.db.atomic(work, write=True) == 3
         assert backend.change_counter() == 1  # the two rolled-back runs left nothing
     finally:
         backend.close()

@@ -73,7 +73,7 @@ def session_value(backend: MysqlBackend, sql: str) -> Any:
         cur.execute(sql)
         return cur.fetchone()[0]
 
-    return backend._atomic(work)
+    return backend.db.atomic(work)
 
 
 # ---------------------------------------------------------------------- backend.conf
@@ -109,7 +109,8 @@ def test_backend_conf_urls_end_to_end(url, mariadb, mysql_backend_config, tmp_pa
         node1.add_principal(Principal(f"alice@{REALM}", keys=[KeyData(18, 1, bytes(32))]))
         assert node2.get_principal(f"alice@{REALM}").keys == [KeyData(18, 1, bytes(32))]
         if "connectTimeout" in url:
-            assert (node1.connect_timeout, node1.io_timeout, node1.lock_timeout) == (2.5, 4.0, 3)
+            link = node1.link
+            assert (link.connect_timeout, link.io_timeout, link.lock_timeout) == (2.5, 4.0, 3)
 
 
 def test_password_from_environment(mariadb, mysql_backend_config, tmp_path):
@@ -192,7 +193,7 @@ def test_password_scrubbed_even_if_server_echoes_it(mysql_backend_config):
         backend.migrate()
         # a server message that happens to contain the password text
         with pytest.raises(BackendError) as err:
-            backend._atomic(
+            backend.db.atomic(
                 lambda cur: cur.execute(f"SELECT * FROM `{MYSQL_TEST_PASSWORD}`"),  # noqa: S608
                 write=False,
             )
@@ -204,7 +205,7 @@ def test_password_scrubbed_even_if_server_echoes_it(mysql_backend_config):
 
 def test_repr_names_the_database_not_the_password(store, mariadb):
     text = repr(store)
-    assert text == (f"MysqlBackend('mysql://has@127.0.0.1:{mariadb.port}/{store.database}')")
+    assert text == (f"MysqlBackend('mysql://has@127.0.0.1:{mariadb.port}/{store.link.database}')")
     assert MYSQL_TEST_PASSWORD not in text + str(vars(store).keys())
 
 
@@ -242,7 +243,7 @@ def test_poll_is_one_single_row_primary_key_read(store):
         cur.execute("EXPLAIN SELECT value FROM change_counter WHERE id = 1")
         return list(cur.fetchall())
 
-    plan = store._atomic(explain)
+    plan = store.db.atomic(explain)
     assert len(plan) == 1
     columns = dict(
         zip(("id", "select_type", "table", "type", "possible_keys", "key"), plan[0], strict=False)
@@ -324,7 +325,7 @@ def test_concurrent_migrations_build_one_schema(mysql_backend_config):
             cur.execute("SELECT version FROM schema_version ORDER BY version")
             return list(cur.fetchall())
 
-        assert [r[0] for r in backend._atomic(versions)] == list(range(1, LATEST_VERSION + 1))
+        assert [r[0] for r in backend.db.atomic(versions)] == list(range(1, LATEST_VERSION + 1))
         assert backend.change_counter() == 0
 
 
@@ -332,7 +333,7 @@ def test_half_done_migration_step_is_finished(mysql_backend_config):
     """A crash between a DDL statement and its schema_version row: the rerun completes it."""
     with MysqlBackend.from_config(mysql_backend_config) as backend:
         backend.migrate(target=1)
-        backend._atomic(
+        backend.db.atomic(
             lambda cur: cur.execute("CREATE INDEX change_log_changed ON change_log (changed)")
         )
         assert backend.schema_version() == 1
@@ -627,7 +628,7 @@ def test_tls_to_the_database(tls_server, tmp_path):
             cur.execute("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
             return cur.fetchone()[1]
 
-        assert backend._atomic(cipher)  # the session is encrypted
+        assert backend.db.atomic(cipher)  # the session is encrypted
         backend.add_principal(Principal(f"tls@{REALM}"))
 
     conf.write_text(base + f"mysql_ssl_ca = {files['other-ca.pem']}\n")

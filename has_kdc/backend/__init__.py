@@ -1,4 +1,5 @@
-"""The identity store behind one small interface: embedded SQLite, or MySQL shared by nodes."""
+"""The identity store: small interfaces per kind of state (``stores``), one object for
+all of them (``IdentityBackend``); embedded SQLite, or MySQL shared by nodes."""
 
 from has_kdc.backend.errors import (
     BackendError,
@@ -19,22 +20,40 @@ from has_kdc.backend.model import (
     PluginUser,
     Principal,
 )
+from has_kdc.backend.stores import (
+    AuditTrail,
+    ChangeLog,
+    PasswordPolicies,
+    PluginUsers,
+    Principals,
+    PrincipalStore,
+    RealmState,
+    Schema,
+)
 
 __all__ = [
     "INITIALIZED_KEY",
     "REALM_KEY",
+    "AuditTrail",
     "BackendError",
     "BackendUnavailable",
+    "ChangeLog",
     "ConcurrentModification",
     "DatabaseHostState",
     "IdentityBackend",
     "KeyData",
     "NodeRecord",
+    "PasswordPolicies",
     "PasswordPolicy",
     "PluginUser",
+    "PluginUsers",
     "Principal",
     "PrincipalExists",
     "PrincipalNotFound",
+    "PrincipalStore",
+    "Principals",
+    "RealmState",
+    "Schema",
     "SchemaError",
     "TransactionConflict",
     "open_backend",

@@ -54,10 +54,10 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from has_kdc.backend.errors import BackendUnavailable
 from has_kdc.backend.model import KeyData, Principal
+from has_kdc.backend.stores import PrincipalStore
 from has_kdc.principal import default_salt, parse_principal
 
 __all__ = ["CachedPrincipal", "PrincipalCache", "PrincipalStore"]
@@ -77,16 +77,6 @@ DEFAULT_STALE_OK = 3600.0
 _STALL_FACTOR = 4.0
 #: Changed names read again by one poll (the rest are only forgotten).
 _RELOAD_MAX = 64
-
-
-class PrincipalStore(Protocol):
-    """The part of the identity backend the KDC uses."""
-
-    def get_principal(self, name: str) -> Principal | None: ...
-
-    def change_counter(self) -> int: ...
-
-    def changes_since(self, counter: int) -> Iterable[str] | None: ...
 
 
 @dataclass(frozen=True, slots=True)
