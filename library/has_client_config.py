@@ -163,6 +163,7 @@ has_kdc_missing:
   type: bool
 """
 
+from ansible.module_utils.has_fileio import PUBLIC_MODE, write_if_changed
 from ansible.module_utils.has_kdc_module import (
     HasKdcModule,
     read_text,
@@ -251,7 +252,6 @@ def main():
         render_has_client_conf,
         render_krb5_conf,
     )
-    from has_kdc.fileio import PUBLIC_MODE, write_if_changed
 
     p = module.params
     ca_cert = None

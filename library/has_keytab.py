@@ -144,6 +144,7 @@ has_kdc_missing:
   type: bool
 """
 
+from ansible.module_utils.has_fileio import write_atomic
 from ansible.module_utils.has_kdc_module import (
     CONF_DIR_OPTION,
     OWNER_OPTIONS,
@@ -154,12 +155,6 @@ from ansible.module_utils.has_kdc_module import (
     read_keytab_or_none,
     summary_diff,
 )
-
-
-def held(keytab, entry):
-    """Whether ``keytab`` has ``entry``'s key already (same kvno, enctype and bytes)."""
-    found = keytab.key_for(entry.principal, entry.enctype, entry.kvno)
-    return found is not None and found.key == entry.key
 
 
 def rotate(module, admin, name):
@@ -213,8 +208,7 @@ def main():
         supports_check_mode=True,
         prediction={"added": [], "removed": [], "rotated": [], "purged": [], "sha256": None},
     )
-    from has_kdc.admin import keytab_entries
-    from has_kdc.fileio import write_atomic
+    from has_kdc.admin import keytab_entries, keytab_has
     from has_kdc.formats import Keytab, keytab_to_bytes
 
     p = module.params
@@ -256,7 +250,7 @@ def main():
                 entries = keytab_entries(principal)
                 if not entries:
                     module.fail_json(msg="principal %s has no keys to export" % name)
-                entries = [e for e in entries if not held(keytab, e)]
+                entries = [e for e in entries if not keytab_has(keytab, e)]
                 keytab.add(entries)
                 added.extend(entries)
                 exported.append(name)

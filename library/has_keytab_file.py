@@ -81,8 +81,8 @@ size:
 
 import base64
 import binascii
-import os
 
+from ansible.module_utils.has_fileio import write_atomic
 from ansible.module_utils.has_kdc_module import (
     ABSENT,
     OWNER_OPTIONS,
@@ -93,27 +93,6 @@ from ansible.module_utils.has_kdc_module import (
 )
 
 KEYTAB_MAGIC = (b"\x05\x01", b"\x05\x02")
-
-
-def write_atomic(path, data, mode, uid, gid):
-    """Temp file with its final mode in the same directory, fsync, rename."""
-    import tempfile
-
-    directory = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
-    try:
-        os.fchmod(fd, mode)
-        if uid is not None or gid is not None:
-            os.fchown(fd, -1 if uid is None else uid, -1 if gid is None else gid)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def main():
@@ -146,7 +125,7 @@ def main():
     before = file_sha256(path)
     changed = before != digest
     if changed and not module.check_mode:
-        write_atomic(path, data, mode, uid, gid)
+        write_atomic(path, data, mode, uid=uid, gid=gid)
     changed = module.secret_file_attributes(path, p["owner"], p["group"], p["mode"], changed)
     diff = []
     if before != digest:

@@ -178,27 +178,6 @@ def wanted_attributes(module, given):
     return out
 
 
-def made_from(principal, password):
-    """Whether the current keys of ``principal`` derive from ``password``."""
-    from has_kdc.admin import salt_for
-    from has_kdc.crypto import enctype_by_id
-
-    keys = principal.keys_for_kvno()
-    if not keys:
-        return False
-    secret = password.encode("utf-8")
-    for key in keys:
-        if key.salt is None:  # random keys have no salt: no password made them
-            return False
-        enctype = enctype_by_id(key.enctype)
-        derived = enctype.string_to_key(
-            secret, key.salt or salt_for(principal.name), key.s2kparams or enctype.default_params
-        )
-        if derived != key.key:
-            return False
-    return True
-
-
 def describe(principal):
     if principal is None:
         return ABSENT
@@ -233,6 +212,8 @@ def main():
         },
     )
     from dataclasses import replace
+
+    from has_kdc.admin import keys_made_from
 
     p = module.params
     with module.session(p["conf_dir"]) as (_conf, backend, admin):
@@ -273,7 +254,7 @@ def main():
         rekey = (
             p["update_password"] == "always"  # noqa: S105 (a choice, not a password)
             and p["password"] is not None
-            and not made_from(current, p["password"])
+            and not keys_made_from(current, p["password"])
         )
         result["changed_attributes"] = sorted(differing)
         result["password_changed"] = rekey

@@ -113,6 +113,7 @@ has_kdc_missing:
   type: bool
 """
 
+from ansible.module_utils.has_fileio import write_atomic
 from ansible.module_utils.has_kdc_module import (
     CONF_DIR_OPTION,
     OWNER_OPTIONS,
@@ -145,7 +146,6 @@ def main():
     )
     from has_kdc.admin import admin_principal_name, init_realm, is_initialized, keytab_entries
     from has_kdc.backend import INITIALIZED_KEY
-    from has_kdc.fileio import write_atomic
     from has_kdc.formats import Keytab, keytab_to_bytes
 
     p = module.params
