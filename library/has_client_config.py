@@ -30,6 +30,7 @@ options:
       - A HAS node's conf_dir; the realm view is read from it and its database.
       - Mutually exclusive with I(nodes).
     type: path
+    required: false
   realm:
     description: The realm, when I(nodes) are given.
     type: str
@@ -83,11 +84,9 @@ options:
 notes:
   - Check mode reports which files would change; C(--diff) shows each file before and
     after (these files hold no secrets).
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
+extends_documentation_fragment:
+  - has_kdc
+  - has_kdc.conf_dir
 """
 
 EXAMPLES = r"""

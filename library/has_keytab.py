@@ -23,14 +23,9 @@ description:
     (docs/key-rotation.md). Each is recorded in the audit trail as C(cpw) and
     C(purgekeys), the export as C(ktadd).
   - Writes atomically, mode I(mode) (default 0600) from the first byte.
-  - Runs on a HAS node with the interpreter of the has-kdc venv.
 version_added: "0.1.0"
 author: has-kdc contributors
 options:
-  conf_dir:
-    description: The node's HAS conf_dir, holding kdc.conf and backend.conf.
-    type: path
-    required: true
   path:
     description: The keytab file.
     type: path
@@ -40,12 +35,6 @@ options:
     type: list
     elements: str
     required: true
-  owner:
-    description: Owner of the keytab.
-    type: str
-  group:
-    description: Group of the keytab.
-    type: str
   mode:
     description: Mode of the keytab.
     type: raw
@@ -72,11 +61,10 @@ notes:
   - Check mode reports whether the keytab would change.
   - C(--diff) lists principal, kvno and enctype of each entry; never key bytes. In
     check mode a rotation shows the kvno it would add.
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
+extends_documentation_fragment:
+  - has_kdc
+  - has_kdc.conf_dir
+  - has_kdc.keytab_file
 """
 
 EXAMPLES = r"""

@@ -31,23 +31,15 @@ options:
   sha256:
     description: Expected SHA-256 (hex) of the decoded bytes; the module fails if not.
     type: str
-  owner:
-    description: Owner of the file.
-    type: str
-  group:
-    description: Group of the file.
-    type: str
   mode:
     description: Mode of the file.
     type: raw
     default: "0600"
 notes:
   - Use C(no_log) on the task that reads the bytes (C(slurp)) and on this one.
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
+extends_documentation_fragment:
+  - has_kdc
+  - has_kdc.keytab_file
 """
 
 EXAMPLES = r"""

@@ -24,7 +24,7 @@ description:
     is from the CA, for these names and for the new key, then makes
     C(server-next.key) the node's C(server.key) and the certificate its C(server.pem).
   - A key whose SHA-256 (of the public key) is in I(retired_keys) is replaced although
-    it matches: the keys earlier versions made on the CA node.
+    it matches (the keys earlier versions made on the CA node).
 version_added: "0.1.0"
 author: has-kdc contributors
 options:
@@ -71,11 +71,8 @@ options:
 notes:
   - The private key is never returned, logged or shown in a diff; keys are named by the
     SHA-256 of their public half.
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
+extends_documentation_fragment:
+  - has_kdc
 """
 
 EXAMPLES = r"""

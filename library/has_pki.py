@@ -53,11 +53,8 @@ options:
     default: 825
 notes:
   - Signing is reported as C(changed); check mode signs nothing and says it would.
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
+extends_documentation_fragment:
+  - has_kdc
 """
 
 EXAMPLES = r"""

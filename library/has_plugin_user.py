@@ -20,14 +20,9 @@ description:
     to find out).
   - Every change is one record of the realm's audit trail (C(hadmin-local CONF audit)),
     naming this module and the remote user.
-  - Runs on a HAS node with the interpreter of the has-kdc venv.
 version_added: "0.1.0"
 author: has-kdc contributors
 options:
-  conf_dir:
-    description: The node's HAS conf_dir, holding kdc.conf and backend.conf.
-    type: path
-    required: true
   name:
     description:
       - The user name, one Kerberos name component (letters, digits, C(.), C(_), C(-)).
@@ -62,16 +57,12 @@ options:
       - Whatever this says, a plugin login never gets a ticket for an administrator of
         the realm or a service principal.
     type: bool
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
 notes:
   - The password is never returned or shown in C(--diff); the diff shows only the
     user's name and state and whether its password changed.
-  - In check mode on a host where has_kdc is not installed yet, the module reports the
-    user as created without reading anything (C(has_kdc_missing)).
+extends_documentation_fragment:
+  - has_kdc
+  - has_kdc.conf_dir
 """
 
 EXAMPLES = r"""

@@ -18,14 +18,9 @@ description:
     password differs from the one its current keys were made from (checked by deriving
     the keys again with the stored salt and string-to-key parameters, so nothing is
     re-keyed to find out). Attributes are changed only where they differ.
-  - Runs on a HAS node with the interpreter of the has-kdc venv.
 version_added: "0.1.0"
 author: has-kdc contributors
 options:
-  conf_dir:
-    description: The node's HAS conf_dir, holding kdc.conf and backend.conf.
-    type: path
-    required: true
   name:
     description:
       - The principal; without C(@REALM) the realm of kdc.conf is used.
@@ -63,11 +58,9 @@ options:
 notes:
   - Check mode reports what would change and changes nothing.
   - C(--diff) shows attributes and the key version; passwords and keys never.
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
+extends_documentation_fragment:
+  - has_kdc
+  - has_kdc.conf_dir
 """
 
 EXAMPLES = r"""

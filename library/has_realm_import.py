@@ -11,7 +11,7 @@ module: has_realm_import
 short_description: Import a Kerby/HAS or MIT realm into has-kdc with its keys
 description:
   - Runs C(hadmin-local <conf_dir> import) on the identity store a HAS node's conf_dir
-    names: principals with their keys, kvnos and attributes, and the users of HAS's
+    names, that is principals with their keys, kvnos and attributes, and the users of HAS's
     MySQL plugin (their plain-text passwords hashed), from a Kerby/HAS MySQL
     database, Kerby's JSON backend file, or an MIT C(kdb5_util dump).
   - Into a realm that is not initialized yet, the source's C(krbtgt) and C(kadmin)
@@ -27,14 +27,9 @@ description:
   - The import is one record of the realm's audit trail (C(hadmin-local CONF audit)),
     naming this module and the remote user; imported plugin users are not linked to
     principals of the same name (see docs/logins-and-audit.md).
-  - Runs on a HAS node with the interpreter of the has-kdc venv.
 version_added: "0.1.0"
 author: has-kdc contributors
 options:
-  conf_dir:
-    description: The node's HAS conf_dir, holding kdc.conf and backend.conf.
-    type: path
-    required: true
   source:
     description:
       - A Kerby/HAS MySQL URL (C(jdbc:mysql://host:3306/db?user=has),
@@ -64,15 +59,13 @@ options:
     description: Replace principals and plugin users that differ from the source.
     type: bool
     default: false
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
 notes:
   - Check mode is the import's dry run; C(--diff) shows its report (names, enctypes,
     kvnos, reasons; never keys or passwords).
   - I(source_password) and I(master_password) are C(no_log).
+extends_documentation_fragment:
+  - has_kdc
+  - has_kdc.conf_dir
 """
 
 EXAMPLES = r"""

@@ -22,36 +22,23 @@ description:
   - Returns the SHA-256 of admin.keytab, never its bytes.
   - Initializing the realm and every write of admin.keytab are records of the realm's
     audit trail (C(hadmin-local CONF audit)), naming this module and the remote user.
-  - Runs on a HAS node with the interpreter of the has-kdc venv
-    (C(ansible_python_interpreter)).
 version_added: "0.1.0"
 author: has-kdc contributors
 options:
-  conf_dir:
-    description: The node's HAS conf_dir, holding kdc.conf and backend.conf.
-    type: path
-    required: true
   admin_keytab:
     description: Where to write admin.keytab (a file path).
     type: path
     required: true
-  owner:
-    description: Owner of admin.keytab.
-    type: str
-  group:
-    description: Group of admin.keytab.
-    type: str
 notes:
   - Check mode reports whether the realm would be initialized and whether
     admin.keytab would be written, and changes nothing.
   - With C(--diff) the realm state and a summary of admin.keytab (principal, kvno,
     enctypes, SHA-256) are shown; key bytes never are.
   - Safe with C(run_once); it is also safe on every node at the same time.
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
+extends_documentation_fragment:
+  - has_kdc
+  - has_kdc.conf_dir
+  - has_kdc.keytab_file
 """
 
 EXAMPLES = r"""

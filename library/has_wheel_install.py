@@ -45,11 +45,8 @@ options:
     type: list
     elements: str
     default: []
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
+extends_documentation_fragment:
+  - has_kdc
 """
 
 EXAMPLES = r"""
