@@ -170,14 +170,24 @@ class HasKdcModule(AnsibleModule):
         from has_kdc.backend import BackendError
         from has_kdc.conf import ConfigError
         from has_kdc.formats import FormatError
+        from has_kdc.pki import PkiError
         from has_kdc.principal import PrincipalNameError
 
-        return (AdminError, BackendError, ConfigError, FormatError, PrincipalNameError, OSError)
+        return (
+            AdminError,
+            BackendError,
+            ConfigError,
+            FormatError,
+            PkiError,
+            PrincipalNameError,
+            OSError,
+        )
 
     @contextmanager
-    def failing_on_user_errors(self, doing):
-        """Run a block; a has_kdc error becomes ``fail_json(msg="<doing>: <message>")``."""
-        errors = self.user_errors()
+    def failing_on_user_errors(self, doing, also=()):
+        """Run a block; a has_kdc error (or one of ``also``, e.g. ValueError from parsing
+        an option) becomes ``fail_json(msg="<doing>: <message>")``."""
+        errors = self.user_errors() + tuple(also)
         try:
             yield
         except errors as exc:
@@ -287,6 +297,11 @@ def keytab_holds(keytab, principal):
     from has_kdc.admin import keytab_holds as holds
 
     return holds(keytab, principal)
+
+
+def subject_names(params):
+    """The names a node's certificate is for, as results and diffs say them."""
+    return ", ".join(params["dns_names"] + params["ip_addresses"]) or "no names"
 
 
 def fail_unless(module, condition, msg):
