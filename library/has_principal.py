@@ -180,34 +180,85 @@ def describe(principal):
     return "\n".join(lines) + "\n"
 
 
-def main():
-    module = HasKdcModule(
-        argument_spec={
-            "conf_dir": CONF_DIR_OPTION,
-            "name": {"type": "str", "required": True},
-            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-            "password": {"type": "str", "no_log": True},
-            "update_password": {
-                "type": "str",
-                "choices": ["on_create", "always"],
-                "default": "on_create",
-            },
-            "attributes": {"type": "dict", "default": {}},
-        },
-        supports_check_mode=True,
-        # a new realm: every listed principal is created, none is there to delete
-        prediction=lambda p: {
-            "changed": p["state"] == "present",
-            "principal": p["name"],
-            "created": p["state"] == "present",
-            "changed_attributes": sorted(p["attributes"]),
-            "password_changed": p["state"] == "present" and p["password"] is not None,
-        },
+ARGUMENT_SPEC = {
+    "conf_dir": CONF_DIR_OPTION,
+    "name": {"type": "str", "required": True},
+    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+    "password": {"type": "str", "no_log": True},
+    "update_password": {"type": "str", "choices": ["on_create", "always"], "default": "on_create"},
+    "attributes": {"type": "dict", "default": {}},
+}
+
+
+def prediction(p):
+    """Check mode before has_kdc is installed: a new realm, where every listed principal is
+    created and none is there to delete."""
+    present = p["state"] == "present"
+    return {
+        "changed": present,
+        "principal": p["name"],
+        "created": present,
+        "changed_attributes": sorted(p["attributes"]),
+        "password_changed": present and p["password"] is not None,
+    }
+
+
+def create(module, admin, name, attributes, result):
+    """A new principal: keys from the password, or random ones without it."""
+    password = module.params["password"]
+    result.update(
+        created=True, changed_attributes=sorted(attributes), password_changed=password is not None
     )
+    if module.check_mode:
+        diff = summary_diff(name, ABSENT, "principal: %s (new)\n" % name)
+        module.exit_json(changed=True, diff=diff, **result)
+    created = admin.add_principal(
+        name, password=password, randkey=password is None, attributes=attributes
+    )
+    result["kvno"] = created.kvno
+    module.exit_json(changed=True, diff=summary_diff(name, ABSENT, describe(created)), **result)
+
+
+def update(module, admin, current, attributes, result):
+    """An existing principal: the attributes that differ, and new keys when
+    ``update_password: always`` names a password its keys were not made from."""
     from dataclasses import replace
 
     from has_kdc.admin import keys_made_from
 
+    p = module.params
+    name = current.name
+    differing = {k: v for k, v in attributes.items() if getattr(current, k) != v}
+    rekey = (
+        p["update_password"] == "always"  # noqa: S105 (a choice, not a password)
+        and p["password"] is not None
+        and not keys_made_from(current, p["password"])
+    )
+    result.update(changed_attributes=sorted(differing), password_changed=rekey)
+    after = current
+    if module.check_mode:
+        after = replace(current, **differing)
+        if rekey:
+            after = replace(after, kvno=current.kvno + 1)
+    elif differing or rekey:
+        # one task, one audit record: the attribute change and the re-key together
+        with admin.audit.change(
+            "modprinc", name, attributes=sorted(differing), password_changed=rekey
+        ):
+            if differing:
+                after = admin.modify_principal(name, differing)
+            if rekey:
+                after = admin.change_password(name, p["password"])
+    result["kvno"] = after.kvno
+    changed = bool(differing) or rekey
+    diff = summary_diff(name, describe(current), describe(after)) if changed else []
+    module.exit_json(changed=changed, diff=diff, **result)
+
+
+def main():
+    module = HasKdcModule(
+        argument_spec=ARGUMENT_SPEC, supports_check_mode=True, prediction=prediction
+    )
     p = module.params
     with module.session(p["conf_dir"]) as (_conf, backend, admin):
         name = admin.canonical(p["name"])
@@ -220,55 +271,10 @@ def main():
         }
         if p["state"] == "absent":
             module.exit_absent(name, current, describe, admin.delete_principal, result)
-
         attributes = wanted_attributes(module, p["attributes"])
         if current is None:
-            result["created"] = True
-            result["changed_attributes"] = sorted(attributes)
-            result["password_changed"] = p["password"] is not None
-            if module.check_mode:
-                module.exit_json(
-                    changed=True,
-                    diff=summary_diff(name, ABSENT, "principal: %s (new)\n" % name),
-                    **result,
-                )
-            created = admin.add_principal(
-                name,
-                password=p["password"],
-                randkey=p["password"] is None,
-                attributes=attributes,
-            )
-            result["kvno"] = created.kvno
-            module.exit_json(
-                changed=True, diff=summary_diff(name, ABSENT, describe(created)), **result
-            )
-
-        differing = {k: v for k, v in attributes.items() if getattr(current, k) != v}
-        rekey = (
-            p["update_password"] == "always"  # noqa: S105 (a choice, not a password)
-            and p["password"] is not None
-            and not keys_made_from(current, p["password"])
-        )
-        result["changed_attributes"] = sorted(differing)
-        result["password_changed"] = rekey
-        after = current
-        if module.check_mode:
-            after = replace(current, **differing)
-            if rekey:
-                after = replace(after, kvno=current.kvno + 1)
-        elif differing or rekey:
-            # one task, one audit record: the attribute change and the re-key together
-            with admin.audit.change(
-                "modprinc", name, attributes=sorted(differing), password_changed=rekey
-            ):
-                if differing:
-                    after = admin.modify_principal(name, differing)
-                if rekey:
-                    after = admin.change_password(name, p["password"])
-        result["kvno"] = after.kvno
-        changed = bool(differing) or rekey
-        diff = summary_diff(name, describe(current), describe(after)) if changed else []
-        module.exit_json(changed=changed, diff=diff, **result)
+            create(module, admin, name, attributes, result)
+        update(module, admin, current, attributes, result)
 
 
 if __name__ == "__main__":
