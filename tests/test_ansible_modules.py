@@ -392,3 +392,15 @@ def test_node_registered_then_deregistered(realm: Path, store: IdentityBackend) 
     assert run("has_node", args)["changed"]
     assert not run("has_node", args)["changed"]
     assert "emr-worker-9" not in store.list_nodes()
+
+
+def test_every_module_writes_files_through_the_one_atomic_writer() -> None:
+    """module_utils/has_fileio.py is has_kdc/fileio.py itself, and no module or module
+    util writes a file another way (a temp file and a rename of its own, open for write)."""
+    assert (REPO / "module_utils" / "has_fileio.py").resolve() == REPO / "has_kdc" / "fileio.py"
+    ways = ("os.replace(", "os.rename(", "mkstemp(", 'open(path, "w', "write_bytes(")
+    for path in sorted([*LIBRARY.glob("*.py"), *(REPO / "module_utils").glob("has_*.py")]):
+        if path.name == "has_fileio.py":
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert not [w for w in ways if w in text], f"{path.name} writes a file its own way"
