@@ -182,21 +182,80 @@ def purge(module, admin, name):
     return admin.purge_keys(name), old
 
 
+ARGUMENT_SPEC = {
+    "conf_dir": CONF_DIR_OPTION,
+    "path": {"type": "path", "required": True},
+    "principals": {"type": "list", "elements": "str", "required": True},
+    "mode": {"type": "raw", "default": "0600"},
+    "rotate": {"type": "bool", "default": False},
+    "purge": {"type": "bool", "default": False},
+    **OWNER_OPTIONS,
+}
+
+
+def principals_after_step(module, admin, names, keytab):
+    """Each principal as this run leaves it (rotated, purged or as it is), one cpw or
+    purgekeys record each; purged kvnos leave ``keytab`` too.
+
+    Returns (principals by name, rotated, purged, keytab entries removed)."""
+    p = module.params
+    principals, rotated, purged, removed = {}, [], [], []
+    for name in names:
+        if p["rotate"]:
+            principals[name], kvno = rotate(module, admin, name)
+            if kvno is not None:
+                rotated.append("%s kvno %d" % (name, kvno))
+        elif p["purge"]:
+            principals[name], old = purge(module, admin, name)
+            purged.extend("%s kvno %d" % (name, kvno) for kvno in old)
+            kept = {k.kvno for k in principals[name].keys}
+            for entry in keytab.entries_for(name):
+                if entry.kvno not in kept:
+                    removed.append(entry)
+                    keytab.remove(name, entry.kvno)
+        else:
+            principals[name] = admin.get_principal(name)
+    return principals, rotated, purged, removed
+
+
+def add_missing_keys(module, admin, names, principals, keytab, removed, write):
+    """The kept keys ``keytab`` lacks, added to it, and ``write(keytab)`` when it changed
+    (not in check mode), within one ktadd record when any keys are added: a write that
+    fails is a failed record.
+
+    Returns the entries added."""
+    from has_kdc.admin import keytab_entries, keytab_has
+
+    added, exported = [], []
+    path = module.params["path"]
+    with admin.audit.change("ktadd", ", ".join(names), to=path, norandkey=True) as change:
+        for name in names:
+            principal = principals[name]
+            if keytab_holds(keytab, principal):
+                continue
+            entries = keytab_entries(principal)
+            if not entries:
+                module.fail_json(msg="principal %s has no keys to export" % name)
+            entries = [e for e in entries if not keytab_has(keytab, e)]
+            keytab.add(entries)
+            added.extend(entries)
+            exported.append(name)
+        change.note(principals=exported)
+        if not added:
+            change.unchanged()
+        if (added or removed) and not module.check_mode:
+            write(keytab)
+        if module.check_mode:
+            change.unchanged()
+    return added
+
+
 def main():
     module = HasKdcModule(
-        argument_spec={
-            "conf_dir": CONF_DIR_OPTION,
-            "path": {"type": "path", "required": True},
-            "principals": {"type": "list", "elements": "str", "required": True},
-            "mode": {"type": "raw", "default": "0600"},
-            "rotate": {"type": "bool", "default": False},
-            "purge": {"type": "bool", "default": False},
-            **OWNER_OPTIONS,
-        },
+        argument_spec=ARGUMENT_SPEC,
         supports_check_mode=True,
         prediction={"added": [], "removed": [], "rotated": [], "purged": [], "sha256": None},
     )
-    from has_kdc.admin import keytab_entries, keytab_has
     from has_kdc.formats import Keytab, keytab_to_bytes
 
     p = module.params
@@ -210,53 +269,24 @@ def main():
     with module.session(p["conf_dir"]) as (_conf, _backend, admin):
         existing = read_keytab_or_none(module, path)
         keytab = Keytab(list(existing.entries)) if existing is not None else Keytab()
-        added, removed, rotated, purged = [], [], [], []
         names = admin.resolve_names(p["principals"])
-        principals = {}
-        for name in names:  # each rotation or purge is its own cpw/purgekeys record
-            if p["rotate"]:
-                principals[name], kvno = rotate(module, admin, name)
-                if kvno is not None:
-                    rotated.append("%s kvno %d" % (name, kvno))
-            elif p["purge"]:
-                principals[name], old = purge(module, admin, name)
-                purged.extend("%s kvno %d" % (name, kvno) for kvno in old)
-                kept = {k.kvno for k in principals[name].keys}
-                for entry in keytab.entries_for(name):
-                    if entry.kvno not in kept:
-                        removed.append(entry)
-                        keytab.remove(name, entry.kvno)
-            else:
-                principals[name] = admin.get_principal(name)
-        # Keys leaving the store for a file: one ktadd record, when any do.
-        with admin.audit.change("ktadd", ", ".join(names), to=path, norandkey=True) as change:
-            exported = []
-            for name in names:
-                principal = principals[name]
-                if keytab_holds(keytab, principal):
-                    continue
-                entries = keytab_entries(principal)
-                if not entries:
-                    module.fail_json(msg="principal %s has no keys to export" % name)
-                entries = [e for e in entries if not keytab_has(keytab, e)]
-                keytab.add(entries)
-                added.extend(entries)
-                exported.append(name)
-            change.note(principals=exported)
-            if not added:
-                change.unchanged()
-            changed = bool(added or removed)
-            if changed and not module.check_mode:
-                write_atomic(path, keytab_to_bytes(keytab), mode, uid=uid, gid=gid)
-            if module.check_mode:
-                change.unchanged()
+        principals, rotated, purged, removed = principals_after_step(module, admin, names, keytab)
+        added = add_missing_keys(
+            module,
+            admin,
+            names,
+            principals,
+            keytab,
+            removed,
+            lambda kt: write_atomic(path, keytab_to_bytes(kt), mode, uid=uid, gid=gid),
+        )
+        changed = bool(added or removed)
         changed = module.secret_file_attributes(path, p["owner"], p["group"], p["mode"], changed)
-        changed = changed or bool(rotated or purged)
         diff = []
         if added or removed:
             diff = summary_diff(path, keytab_summary(existing), keytab_summary(keytab))
         module.exit_json(
-            changed=changed,
+            changed=changed or bool(rotated or purged),
             added=keytab_summary(Keytab(added)).splitlines(),
             removed=keytab_summary(Keytab(removed)).splitlines(),
             rotated=rotated,
