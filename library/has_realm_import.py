@@ -178,18 +178,35 @@ from ansible.module_utils.has_kdc_module import CONF_DIR_OPTION, HasKdcModule, s
 FORMATS = ["auto", "kerby-mysql", "kerby-json", "mit-dump"]
 
 
+ARGUMENT_SPEC = {
+    "conf_dir": CONF_DIR_OPTION,
+    "source": {"type": "str", "required": True},
+    "format": {"type": "str", "choices": FORMATS, "default": "auto"},
+    "source_user": {"type": "str"},
+    "source_password": {"type": "str", "no_log": True},
+    "stash": {"type": "path"},
+    "master_password": {"type": "str", "no_log": True},
+    "update": {"type": "bool", "default": False},
+}
+
+
+def checked_source(module):
+    """The source option, refused when a URL carries its password or is no MySQL URL."""
+    from has_kdc.admin.importing.kerby_mysql import looks_like_mysql_url, url_password
+
+    source = module.params["source"].strip()
+    if looks_like_mysql_url(source) and url_password(source):
+        module.fail_json(
+            msg="source: the URL holds a password; give it as source_password (no_log) instead"
+        )
+    if re.match(r"^[a-z][a-z0-9+.:-]*://", source, re.I) and not looks_like_mysql_url(source):
+        module.fail_json(msg="source: %s is not a mysql:// or jdbc:mysql:// URL" % source)
+    return source
+
+
 def main():
     module = HasKdcModule(
-        argument_spec={
-            "conf_dir": CONF_DIR_OPTION,
-            "source": {"type": "str", "required": True},
-            "format": {"type": "str", "choices": FORMATS, "default": "auto"},
-            "source_user": {"type": "str"},
-            "source_password": {"type": "str", "no_log": True},
-            "stash": {"type": "path"},
-            "master_password": {"type": "str", "no_log": True},
-            "update": {"type": "bool", "default": False},
-        },
+        argument_spec=ARGUMENT_SPEC,
         mutually_exclusive=[("stash", "master_password")],
         supports_check_mode=True,
         prediction={"changed": True},
@@ -202,18 +219,11 @@ def main():
         read_source,
         report_lines,
     )
-    from has_kdc.admin.importing.kerby_mysql import looks_like_mysql_url, url_password
     from has_kdc.plugins.mysql import check_user_name
     from has_kdc.plugins.passwords import hash_password, verify_password
 
     p = module.params
-    source = p["source"].strip()
-    if looks_like_mysql_url(source) and url_password(source):
-        module.fail_json(
-            msg="source: the URL holds a password; give it as source_password (no_log) instead"
-        )
-    if re.match(r"^[a-z][a-z0-9+.:-]*://", source, re.I) and not looks_like_mysql_url(source):
-        module.fail_json(msg="source: %s is not a mysql:// or jdbc:mysql:// URL" % source)
+    source = checked_source(module)
     scheme = PasswordScheme(hash_password, verify_password, check_user_name)
 
     with module.session(p["conf_dir"]) as (conf, backend, _admin):
