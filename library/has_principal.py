@@ -122,6 +122,8 @@ has_kdc_missing:
 from ansible.module_utils.has_kdc_module import (
     ABSENT,
     CONF_DIR_OPTION,
+    STATE_OPTION,
+    UPDATE_PASSWORD_OPTION,
     HasKdcModule,
     summary_diff,
 )
@@ -183,9 +185,9 @@ def describe(principal):
 ARGUMENT_SPEC = {
     "conf_dir": CONF_DIR_OPTION,
     "name": {"type": "str", "required": True},
-    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+    "state": STATE_OPTION,
     "password": {"type": "str", "no_log": True},
-    "update_password": {"type": "str", "choices": ["on_create", "always"], "default": "on_create"},
+    "update_password": UPDATE_PASSWORD_OPTION,
     "attributes": {"type": "dict", "default": {}},
 }
 

@@ -49,6 +49,9 @@ ABSENT = "(absent)\n"
 
 #: The option every module that works on a HAS node's configuration takes.
 CONF_DIR_OPTION = {"type": "path", "required": True}
+#: ``state`` and ``update_password`` of the modules that keep an identity (principal, user).
+STATE_OPTION = {"type": "str", "choices": ["present", "absent"], "default": "present"}
+UPDATE_PASSWORD_OPTION = {"type": "str", "choices": ["on_create", "always"], "default": "on_create"}
 OWNER_OPTIONS = {
     "owner": {"type": "str"},
     "group": {"type": "str"},
