@@ -71,6 +71,7 @@ __all__ = [
     "CertificateRequest",
     "PkiError",
     "ServerCertificate",
+    "certificate_facts",
     "certificate_problem",
     "certificates_only",
     "create_ca",
@@ -80,6 +81,7 @@ __all__ = [
     "key_sha256",
     "load_ca",
     "load_certificate",
+    "load_certificate_pem",
     "node_keys_on_ca",
     "request_certificate",
     "sign_request",
@@ -198,6 +200,25 @@ def load_certificate(path: str | os.PathLike[str]) -> x509.Certificate:
     except (OSError, ValueError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not a PEM certificate"
         raise PkiError(f"{path}: cannot load the certificate: {reason}") from None
+
+
+def load_certificate_pem(pem: str, what: str) -> x509.Certificate:
+    """A PEM certificate given as text (a module option); PkiError naming ``what``."""
+    try:
+        return x509.load_pem_x509_certificate(pem.encode("ascii", "replace"))
+    except ValueError:
+        raise PkiError(f"{what} is not a PEM certificate") from None
+
+
+def certificate_facts(cert: x509.Certificate) -> dict[str, str]:
+    """What a result or a diff may say of a certificate: its names, serial, end and the
+    SHA-256 of its public key (never key material)."""
+    return {
+        "names": _names_text(*_sans_of(cert.extensions)),
+        "serial": f"{cert.serial_number:x}",
+        "not_valid_after": cert.not_valid_after_utc.isoformat(),
+        "key_sha256": key_sha256(cert.public_key()),
+    }
 
 
 def certificates_only(pem: bytes) -> bytes | None:

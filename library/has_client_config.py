@@ -30,6 +30,7 @@ options:
       - A HAS node's conf_dir; the realm view is read from it and its database.
       - Mutually exclusive with I(nodes).
     type: path
+    required: false
   realm:
     description: The realm, when I(nodes) are given.
     type: str
@@ -83,11 +84,9 @@ options:
 notes:
   - Check mode reports which files would change; C(--diff) shows each file before and
     after (these files hold no secrets).
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
+extends_documentation_fragment:
+  - has_kdc
+  - has_kdc.conf_dir
 """
 
 EXAMPLES = r"""
@@ -163,6 +162,7 @@ has_kdc_missing:
   type: bool
 """
 
+from ansible.module_utils.has_fileio import PUBLIC_MODE, write_if_changed
 from ansible.module_utils.has_kdc_module import (
     HasKdcModule,
     read_text,
@@ -215,43 +215,31 @@ def predict_first_install(params):
     return {"changed": bool(files), "files": files}
 
 
-def main():
-    module = HasKdcModule(
-        argument_spec={
-            "conf_dir": {"type": "path"},
-            "realm": {"type": "str"},
-            "nodes": {"type": "list", "elements": "dict"},
-            "krb5_conf": {"type": "path"},
-            "has_client_conf": {"type": "path"},
-            "core_site": {"type": "path"},
-            "ca_bundle": {"type": "path"},
-            "auth_type": {"type": "str"},
-            "filter_auth_type": {"type": "str", "choices": ["kerberos", "simple"]},
-            "enable_conf": {"type": "bool"},
-            "admin_server": {"type": "str"},
-            "ticket_lifetime": {"type": "str"},
-            "renew_lifetime": {"type": "str"},
-            "domain_realm": {"type": "dict", "default": {}},
-        },
-        mutually_exclusive=[("conf_dir", "nodes"), ("conf_dir", "realm")],
-        required_one_of=[("conf_dir", "nodes")],
-        required_together=[("realm", "nodes")],
-        supports_check_mode=True,
-        prediction=predict_first_install,
-    )
-    import os
-    import stat
+ARGUMENT_SPEC = {
+    "conf_dir": {"type": "path"},
+    "realm": {"type": "str"},
+    "nodes": {"type": "list", "elements": "dict"},
+    "krb5_conf": {"type": "path"},
+    "has_client_conf": {"type": "path"},
+    "core_site": {"type": "path"},
+    "ca_bundle": {"type": "path"},
+    "auth_type": {"type": "str"},
+    "filter_auth_type": {"type": "str", "choices": ["kerberos", "simple"]},
+    "enable_conf": {"type": "bool"},
+    "admin_server": {"type": "str"},
+    "ticket_lifetime": {"type": "str"},
+    "renew_lifetime": {"type": "str"},
+    "domain_realm": {"type": "dict", "default": {}},
+}
+
+
+def realm_view(module):
+    """(RealmView, CA certificate or None): from the conf_dir's realm, or from ``realm``
+    and ``nodes``; the options that override the view applied."""
     from dataclasses import replace
     from pathlib import Path
 
-    from has_kdc.conf.client_exports import (
-        Node,
-        RealmView,
-        merge_core_site,
-        render_has_client_conf,
-        render_krb5_conf,
-    )
-    from has_kdc.fileio import PUBLIC_MODE, write_if_changed
+    from has_kdc.conf.client_exports import Node, RealmView
 
     p = module.params
     ca_cert = None
@@ -259,17 +247,15 @@ def main():
         if p["conf_dir"]:
             view, ca_cert = view_from_conf_dir(module, p["conf_dir"])
         else:
-            view = RealmView(
-                realm=p["realm"],
-                nodes=tuple(
-                    Node(
-                        host=str(n["host"]),
-                        kdc_port=int(n.get("kdc_port", 88)),
-                        https_port=int(n.get("https_port", 8092)),
-                    )
-                    for n in p["nodes"]
-                ),
+            nodes = tuple(
+                Node(
+                    host=str(n["host"]),
+                    kdc_port=int(n.get("kdc_port", 88)),
+                    https_port=int(n.get("https_port", 8092)),
+                )
+                for n in p["nodes"]
             )
+            view = RealmView(realm=p["realm"], nodes=nodes)
         overrides = {
             "auth_type": p["auth_type"],
             "filter_auth_type": p["filter_auth_type"],
@@ -283,20 +269,34 @@ def main():
         view = replace(view, **{k: v for k, v in overrides.items() if v is not None})
     except (KeyError, TypeError, ValueError) as exc:
         module.fail_json(msg="cannot export the client configuration: %s" % (exc,))
+    return view, ca_cert
 
-    files, diffs = [], []
-    renderers = (
-        ("krb5_conf", lambda old: render_krb5_conf(view)),
-        ("has_client_conf", lambda old: render_has_client_conf(view)),
-        ("core_site", lambda old: merge_core_site(old or "", view)),
+
+def write_files(module, view):
+    """Each file option given, rendered from ``view`` and written when it differs (or its
+    mode does): ([{path, changed}], diffs)."""
+    import os
+    import stat
+
+    from has_kdc.conf.client_exports import (
+        merge_core_site,
+        render_has_client_conf,
+        render_krb5_conf,
     )
-    for option, render in renderers:
-        path = p[option]
+
+    renderers = {
+        "krb5_conf": lambda old: render_krb5_conf(view),
+        "has_client_conf": lambda old: render_has_client_conf(view),
+        "core_site": lambda old: merge_core_site(old or "", view),
+    }
+    files, diffs = [], []
+    for option in FILE_OPTIONS:
+        path = module.params[option]
         if not path:
             continue
         before = read_text(path)
         try:
-            after = render(before)
+            after = renderers[option](before)
         except ValueError as exc:
             module.fail_json(msg="%s: %s" % (path, exc))
         file_changed = before != after or (
@@ -309,7 +309,20 @@ def main():
         files.append({"path": path, "changed": file_changed})
         if before != after:
             diffs.append(text_diff(path, before, after))
+    return files, diffs
 
+
+def main():
+    module = HasKdcModule(
+        argument_spec=ARGUMENT_SPEC,
+        mutually_exclusive=[("conf_dir", "nodes"), ("conf_dir", "realm")],
+        required_one_of=[("conf_dir", "nodes")],
+        required_together=[("realm", "nodes")],
+        supports_check_mode=True,
+        prediction=predict_first_install,
+    )
+    view, ca_cert = realm_view(module)
+    files, diffs = write_files(module, view)
     module.exit_json(
         changed=any(f["changed"] for f in files),
         realm=view.realm,

@@ -20,7 +20,7 @@ description:
     for the program to write I(pidfile) (C(mariadbd --pid-file)).
   - With I(user), the program runs as that user through C(setpriv), keeping only
     I(ambient_capabilities) (e.g. C(net_bind_service) for port 88) and with
-    C(no_new_privs) set: the same confinement the systemd unit gives.
+    C(no_new_privs) set, the same confinement the systemd unit gives.
   - Stopping sends SIGTERM and waits I(stop_timeout) seconds, then SIGKILL.
   - Needs only the Python standard library.
 version_added: "0.1.0"
@@ -72,11 +72,8 @@ options:
     default: 30
 notes:
   - Check mode reports whether the daemon would be started, stopped or restarted.
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
+extends_documentation_fragment:
+  - has_kdc
 """
 
 EXAMPLES = r"""

@@ -23,14 +23,9 @@ description:
     (docs/key-rotation.md). Each is recorded in the audit trail as C(cpw) and
     C(purgekeys), the export as C(ktadd).
   - Writes atomically, mode I(mode) (default 0600) from the first byte.
-  - Runs on a HAS node with the interpreter of the has-kdc venv.
 version_added: "0.1.0"
 author: has-kdc contributors
 options:
-  conf_dir:
-    description: The node's HAS conf_dir, holding kdc.conf and backend.conf.
-    type: path
-    required: true
   path:
     description: The keytab file.
     type: path
@@ -40,12 +35,6 @@ options:
     type: list
     elements: str
     required: true
-  owner:
-    description: Owner of the keytab.
-    type: str
-  group:
-    description: Group of the keytab.
-    type: str
   mode:
     description: Mode of the keytab.
     type: raw
@@ -72,11 +61,10 @@ notes:
   - Check mode reports whether the keytab would change.
   - C(--diff) lists principal, kvno and enctype of each entry; never key bytes. In
     check mode a rotation shows the kvno it would add.
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
+extends_documentation_fragment:
+  - has_kdc
+  - has_kdc.conf_dir
+  - has_kdc.keytab_file
 """
 
 EXAMPLES = r"""
@@ -144,6 +132,7 @@ has_kdc_missing:
   type: bool
 """
 
+from ansible.module_utils.has_fileio import write_atomic
 from ansible.module_utils.has_kdc_module import (
     CONF_DIR_OPTION,
     OWNER_OPTIONS,
@@ -154,12 +143,6 @@ from ansible.module_utils.has_kdc_module import (
     read_keytab_or_none,
     summary_diff,
 )
-
-
-def held(keytab, entry):
-    """Whether ``keytab`` has ``entry``'s key already (same kvno, enctype and bytes)."""
-    found = keytab.key_for(entry.principal, entry.enctype, entry.kvno)
-    return found is not None and found.key == entry.key
 
 
 def rotate(module, admin, name):
@@ -199,22 +182,80 @@ def purge(module, admin, name):
     return admin.purge_keys(name), old
 
 
+ARGUMENT_SPEC = {
+    "conf_dir": CONF_DIR_OPTION,
+    "path": {"type": "path", "required": True},
+    "principals": {"type": "list", "elements": "str", "required": True},
+    "mode": {"type": "raw", "default": "0600"},
+    "rotate": {"type": "bool", "default": False},
+    "purge": {"type": "bool", "default": False},
+    **OWNER_OPTIONS,
+}
+
+
+def principals_after_step(module, admin, names, keytab):
+    """Each principal as this run leaves it (rotated, purged or as it is), one cpw or
+    purgekeys record each; purged kvnos leave ``keytab`` too.
+
+    Returns (principals by name, rotated, purged, keytab entries removed)."""
+    p = module.params
+    principals, rotated, purged, removed = {}, [], [], []
+    for name in names:
+        if p["rotate"]:
+            principals[name], kvno = rotate(module, admin, name)
+            if kvno is not None:
+                rotated.append("%s kvno %d" % (name, kvno))
+        elif p["purge"]:
+            principals[name], old = purge(module, admin, name)
+            purged.extend("%s kvno %d" % (name, kvno) for kvno in old)
+            kept = {k.kvno for k in principals[name].keys}
+            for entry in keytab.entries_for(name):
+                if entry.kvno not in kept:
+                    removed.append(entry)
+                    keytab.remove(name, entry.kvno)
+        else:
+            principals[name] = admin.get_principal(name)
+    return principals, rotated, purged, removed
+
+
+def add_missing_keys(module, admin, names, principals, keytab, removed, write):
+    """The kept keys ``keytab`` lacks, added to it, and ``write(keytab)`` when it changed
+    (not in check mode), within one ktadd record when any keys are added: a write that
+    fails is a failed record.
+
+    Returns the entries added."""
+    from has_kdc.admin import keytab_entries, keytab_has
+
+    added, exported = [], []
+    path = module.params["path"]
+    with admin.audit.change("ktadd", ", ".join(names), to=path, norandkey=True) as change:
+        for name in names:
+            principal = principals[name]
+            if keytab_holds(keytab, principal):
+                continue
+            entries = keytab_entries(principal)
+            if not entries:
+                module.fail_json(msg="principal %s has no keys to export" % name)
+            entries = [e for e in entries if not keytab_has(keytab, e)]
+            keytab.add(entries)
+            added.extend(entries)
+            exported.append(name)
+        change.note(principals=exported)
+        if not added:
+            change.unchanged()
+        if (added or removed) and not module.check_mode:
+            write(keytab)
+        if module.check_mode:
+            change.unchanged()
+    return added
+
+
 def main():
     module = HasKdcModule(
-        argument_spec={
-            "conf_dir": CONF_DIR_OPTION,
-            "path": {"type": "path", "required": True},
-            "principals": {"type": "list", "elements": "str", "required": True},
-            "mode": {"type": "raw", "default": "0600"},
-            "rotate": {"type": "bool", "default": False},
-            "purge": {"type": "bool", "default": False},
-            **OWNER_OPTIONS,
-        },
+        argument_spec=ARGUMENT_SPEC,
         supports_check_mode=True,
         prediction={"added": [], "removed": [], "rotated": [], "purged": [], "sha256": None},
     )
-    from has_kdc.admin import keytab_entries
-    from has_kdc.fileio import write_atomic
     from has_kdc.formats import Keytab, keytab_to_bytes
 
     p = module.params
@@ -228,53 +269,24 @@ def main():
     with module.session(p["conf_dir"]) as (_conf, _backend, admin):
         existing = read_keytab_or_none(module, path)
         keytab = Keytab(list(existing.entries)) if existing is not None else Keytab()
-        added, removed, rotated, purged = [], [], [], []
         names = admin.resolve_names(p["principals"])
-        principals = {}
-        for name in names:  # each rotation or purge is its own cpw/purgekeys record
-            if p["rotate"]:
-                principals[name], kvno = rotate(module, admin, name)
-                if kvno is not None:
-                    rotated.append("%s kvno %d" % (name, kvno))
-            elif p["purge"]:
-                principals[name], old = purge(module, admin, name)
-                purged.extend("%s kvno %d" % (name, kvno) for kvno in old)
-                kept = {k.kvno for k in principals[name].keys}
-                for entry in keytab.entries_for(name):
-                    if entry.kvno not in kept:
-                        removed.append(entry)
-                        keytab.remove(name, entry.kvno)
-            else:
-                principals[name] = admin.get_principal(name)
-        # Keys leaving the store for a file: one ktadd record, when any do.
-        with admin.audit.change("ktadd", ", ".join(names), to=path, norandkey=True) as change:
-            exported = []
-            for name in names:
-                principal = principals[name]
-                if keytab_holds(keytab, principal):
-                    continue
-                entries = keytab_entries(principal)
-                if not entries:
-                    module.fail_json(msg="principal %s has no keys to export" % name)
-                entries = [e for e in entries if not held(keytab, e)]
-                keytab.add(entries)
-                added.extend(entries)
-                exported.append(name)
-            change.note(principals=exported)
-            if not added:
-                change.unchanged()
-            changed = bool(added or removed)
-            if changed and not module.check_mode:
-                write_atomic(path, keytab_to_bytes(keytab), mode, uid=uid, gid=gid)
-            if module.check_mode:
-                change.unchanged()
+        principals, rotated, purged, removed = principals_after_step(module, admin, names, keytab)
+        added = add_missing_keys(
+            module,
+            admin,
+            names,
+            principals,
+            keytab,
+            removed,
+            lambda kt: write_atomic(path, keytab_to_bytes(kt), mode, uid=uid, gid=gid),
+        )
+        changed = bool(added or removed)
         changed = module.secret_file_attributes(path, p["owner"], p["group"], p["mode"], changed)
-        changed = changed or bool(rotated or purged)
         diff = []
         if added or removed:
             diff = summary_diff(path, keytab_summary(existing), keytab_summary(keytab))
         module.exit_json(
-            changed=changed,
+            changed=changed or bool(rotated or purged),
             added=keytab_summary(Keytab(added)).splitlines(),
             removed=keytab_summary(Keytab(removed)).splitlines(),
             rotated=rotated,

@@ -31,23 +31,15 @@ options:
   sha256:
     description: Expected SHA-256 (hex) of the decoded bytes; the module fails if not.
     type: str
-  owner:
-    description: Owner of the file.
-    type: str
-  group:
-    description: Group of the file.
-    type: str
   mode:
     description: Mode of the file.
     type: raw
     default: "0600"
 notes:
   - Use C(no_log) on the task that reads the bytes (C(slurp)) and on this one.
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
+extends_documentation_fragment:
+  - has_kdc
+  - has_kdc.keytab_file
 """
 
 EXAMPLES = r"""
@@ -81,8 +73,8 @@ size:
 
 import base64
 import binascii
-import os
 
+from ansible.module_utils.has_fileio import write_atomic
 from ansible.module_utils.has_kdc_module import (
     ABSENT,
     OWNER_OPTIONS,
@@ -93,27 +85,6 @@ from ansible.module_utils.has_kdc_module import (
 )
 
 KEYTAB_MAGIC = (b"\x05\x01", b"\x05\x02")
-
-
-def write_atomic(path, data, mode, uid, gid):
-    """Temp file with its final mode in the same directory, fsync, rename."""
-    import tempfile
-
-    directory = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
-    try:
-        os.fchmod(fd, mode)
-        if uid is not None or gid is not None:
-            os.fchown(fd, -1 if uid is None else uid, -1 if gid is None else gid)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def main():
@@ -146,7 +117,7 @@ def main():
     before = file_sha256(path)
     changed = before != digest
     if changed and not module.check_mode:
-        write_atomic(path, data, mode, uid, gid)
+        write_atomic(path, data, mode, uid=uid, gid=gid)
     changed = module.secret_file_attributes(path, p["owner"], p["group"], p["mode"], changed)
     diff = []
     if before != digest:

@@ -15,7 +15,7 @@ description:
     exists (utf8mb4, binary collation), that I(user) exists at every host in
     I(user_hosts) with I(password), and that it holds all privileges on I(database)
     and nothing else.
-  - With I(secure=true) it also does what C(mariadb-secure-installation) does: drops
+  - With I(secure=true) it also does what C(mariadb-secure-installation) does; it drops
     anonymous users, C(root) accounts reachable from other hosts than C(localhost),
     and the C(test) database with its grants.
   - Idempotent; the password is compared with the stored hash (MariaDB's
@@ -57,11 +57,8 @@ notes:
   - Check mode reports what would change; C(--diff) lists the changes, with the
     password always shown as C(********).
   - Supports MariaDB 10.4 and later.
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
+extends_documentation_fragment:
+  - has_kdc
 """
 
 EXAMPLES = r"""

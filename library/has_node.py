@@ -13,20 +13,15 @@ description:
   - Every has-server registers its host when it starts; clients' krb5.conf and
     has-client.conf list every registered node. A node taken out of service stays
     registered (and listed) until it is deregistered.
-  - C(state=absent) deregisters I(host) as C(hadmin-local delnode) does: the
+  - C(state=absent) deregisters I(host) as C(hadmin-local delnode) does; the
     registration and its recorded ports and SPNEGO principal names go, in one
     transaction. Its C(HTTP/) principals stay. Stop the node's has-server first; a
     running node registers itself again when it starts.
   - C(state=present) registers I(host) as has-server does at start (ports are
     recorded by the node itself when it starts).
-  - Runs on a HAS node with the interpreter of the has-kdc venv.
 version_added: "0.1.0"
 author: has-kdc contributors
 options:
-  conf_dir:
-    description: A HAS node's conf_dir, holding kdc.conf and backend.conf.
-    type: path
-    required: true
   host:
     description: The node's host as registered (its C(kdc_host)).
     type: str
@@ -36,11 +31,9 @@ options:
     type: str
     choices: [present, absent]
     default: absent
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
+extends_documentation_fragment:
+  - has_kdc
+  - has_kdc.conf_dir
 """
 
 EXAMPLES = r"""

@@ -24,7 +24,7 @@ description:
     is from the CA, for these names and for the new key, then makes
     C(server-next.key) the node's C(server.key) and the certificate its C(server.pem).
   - A key whose SHA-256 (of the public key) is in I(retired_keys) is replaced although
-    it matches: the keys earlier versions made on the CA node.
+    it matches (the keys earlier versions made on the CA node).
 version_added: "0.1.0"
 author: has-kdc contributors
 options:
@@ -71,11 +71,8 @@ options:
 notes:
   - The private key is never returned, logged or shown in a diff; keys are named by the
     SHA-256 of their public half.
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
+extends_documentation_fragment:
+  - has_kdc
 """
 
 EXAMPLES = r"""
@@ -143,45 +140,45 @@ has_kdc_missing:
 import datetime
 import os
 
-from ansible.module_utils.has_kdc_module import ABSENT, HasKdcModule, resolve_ids, summary_diff
+from ansible.module_utils.has_kdc_module import (
+    ABSENT,
+    HasKdcModule,
+    resolve_ids,
+    subject_names,
+    summary_diff,
+)
+
+
+def served_cert(pki, cert_dir):
+    """The node's certificate (server.pem), or None when it has none that loads."""
+    try:
+        return pki.load_certificate(os.path.join(cert_dir, pki.SERVER_CERT_FILE))
+    except pki.PkiError:
+        return None
+
+
+def cert_line(pki, cert):
+    """What --diff may say of a certificate (no key material); ABSENT for None."""
+    if cert is None:
+        return ABSENT
+    return (
+        "certificate for %(names)s, serial %(serial)s, until %(not_valid_after)s, "
+        "key sha256 %(key_sha256)s\n" % pki.certificate_facts(cert)
+    )
 
 
 def describe(pki, cert_dir):
-    """What --diff may say of the certificate in ``cert_dir`` (no key material)."""
-    try:
-        cert = pki.load_certificate(os.path.join(cert_dir, pki.SERVER_CERT_FILE))
-    except pki.PkiError:
-        return ABSENT
-    return "%s\n" % cert_facts(pki, cert)
-
-
-def cert_facts(pki, cert):
-    from cryptography import x509
-
-    try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        names = ", ".join(str(n.value) for n in san)
-    except x509.ExtensionNotFound:
-        names = "no names"
-    return "certificate for %s, serial %x, until %s, key sha256 %s" % (
-        names,
-        cert.serial_number,
-        cert.not_valid_after_utc.isoformat(),
-        pki.key_sha256(cert.public_key()),
-    )
+    return cert_line(pki, served_cert(pki, cert_dir))
 
 
 def current_facts(pki, cert_dir):
     """not_valid_after, serial and key_sha256 of the node's certificate, if it has one."""
-    try:
-        cert = pki.load_certificate(os.path.join(cert_dir, pki.SERVER_CERT_FILE))
-    except pki.PkiError:
+    cert = served_cert(pki, cert_dir)
+    if cert is None:
         return {}
-    return {
-        "not_valid_after": cert.not_valid_after_utc.isoformat(),
-        "serial": "%x" % cert.serial_number,
-        "key_sha256": pki.key_sha256(cert.public_key()),
-    }
+    facts = pki.certificate_facts(cert)
+    del facts["names"]
+    return facts
 
 
 def bundle_step(module, pki, ca, tls_dir, gid):
@@ -245,15 +242,14 @@ def request_step(module, pki, ca, uid, gid):
         summary_diff(
             os.path.join(tls_dir, pki.SERVER_CERT_FILE),
             describe(pki, tls_dir),
-            "a new key made on this node and a certificate for %s: %s\n" % (names(p), problem),
+            "a new key made on this node and a certificate for %s: %s\n"
+            % (subject_names(p), problem),
         )
     )
     return True, diffs, result
 
 
 def install_step(module, pki, ca, uid, gid):
-    from cryptography import x509
-
     p = module.params
     tls_dir = p["tls_dir"]
     before = describe(pki, tls_dir)
@@ -262,14 +258,10 @@ def install_step(module, pki, ca, uid, gid):
             msg="certificate is empty: the CA node signed nothing for this node (see has_pki there)"
         )
     if module.check_mode and not p["certificate"].strip():
-        after = "the certificate the CA signs for %s\n" % names(p)
+        after = "the certificate the CA signs for %s\n" % subject_names(p)
         diff = summary_diff(os.path.join(tls_dir, pki.SERVER_CERT_FILE), before, after)
         return True, [diff], {"requested": True, "reason": "", "csr": ""}
-    try:
-        cert = x509.load_pem_x509_certificate(p["certificate"].encode("ascii", "replace"))
-    except ValueError:
-        module.fail_json(msg="certificate is not a PEM certificate")
-    after = "%s\n" % cert_facts(pki, cert)
+    after = cert_line(pki, pki.load_certificate_pem(p["certificate"], "certificate"))
     if module.check_mode:
         changed = before != after
     else:
@@ -282,10 +274,6 @@ def install_step(module, pki, ca, uid, gid):
     if changed:
         diffs.append(summary_diff(os.path.join(tls_dir, pki.SERVER_CERT_FILE), before, after))
     return changed, diffs, result
-
-
-def names(p):
-    return ", ".join(p["dns_names"] + p["ip_addresses"]) or "no names"
 
 
 def main():
@@ -304,8 +292,6 @@ def main():
         supports_check_mode=True,
         prediction={"requested": True, "reason": "there is no certificate yet", "csr": ""},
     )
-    from cryptography import x509
-
     from has_kdc import pki
 
     p = module.params
@@ -316,22 +302,17 @@ def main():
             diff = summary_diff(p["tls_dir"], describe(pki, p["tls_dir"]), "a new certificate\n")
             module.exit_json(changed=True, diff=[diff], requested=True, reason="no CA yet", csr="")
         module.fail_json(msg="ca_cert is empty: pass the ca_cert that has_pki returned")
-    try:
-        ca = x509.load_pem_x509_certificate(p["ca_cert"].encode("ascii", "replace"))
-    except ValueError:
-        module.fail_json(msg="ca_cert is not a PEM certificate")
+    with module.failing_on_user_errors("ca_cert"):
+        ca = pki.load_certificate_pem(p["ca_cert"], "ca_cert")
     # check mode writes nothing, and the service account may not exist yet
     uid, gid = (
         (None, None) if module.check_mode else resolve_ids(module, p["key_owner"], p["group"])
     )
     step = request_step if p["certificate"] is None else install_step
-    with module.failing_on_user_errors("TLS certificate in %s" % p["tls_dir"]):
-        try:
-            if not os.path.isdir(p["tls_dir"]) and not module.check_mode:
-                os.makedirs(p["tls_dir"], mode=0o750, exist_ok=True)
-            changed, diffs, result = step(module, pki, ca, uid, gid)
-        except (pki.PkiError, ValueError) as exc:
-            module.fail_json(msg=str(exc))
+    with module.failing_on_user_errors("TLS certificate in %s" % p["tls_dir"], (ValueError,)):
+        if not os.path.isdir(p["tls_dir"]) and not module.check_mode:
+            os.makedirs(p["tls_dir"], mode=0o750, exist_ok=True)
+        changed, diffs, result = step(module, pki, ca, uid, gid)
     module.exit_json(changed=changed, diff=diffs, **result)
 
 

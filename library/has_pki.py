@@ -53,11 +53,8 @@ options:
     default: 825
 notes:
   - Signing is reported as C(changed); check mode signs nothing and says it would.
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
+extends_documentation_fragment:
+  - has_kdc
 """
 
 EXAMPLES = r"""
@@ -128,11 +125,7 @@ has_kdc_missing:
 import datetime
 import os
 
-from ansible.module_utils.has_kdc_module import HasKdcModule, summary_diff
-
-
-def names_of(p):
-    return ", ".join(p["dns_names"] + p["ip_addresses"]) or "no names"
+from ansible.module_utils.has_kdc_module import HasKdcModule, subject_names, summary_diff
 
 
 def main():
@@ -174,29 +167,26 @@ def main():
         "certificate": "",
     }
     diffs = []
-    with module.failing_on_user_errors("cluster CA in %s" % ca_dir):
-        try:
-            if module.check_mode and not ca_exists:
-                result["ca_created"] = True
-                result["signed"] = signing
-                diffs.append(summary_diff(ca_dir, "(no CA)\n", "CA %s (new)\n" % p["ca_name"]))
-                if signing:
-                    diffs.append(sign_diff(p, "(check mode: not signed)"))
-                module.exit_json(changed=True, diff=diffs, **result)
-            if not ca_exists:
-                os.makedirs(ca_dir, mode=0o700, exist_ok=True)
-            ca = pki.create_ca(ca_dir, p["ca_name"])
-            result["ca_created"] = ca.changed
-            result["ca_cert"] = ca.cert_pem().decode("ascii")
-            result["ca_not_valid_after"] = ca.certificate.not_valid_after_utc.isoformat()
-            result["node_keys"] = pki.node_keys_on_ca(ca_dir)
-            if ca.changed:
-                diffs.append(summary_diff(ca_dir, "(no CA)\n", "CA %s\n" % ca.name))
+    with module.failing_on_user_errors("cluster CA in %s" % ca_dir, (ValueError,)):
+        if module.check_mode and not ca_exists:
+            result["ca_created"] = True
+            result["signed"] = signing
+            diffs.append(summary_diff(ca_dir, "(no CA)\n", "CA %s (new)\n" % p["ca_name"]))
             if signing:
-                result.update(sign(module, pki, ca, p))
-                diffs.append(sign_diff(p, result.get("serial", "(check mode: not signed)")))
-        except (pki.PkiError, ValueError) as exc:
-            module.fail_json(msg=str(exc))
+                diffs.append(sign_diff(p, "(check mode: not signed)"))
+            module.exit_json(changed=True, diff=diffs, **result)
+        if not ca_exists:
+            os.makedirs(ca_dir, mode=0o700, exist_ok=True)
+        ca = pki.create_ca(ca_dir, p["ca_name"])
+        result["ca_created"] = ca.changed
+        result["ca_cert"] = ca.cert_pem().decode("ascii")
+        result["ca_not_valid_after"] = ca.certificate.not_valid_after_utc.isoformat()
+        result["node_keys"] = pki.node_keys_on_ca(ca_dir)
+        if ca.changed:
+            diffs.append(summary_diff(ca_dir, "(no CA)\n", "CA %s\n" % ca.name))
+        if signing:
+            result.update(sign(module, pki, ca, p))
+            diffs.append(sign_diff(p, result.get("serial", "(check mode: not signed)")))
     module.exit_json(changed=result["ca_created"] or result["signed"], diff=diffs, **result)
 
 
@@ -216,17 +206,18 @@ def sign(module, pki, ca, p):
         )
     from cryptography.hazmat.primitives import serialization
 
+    facts = pki.certificate_facts(cert)
     return {
         "signed": True,
         "certificate": cert.public_bytes(serialization.Encoding.PEM).decode("ascii"),
-        "serial": "%x" % cert.serial_number,
-        "not_valid_after": end.isoformat(),
+        "serial": facts["serial"],
+        "not_valid_after": facts["not_valid_after"],
     }
 
 
 def sign_diff(p, serial):
     return summary_diff(
-        "certificate for %s" % names_of(p),
+        "certificate for %s" % subject_names(p),
         "",
         "signed by the cluster CA, valid %d days, serial %s\n" % (p["validity_days"], serial),
     )

@@ -20,14 +20,9 @@ description:
     to find out).
   - Every change is one record of the realm's audit trail (C(hadmin-local CONF audit)),
     naming this module and the remote user.
-  - Runs on a HAS node with the interpreter of the has-kdc venv.
 version_added: "0.1.0"
 author: has-kdc contributors
 options:
-  conf_dir:
-    description: The node's HAS conf_dir, holding kdc.conf and backend.conf.
-    type: path
-    required: true
   name:
     description:
       - The user name, one Kerberos name component (letters, digits, C(.), C(_), C(-)).
@@ -62,16 +57,12 @@ options:
       - Whatever this says, a plugin login never gets a ticket for an administrator of
         the realm or a service principal.
     type: bool
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
 notes:
   - The password is never returned or shown in C(--diff); the diff shows only the
     user's name and state and whether its password changed.
-  - In check mode on a host where has_kdc is not installed yet, the module reports the
-    user as created without reading anything (C(has_kdc_missing)).
+extends_documentation_fragment:
+  - has_kdc
+  - has_kdc.conf_dir
 """
 
 EXAMPLES = r"""
@@ -132,6 +123,8 @@ has_kdc_missing:
 from ansible.module_utils.has_kdc_module import (
     ABSENT,
     CONF_DIR_OPTION,
+    STATE_OPTION,
+    UPDATE_PASSWORD_OPTION,
     HasKdcModule,
     summary_diff,
 )
@@ -147,36 +140,94 @@ def describe(user):
     )
 
 
+ARGUMENT_SPEC = {
+    "conf_dir": CONF_DIR_OPTION,
+    "name": {"type": "str", "required": True},
+    "state": STATE_OPTION,
+    "password": {"type": "str", "no_log": True},
+    "update_password": UPDATE_PASSWORD_OPTION,
+    "disabled": {"type": "bool"},
+    "linked": {"type": "bool"},
+}
+
+
+def prediction(p):
+    """Check mode before has_kdc is installed: a new realm, where the user is created and
+    none is there to delete."""
+    present = p["state"] == "present"
+    return {
+        "changed": present,
+        "name": p["name"],
+        "created": present,
+        "password_changed": present,
+        "disabled": bool(p["disabled"]) if present else None,
+        "linked": bool(p["linked"]) if present else None,
+    }
+
+
+def create(module, users, name, result):
+    """A new user with the password's hash (check mode: only the prediction)."""
+    from has_kdc.backend import PluginUser
+    from has_kdc.plugins.passwords import hash_password
+
+    p = module.params
+    wanted = PluginUser(name, "", disabled=bool(p["disabled"]), linked=bool(p["linked"]))
+    result.update(
+        created=True, password_changed=True, disabled=wanted.disabled, linked=wanted.linked
+    )
+    if not module.check_mode:
+        users.add(
+            name, hash_password(p["password"]), disabled=wanted.disabled, linked=wanted.linked
+        )
+    diff = summary_diff(name, ABSENT, describe(wanted) + "password: set\n")
+    module.exit_json(changed=True, diff=diff, **result)
+
+
+def password_differs(password, current):
+    """Whether ``password`` must replace the stored hash of ``current``."""
+    from has_kdc.plugins.passwords import verify_password
+
+    try:
+        return not verify_password(password, current.password_hash)
+    except ValueError:
+        return True  # a damaged hash: only a new password repairs it
+
+
+def update(module, users, current, result):
+    """An existing user: its password (``update_password: always``), disabled, linked."""
+    from has_kdc.backend import PluginUser
+    from has_kdc.plugins.passwords import hash_password
+
+    p = module.params
+    always = p["update_password"] == "always"  # noqa: S105 (a choice, not a password)
+    rehash = always and password_differs(p["password"], current)
+    disabled = current.disabled if p["disabled"] is None else p["disabled"]
+    linked = current.linked if p["linked"] is None else p["linked"]
+    changed = rehash or disabled != current.disabled or linked != current.linked
+    result.update(password_changed=rehash, disabled=disabled, linked=linked)
+    if changed and not module.check_mode:
+        users.modify(
+            current.name,
+            password_hash=hash_password(p["password"]) if rehash else None,
+            disabled=disabled,
+            linked=linked,
+        )
+    diff = []
+    if changed:
+        after = describe(PluginUser(current.name, "", disabled=disabled, linked=linked))
+        after += "password: changed\n" if rehash else ""
+        diff = summary_diff(current.name, describe(current), after)
+    module.exit_json(changed=changed, diff=diff, **result)
+
+
 def main():
     module = HasKdcModule(
-        argument_spec={
-            "conf_dir": CONF_DIR_OPTION,
-            "name": {"type": "str", "required": True},
-            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-            "password": {"type": "str", "no_log": True},
-            "update_password": {
-                "type": "str",
-                "choices": ["on_create", "always"],
-                "default": "on_create",
-            },
-            "disabled": {"type": "bool"},
-            "linked": {"type": "bool"},
-        },
+        argument_spec=ARGUMENT_SPEC,
         required_if=[("state", "present", ("password",))],
         supports_check_mode=True,
-        # a new realm: the user is created, none is there to delete
-        prediction=lambda p: {
-            "changed": p["state"] == "present",
-            "name": p["name"],
-            "created": p["state"] == "present",
-            "password_changed": p["state"] == "present",
-            "disabled": bool(p["disabled"]) if p["state"] == "present" else None,
-            "linked": bool(p["linked"]) if p["state"] == "present" else None,
-        },
+        prediction=prediction,
     )
-    from has_kdc.backend import PluginUser
     from has_kdc.plugins.mysql import check_user_name
-    from has_kdc.plugins.passwords import hash_password, verify_password
 
     p = module.params
     try:
@@ -184,59 +235,15 @@ def main():
     except ValueError as exc:
         module.fail_json(msg="plugin user %r: %s" % (p["name"], exc))
     result = {"name": name, "created": False, "password_changed": False}
-
     with module.session(p["conf_dir"]) as (_conf, _backend, admin):
         users = admin.plugin_users
         current = users.get(name)
         if p["state"] == "absent":
             result.update(disabled=None, linked=None)
             module.exit_absent(name, current, describe, users.delete, result)
-
         if current is None:
-            wanted = PluginUser(name, "", disabled=bool(p["disabled"]), linked=bool(p["linked"]))
-            result.update(
-                created=True,
-                password_changed=True,
-                disabled=wanted.disabled,
-                linked=wanted.linked,
-            )
-            if not module.check_mode:
-                users.add(
-                    name,
-                    hash_password(p["password"]),
-                    disabled=wanted.disabled,
-                    linked=wanted.linked,
-                )
-            module.exit_json(
-                changed=True,
-                diff=summary_diff(name, ABSENT, describe(wanted) + "password: set\n"),
-                **result,
-            )
-
-        rehash = False
-        if p["update_password"] == "always":  # noqa: S105 (a choice, not a password)
-            try:
-                rehash = not verify_password(p["password"], current.password_hash)
-            except ValueError:
-                rehash = True  # a damaged hash: only a new password repairs it
-        disabled = current.disabled if p["disabled"] is None else p["disabled"]
-        linked = current.linked if p["linked"] is None else p["linked"]
-        changed = rehash or disabled != current.disabled or linked != current.linked
-        result.update(password_changed=rehash, disabled=disabled, linked=linked)
-        if changed and not module.check_mode:
-            users.modify(
-                name,
-                password_hash=hash_password(p["password"]) if rehash else None,
-                disabled=disabled,
-                linked=linked,
-            )
-        diff = []
-        if changed:
-            after = describe(PluginUser(name, "", disabled=disabled, linked=linked))
-            diff = summary_diff(
-                name, describe(current), after + ("password: changed\n" if rehash else "")
-            )
-        module.exit_json(changed=changed, diff=diff, **result)
+            create(module, users, name, result)
+        update(module, users, current, result)
 
 
 if __name__ == "__main__":

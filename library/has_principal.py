@@ -18,14 +18,9 @@ description:
     password differs from the one its current keys were made from (checked by deriving
     the keys again with the stored salt and string-to-key parameters, so nothing is
     re-keyed to find out). Attributes are changed only where they differ.
-  - Runs on a HAS node with the interpreter of the has-kdc venv.
 version_added: "0.1.0"
 author: has-kdc contributors
 options:
-  conf_dir:
-    description: The node's HAS conf_dir, holding kdc.conf and backend.conf.
-    type: path
-    required: true
   name:
     description:
       - The principal; without C(@REALM) the realm of kdc.conf is used.
@@ -63,11 +58,9 @@ options:
 notes:
   - Check mode reports what would change and changes nothing.
   - C(--diff) shows attributes and the key version; passwords and keys never.
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
+extends_documentation_fragment:
+  - has_kdc
+  - has_kdc.conf_dir
 """
 
 EXAMPLES = r"""
@@ -129,6 +122,8 @@ has_kdc_missing:
 from ansible.module_utils.has_kdc_module import (
     ABSENT,
     CONF_DIR_OPTION,
+    STATE_OPTION,
+    UPDATE_PASSWORD_OPTION,
     HasKdcModule,
     summary_diff,
 )
@@ -178,27 +173,6 @@ def wanted_attributes(module, given):
     return out
 
 
-def made_from(principal, password):
-    """Whether the current keys of ``principal`` derive from ``password``."""
-    from has_kdc.admin import salt_for
-    from has_kdc.crypto import enctype_by_id
-
-    keys = principal.keys_for_kvno()
-    if not keys:
-        return False
-    secret = password.encode("utf-8")
-    for key in keys:
-        if key.salt is None:  # random keys have no salt: no password made them
-            return False
-        enctype = enctype_by_id(key.enctype)
-        derived = enctype.string_to_key(
-            secret, key.salt or salt_for(principal.name), key.s2kparams or enctype.default_params
-        )
-        if derived != key.key:
-            return False
-    return True
-
-
 def describe(principal):
     if principal is None:
         return ABSENT
@@ -208,32 +182,85 @@ def describe(principal):
     return "\n".join(lines) + "\n"
 
 
-def main():
-    module = HasKdcModule(
-        argument_spec={
-            "conf_dir": CONF_DIR_OPTION,
-            "name": {"type": "str", "required": True},
-            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-            "password": {"type": "str", "no_log": True},
-            "update_password": {
-                "type": "str",
-                "choices": ["on_create", "always"],
-                "default": "on_create",
-            },
-            "attributes": {"type": "dict", "default": {}},
-        },
-        supports_check_mode=True,
-        # a new realm: every listed principal is created, none is there to delete
-        prediction=lambda p: {
-            "changed": p["state"] == "present",
-            "principal": p["name"],
-            "created": p["state"] == "present",
-            "changed_attributes": sorted(p["attributes"]),
-            "password_changed": p["state"] == "present" and p["password"] is not None,
-        },
+ARGUMENT_SPEC = {
+    "conf_dir": CONF_DIR_OPTION,
+    "name": {"type": "str", "required": True},
+    "state": STATE_OPTION,
+    "password": {"type": "str", "no_log": True},
+    "update_password": UPDATE_PASSWORD_OPTION,
+    "attributes": {"type": "dict", "default": {}},
+}
+
+
+def prediction(p):
+    """Check mode before has_kdc is installed: a new realm, where every listed principal is
+    created and none is there to delete."""
+    present = p["state"] == "present"
+    return {
+        "changed": present,
+        "principal": p["name"],
+        "created": present,
+        "changed_attributes": sorted(p["attributes"]),
+        "password_changed": present and p["password"] is not None,
+    }
+
+
+def create(module, admin, name, attributes, result):
+    """A new principal: keys from the password, or random ones without it."""
+    password = module.params["password"]
+    result.update(
+        created=True, changed_attributes=sorted(attributes), password_changed=password is not None
     )
+    if module.check_mode:
+        diff = summary_diff(name, ABSENT, "principal: %s (new)\n" % name)
+        module.exit_json(changed=True, diff=diff, **result)
+    created = admin.add_principal(
+        name, password=password, randkey=password is None, attributes=attributes
+    )
+    result["kvno"] = created.kvno
+    module.exit_json(changed=True, diff=summary_diff(name, ABSENT, describe(created)), **result)
+
+
+def update(module, admin, current, attributes, result):
+    """An existing principal: the attributes that differ, and new keys when
+    ``update_password: always`` names a password its keys were not made from."""
     from dataclasses import replace
 
+    from has_kdc.admin import keys_made_from
+
+    p = module.params
+    name = current.name
+    differing = {k: v for k, v in attributes.items() if getattr(current, k) != v}
+    rekey = (
+        p["update_password"] == "always"  # noqa: S105 (a choice, not a password)
+        and p["password"] is not None
+        and not keys_made_from(current, p["password"])
+    )
+    result.update(changed_attributes=sorted(differing), password_changed=rekey)
+    after = current
+    if module.check_mode:
+        after = replace(current, **differing)
+        if rekey:
+            after = replace(after, kvno=current.kvno + 1)
+    elif differing or rekey:
+        # one task, one audit record: the attribute change and the re-key together
+        with admin.audit.change(
+            "modprinc", name, attributes=sorted(differing), password_changed=rekey
+        ):
+            if differing:
+                after = admin.modify_principal(name, differing)
+            if rekey:
+                after = admin.change_password(name, p["password"])
+    result["kvno"] = after.kvno
+    changed = bool(differing) or rekey
+    diff = summary_diff(name, describe(current), describe(after)) if changed else []
+    module.exit_json(changed=changed, diff=diff, **result)
+
+
+def main():
+    module = HasKdcModule(
+        argument_spec=ARGUMENT_SPEC, supports_check_mode=True, prediction=prediction
+    )
     p = module.params
     with module.session(p["conf_dir"]) as (_conf, backend, admin):
         name = admin.canonical(p["name"])
@@ -246,55 +273,10 @@ def main():
         }
         if p["state"] == "absent":
             module.exit_absent(name, current, describe, admin.delete_principal, result)
-
         attributes = wanted_attributes(module, p["attributes"])
         if current is None:
-            result["created"] = True
-            result["changed_attributes"] = sorted(attributes)
-            result["password_changed"] = p["password"] is not None
-            if module.check_mode:
-                module.exit_json(
-                    changed=True,
-                    diff=summary_diff(name, ABSENT, "principal: %s (new)\n" % name),
-                    **result,
-                )
-            created = admin.add_principal(
-                name,
-                password=p["password"],
-                randkey=p["password"] is None,
-                attributes=attributes,
-            )
-            result["kvno"] = created.kvno
-            module.exit_json(
-                changed=True, diff=summary_diff(name, ABSENT, describe(created)), **result
-            )
-
-        differing = {k: v for k, v in attributes.items() if getattr(current, k) != v}
-        rekey = (
-            p["update_password"] == "always"  # noqa: S105 (a choice, not a password)
-            and p["password"] is not None
-            and not made_from(current, p["password"])
-        )
-        result["changed_attributes"] = sorted(differing)
-        result["password_changed"] = rekey
-        after = current
-        if module.check_mode:
-            after = replace(current, **differing)
-            if rekey:
-                after = replace(after, kvno=current.kvno + 1)
-        elif differing or rekey:
-            # one task, one audit record: the attribute change and the re-key together
-            with admin.audit.change(
-                "modprinc", name, attributes=sorted(differing), password_changed=rekey
-            ):
-                if differing:
-                    after = admin.modify_principal(name, differing)
-                if rekey:
-                    after = admin.change_password(name, p["password"])
-        result["kvno"] = after.kvno
-        changed = bool(differing) or rekey
-        diff = summary_diff(name, describe(current), describe(after)) if changed else []
-        module.exit_json(changed=changed, diff=diff, **result)
+            create(module, admin, name, attributes, result)
+        update(module, admin, current, attributes, result)
 
 
 if __name__ == "__main__":

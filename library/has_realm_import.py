@@ -11,7 +11,7 @@ module: has_realm_import
 short_description: Import a Kerby/HAS or MIT realm into has-kdc with its keys
 description:
   - Runs C(hadmin-local <conf_dir> import) on the identity store a HAS node's conf_dir
-    names: principals with their keys, kvnos and attributes, and the users of HAS's
+    names, that is principals with their keys, kvnos and attributes, and the users of HAS's
     MySQL plugin (their plain-text passwords hashed), from a Kerby/HAS MySQL
     database, Kerby's JSON backend file, or an MIT C(kdb5_util dump).
   - Into a realm that is not initialized yet, the source's C(krbtgt) and C(kadmin)
@@ -27,14 +27,9 @@ description:
   - The import is one record of the realm's audit trail (C(hadmin-local CONF audit)),
     naming this module and the remote user; imported plugin users are not linked to
     principals of the same name (see docs/logins-and-audit.md).
-  - Runs on a HAS node with the interpreter of the has-kdc venv.
 version_added: "0.1.0"
 author: has-kdc contributors
 options:
-  conf_dir:
-    description: The node's HAS conf_dir, holding kdc.conf and backend.conf.
-    type: path
-    required: true
   source:
     description:
       - A Kerby/HAS MySQL URL (C(jdbc:mysql://host:3306/db?user=has),
@@ -64,15 +59,13 @@ options:
     description: Replace principals and plugin users that differ from the source.
     type: bool
     default: false
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
 notes:
   - Check mode is the import's dry run; C(--diff) shows its report (names, enctypes,
     kvnos, reasons; never keys or passwords).
   - I(source_password) and I(master_password) are C(no_log).
+extends_documentation_fragment:
+  - has_kdc
+  - has_kdc.conf_dir
 """
 
 EXAMPLES = r"""
@@ -185,18 +178,35 @@ from ansible.module_utils.has_kdc_module import CONF_DIR_OPTION, HasKdcModule, s
 FORMATS = ["auto", "kerby-mysql", "kerby-json", "mit-dump"]
 
 
+ARGUMENT_SPEC = {
+    "conf_dir": CONF_DIR_OPTION,
+    "source": {"type": "str", "required": True},
+    "format": {"type": "str", "choices": FORMATS, "default": "auto"},
+    "source_user": {"type": "str"},
+    "source_password": {"type": "str", "no_log": True},
+    "stash": {"type": "path"},
+    "master_password": {"type": "str", "no_log": True},
+    "update": {"type": "bool", "default": False},
+}
+
+
+def checked_source(module):
+    """The source option, refused when a URL carries its password or is no MySQL URL."""
+    from has_kdc.admin.importing.kerby_mysql import looks_like_mysql_url, url_password
+
+    source = module.params["source"].strip()
+    if looks_like_mysql_url(source) and url_password(source):
+        module.fail_json(
+            msg="source: the URL holds a password; give it as source_password (no_log) instead"
+        )
+    if re.match(r"^[a-z][a-z0-9+.:-]*://", source, re.I) and not looks_like_mysql_url(source):
+        module.fail_json(msg="source: %s is not a mysql:// or jdbc:mysql:// URL" % source)
+    return source
+
+
 def main():
     module = HasKdcModule(
-        argument_spec={
-            "conf_dir": CONF_DIR_OPTION,
-            "source": {"type": "str", "required": True},
-            "format": {"type": "str", "choices": FORMATS, "default": "auto"},
-            "source_user": {"type": "str"},
-            "source_password": {"type": "str", "no_log": True},
-            "stash": {"type": "path"},
-            "master_password": {"type": "str", "no_log": True},
-            "update": {"type": "bool", "default": False},
-        },
+        argument_spec=ARGUMENT_SPEC,
         mutually_exclusive=[("stash", "master_password")],
         supports_check_mode=True,
         prediction={"changed": True},
@@ -209,18 +219,11 @@ def main():
         read_source,
         report_lines,
     )
-    from has_kdc.admin.importing.kerby_mysql import looks_like_mysql_url, url_password
     from has_kdc.plugins.mysql import check_user_name
     from has_kdc.plugins.passwords import hash_password, verify_password
 
     p = module.params
-    source = p["source"].strip()
-    if looks_like_mysql_url(source) and url_password(source):
-        module.fail_json(
-            msg="source: the URL holds a password; give it as source_password (no_log) instead"
-        )
-    if re.match(r"^[a-z][a-z0-9+.:-]*://", source, re.I) and not looks_like_mysql_url(source):
-        module.fail_json(msg="source: %s is not a mysql:// or jdbc:mysql:// URL" % source)
+    source = checked_source(module)
     scheme = PasswordScheme(hash_password, verify_password, check_user_name)
 
     with module.session(p["conf_dir"]) as (conf, backend, _admin):

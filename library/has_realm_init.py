@@ -22,36 +22,23 @@ description:
   - Returns the SHA-256 of admin.keytab, never its bytes.
   - Initializing the realm and every write of admin.keytab are records of the realm's
     audit trail (C(hadmin-local CONF audit)), naming this module and the remote user.
-  - Runs on a HAS node with the interpreter of the has-kdc venv
-    (C(ansible_python_interpreter)).
 version_added: "0.1.0"
 author: has-kdc contributors
 options:
-  conf_dir:
-    description: The node's HAS conf_dir, holding kdc.conf and backend.conf.
-    type: path
-    required: true
   admin_keytab:
     description: Where to write admin.keytab (a file path).
     type: path
     required: true
-  owner:
-    description: Owner of admin.keytab.
-    type: str
-  group:
-    description: Group of admin.keytab.
-    type: str
 notes:
   - Check mode reports whether the realm would be initialized and whether
     admin.keytab would be written, and changes nothing.
   - With C(--diff) the realm state and a summary of admin.keytab (principal, kvno,
     enctypes, SHA-256) are shown; key bytes never are.
   - Safe with C(run_once); it is also safe on every node at the same time.
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
+extends_documentation_fragment:
+  - has_kdc
+  - has_kdc.conf_dir
+  - has_kdc.keytab_file
 """
 
 EXAMPLES = r"""
@@ -113,6 +100,7 @@ has_kdc_missing:
   type: bool
 """
 
+from ansible.module_utils.has_fileio import write_atomic
 from ansible.module_utils.has_kdc_module import (
     CONF_DIR_OPTION,
     OWNER_OPTIONS,
@@ -127,25 +115,64 @@ from ansible.module_utils.has_kdc_module import (
 ADMIN_KEYTAB_MODE = "0600"
 
 
+ARGUMENT_SPEC = {
+    "conf_dir": CONF_DIR_OPTION,
+    "admin_keytab": {"type": "path", "required": True},
+    **OWNER_OPTIONS,
+}
+
+
+def prediction(p):
+    """Check mode before has_kdc is installed: a new installation, where the realm is
+    initialized and admin.keytab written."""
+    return {
+        "created": True,
+        "created_principals": [],
+        "admin_keytab": p["admin_keytab"],
+        "admin_keytab_sha256": None,
+    }
+
+
+def exit_predicting_init(module, realm, admin_name, path, before_keytab, result):
+    """Check mode on a realm not initialized yet: it would be, and admin.keytab written."""
+    result.update(
+        changed=True,
+        created=True,
+        admin_keytab_sha256=file_sha256(path),
+        diff=[
+            summary_diff("realm %s" % realm, "initialized: false", "initialized: true"),
+            summary_diff(path, before_keytab, "keys of %s (new)" % admin_name),
+        ],
+    )
+    module.exit_json(**result)
+
+
+def kadmin_principal(module, conf, backend, admin, existing, result):
+    """The kadmin principal after this run: the realm initialized when it was not (its
+    keys handed out); keys exported when the keytab no longer holds them (audited)."""
+    from has_kdc.admin import admin_principal_name, init_realm, is_initialized
+
+    admin_name = admin_principal_name(conf.kdc.kdc_realm)
+    if module.check_mode:
+        return admin.get_principal(admin_name)
+    if is_initialized(backend):
+        principal = admin.get_principal(admin_name)
+        if not keytab_holds(existing, principal):  # the keys go to the file: audited
+            principal = admin.export_keys(admin_name, to=module.params["admin_keytab"])
+        return principal
+    init = init_realm(backend, conf.kdc, admin.audit.actor, hand_out=True)
+    result["created"] = init.created
+    result["created_principals"] = list(init.created_principals)
+    result["initialized_at"] = init.initialized_at
+    return init.admin_principal
+
+
 def main():
     module = HasKdcModule(
-        argument_spec={
-            "conf_dir": CONF_DIR_OPTION,
-            "admin_keytab": {"type": "path", "required": True},
-            **OWNER_OPTIONS,
-        },
-        supports_check_mode=True,
-        # a new installation: the realm is initialized and admin.keytab written
-        prediction=lambda p: {
-            "created": True,
-            "created_principals": [],
-            "admin_keytab": p["admin_keytab"],
-            "admin_keytab_sha256": None,
-        },
+        argument_spec=ARGUMENT_SPEC, supports_check_mode=True, prediction=prediction
     )
-    from has_kdc.admin import admin_principal_name, init_realm, is_initialized, keytab_entries
+    from has_kdc.admin import admin_principal_name, is_initialized, keytab_entries
     from has_kdc.backend import INITIALIZED_KEY
-    from has_kdc.fileio import write_atomic
     from has_kdc.formats import Keytab, keytab_to_bytes
 
     p = module.params
@@ -153,45 +180,23 @@ def main():
     uid, gid, mode = module.secret_file_target(
         "admin_keytab", path, p["owner"], p["group"], ADMIN_KEYTAB_MODE
     )
-
     with module.session(p["conf_dir"]) as (conf, backend, admin):
         realm = conf.kdc.kdc_realm
-        admin_name = admin_principal_name(realm)
-        was_initialized = is_initialized(backend)
         existing = read_keytab_or_none(module, path)
         before_keytab = keytab_summary(existing)
         result = {
             "realm": realm,
-            "admin_principal": admin_name,
+            "admin_principal": admin_principal_name(realm),
             "admin_keytab": path,
             "created": False,
             "created_principals": [],
             "initialized_at": backend.get_config(INITIALIZED_KEY),
         }
-        if module.check_mode and not was_initialized:
-            result.update(
-                changed=True,
-                created=True,
-                admin_keytab_sha256=file_sha256(path),
-                diff=[
-                    summary_diff("realm %s" % realm, "initialized: false", "initialized: true"),
-                    summary_diff(path, before_keytab, "keys of %s (new)" % admin_name),
-                ],
+        if module.check_mode and not is_initialized(backend):
+            exit_predicting_init(
+                module, realm, result["admin_principal"], path, before_keytab, result
             )
-            module.exit_json(**result)
-
-        if module.check_mode:
-            principal = admin.get_principal(admin_name)
-        elif was_initialized:
-            principal = admin.get_principal(admin_name)
-            if not keytab_holds(existing, principal):  # the keys go to the file: audited
-                principal = admin.export_keys(admin_name, to=path)
-        else:
-            init = init_realm(backend, conf.kdc, admin.audit.actor, hand_out=True)
-            principal = init.admin_principal
-            result["created"] = init.created
-            result["created_principals"] = list(init.created_principals)
-            result["initialized_at"] = init.initialized_at
+        principal = kadmin_principal(module, conf, backend, admin, existing, result)
         result["admin_kvno"] = principal.kvno
 
         keytab_changed = not keytab_holds(existing, principal)
@@ -202,19 +207,15 @@ def main():
         attrs_changed = module.secret_file_attributes(
             path, p["owner"], p["group"], ADMIN_KEYTAB_MODE, False
         )
-        changed = result["created"] or keytab_changed or attrs_changed
         result["admin_keytab_sha256"] = file_sha256(path)
         diffs = []
         if result["created"]:
-            diffs.append(
-                summary_diff(
-                    "realm %s" % realm,
-                    "initialized: false",
-                    "initialized: true\ncreated: %s" % ", ".join(result["created_principals"]),
-                )
-            )
+            created = ", ".join(result["created_principals"])
+            before, after_init = "initialized: false", "initialized: true\ncreated: %s" % created
+            diffs.append(summary_diff("realm %s" % realm, before, after_init))
         if keytab_changed:
             diffs.append(summary_diff(path, before_keytab, keytab_summary(after)))
+        changed = result["created"] or keytab_changed or attrs_changed
         module.exit_json(changed=changed, diff=diffs, **result)
 
 

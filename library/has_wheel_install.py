@@ -45,11 +45,8 @@ options:
     type: list
     elements: str
     default: []
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
+extends_documentation_fragment:
+  - has_kdc
 """
 
 EXAMPLES = r"""
@@ -76,6 +73,7 @@ sha256:
 
 import os
 
+from ansible.module_utils.has_fileio import PUBLIC_MODE, write_atomic
 from ansible.module_utils.has_kdc_module import HasKdcModule, file_sha256, summary_diff
 
 MARKER = "has-kdc-wheel.sha256"
@@ -125,9 +123,7 @@ def main():
         module.run_command(
             pip + p["pip_args"] + ["--force-reinstall", "--no-deps", wheel], check_rc=True
         )
-    with open(marker + ".tmp", "w") as fh:
-        fh.write(digest + "\n")
-    os.replace(marker + ".tmp", marker)
+    write_atomic(marker, digest + "\n", PUBLIC_MODE)
     diff = summary_diff(venv, installed_digest or "(none)", digest)
     module.exit_json(changed=True, diff=diff, **result)
 

@@ -20,8 +20,8 @@ As ansible-freeipa's ``ansible_freeipa_module`` does for IPA, this base:
   so every change a module makes is one record of the audit trail;
 - builds ``--diff`` entries: text files show before and after; secret files (keytabs)
   show only a summary (size and SHA-256 of the bytes, principals, kvnos, enctypes);
-- compares keytab contents with the database keys, the rule behind "a keytab that still
-  matches the database is left alone".
+- reads keytabs for the rule behind "a keytab that still matches the database is left
+  alone" (the rule itself is ``has_kdc.admin.keytab_holds``).
 
 Nothing here logs or returns key bytes or passwords.
 """
@@ -49,6 +49,9 @@ ABSENT = "(absent)\n"
 
 #: The option every module that works on a HAS node's configuration takes.
 CONF_DIR_OPTION = {"type": "path", "required": True}
+#: ``state`` and ``update_password`` of the modules that keep an identity (principal, user).
+STATE_OPTION = {"type": "str", "choices": ["present", "absent"], "default": "present"}
+UPDATE_PASSWORD_OPTION = {"type": "str", "choices": ["on_create", "always"], "default": "on_create"}
 OWNER_OPTIONS = {
     "owner": {"type": "str"},
     "group": {"type": "str"},
@@ -170,14 +173,24 @@ class HasKdcModule(AnsibleModule):
         from has_kdc.backend import BackendError
         from has_kdc.conf import ConfigError
         from has_kdc.formats import FormatError
+        from has_kdc.pki import PkiError
         from has_kdc.principal import PrincipalNameError
 
-        return (AdminError, BackendError, ConfigError, FormatError, PrincipalNameError, OSError)
+        return (
+            AdminError,
+            BackendError,
+            ConfigError,
+            FormatError,
+            PkiError,
+            PrincipalNameError,
+            OSError,
+        )
 
     @contextmanager
-    def failing_on_user_errors(self, doing):
-        """Run a block; a has_kdc error becomes ``fail_json(msg="<doing>: <message>")``."""
-        errors = self.user_errors()
+    def failing_on_user_errors(self, doing, also=()):
+        """Run a block; a has_kdc error (or one of ``also``, e.g. ValueError from parsing
+        an option) becomes ``fail_json(msg="<doing>: <message>")``."""
+        errors = self.user_errors() + tuple(also)
         try:
             yield
         except errors as exc:
@@ -283,23 +296,15 @@ def read_keytab_or_none(module, path):
 
 
 def keytab_holds(keytab, principal):
-    """Whether ``keytab`` has every kept key of ``principal`` (same kvno, enctype, bytes).
+    """Whether ``keytab`` holds every kept key of ``principal`` (``has_kdc.admin``'s rule)."""
+    from has_kdc.admin import keytab_holds as holds
 
-    This is the test that keeps an existing keytab: nothing is rewritten, re-keyed or
-    re-numbered while it still holds what the database holds.
-    """
-    from has_kdc.admin import keytab_entries
+    return holds(keytab, principal)
 
-    if keytab is None:
-        return False
-    wanted = keytab_entries(principal)
-    if not wanted:
-        return False
-    for entry in wanted:
-        found = keytab.key_for(entry.principal, entry.enctype, entry.kvno)
-        if found is None or found.key != entry.key:
-            return False
-    return True
+
+def subject_names(params):
+    """The names a node's certificate is for, as results and diffs say them."""
+    return ", ".join(params["dns_names"] + params["ip_addresses"]) or "no names"
 
 
 def fail_unless(module, condition, msg):

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.mitkrb import MitRealm
+
+if TYPE_CHECKING:  # imported where used: a run that needs no node or MariaDB loads neither
+    from has_kdc.conf import BackendConfig
+    from tests.hasnode import HasNode
+    from tests.mariadb import MariaDb
 
 
 @pytest.fixture
@@ -25,7 +31,7 @@ def mit_realm(tmp_path: Path) -> Iterator[MitRealm]:
 
 
 @pytest.fixture
-def has_node(tmp_path: Path) -> Iterator[object]:
+def has_node(tmp_path: Path) -> Iterator[HasNode]:
     """A started has-kdc node (tests.hasnode.HasNode) for HADOOP.COM on 127.0.0.1, initialized."""
     from tests.hasnode import HasNode
 
@@ -45,7 +51,7 @@ MYSQL_TEST_PASSWORD = "has-db-Secret-42"
 
 
 @pytest.fixture(scope="session")
-def mariadb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+def mariadb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDb]:
     """One MariaDB server for the whole session (tests.mariadb.MariaDb); starting takes seconds.
 
     Tests that stop or kill a server start their own MariaDb instead of this one.
@@ -61,7 +67,9 @@ def mariadb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 
 
 @pytest.fixture
-def mysql_backend_config(mariadb: object, request: pytest.FixtureRequest) -> Iterator[object]:
+def mysql_backend_config(
+    mariadb: MariaDb, request: pytest.FixtureRequest
+) -> Iterator[BackendConfig]:
     """A fresh, empty database on the session MariaDB and the BackendConfig to reach it."""
     import hashlib
     import os
@@ -70,14 +78,14 @@ def mysql_backend_config(mariadb: object, request: pytest.FixtureRequest) -> Ite
 
     digest = hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:12]
     name = f"t_{os.getpid()}_{digest}"
-    mariadb.drop_database(name)  # type: ignore[attr-defined]
-    mariadb.create_database(name, MYSQL_TEST_USER, MYSQL_TEST_PASSWORD)  # type: ignore[attr-defined]
+    mariadb.drop_database(name)
+    mariadb.create_database(name, MYSQL_TEST_USER, MYSQL_TEST_PASSWORD)
     yield BackendConfig(
         kind="mysql",
-        mysql_host=mariadb.host,  # type: ignore[attr-defined]
-        mysql_port=mariadb.port,  # type: ignore[attr-defined]
+        mysql_host=mariadb.host,
+        mysql_port=mariadb.port,
         mysql_database=name,
         mysql_user=MYSQL_TEST_USER,
         mysql_password=MYSQL_TEST_PASSWORD,
     )
-    mariadb.drop_database(name)  # type: ignore[attr-defined]
+    mariadb.drop_database(name)

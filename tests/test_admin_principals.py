@@ -17,6 +17,9 @@ from has_kdc.admin import (
     PrincipalAdmin,
     PrincipalExistsError,
     init_realm,
+    keys_made_from,
+    keytab_entries,
+    keytab_holds,
     parse_time,
 )
 from has_kdc.backend import open_backend
@@ -58,6 +61,27 @@ def admin(tmp_path: Path) -> Iterator[PrincipalAdmin]:
         yield PrincipalAdmin(backend, conf.kdc, ACTOR)
     finally:
         backend.close()
+
+
+def test_keys_made_from_a_password_only_for_that_password_and_never_random_keys(admin):
+    """The rule behind has_principal's ``update_password: always``."""
+    alice = admin.add_principal("alice", password="s3cret")
+    assert keys_made_from(alice, "s3cret")
+    assert not keys_made_from(alice, "s3cret ")
+    assert not keys_made_from(admin.change_password("alice", "other"), "s3cret")
+    assert not keys_made_from(admin.add_principal("bob", randkey=True), "")
+
+
+def test_a_keytab_holds_a_principal_only_with_every_kept_key(admin):
+    """The rule that leaves a matching keytab alone (has_keytab, has_realm_init)."""
+    from has_kdc.formats import Keytab
+
+    alice = admin.add_principal("alice", password="s3cret")
+    assert not keytab_holds(None, alice)
+    keytab = Keytab(keytab_entries(alice))
+    assert keytab_holds(keytab, alice)
+    assert not keytab_holds(keytab, admin.change_password("alice", "other"))
+    assert not keytab_holds(Keytab(keytab_entries(alice)[1:]), alice)
 
 
 def test_addprinc_with_password_makes_salted_keys_in_every_configured_enctype(admin):

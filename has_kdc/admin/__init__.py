@@ -26,9 +26,15 @@ from has_kdc.admin.hostroles import (
     host_role_principals,
     read_hostroles,
 )
-from has_kdc.admin.keys import password_keys, random_keys, salt_for
+from has_kdc.admin.keys import keys_made_from, password_keys, random_keys, salt_for
 from has_kdc.admin.plugin_users import PluginUserAdmin
-from has_kdc.admin.principals import ATTRIBUTES, PrincipalAdmin, keytab_entries
+from has_kdc.admin.principals import (
+    ATTRIBUTES,
+    PrincipalAdmin,
+    keytab_entries,
+    keytab_has,
+    keytab_holds,
+)
 from has_kdc.admin.realm import (
     ADMIN_KEYTAB,
     RealmInit,
@@ -78,7 +84,10 @@ __all__ = [
     "http_principal_name",
     "init_realm",
     "is_initialized",
+    "keys_made_from",
     "keytab_entries",
+    "keytab_has",
+    "keytab_holds",
     "node_host_names",
     "node_service_principals",
     "os_actor",

@@ -15,13 +15,14 @@ Every function here returns fresh key material and logs nothing.
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterable
 
-from has_kdc.backend import KeyData
+from has_kdc.backend import KeyData, Principal
 from has_kdc.crypto import enctype_by_id
 from has_kdc.principal import default_salt, parse_principal
 
-__all__ = ["password_keys", "random_keys", "salt_for"]
+__all__ = ["keys_made_from", "password_keys", "random_keys", "salt_for"]
 
 
 def salt_for(name: str) -> bytes:
@@ -56,3 +57,27 @@ def random_keys(enctypes: Iterable[int], kvno: int) -> list[KeyData]:
         KeyData(enctype=etype, kvno=kvno, key=enctype_by_id(etype).random_key())
         for etype in enctypes
     ]
+
+
+def keys_made_from(principal: Principal, password: str) -> bool:
+    """Whether every current key of ``principal`` derives from ``password``.
+
+    This is what lets ``update_password: always`` leave a principal alone whose keys
+    the password already made: a re-key would only bump the kvno and strand keytabs.
+    Each key is derived again with the salt and s2kparams stored beside it; a random
+    key (no salt) was made by no password.
+    """
+    keys = principal.keys_for_kvno()
+    if not keys:
+        return False
+    secret = password.encode("utf-8")
+    for key in keys:
+        if key.salt is None:
+            return False
+        enctype = enctype_by_id(key.enctype)
+        derived = enctype.string_to_key(
+            secret, key.salt or salt_for(principal.name), key.s2kparams or enctype.default_params
+        )
+        if not hmac.compare_digest(derived, key.key):
+            return False
+    return True

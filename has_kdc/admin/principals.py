@@ -39,6 +39,7 @@ Behaviour chosen where MIT and HAS differ, and why:
 from __future__ import annotations
 
 import functools
+import hmac
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -71,7 +72,7 @@ from has_kdc.formats import Keytab, KeytabEntry, make_entry, read_keytab, write_
 from has_kdc.formats.common import NT_PRINCIPAL, NT_SRV_INST, FormatPrincipal
 from has_kdc.principal import normalize_principal, parse_principal
 
-__all__ = ["ATTRIBUTES", "PrincipalAdmin", "keytab_entries"]
+__all__ = ["ATTRIBUTES", "PrincipalAdmin", "keytab_entries", "keytab_has", "keytab_holds"]
 
 #: What ``modify_principal`` (and ``add_principal``'s ``attributes``) may set, with type.
 ATTRIBUTES: dict[str, tuple[type, ...]] = {
@@ -133,6 +134,24 @@ def keytab_entries(principal: Principal, kvno: int | None = None) -> list[Keytab
             else principal.keys_for_kvno(kvno)
         )
     ]
+
+
+def keytab_has(keytab: Keytab, entry: KeytabEntry) -> bool:
+    """Whether ``keytab`` has ``entry``'s key already (same kvno, enctype and bytes)."""
+    found = keytab.key_for(entry.principal, entry.enctype, entry.kvno)
+    return found is not None and hmac.compare_digest(found.key, entry.key)
+
+
+def keytab_holds(keytab: Keytab | None, principal: Principal) -> bool:
+    """Whether ``keytab`` has every kept key of ``principal`` (same kvno, enctype, bytes).
+
+    This is the test that keeps an existing keytab: nothing is rewritten, re-keyed or
+    re-numbered while it still holds what the database holds.
+    """
+    if keytab is None:
+        return False
+    wanted = keytab_entries(principal)
+    return bool(wanted) and all(keytab_has(keytab, entry) for entry in wanted)
 
 
 T = TypeVar("T")
