@@ -28,13 +28,16 @@ Nothing here logs or returns key bytes or passwords.
 
 from __future__ import annotations
 
+import dataclasses
 import grp
 import hashlib
 import os
 import pwd
 import sys
+import tempfile
 import traceback
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -208,14 +211,23 @@ class HasKdcModule(AnsibleModule):
         from has_kdc.backend import open_backend
         from has_kdc.conf import load_conf_dir
 
-        with self.failing_on_user_errors("cannot open the realm of %s" % conf_dir):
-            conf = load_conf_dir(conf_dir)
-            backend = open_backend(conf.backend)
-        try:
+        with ExitStack() as stack:
+            with self.failing_on_user_errors("cannot open the realm of %s" % conf_dir):
+                conf = load_conf_dir(conf_dir)
+                backend = open_backend(self._store_to_open(conf.backend, stack))
+            stack.callback(backend.close)
             with self.failing_on_user_errors(conf.kdc.kdc_realm):
                 yield conf, backend, PrincipalAdmin(backend, conf.kdc, self.actor())
-        finally:
-            backend.close()
+
+    def _store_to_open(self, config, stack):
+        """The store as configured; in check mode, an SQLite file that does not exist yet
+        is read as an empty store in a scratch directory, so that predicting a first run
+        leaves no file behind."""
+        path = config.sqlite_path
+        if not self.check_mode or config.kind != "sqlite" or path is None or path.exists():
+            return config
+        scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="has-check-"))
+        return dataclasses.replace(config, sqlite_path=Path(scratch) / path.name)
 
     def actor(self):
         """Who the audit trail records for this module's changes: the user the module runs

@@ -178,10 +178,13 @@ def test_realm_init_predicts_then_initializes_once_and_keeps_the_keytab(
 ) -> None:
     keytab = tmp_path / "admin.keytab"
     args = {"conf_dir": str(conf_dir), "admin_keytab": str(keytab)}
+    store_file = load_conf_dir(conf_dir).backend.sqlite_path
+    assert store_file is not None and not store_file.exists()
     before = tree(conf_dir)
     predicted = run("has_realm_init", args, check=True)
     assert predicted["changed"] and predicted["created"]
     assert tree(conf_dir) == before and not keytab.exists(), "check mode wrote a file"
+    assert not store_file.exists(), "check mode created the store"
     backend = open_backend(load_conf_dir(conf_dir).backend)
     try:
         assert not is_initialized(backend), "check mode initialized the realm"
