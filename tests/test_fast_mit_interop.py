@@ -10,6 +10,8 @@ the same, and on has-kdc's side the requests are read to prove FAST was used.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -166,3 +168,36 @@ def test_kinit_without_armor_is_unchanged(sides) -> None:
     print(results)
     assert results["has-kdc"] == results["MIT"]
     assert results["MIT"][0][0] == 0
+
+
+#: python-gssapi (MIT libgssapi_krb5) both ends of one context: the initiator from the
+#: ccache ``kinit -T`` left (marked fast_avail), the acceptor from KRB5_KTNAME.
+GSS_SCRIPT = """
+import sys, gssapi
+name = gssapi.Name(sys.argv[1], gssapi.NameType.kerberos_principal)
+init = gssapi.SecurityContext(name=name, usage="initiate", mech=gssapi.MechType.kerberos)
+acc = gssapi.SecurityContext(creds=gssapi.Credentials(usage="accept"), usage="accept")
+acc.step(init.step())
+assert acc.complete
+print(acc.initiator_name)
+"""
+
+
+def test_python_gssapi_after_an_armored_kinit_armors_its_tgs_req(sides) -> None:
+    results = {}
+    for name, (client, keytab, kdc) in sides.items():
+        armor = armor_ccache(client, keytab)
+        client.kinit("user", "user-pw", "-T", str(armor))
+        proc = subprocess.run(
+            [sys.executable, "-c", GSS_SCRIPT, f"{HOST}@{REALM}"],
+            env=dict(client.env, KRB5_KTNAME=f"FILE:{keytab}"),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        results[name] = (proc.returncode, proc.stdout, proc.stderr)
+        if kdc is not None:
+            assert kdc.armored(0x6C), "python-gssapi's TGS-REQ was not armored"
+    print(results)
+    assert results["has-kdc"] == results["MIT"] == (0, f"user@{REALM}\n", "")

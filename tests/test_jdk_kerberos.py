@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from has_kdc.formats import read_keytab
 from tests.hasnode import HasNode
 
 JAVA_SOURCE = Path(__file__).parent / "data" / "jdk" / "JgssCheck.java"
@@ -143,3 +144,43 @@ def test_a_wrong_password_is_refused_to_the_jdk(compiled, realm, tmp_path):
     assert proc.returncode == 1
     assert "LoginException" in proc.stderr
     assert "Pre-authentication information was invalid (24)" in proc.stderr
+
+
+def test_jdk_acceptor_with_a_keytab_of_two_kvnos_after_keepold(compiled, realm, tmp_path):
+    """After ``cpw -randkey -keepold`` the service's ``ktadd -norandkey`` keytab holds
+    kvno 1 and 2 of each enctype; the JDK acceptor, logged in from it, opens the
+    kvno-2 ticket the JDK client gets (the kvno-1 key would not decrypt it)."""
+    node, _ = realm
+    service = f"host/rotated.example@{REALM}"
+    keytab = tmp_path / "rotated.keytab"
+    node.hadmin("addprinc", "-randkey", service)
+    node.hadmin("cpw", "-randkey", "-keepold", service)
+    node.hadmin("ktadd", "-k", str(keytab), "-norandkey", service)
+    assert {e.kvno for e in read_keytab(keytab).entries} == {1, 2}
+    mit = node.mit_client(tmp_path / "mit")  # what the KDC now issues: kvno 2
+    mit.kinit("alice", "alice-Secret-1")
+    assert f"{service}: kvno = 2" in mit.kvno(service).stdout
+    conf = krb5_conf(tmp_path / "krb5.conf", node, ENCTYPES[18])
+    proc = subprocess.run(
+        [
+            "java",
+            f"-Djava.security.krb5.conf={conf}",
+            "-Dsun.security.krb5.disableReferrals=true",
+            "-cp",
+            str(compiled),
+            "JgssCheck",
+            f"alice@{REALM}",
+            "-password",
+            service,
+            str(keytab),
+        ],
+        input="alice-Secret-1\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[2] == f"context alice@{REALM} -> {service}"
+    assert lines[-1] == "OK 18"

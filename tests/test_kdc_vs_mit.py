@@ -12,6 +12,7 @@ EncASRepPart RFC 4120 defines, and has-kdc's reply part always names its startti
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Callable
 
 import pytest
@@ -154,6 +155,41 @@ def test_as_rep_matches_mit(both) -> None:
     # MIT leaves out a starttime equal to the authtime; we name it (impacket needs it)
     assert (menc.starttime, oenc.starttime) == (None, oenc.authtime)
     assert mrep.enc_part.kvno == orep.enc_part.kvno
+
+
+@pytest.mark.parametrize("case", ["unknown server", "bad checksum", "tampered ticket"])
+def test_tgs_errors_name_the_client_as_mit(both, case: str) -> None:
+    """MIT's prepare_error_tgs names the TGT's client once the TGT decrypted (even
+    when the authenticator then fails), and no client when it did not."""
+    import dataclasses
+
+    from has_kdc.asn1.constants import KRB_TGS_REP, NT_SRV_INST
+    from has_kdc.client.kdc_client import KdcClient, build_tgs_req
+
+    answers = []
+    for send in both:
+        tgt = KdcClient(send, REALM).get_tgt("user", "user-pw")
+        server = PrincipalName(NT_SRV_INST, ("host", "nowhere"))
+        if case == "tampered ticket":
+            enc = tgt.ticket.enc_part
+            enc = dataclasses.replace(enc, cipher=bytes([enc.cipher[0] ^ 1]) + enc.cipher[1:])
+            ticket = dataclasses.replace(tgt.ticket, enc_part=enc)
+            tgt = dataclasses.replace(tgt, ticket=ticket)
+        req = build_tgs_req(tgt, server, now=time.time())
+        if case == "bad checksum":
+            body = dataclasses.replace(req.req_body, nonce=req.req_body.nonce ^ 1)
+            req = dataclasses.replace(req, req_body=body)
+        try:
+            parse_reply(send(encode(req)), KRB_TGS_REP)
+        except KdcReplyError as err:
+            e = err.error
+            answers.append((e.error_code, e.e_text, e.crealm, e.cname, e.realm, e.sname))
+        else:
+            pytest.fail(f"{case}: a TGS-REP")
+    mit, ours = answers
+    print(f"{case}: MIT {mit} | has-kdc {ours}")
+    assert ours == mit
+    assert (mit[3] is None) == (case == "tampered ticket")
 
 
 def test_undecodable_requests_get_no_answer_from_either(both) -> None:

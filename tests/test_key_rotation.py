@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -73,6 +75,33 @@ def keytab_kvnos(mit: MitClient, keytab: Path) -> set[tuple[int, str]]:
     return {(int(m[1]), m[2]) for m in re.finditer(r"^\s*(\d+) (\S+)$", out, re.M)}
 
 
+#: python-gssapi (MIT libgssapi_krb5) both ends of one context: the initiator from the
+#: ccache (its cached service ticket, whatever its kvno), the acceptor from KRB5_KTNAME.
+GSS_SCRIPT = """
+import sys, gssapi
+name = gssapi.Name(sys.argv[1], gssapi.NameType.kerberos_principal)
+init = gssapi.SecurityContext(name=name, usage="initiate", mech=gssapi.MechType.kerberos)
+acc = gssapi.SecurityContext(creds=gssapi.Credentials(usage="accept"), usage="accept")
+acc.step(init.step())
+assert acc.complete
+print(acc.initiator_name)
+"""
+
+
+def gss_accepts(client: MitClient, keytab: Path) -> list[str]:
+    """Who a python-gssapi acceptor with ``keytab`` sees in ``client``'s context."""
+    proc = subprocess.run(
+        [sys.executable, "-c", GSS_SCRIPT, SERVICE],
+        env=dict(client.env, KRB5_KTNAME=f"FILE:{keytab}"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.splitlines()
+
+
 def test_service_rotation_keeps_every_ticket_working(node: HasNode, tmp_path: Path) -> None:
     node.hadmin("addprinc", "-pw", "alice-pw", "alice")
     node.hadmin("addprinc", "-randkey", SERVICE)
@@ -104,6 +133,8 @@ def test_service_rotation_keeps_every_ticket_working(node: HasNode, tmp_path: Pa
     after.kinit("alice", "alice-pw")
     fresh_ticket_kvno(after, 2, "-k", str(keytab), SERVICE)
     svc.kinit_keytab(SERVICE, keytab)  # the AS reply comes under the newest kvno
+    # python-gssapi accepts both tickets with the same two-kvno keytab
+    assert gss_accepts(before, keytab) == gss_accepts(after, keytab) == ["alice@HADOOP.COM"]
 
     out = node.hadmin("purgekeys", SERVICE).stdout
     assert out == f'Old keys for principal "{SERVICE}" purged.\n'

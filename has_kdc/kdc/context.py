@@ -244,6 +244,9 @@ class RequestLog:
     #: The FAST armor of the request once its armor key is known: a refusal from
     #: then on is sent armored (``has_kdc.kdc.fast_armor``). Never logged.
     fast: FastState | None = None
+    #: The client of a TGS-REQ's TGT once it decrypted: MIT's ``prepare_error_tgs``
+    #: names it in every refusal from then on. Never logged.
+    tgt_client: tuple[str, PrincipalName] | None = None
 
     def line(self) -> str:
         ktypes = _ktypes_text(tuple(self.etypes))

@@ -34,7 +34,7 @@ from has_kdc.asn1.constants import (
     KRB_ERR_RESPONSE_TOO_BIG,
 )
 from has_kdc.asn1.errors import Asn1Error
-from has_kdc.asn1.messages import KdcReq, KrbError
+from has_kdc.asn1.messages import KdcReq, KrbError, PrincipalName
 from has_kdc.conf.kdc import KdcConfig
 from has_kdc.kdc.as_req import process_as_req
 from has_kdc.kdc.context import RealmContext, RequestLog
@@ -219,7 +219,7 @@ class Kdc:
                 reply = process_tgs_req(self.realm, req, now, rlog, peer)
         except KdcError as err:
             rlog.status, rlog.code = err.status, err.code
-            reply = self._error_reply(req, kind, err, now, rlog.fast)
+            reply = self._error_reply(req, kind, err, now, rlog.fast, rlog.tgt_client)
         else:
             rlog.code = KDC_ERR_NONE
         self.last_result = rlog.code
@@ -228,17 +228,30 @@ class Kdc:
         return reply
 
     def _error_reply(
-        self, req: KdcReq, kind: str, err: KdcError, now: float, fast: FastState | None
+        self,
+        req: KdcReq,
+        kind: str,
+        err: KdcError,
+        now: float,
+        fast: FastState | None,
+        tgt_client: tuple[str, PrincipalName] | None,
     ) -> bytes:
         """The KRB-ERROR for a refused request, addressed as MIT's prepare_error_as/tgs.
 
-        To an armored request (``fast``), as MIT's ``kdc_fast_handle_error``: the same
-        error outside, its e-data one PA-FX-FAST holding the hints and the error
-        itself (PA-FX-ERROR), encrypted in the armor key.
+        The client named is the AS-REQ's, or for a TGS-REQ the client of its TGT once
+        that decrypted (``tgt_client``), else none. To an armored request (``fast``),
+        as MIT's ``kdc_fast_handle_error``: the same error outside, its e-data one
+        PA-FX-FAST holding the hints and the error itself (PA-FX-ERROR), encrypted in
+        the armor key; only the outer error hides the client when asked to.
         """
         if not err.echo:
             return self._plain_error(err.code, err.status)
         body = fast.body if fast is not None and fast.body is not None else req.req_body
+        if kind == "AS_REQ":
+            client = (body.realm, body.cname) if body.cname is not None else None
+        else:
+            client = tgt_client
+        crealm, cname = client if client is not None else (None, None)
         e_data = err.e_data
         if fast is not None:
             seconds = int(now)
@@ -248,22 +261,21 @@ class Kdc:
                 error_code=err.code,
                 realm=body.realm,
                 sname=body.sname or self.realm.tgs_name,
-                crealm=body.realm if kind == "AS_REQ" and body.cname is not None else None,
-                cname=body.cname if kind == "AS_REQ" else None,
+                crealm=crealm,
+                cname=cname,
                 e_text=err.status,
             )
             hints = decode_method_data(e_data) if e_data else ()
             e_data = encode_method_data(fast_error_e_data(fast, hints, encode(inner)))
-        crealm, cname = body.realm, body.cname
-        if kind == "AS_REQ" and cname is not None:
-            crealm, cname = visible_client(fast, crealm, cname)
+        if client is not None:
+            crealm, cname = visible_client(fast, *client)
         return build_krb_error(
             err.code,
             now=now,
             realm=body.realm,
             sname=body.sname or self.realm.tgs_name,
-            crealm=crealm if kind == "AS_REQ" else None,
-            cname=cname if kind == "AS_REQ" else None,
+            crealm=crealm,
+            cname=cname,
             e_text=err.status,
             e_data=e_data,
         )

@@ -326,6 +326,7 @@ def _read_pa_tgs_req(
         raise KdcError(KRB_AP_ERR_BADKEYVER, "PROCESS_TGS")
     tgt = _decrypt_ticket(ctx, enc, key.key)
     rlog.cname = store_name(tgt.cname, tgt.crealm) or wire_name_text(tgt.cname, tgt.crealm)
+    rlog.tgt_client = (tgt.crealm, tgt.cname)
 
     session = tgt.key
     try:
