@@ -346,6 +346,8 @@ def _worker_main(spec: WorkerSpec, ready: Connection) -> None:
         raise SystemExit(2) from None
     finally:
         ready.close()
+        for handler in logging.getLogger().handlers:  # a batched log's last lines
+            handler.flush()
 
 
 async def _worker_serve(spec: WorkerSpec, handlers: KdcHandlers, ready: Connection) -> None:
@@ -363,6 +365,8 @@ async def _worker_serve(spec: WorkerSpec, handlers: KdcHandlers, ready: Connecti
         ready.send(("ready", os.getpid()))
 
     loop.call_later(PARENT_CHECK_INTERVAL, watch_parent)
+    for signum in STOP_SIGNALS:  # from here on a stop is orderly: the log is flushed
+        loop.add_signal_handler(signum, stop.set)
     await serve(
         handlers,
         addresses=list(spec.addresses),
