@@ -52,6 +52,15 @@ def _run(tmp: Path, workload: str, count: int, size: int) -> None:
 
 def _instructions(tmp: Path, workload: str, count: int, size: int, python: str) -> int:
     out = tmp / f"callgrind.{workload}.{count}"
+    # Another interpreter must import its own has_kdc, not this checkout's from the
+    # current directory: it runs in a directory holding only bench/ and tests/.
+    cwd = Path.cwd()
+    if python != sys.executable:
+        cwd = tmp / "shim"
+        if not cwd.exists():
+            cwd.mkdir()
+            for name in ("bench", "tests"):
+                (cwd / name).symlink_to(Path.cwd() / name)
     subprocess.run(
         [
             "valgrind",
@@ -71,6 +80,7 @@ def _instructions(tmp: Path, workload: str, count: int, size: int, python: str) 
         ],
         check=True,
         capture_output=True,
+        cwd=cwd,
     )
     match = re.search(r"^(?:summary|totals): (\d+)", out.read_text(), re.MULTILINE)
     if match is None:

@@ -362,11 +362,11 @@ async def _worker_serve(spec: WorkerSpec, handlers: KdcHandlers, ready: Connecti
             loop.call_later(PARENT_CHECK_INTERVAL, watch_parent)
 
     def announce(_listener: KdcListener) -> None:
+        for signum in STOP_SIGNALS:  # once serving, a stop is orderly: the log is flushed
+            loop.add_signal_handler(signum, stop.set)
         ready.send(("ready", os.getpid()))
 
     loop.call_later(PARENT_CHECK_INTERVAL, watch_parent)
-    for signum in STOP_SIGNALS:  # from here on a stop is orderly: the log is flushed
-        loop.add_signal_handler(signum, stop.set)
     await serve(
         handlers,
         addresses=list(spec.addresses),
