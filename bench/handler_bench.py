@@ -69,16 +69,27 @@ def _handlers(node_tmp: Path) -> tuple[HasKdc, KdcHandlers, KdcCounters]:
     return kdc, handlers, counters
 
 
-def _workloads(kdc: HasKdc, handle: Callable[[bytes], bytes | None]) -> dict[str, list[bytes]]:
+def _workloads(
+    kdc: HasKdc,
+    handle: Callable[[bytes], bytes | None],
+    *,
+    only: str | None = None,
+    size: int = POOL_SIZE,
+) -> dict[str, list[bytes]]:
+    """The request pools (just ``only``'s when given), ``size`` requests where distinct."""
     p = kdc.principals
-    client = KdcClient(lambda request: handle(request) or b"", p.realm, etypes=(18,))
-    tgt = client.get_tgt(p.user, p.password)
-    return {
-        "as-enc-timestamp": AsEncTimestampPool(p.user, p.realm, _user_key(p)).make(POOL_SIZE),
-        "as-no-preauth": [as_req(p.user, p.realm)],
-        "unknown": [as_req(p.unknown, p.realm)],
-        "tgs": TgsReqPool(tgt, p.service).make(POOL_SIZE),
+
+    def tgs() -> list[bytes]:
+        client = KdcClient(lambda request: handle(request) or b"", p.realm, etypes=(18,))
+        return TgsReqPool(client.get_tgt(p.user, p.password), p.service).make(size)
+
+    makers: dict[str, Callable[[], list[bytes]]] = {
+        "as-enc-timestamp": lambda: AsEncTimestampPool(p.user, p.realm, _user_key(p)).make(size),
+        "as-no-preauth": lambda: [as_req(p.user, p.realm)],
+        "unknown": lambda: [as_req(p.unknown, p.realm)],
+        "tgs": tgs,
     }
+    return {name: make() for name, make in makers.items() if only in (None, name)}
 
 
 Step = tuple[str, str, Callable[[], object]]

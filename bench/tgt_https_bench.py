@@ -9,7 +9,9 @@ seconds or ``--max-requests`` requests, whichever comes first; every answer is
 decrypted and checked as login-test does (a wrong or undecryptable answer counts as
 an error, not as speed). Printed per row: requests, requests/s, p50 and p99 latency.
 
-Rows: one per ``--scrypt-ln`` value. ln=15 is the default hash cost (what
+Rows: for each ``--nodes`` count (the first N nodes take the load), one of
+``GET getkrb5conf`` (the HTTPS server's own overhead, no hashing), then one per
+``--scrypt-ln`` value. ln=15 is the default hash cost (what
 ``hadmin-local addpluginuser`` stores): the node spends most of each request in
 scrypt, by design. A low ln shows the ceiling of the rest (TLS, JSON, the KDC, the
 reply's string-to-key and AES).
@@ -24,6 +26,7 @@ temp directory removed (unless ``--keep``). Run from the checkout's top director
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import shutil
 import sys
@@ -48,8 +51,9 @@ PASSWORD = "bench-Password-1"
 
 @dataclass
 class Result:
-    scrypt_ln: int
+    scrypt_ln: int | str  # or what was measured instead of logins
     clients: int
+    nodes: int = 2
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -66,7 +70,8 @@ class Result:
     def row(self) -> str:
         nodes = ", ".join(f"{h}: {n}" for h, n in sorted(self.per_node.items()))
         return (
-            f"| {self.scrypt_ln} | {self.clients} | {len(self.latencies)} | {self.rate:.1f} | "
+            f"| {self.nodes} | {self.scrypt_ln} | {self.clients} | {len(self.latencies)} "
+            f"| {self.rate:.1f} | "
             f"{self.pct(0.5):.1f} | {self.pct(0.99):.1f} | {len(self.errors)} | {nodes} |"
         )
 
@@ -74,7 +79,7 @@ class Result:
 def run_load(
     nodes: list[HasNode], ln: int, clients: int, duration: float, max_requests: int
 ) -> Result:
-    result = Result(ln, clients)
+    result = Result(ln, clients, len(nodes))
     lock = threading.Lock()
     stop_at = time.monotonic() + duration
     budget = [max_requests]
@@ -117,6 +122,48 @@ def run_load(
     return result
 
 
+def run_plain(nodes: list[HasNode], clients: int, duration: float, max_requests: int) -> Result:
+    """``GET /has/v1/getkrb5conf`` on kept-alive connections: the HTTPS server's own
+    cost (TLS records, HTTP, routing, a small JSON-free answer) with no hashing."""
+    result = Result("no hashing: GET getkrb5conf", clients, len(nodes))
+    lock = threading.Lock()
+    stop_at = time.monotonic() + duration
+    budget = [max_requests]
+    ca = client_ssl_context(nodes[0].ca_file)
+
+    def worker(index: int) -> None:
+        node = nodes[index % len(nodes)]
+        conn = http.client.HTTPSConnection(node.host, node.https_port, timeout=30, context=ca)
+        try:
+            while time.monotonic() < stop_at:
+                with lock:
+                    if budget[0] <= 0:
+                        return
+                    budget[0] -= 1
+                started = time.perf_counter()
+                conn.request("GET", "/has/v1/getkrb5conf")
+                resp = conn.getresponse()
+                body = resp.read()
+                elapsed = time.perf_counter() - started
+                with lock:
+                    if resp.status != 200 or b"[libdefaults]" not in body:
+                        result.errors.append(f"getkrb5conf: {resp.status}")
+                        continue
+                    result.latencies.append(elapsed)
+                    result.per_node[node.host] = result.per_node.get(node.host, 0) + 1
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+    began = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(duration + 60)
+    result.seconds = time.perf_counter() - began
+    return result
+
+
 def set_users(config: BackendConfig, ln: int) -> None:
     params = ScryptParams(ln=ln)
     with open_backend(config) as backend:
@@ -132,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=4, help="client threads (keep-alive each)")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per row")
     parser.add_argument("--max-requests", type=int, default=5000, help="requests per row at most")
+    parser.add_argument("--nodes", default="1,2", help="node counts to run, comma-separated")
     parser.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the temp directory")
     options = parser.parse_args(argv)
@@ -157,26 +205,34 @@ def main(argv: list[str] | None = None) -> int:
     try:
         server.start()
         config = mysql_config(server, "has")
+        counts = [int(x) for x in options.nodes.split(",") if x.strip()]
         with running_cluster(tmp, config, HOSTS, init=True) as nodes:
-            for ln in costs:
-                set_users(config, ln)
-                warm = run_load(nodes, ln, len(nodes), 2.0, 2 * len(nodes))  # connections, caches
-                if warm.errors:
-                    raise RuntimeError(f"warm-up failed: {warm.errors[0]}")
-                result = run_load(
-                    nodes, ln, options.clients, options.duration, options.max_requests
-                )
-                results.append(result)
-                print(f"scrypt ln={ln}: {result.row()}", flush=True)
+            for n in counts:
+                used = nodes[:n]
+                plain = run_plain(used, options.clients, options.duration, options.max_requests)
+                results.append(plain)
+                print(f"{n} node(s), {plain.scrypt_ln}: {plain.row()}", flush=True)
+                for ln in costs:
+                    set_users(config, ln)
+                    warm = run_load(used, ln, len(used), 2.0, 2 * len(used))  # connections
+                    if warm.errors:
+                        raise RuntimeError(f"warm-up failed: {warm.errors[0]}")
+                    result = run_load(
+                        used, ln, options.clients, options.duration, options.max_requests
+                    )
+                    results.append(result)
+                    print(f"{n} node(s), scrypt ln={ln}: {result.row()}", flush=True)
     finally:
         server.stop()
         if not options.keep:
             shutil.rmtree(tmp, ignore_errors=True)
 
     print()
-    print(f"TGT over HTTPS, 2 nodes ({', '.join(HOSTS)}), keep-alive, MariaDB, {REALM}")
-    print("| scrypt ln | clients | requests | req/s | p50 ms | p99 ms | errors | per node |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---|")
+    print(f"TGT over HTTPS, nodes {', '.join(HOSTS)}, keep-alive, MariaDB, {REALM}")
+    print(
+        "| nodes | scrypt ln | clients | requests | req/s | p50 ms | p99 ms | errors | per node |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for result in results:
         print(result.row())
     for result in results:
@@ -187,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
             json.dumps(
                 [
                     {
+                        "nodes": r.nodes,
                         "scrypt_ln": r.scrypt_ln,
                         "clients": r.clients,
                         "requests": len(r.latencies),

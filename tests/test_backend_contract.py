@@ -298,6 +298,22 @@ def test_glob_listing(store):
     assert store.list_principals("nothing*") == []
 
 
+def test_list_principals_in_pages(store):
+    names = [f"svc{i}/h@{REALM}" for i in range(7)] + [f"Émile@{REALM}", f"a@{REALM}"]
+    for name in names:
+        store.add_principal(Principal(name))
+    in_order = sorted(names, key=str.encode)
+    assert store.list_principals(limit=4) == in_order[:4]
+    assert store.list_principals(after=in_order[3], limit=4) == in_order[4:8]
+    assert store.list_principals(after=in_order[7], limit=4) == in_order[8:]
+    assert store.list_principals(after=in_order[-1]) == []
+    assert store.list_principals(after="b") == in_order[1:]  # need not be a stored name
+    # a page of a glob LIKE cannot say ('[...]') is still full where the names allow
+    assert store.list_principals("svc[1356]/*", limit=2) == [names[1], names[3]]
+    assert store.list_principals("svc[1356]/*", after=names[3], limit=2) == [names[5], names[6]]
+    assert store.list_principals("svc[1356]/*", after=names[6], limit=2) == []
+
+
 def test_glob_special_characters_are_literal(store):
     names = [f"a_b@{REALM}", f"axb@{REALM}", f"a%b@{REALM}", f"a\\b@{REALM}", f"aéb@{REALM}"]
     for name in names:

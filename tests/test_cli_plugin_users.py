@@ -81,3 +81,16 @@ def test_bad_input(conf_dir):
     assert status == 1 and "does not exist" in err
     status, out, _err = run(conf_dir, "addpluginuser", "-disable", "-pw", "y", "yarn")
     assert "(disabled)" in out and stored(conf_dir, "yarn").disabled
+
+
+def test_the_hash_cost_is_a_setting_with_a_floor(conf_dir):
+    status, _out, err = run(conf_dir, "addpluginuser", "-scrypt_ln", "12", "-pw", "pw-1", "hive")
+    assert (status, err) == (0, "")
+    assert stored(conf_dir, "hive").password_hash.startswith("$scrypt$ln=12,r=8,p=1$")
+    status, _out, err = run(conf_dir, "resetpluginuser", "-scrypt_ln", "16", "-pw", "pw-2", "hive")
+    assert status == 0 and stored(conf_dir, "hive").password_hash.startswith("$scrypt$ln=16,")
+    assert verify_password("pw-2", stored(conf_dir, "hive").password_hash)
+    for cost in ("9", "21"):
+        status, _out, err = run(conf_dir, "resetpluginuser", "-scrypt_ln", cost, "-pw", "x", "hive")
+        assert status == 1 and "-scrypt_ln must be 10..20" in err
+    assert stored(conf_dir, "hive").password_hash.startswith("$scrypt$ln=16,")

@@ -8,6 +8,7 @@ has-server end to end, with kvno and two nodes on MariaDB, is tests/test_tgt_e2e
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.server
 import io
 import json
@@ -174,6 +175,19 @@ def test_wrong_password_is_401_and_says_so(node):
     status, _h, answer = node.put("/has/v1", _body(_claims(secret="guess")), JSON)
     assert status == 401
     assert answer == {"error": "authentication_failed", "detail": "wrong user name or password"}
+
+
+def test_a_full_password_check_queue_is_503_with_retry_after(node):
+    pool = node.tgt.hash_pool
+    assert pool is not None
+    with contextlib.ExitStack() as held:
+        for _ in range(pool.capacity):
+            held.enter_context(pool.slot())
+        status, headers, answer = node.put("/has/v1", _body(_claims()), JSON)
+        assert (status, answer["error"]) == (503, "busy")
+        assert int(headers["Retry-After"]) >= 1 and "try again in" in answer["detail"]
+    status, _h, answer = node.put("/has/v1", _body(_claims()), JSON)
+    assert status == 200 and answer["success"] == "true"
 
 
 def test_rate_limit_engages_with_retry_after_for_that_address_only(node):

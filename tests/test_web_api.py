@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from has_kdc.backend import open_backend
+from has_kdc.backend import Principal, open_backend
 from has_kdc.client.has_client import HasClientError, HasResponse, client_ssl_context
 from has_kdc.conf import load_conf_dir, read_backend_conf, read_has_server_conf, set_enable_conf
 from has_kdc.pki import CA_CERT_FILE
-from has_kdc.web import default_routes
+from has_kdc.web import admin_api, default_routes
 from tests.webnode import ADMIN, REALM, Node, keytab_keys, keytab_principals, make_node
 
 
@@ -300,6 +300,50 @@ def test_admin_endpoints_deny_by_default_and_serve_admins(node):
         "DELETE", "/has/v1/admin/deleteprincipal?principal=bob", headers=admin
     )
     assert (status, body["error"]) == (404, "no_such_principal")
+
+
+def test_getprincipals_streams_every_name_and_pages_on_request(node, monkeypatch):
+    """The whole list goes out a page at a time with HAS's shape; limit/after page it."""
+    monkeypatch.setattr(admin_api, "PRINCIPALS_PAGE", 3)  # so 10 names cross pages
+    node.init_realm()
+    admin = {"X-Test-Principal": ADMIN}
+    with open_backend(load_conf_dir(node.conf_dir).backend) as store:
+        for i in range(10):
+            store.add_principal(Principal(f"u{i:02d}@{REALM}"))
+    everyone = json.loads(node.raw("GET", "/has/v1/admin/getprincipals", None, admin)[2])
+    status, headers, data = node.raw("GET", "/has/v1/admin/getprincipals?exp=u*", None, admin)
+    assert status == 200 and headers["x-authenticated"] == ADMIN  # sent before the body
+    assert headers["content-type"].startswith("application/json")
+    listed = [f"u{i:02d}@{REALM}" for i in range(10)]
+    answer = json.loads(data)
+    assert answer == {
+        "result": "success",
+        "msg": json.dumps(listed),
+        "principals": listed,
+        "count": 10,
+    }
+    assert everyone["count"] == len(everyone["principals"]) > 10
+    assert json.loads(everyone["msg"]) == everyone["principals"]
+    assert everyone["principals"] == sorted(everyone["principals"], key=str.encode)
+    # pages: each "next" is the following page's "after"; the pages make the whole list
+    paged, after = [], None
+    while True:
+        query = "exp=u*&limit=4" + (f"&after={after}" if after else "")
+        page = json.loads(node.raw("GET", f"/has/v1/admin/getprincipals?{query}", None, admin)[2])
+        assert json.loads(page["msg"]) == page["principals"] and page["count"] <= 4
+        paged += page["principals"]
+        if page["next"] is None:
+            break
+        after = page["next"]
+    assert paged == listed
+    page = json.loads(
+        node.raw("GET", f"/has/v1/admin/getprincipals?after=u07@{REALM}&exp=u*", None, admin)[2]
+    )
+    assert (page["principals"], page["next"]) == ([f"u08@{REALM}", f"u09@{REALM}"], None)
+    status, body = node.error("GET", "/has/v1/admin/getprincipals?limit=0", headers=admin)
+    assert status == 400 and "at least 1" in body["detail"]
+    status, body = node.error("GET", "/has/v1/admin/getprincipals?limit=10001", headers=admin)
+    assert status == 400
 
 
 def test_deletenode_drops_a_node_from_the_client_files(node):

@@ -235,9 +235,12 @@ class PrincipalAdmin:
     def exists(self, name: str) -> bool:
         return self.backend.get_principal(self.canonical(name)) is not None
 
-    def list_principals(self, glob: str | None = None) -> list[str]:
-        """Names matching ``glob`` (shell wildcards; realm rule as MIT), sorted."""
-        return self.backend.list_principals(self.realm_glob(glob))
+    def list_principals(
+        self, glob: str | None = None, *, after: str | None = None, limit: int | None = None
+    ) -> list[str]:
+        """Names matching ``glob`` (shell wildcards; realm rule as MIT), sorted; with
+        ``after``/``limit`` one page of them (see `IdentityBackend.list_principals`)."""
+        return self.backend.list_principals(self.realm_glob(glob), after=after, limit=limit)
 
     def describe_principal(self, name: str) -> str:
         """``getprinc`` text: attributes, lifetimes and the key list — never key bytes."""

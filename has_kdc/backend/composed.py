@@ -92,8 +92,10 @@ class ComposedBackend(IdentityBackend):
     def get_principals(self, names: Iterable[str]) -> dict[str, Principal]:
         return self.principals.get_principals(names)
 
-    def list_principals(self, glob: str | None = None) -> list[str]:
-        return self.principals.list_principals(glob)
+    def list_principals(
+        self, glob: str | None = None, *, after: str | None = None, limit: int | None = None
+    ) -> list[str]:
+        return self.principals.list_principals(glob, after=after, limit=limit)
 
     def iter_principals(self, glob: str | None = None, batch: int = 500) -> Iterator[Principal]:
         return self.principals.iter_principals(glob, batch)

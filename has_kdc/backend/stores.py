@@ -57,8 +57,12 @@ class Principals(abc.ABC):
         """Several principals in one round trip; names that do not exist are left out."""
 
     @abc.abstractmethod
-    def list_principals(self, glob: str | None = None) -> list[str]:
-        """Names matching a shell glob (``*``, ``?``, ``[...]``, case-sensitive), sorted."""
+    def list_principals(
+        self, glob: str | None = None, *, after: str | None = None, limit: int | None = None
+    ) -> list[str]:
+        """Names matching a shell glob (``*``, ``?``, ``[...]``, case-sensitive), sorted
+        by their UTF-8 bytes; with ``after``/``limit``, the first ``limit`` names sorting
+        after ``after`` (a page: the caller's next page starts after its last name)."""
 
     @abc.abstractmethod
     def add_principal(self, principal: Principal) -> Principal:

@@ -28,7 +28,7 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -65,6 +65,8 @@ from has_kdc.principal import normalize_principal
 __all__ = ["PROMPT", "HadminRemote", "main"]
 
 PROMPT = "HadminRemoteTool.remote:"
+#: names per getprincipals request of listprincs and ktadd -glob
+LIST_PAGE = 1000
 #: Errors of the remote path, printed as one line like the USER_ERRORS of the console.
 REMOTE_ERRORS: tuple[type[Exception], ...] = (HasClientError, KdcReplyError, GssError, LookupError)
 
@@ -195,10 +197,23 @@ class HadminRemote(Console):
         return 0
 
     def listprincs(self, options: argparse.Namespace) -> int:
-        answer = self.client.get("admin/getprincipals", exp=options.glob)
-        for name in answer.json()["principals"]:
+        for name in self._principals(options.glob):
             self.out(name)
         return 0
+
+    def _principals(self, glob: str | None) -> Iterator[str]:
+        """The names matching ``glob``, a page of `LIST_PAGE` per request (each page
+        printed before the next is asked for)."""
+        after = None
+        while True:
+            params: dict[str, object] = {"exp": glob, "limit": LIST_PAGE}
+            if after is not None:
+                params["after"] = after
+            page = self.client.get("admin/getprincipals", **params).json()
+            yield from page["principals"]
+            after = page.get("next")
+            if after is None:
+                return
 
     def cpw(self, options: argparse.Namespace) -> int:
         canonical = self.canonical(options.name)
@@ -241,7 +256,7 @@ class HadminRemote(Console):
     def ktadd(self, options: argparse.Namespace) -> int:
         names = [self.canonical(n) for n in options.names]
         if options.glob is not None:
-            matched = self.client.get("admin/getprincipals", exp=options.glob).json()["principals"]
+            matched = list(self._principals(options.glob))
             if not matched:
                 raise AdminError(f"no principal matches {options.glob}")
             names += matched

@@ -74,7 +74,9 @@ from has_kdc.conf import (
 from has_kdc.fileio import PUBLIC_MODE, write_atomic
 from has_kdc.gss import Acceptor, BackendKeys, Krb5Acceptor, ReplayCache
 from has_kdc.kdc.counters import KdcCounters
+from has_kdc.kdc.handler import send_request_lines_to
 from has_kdc.kpasswd.server import KpasswdServer
+from has_kdc.logbuffer import BatchedLogHandler
 from has_kdc.net import KdcHandlers, NetBindError, WorkerStartupError, run_workers
 from has_kdc.node.backend_startup import node_startup, open_backend_deferred
 from has_kdc.node.realm_gate import kdc_handlers
@@ -144,18 +146,18 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _setup_logging(log_file: Path | None, level: str) -> None:
-    handler: logging.Handler
+    """One batched handler (``has_kdc.logbuffer``) for every record, and the KDC's
+    request lines straight into it: the lines are the same, the per-request
+    LogRecord, formatting and flush are not."""
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(log_file)
+        handler = BatchedLogHandler.to_file(log_file)
     else:
-        handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
-    )
+        handler = BatchedLogHandler(sys.stderr, close_stream=False)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    send_request_lines_to(functools.partial(handler.line, "has_kdc.kdc", "INFO"))
 
 
 def _read_server_conf(conf: ConfDir) -> HasServerConfig | None:

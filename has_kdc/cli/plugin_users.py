@@ -29,7 +29,7 @@ import time
 from has_kdc.admin import AdminError, PrincipalAdmin
 from has_kdc.cli.shell import Command, Console
 from has_kdc.plugins.mysql import check_user_name
-from has_kdc.plugins.passwords import hash_password
+from has_kdc.plugins.passwords import DEFAULT_PARAMS, MAX_LN, ScryptParams, hash_password
 
 __all__ = ["register_plugin_user_commands"]
 
@@ -67,6 +67,28 @@ def _stamp(seconds: int) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(seconds)) if seconds else "-"
 
 
+#: the lowest scrypt cost hadmin-local stores: below it a stolen hash is cheap to guess
+MIN_SCRYPT_LN = 10
+
+
+def _cost_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-scrypt_ln",
+        type=int,
+        metavar="LN",
+        default=DEFAULT_PARAMS.ln,
+        help=f"password hash cost: scrypt N = 2**LN, {MIN_SCRYPT_LN}..{MAX_LN} (default "
+        f"{DEFAULT_PARAMS.ln}; time and memory per login in docs/logins-and-audit.md)",
+    )
+
+
+def _cost(options: argparse.Namespace) -> ScryptParams:
+    ln = options.scrypt_ln
+    if not MIN_SCRYPT_LN <= ln <= MAX_LN:
+        raise AdminError(f"-scrypt_ln must be {MIN_SCRYPT_LN}..{MAX_LN}, not {ln}")
+    return ScryptParams(ln=ln)
+
+
 def register_plugin_user_commands(console: Console, admin: PrincipalAdmin) -> None:
     """Add the plugin user commands to ``console`` (hadmin-local), over ``admin``'s store."""
     users = admin.plugin_users
@@ -78,7 +100,7 @@ def register_plugin_user_commands(console: Console, admin: PrincipalAdmin) -> No
         name = _name(options.name)
         if users.get(name) is not None:
             raise AdminError(f"plugin user {name} already exists (resetpluginuser changes it)")
-        secret = hash_password(password(options, name))
+        secret = hash_password(password(options, name), params=_cost(options))
         users.add(name, secret, disabled=options.disable, linked=options.link)
         notes = [w for w, on in (("disabled", options.disable), ("linked", options.link)) if on]
         shown = f" ({', '.join(notes)})" if notes else ""
@@ -89,7 +111,7 @@ def register_plugin_user_commands(console: Console, admin: PrincipalAdmin) -> No
         name = _name(options.name)
         if users.get(name) is None:
             raise AdminError(f"plugin user {name} does not exist")
-        users.set_password(name, hash_password(password(options, name)))
+        users.set_password(name, hash_password(password(options, name), params=_cost(options)))
         console.out(f'Password for plugin user "{name}" changed.')
         return 0
 
@@ -138,6 +160,7 @@ def register_plugin_user_commands(console: Console, admin: PrincipalAdmin) -> No
 
     p = console.parser("addpluginuser", "add a user of the MySQL plugin (TGT over HTTPS)")
     p.add_argument("-pw", metavar="PASSWORD", help="the password (else prompted)")
+    _cost_argument(p)
     p.add_argument("-disable", action="store_true", help="create it disabled")
     p.add_argument(
         "-link",
@@ -149,6 +172,7 @@ def register_plugin_user_commands(console: Console, admin: PrincipalAdmin) -> No
 
     p = console.parser("resetpluginuser", "set a new password for a MySQL plugin user")
     p.add_argument("-pw", metavar="PASSWORD", help="the new password (else prompted)")
+    _cost_argument(p)
     p.add_argument("name", metavar="NAME")
     console.add(Command("resetpluginuser", p, reset, ("reset_plugin_user",)))
 

@@ -74,6 +74,17 @@ def _log_request(line: str) -> None:
 
 _LOG_LINENO = _log_request.__code__.co_firstlineno
 
+#: where request lines go instead of `_log_request` (has-server's batched log handler:
+#: the same line without a LogRecord, a Formatter or a write per request)
+_request_sink: Callable[[str], None] | None = None
+
+
+def send_request_lines_to(sink: Callable[[str], None] | None) -> None:
+    """Have the KDC's INFO request lines (still only when INFO is enabled for
+    ``has_kdc.kdc``) go to ``sink``; ``None``: through `logging` again."""
+    global _request_sink
+    _request_sink = sink
+
 
 class _Undecodable:
     """Why a request was dropped, worded only if the debug log asks."""
@@ -224,7 +235,7 @@ class Kdc:
             rlog.code = KDC_ERR_NONE
         self.last_result = rlog.code
         if log.isEnabledFor(logging.INFO):
-            _log_request(rlog.line())
+            (_request_sink or _log_request)(rlog.line())
         return reply
 
     def _error_reply(

@@ -346,6 +346,8 @@ def _worker_main(spec: WorkerSpec, ready: Connection) -> None:
         raise SystemExit(2) from None
     finally:
         ready.close()
+        for handler in logging.getLogger().handlers:  # a batched log's last lines
+            handler.flush()
 
 
 async def _worker_serve(spec: WorkerSpec, handlers: KdcHandlers, ready: Connection) -> None:
@@ -360,6 +362,8 @@ async def _worker_serve(spec: WorkerSpec, handlers: KdcHandlers, ready: Connecti
             loop.call_later(PARENT_CHECK_INTERVAL, watch_parent)
 
     def announce(_listener: KdcListener) -> None:
+        for signum in STOP_SIGNALS:  # once serving, a stop is orderly: the log is flushed
+            loop.add_signal_handler(signum, stop.set)
         ready.send(("ready", os.getpid()))
 
     loop.call_later(PARENT_CHECK_INTERVAL, watch_parent)

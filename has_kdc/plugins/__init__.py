@@ -39,6 +39,7 @@ from typing import Any, Protocol, runtime_checkable
 from has_kdc.backend import IdentityBackend
 from has_kdc.backend.model import PluginUser
 from has_kdc.conf import HasClientConfig
+from has_kdc.plugins.passwords import verify_password
 from has_kdc.plugins.user_memo import PluginUserMemo
 
 __all__ = [
@@ -121,6 +122,13 @@ class PluginContext:
     clock: Callable[[], float]
     #: plugin users as last read, to serve logins through a database outage
     plugin_users: PluginUserMemo | None = None
+    #: how a password is checked against its stored hash: the node's worker processes
+    #: (`hash_pool.HashPool.verify_password`) on has-server, else in this thread
+    password_check: Callable[[str, str], bool] | None = None
+
+    def check_password(self, password: str, encoded: str) -> bool:
+        """`passwords.verify_password`, where this context says it runs."""
+        return (self.password_check or verify_password)(password, encoded)
 
     def plugin_user(self, name: str) -> PluginUser | None:
         """The store's plugin user ``name``; while the store is unavailable, as last read

@@ -47,7 +47,7 @@ from has_kdc.plugins.claims import (
     string_claim,
     token_expired,
 )
-from has_kdc.plugins.passwords import dummy_hash, verify_password
+from has_kdc.plugins.passwords import dummy_hash
 from has_kdc.principal import format_principal
 
 __all__ = [
@@ -99,7 +99,7 @@ class MySqlServerPlugin:
         except BackendError as exc:
             raise PluginUnavailable(f"cannot read the plugin users: {exc}") from None
         try:
-            matched = verify_password(
+            matched = context.check_password(
                 secret, stored.password_hash if stored is not None else dummy_hash()
             )
         except ValueError:

@@ -31,7 +31,7 @@ import json
 import os
 import stat
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -130,11 +130,17 @@ class FileRamVerifier:
         entry = self.credential(access_key_id, access_key_secret)
         return None if entry is None else entry.user
 
-    def credential(self, access_key_id: str, access_key_secret: str) -> RamCredential | None:
-        """The entry of a valid, enabled pair (None otherwise): the user and its link."""
+    def credential(
+        self,
+        access_key_id: str,
+        access_key_secret: str,
+        check: Callable[[str, str], bool] = verify_password,
+    ) -> RamCredential | None:
+        """The entry of a valid, enabled pair (None otherwise): the user and its link.
+        ``check`` compares the secret with its hash (`PluginContext.check_password`)."""
         entry = self._load().get(access_key_id)
         try:
-            matched = verify_password(
+            matched = check(
                 access_key_secret, entry.secret_hash if entry is not None else dummy_hash()
             )
         except ValueError:
@@ -235,7 +241,7 @@ class RamServerPlugin:
         verifier = self.verifier(context)
         linked = False
         if isinstance(verifier, FileRamVerifier):
-            entry = verifier.credential(key_id, secret)
+            entry = verifier.credential(key_id, secret, context.check_password)
             user = None if entry is None else entry.user
             linked = entry is not None and entry.linked
         else:

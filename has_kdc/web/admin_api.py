@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
 
 from aiohttp import web
 
@@ -49,7 +50,7 @@ from has_kdc.node.service import check_host
 from has_kdc.principal import format_principal
 from has_kdc.web.actor import request_actor
 from has_kdc.web.api import PARAMS_KEY, decode_json
-from has_kdc.web.auth import request_principal
+from has_kdc.web.auth import auth_headers, request_principal
 from has_kdc.web.cluster_view import nodes_json, nodes_page
 from has_kdc.web.context import CONTEXT, WebContext
 from has_kdc.web.errors import ApiError
@@ -133,13 +134,81 @@ def _principal_json(principal: Principal) -> dict[str, object]:
     }
 
 
-async def get_principals(request: web.Request) -> web.Response:
+#: names per database query (and per page when a caller gives ``after`` without ``limit``)
+PRINCIPALS_PAGE = 1000
+
+
+async def get_principals(request: web.Request) -> web.StreamResponse:
+    """Names in HAS's reply shape; one page with ``limit``/``after``, else every name,
+    streamed a page at a time so 100,000 principals never make one reply in memory."""
     ctx = _ctx(request)
-    exp = request[PARAMS_KEY].get("exp")
-    names = await ctx.run(lambda: _admin(request).list_principals(exp))
+    p = request[PARAMS_KEY]
+    exp = p.get("exp")
+    if "limit" not in p and "after" not in p:
+        return await _stream_principals(request, exp)
+    limit = p.get("limit") or PRINCIPALS_PAGE
+    names = await ctx.run(
+        lambda: _admin(request).list_principals(exp, after=p.get("after"), limit=limit)
+    )
     # HAS's server put the names in "msg" as the text of a JSON array, and HAS's Java
     # admin client reads them back from there (getString("msg"), then a JSONArray).
-    return _ok(json.dumps(names), principals=names, count=len(names))
+    # "next" is the "after" of the next page; null when this page is the last.
+    following = names[-1] if len(names) == limit else None
+    return _ok(json.dumps(names), principals=names, count=len(names), next=following)
+
+
+async def _stream_principals(request: web.Request, exp: str | None) -> web.StreamResponse:
+    """Every name as ``{"result", "msg", "principals", "count"}``, the same bytes
+    ``json_response`` would give, written page by page.
+
+    One pass over the store: each page's names go out at once as part of "msg" and
+    are kept, already encoded, for "principals" in a spool file (memory up to 1 MiB,
+    then disk), so both lists are the same snapshot of pages and memory stays bounded.
+    A failure before the first byte is an ordinary error answer; after it, the
+    connection is closed mid-body, which no JSON reader mistakes for a whole list.
+    """
+    ctx = _ctx(request)
+    admin = await ctx.run(_admin, request)
+    spool = tempfile.SpooledTemporaryFile(max_size=1 << 20)  # noqa: SIM115 (closed below)
+
+    def page(after: str | None) -> list[str]:
+        names = admin.list_principals(exp, after=after, limit=PRINCIPALS_PAGE)
+        if names:
+            text = ", ".join(json.dumps(n) for n in names)
+            spool.write((", " + text if spool.tell() else text).encode("ascii"))
+        return names
+
+    try:
+        names = await ctx.run(page, None)
+        response = web.StreamResponse(headers={**auth_headers(request)})
+        response.content_type = "application/json"
+        await response.prepare(request)
+        try:
+            await response.write(b'{"result": "success", "msg": "[')
+            count = 0
+            while True:
+                if names:
+                    text = ", ".join(json.dumps(n) for n in names)
+                    # the array's text, escaped as the inside of a JSON string
+                    msg = json.dumps(", " + text if count else text)[1:-1]
+                    await response.write(msg.encode("ascii"))
+                    count += len(names)
+                if len(names) < PRINCIPALS_PAGE:
+                    break
+                names = await ctx.run(page, names[-1])
+            await response.write(b']", "principals": [')
+            await ctx.run(spool.seek, 0)
+            while chunk := await ctx.run(spool.read, 1 << 16):
+                await response.write(chunk)
+            await response.write(f'], "count": {count}}}'.encode("ascii"))
+            await response.write_eof()
+        except Exception:
+            log.warning("getprincipals: the list was cut off", exc_info=True)
+            if request.transport is not None:
+                request.transport.close()
+        return response
+    finally:
+        spool.close()
 
 
 async def list_principals(request: web.Request) -> web.Response:
@@ -434,7 +503,17 @@ ROUTES: tuple[Route, ...] = (
         get_principals,
         "list principals (optionally matching a glob)",
         access="admin",
-        params=(Param("exp", "shell glob, e.g. HTTP/*"),),
+        params=(
+            Param("exp", "shell glob, e.g. HTTP/*"),
+            Param(
+                "limit",
+                "one page of at most this many names, with next: the after of the next page",
+                type="integer",
+                minimum=1,
+                maximum=10000,
+            ),
+            Param("after", "the page of names sorting after this one (the last page's next)"),
+        ),
         has_counterpart="GET /has/v1/admin/getprincipals",
         tag="admin",
     ),

@@ -81,12 +81,18 @@ def make_auth_middleware(context: WebContext) -> Middleware:
             result = await authenticator(request)
         request[AUTH_RESULT_KEY] = result
         response = await handler(request)
-        if result is not None:
-            for name, value in result.response_headers.items():
-                response.headers[name] = value
+        if not response.prepared:  # a streamed answer set them itself (auth_headers)
+            response.headers.update(auth_headers(request))
         return response
 
     return auth_middleware
+
+
+def auth_headers(request: web.Request) -> Mapping[str, str]:
+    """The authenticator's headers for this request's answer (e.g. SPNEGO's mutual
+    token): a handler that streams its answer sends them before its first byte."""
+    result: AuthResult | None = request.get(AUTH_RESULT_KEY)
+    return result.response_headers if result is not None else {}
 
 
 def request_principal(request: web.Request) -> str | None:

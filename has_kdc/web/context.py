@@ -63,6 +63,8 @@ class WebContext:
         #: the HTTPS connection counts of the running server (has_kdc.web.connlimits)
         self.connections: ConnectionGate | None = None
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="has-web")
+        #: what else to stop with the context (e.g. the TGT endpoint's hash pool)
+        self.on_close: list[Callable[[], None]] = []
 
     def admin_principals(self) -> frozenset[str]:
         """Who is an administrator: the list given to the context, else kadmin/REALM@REALM,
@@ -88,4 +90,6 @@ class WebContext:
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)
+        for close in self.on_close:
+            close()
         self.service.close()

@@ -22,6 +22,8 @@ status  error                   when
 429     rate_limited            too many failures (``Retry-After`` says how long)
 503     plugin_unavailable      the credential store cannot be read (DB down)
 503     kdc_unavailable         realm not initialized, or the store is down
+503     busy                    every password-check worker busy and the queue
+                                full (``Retry-After``; `plugins.hash_pool`)
 ======  ======================  ==============================================
 
 The token may come in the query (HAS's clients) or, better, in a JSON body
@@ -44,11 +46,14 @@ result — never a token, password or key.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import functools
 import logging
 import threading
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,6 +81,7 @@ from has_kdc.plugins import (
     UnknownPlugin,
     load_plugin,
 )
+from has_kdc.plugins.hash_pool import HashPool, HashPoolBusy
 from has_kdc.plugins.mapping import PrincipalNotAllowed, check_principal_mapping
 from has_kdc.plugins.token import TokenError, decode_token
 from has_kdc.plugins.user_memo import PluginUserMemo
@@ -129,8 +135,18 @@ class TgtService:
         limits: TgtLimits = DEFAULT_LIMITS,
         plugins: Mapping[str, ServerPlugin] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        hash_pool: HashPool | None = None,
     ) -> None:
         self.plugin_context = plugin_context
+        #: where the reply key's string-to-key runs (the password check: plugin_context)
+        self.hash_pool = hash_pool
+        #: a thread per slot of the pool, so logins waiting for it hold no thread of
+        #: the web server's other routes
+        self._login_threads = (
+            ThreadPoolExecutor(hash_pool.capacity, thread_name_prefix="has-login")
+            if hash_pool is not None
+            else None
+        )
         self._realm = realm
         self._enabled_types = enabled_types
         self._admins = admins
@@ -149,8 +165,19 @@ class TgtService:
         )
 
     @classmethod
-    def for_context(cls, context: WebContext, *, limits: TgtLimits = DEFAULT_LIMITS) -> TgtService:
-        """The service of a has-server node: its conf_dir, shared store and kdc.conf."""
+    def for_context(
+        cls,
+        context: WebContext,
+        *,
+        limits: TgtLimits = DEFAULT_LIMITS,
+        hash_pool: HashPool | None = None,
+    ) -> TgtService:
+        """The service of a has-server node: its conf_dir, shared store and kdc.conf;
+        password checks and reply keys in ``hash_pool`` (a new one, closed with the
+        context, unless given)."""
+        own_pool = hash_pool is None
+        if hash_pool is None:
+            hash_pool = HashPool()
         service = context.service
         kdc_conf = service.conf.kdc
         realm_holder: list[RealmContext] = []
@@ -180,14 +207,19 @@ class TgtService:
             backend=service.backend,
             clock=time.time,
             plugin_users=PluginUserMemo(kdc_conf.stale_ok),
+            password_check=hash_pool.verify_password,
         )
-        return cls(
+        tgt = cls(
             plugin_context,
             realm,
             enabled_types=lambda: service.server_conf().auth_type,
             admins=context.admin_principals,
             limits=limits,
+            hash_pool=hash_pool,
         )
+        if own_pool:
+            context.on_close.append(tgt.close)
+        return tgt
 
     # -- plugins ----------------------------------------------------------------------
 
@@ -276,8 +308,12 @@ class TgtService:
         components, realm = parse_principal(user.principal, ctx.realm)
         etype = reply_enctype(ctx)
         salt = default_salt(components, realm)
+        material = user.reply_key_material
         key = EncryptionKey(
-            etype, enctype_by_id(etype).string_to_key(user.reply_key_material, salt, None)
+            etype,
+            self.hash_pool.derive_key(etype, material, salt)
+            if self.hash_pool is not None
+            else enctype_by_id(etype).string_to_key(material, salt, None),
         )
         with self._kdc_lock:  # the principal cache is not thread-safe
             return issue_tgt(
@@ -290,6 +326,28 @@ class TgtService:
                 nonce=nonce,
                 salt=salt,
             )
+
+    async def run_login(
+        self,
+        plugin: ServerPlugin,
+        claims: Mapping[str, Any],
+        nonce: int | None,
+        run: Callable[..., Awaitable[TgtIssued]],
+    ) -> TgtIssued:
+        """`login` off the event loop: in a slot of the hash pool (503 `HashPoolBusy`
+        when it is full) on one of its threads, else by ``run``."""
+        if self.hash_pool is None or self._login_threads is None:
+            return await run(self.login, plugin, claims, nonce)
+        with self.hash_pool.slot():
+            return await asyncio.get_running_loop().run_in_executor(
+                self._login_threads, functools.partial(self.login, plugin, claims, nonce)
+            )
+
+    def close(self) -> None:
+        if self._login_threads is not None:
+            self._login_threads.shutdown(wait=False, cancel_futures=True)
+        if self.hash_pool is not None:
+            self.hash_pool.close()
 
     def login(
         self, plugin: ServerPlugin, claims: Mapping[str, Any], nonce: int | None
@@ -368,7 +426,7 @@ def make_handler(service: TgtService) -> Callable[[web.Request], Any]:
         context: WebContext | None = request.app.get(CONTEXT)
         run = context.run if context is not None else _run_inline
         try:
-            issued = await run(service.login, plugin, claims, params.get("nonce"))
+            issued = await service.run_login(plugin, claims, params.get("nonce"), run)
         except AuthenticationFailed as exc:
             service.record_failure(plugin.name, subject, address)
             audit.warning("TGT %s user %s from %s: FAILED: %s", plugin.name, who, address, exc)
@@ -376,6 +434,11 @@ def make_handler(service: TgtService) -> Callable[[web.Request], Any]:
         except PrincipalNotAllowed as exc:
             audit.warning("TGT %s user %s from %s: REFUSED: %s", plugin.name, who, address, exc)
             raise ApiError(exc.status, exc.error, str(exc)) from None
+        except HashPoolBusy as exc:
+            audit.warning("TGT %s user %s from %s: BUSY: %s", plugin.name, who, address, exc)
+            raise ApiError(
+                exc.status, exc.error, str(exc), headers={"Retry-After": str(exc.retry_after)}
+            ) from None
         except PluginError as exc:
             if isinstance(exc, PluginUnavailable) and context is not None:
                 context.database_error()
@@ -430,7 +493,8 @@ def tgt_routes(service: TgtService) -> tuple[Route, ...]:
                 401: "authentication failed",
                 403: "plain HTTP, the KDC refused, or the principal is not allowed",
                 429: "rate limited (Retry-After)",
-                503: "credential store or KDC unavailable",
+                503: "credential store or KDC unavailable, or every password check busy "
+                "(Retry-After)",
             },
         ),
     )

@@ -5,7 +5,7 @@ on the name index plus an exact regex, and bulk creation takes a few statements 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from pymysql.cursors import Cursor
 
@@ -25,22 +25,21 @@ class MysqlPrincipals(SqlPrincipals):
 
     _KEY_COLUMN = "key_contents"
 
-    def list_principals(self, glob: str | None = None) -> list[str]:
-        def work(cur: Cursor) -> list[tuple]:
-            if glob is None:
-                cur.execute("SELECT name FROM principals ORDER BY name")
-            else:
-                cur.execute(
-                    "SELECT name FROM principals WHERE name LIKE %s ESCAPE '\\\\' ORDER BY name",
-                    (glob_to_like(glob).encode("utf-8"),),
-                )
-            return list(cur.fetchall())
-
-        names = [text(r[0]) for r in self.db.atomic(work)]
-        if glob is None:
-            return names
-        exact = glob_to_regex(glob)
-        return [n for n in names if exact.fullmatch(n)]
+    def list_principals(
+        self, glob: str | None = None, *, after: str | None = None, limit: int | None = None
+    ) -> list[str]:
+        # LIKE narrows the rows (it cannot say '[...]'); the glob's regex decides. A page
+        # the regex thins out is topped up from where the last query stopped.
+        exact = glob_to_regex(glob) if glob is not None else None
+        like = glob_to_like(glob).encode("utf-8") if glob is not None else None
+        out: list[str] = []
+        while True:
+            wanted = None if limit is None else limit - len(out)
+            names = [text(r[0]) for r in self.db.atomic(_names_query(like, after, wanted))]
+            out += [n for n in names if exact is None or exact.fullmatch(n)]
+            if wanted is None or len(names) < wanted or len(out) == limit:
+                return out
+            after = names[-1]
 
     _BULK_CHUNK = 500  # names per IN list and per multi-row INSERT batch
 
@@ -105,3 +104,26 @@ class MysqlPrincipals(SqlPrincipals):
                 keys,
             )
         log_changes(cur, MYSQL, "principal", list(names), now)
+
+
+def _names_query(
+    like: bytes | None, after: str | None, limit: int | None
+) -> Callable[[Cursor], list[tuple]]:
+    where, args = ["1"], []
+    if like is not None:
+        where.append("name LIKE %s ESCAPE '\\\\'")
+        args.append(like)
+    if after is not None:
+        where.append("name > %s")
+        args.append(after.encode("utf-8"))
+    # the clauses are constants; every value is a parameter
+    sql = f"SELECT name FROM principals WHERE {' AND '.join(where)} ORDER BY name"  # noqa: S608
+    if limit is not None:
+        sql += " LIMIT %s"
+        args.append(limit)
+
+    def work(cur: Cursor) -> list[tuple]:
+        cur.execute(sql, args)
+        return list(cur.fetchall())
+
+    return work

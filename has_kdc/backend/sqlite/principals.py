@@ -16,12 +16,22 @@ __all__ = ["SqlitePrincipals"]
 class SqlitePrincipals(SqlPrincipals):
     """``SqlPrincipals`` with SQLite's globs."""
 
-    def list_principals(self, glob: str | None = None) -> list[str]:
+    def list_principals(
+        self, glob: str | None = None, *, after: str | None = None, limit: int | None = None
+    ) -> list[str]:
+        where, args = ["1"], []  # TEXT's BINARY collation sorts by the UTF-8 bytes
+        if glob is not None:
+            where.append("name GLOB ?")
+            args.append(glob)
+        if after is not None:
+            where.append("name > ?")
+            args.append(after)
+        # the clauses are constants; every value is a parameter
+        sql = f"SELECT name FROM principals WHERE {' AND '.join(where)} ORDER BY name LIMIT ?"  # noqa: S608
+        params = (*args, -1 if limit is None else limit)
+
         def work(cur: Cursor) -> list[tuple]:
-            if glob is None:
-                cur.execute("SELECT name FROM principals ORDER BY name")
-            else:
-                cur.execute("SELECT name FROM principals WHERE name GLOB ? ORDER BY name", (glob,))
+            cur.execute(sql, params)
             return list(cur.fetchall())
 
         return [r[0] for r in self.db.atomic(work)]

@@ -1,0 +1,127 @@
+"""A log handler that writes in batches, with a fast path for the KDC's request lines.
+
+has-server logs one line per KDC request, as MIT krb5kdc does. Through `logging`
+each line cost a LogRecord, a Formatter call (``%(asctime)s`` is a ``strftime``)
+and a write plus flush: about a fifth of the instructions of an unknown-principal
+request. Here the lines are the same text, but:
+
+- `BatchedLogHandler.line` takes an already worded message and prefixes it with the
+  time (worded once per second, milliseconds added), pid, level and logger name as
+  the formatter would, without a LogRecord;
+- lines gather in memory and are written together: when ``max_lines`` are waiting,
+  at every WARNING or worse (so problems show at once), every ``interval`` seconds
+  from a background thread (so a quiet KDC's lines still appear within it), and on
+  `flush`/`close` (``logging.shutdown`` at exit, a KDC worker's orderly stop).
+
+A crash loses at most ``interval`` seconds of INFO lines; an orderly stop none.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from typing import TextIO
+
+__all__ = ["LOG_FORMAT", "BatchedLogHandler"]
+
+#: has-server's line format (the same for the fast path and for records)
+LOG_FORMAT = "%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"
+
+
+class BatchedLogHandler(logging.Handler):
+    """Lines to ``stream`` in batches; see the module docstring."""
+
+    def __init__(
+        self, stream: TextIO, *, interval: float = 0.5, max_lines: int = 256, close_stream: bool
+    ) -> None:
+        super().__init__()
+        self.setFormatter(logging.Formatter(LOG_FORMAT))
+        self.stream = stream
+        self.interval = interval
+        self.max_lines = max_lines
+        self._close_stream = close_stream
+        self._pending: list[str] = []
+        self._buffer_lock = threading.Lock()
+        self._second = -1
+        self._second_text = ""
+        self._flusher: threading.Thread | None = None
+        self._stopped = threading.Event()
+        self._pid = os.getpid()
+
+    @classmethod
+    def to_file(cls, path: str | os.PathLike[str], **kwargs: float) -> BatchedLogHandler:
+        return cls(open(path, "a", encoding="utf-8"), close_stream=True, **kwargs)
+
+    # -- the fast path ---------------------------------------------------------------
+
+    def line(self, name: str, levelname: str, message: str) -> None:
+        """``message`` from logger ``name`` at ``levelname``, as the formatter words it.
+        The caller has checked that the logger is enabled for that level."""
+        now = time.time()
+        second = int(now)
+        if second != self._second:
+            self._second_text = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
+            self._second = second
+        ms = int((now - second) * 1000)
+        self._add(f"{self._second_text},{ms:03d} {self._pid} {levelname} {name}: {message}\n")
+
+    # -- logging.Handler ---------------------------------------------------------------
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = self.format(record) + "\n"
+        except Exception:
+            self.handleError(record)
+            return
+        self._add(text, now=record.levelno >= logging.WARNING)
+
+    def flush(self) -> None:
+        with self._buffer_lock:
+            self._write_pending()
+
+    def close(self) -> None:
+        self._stopped.set()
+        try:
+            self.flush()
+            if self._close_stream:
+                self.stream.close()
+        finally:
+            super().close()
+
+    def _at_fork_reinit(self) -> None:
+        """In a forked child: the parent writes its own pending lines, not the child."""
+        super()._at_fork_reinit()
+        self._buffer_lock = threading.Lock()
+        self._pending = []
+        self._flusher = None
+        self._pid = os.getpid()
+
+    # -- batching ----------------------------------------------------------------------
+
+    def _add(self, text: str, *, now: bool = False) -> None:
+        with self._buffer_lock:
+            self._pending.append(text)
+            if now or len(self._pending) >= self.max_lines:
+                self._write_pending()
+            elif self._flusher is None:
+                self._flusher = threading.Thread(
+                    target=self._flush_every, name="has-log-flush", daemon=True
+                )
+                self._flusher.start()
+
+    def _write_pending(self) -> None:
+        if not self._pending:
+            return
+        text = "".join(self._pending)
+        self._pending.clear()
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except (OSError, ValueError):
+            pass  # a full disk or a closed stream must not stop the KDC
+
+    def _flush_every(self) -> None:
+        while not self._stopped.wait(self.interval):
+            self.flush()
