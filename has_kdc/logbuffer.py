@@ -51,8 +51,11 @@ class BatchedLogHandler(logging.Handler):
         self._pid = os.getpid()
 
     @classmethod
-    def to_file(cls, path: str | os.PathLike[str], **kwargs: float) -> BatchedLogHandler:
-        return cls(open(path, "a", encoding="utf-8"), close_stream=True, **kwargs)
+    def to_file(
+        cls, path: str | os.PathLike[str], *, interval: float = 0.5, max_lines: int = 256
+    ) -> BatchedLogHandler:
+        stream = open(path, "a", encoding="utf-8")  # noqa: SIM115 (closed by close())
+        return cls(stream, interval=interval, max_lines=max_lines, close_stream=True)
 
     # -- the fast path ---------------------------------------------------------------
 
@@ -92,7 +95,8 @@ class BatchedLogHandler(logging.Handler):
 
     def _at_fork_reinit(self) -> None:
         """In a forked child: the parent writes its own pending lines, not the child."""
-        super()._at_fork_reinit()
+        # logging calls this on every handler in a forked child; typeshed does not list it
+        super()._at_fork_reinit()  # type: ignore[misc]
         self._buffer_lock = threading.Lock()
         self._pending = []
         self._flusher = None
