@@ -168,6 +168,8 @@ def test_every_module_documents_exactly_its_options_with_the_shared_fragments() 
     assert "has_kdc_missing=true" in " ".join(docs["has_principal"]["doc"]["notes"])
     assert docs["has_keytab_file"]["doc"]["options"]["owner"]["description"]
     assert docs["has_client_config"]["doc"]["options"]["conf_dir"]["required"] is False
+    assert docs["has_galera_node"]["doc"]["attributes"]["diff_mode"]["support"] == "none"
+    assert "changed=false" in " ".join(docs["has_galera_plan"]["doc"]["notes"])
 
 
 # ---------------------------------------------------------------------- has_realm_init
