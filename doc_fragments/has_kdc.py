@@ -55,3 +55,20 @@ notes:
     the same directory, then renamed), so no reader ever sees it half-written or
     readable by others.
 """
+
+    # Modules that only report (the Galera facts and plan): check mode runs them as a
+    # real run does, and they have nothing to show with --diff.
+    READ_ONLY = r"""
+options: {}
+notes:
+  - Changes nothing and reports C(changed=false) always.
+attributes:
+  check_mode:
+    description:
+      - Can run in check mode; it reads and returns what a real run would.
+    support: full
+  diff_mode:
+    description:
+      - Changes nothing, so there is no diff to show.
+    support: none
+"""

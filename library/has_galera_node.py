@@ -37,13 +37,8 @@ options:
     description: With I(wait_synced), the cluster size to wait for as well.
     type: int
     default: 0
-notes:
-  - Reports C(changed=false) always.
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
+extends_documentation_fragment:
+  - has_kdc.read_only
 """
 
 EXAMPLES = r"""

@@ -33,12 +33,9 @@ options:
     type: str
     default: ""
 notes:
-  - Reports C(changed=false) always; pure computation.
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
+  - Pure computation; it reads nothing on the host it runs on.
+extends_documentation_fragment:
+  - has_kdc.read_only
 """
 
 EXAMPLES = r"""

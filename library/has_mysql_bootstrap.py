@@ -198,32 +198,35 @@ def plan(server, p):
     return steps
 
 
-def main():
-    module = HasKdcModule(
-        argument_spec={
-            "login_unix_socket": {"type": "path", "required": True},
-            "login_user": {"type": "str", "default": "root"},
-            "database": {"type": "str", "required": True},
-            "user": {"type": "str", "required": True},
-            "password": {"type": "str", "required": True, "no_log": True},
-            "user_hosts": {"type": "list", "elements": "str", "default": ["%"]},
-            "secure": {"type": "bool", "default": True},
-        },
-        supports_check_mode=True,
-        needs_has_kdc=False,
-    )
+ARGUMENT_SPEC = {
+    "login_unix_socket": {"type": "path", "required": True},
+    "login_user": {"type": "str", "default": "root"},
+    "database": {"type": "str", "required": True},
+    "user": {"type": "str", "required": True},
+    "password": {"type": "str", "required": True, "no_log": True},
+    "user_hosts": {"type": "list", "elements": "str", "default": ["%"]},
+    "secure": {"type": "bool", "default": True},
+}
+
+
+def check_params(module):
+    p = module.params
     if PYMYSQL_ERROR is not None:
         module.fail_json(
             msg="PyMySQL is not importable by this interpreter; install python3-pymysql",
             exception=PYMYSQL_ERROR,
         )
-    p = module.params
     if not _NAME.match(p["database"]):
         module.fail_json(msg="database %r: use letters, digits, '_' and '$' only" % p["database"])
     if not p["password"]:
         module.fail_json(msg="password is empty; the has-kdc account needs a password")
+
+
+def connect(module):
+    """The root connection over the socket, or the module fails naming the socket."""
+    p = module.params
     try:
-        conn = pymysql.connect(
+        return pymysql.connect(
             unix_socket=p["login_unix_socket"],
             user=p["login_user"],
             autocommit=True,
@@ -235,9 +238,13 @@ def main():
             msg="cannot connect to MariaDB as %s over %s: %s"
             % (p["login_user"], p["login_unix_socket"], exc)
         )
+
+
+def bootstrap(module, conn):
+    """The steps the server needs, run unless in check mode; the connection is closed."""
     try:
         server = Server(conn)
-        steps = plan(server, p)
+        steps = plan(server, module.params)
         if steps and not module.check_mode:
             for _description, sql, args in steps:
                 server.run(sql, args)
@@ -247,10 +254,18 @@ def main():
         module.fail_json(msg="MariaDB refused a bootstrap statement: %s" % (exc,))
     finally:
         conn.close()
-    actions = [d for d, _s, _a in steps]
-    diff = (
-        summary_diff("MariaDB %s" % p["login_unix_socket"], "", "\n".join(actions)) if steps else []
+    return steps
+
+
+def main():
+    module = HasKdcModule(
+        argument_spec=ARGUMENT_SPEC, supports_check_mode=True, needs_has_kdc=False
     )
+    check_params(module)
+    steps = bootstrap(module, connect(module))
+    actions = [d for d, _s, _a in steps]
+    label = "MariaDB %s" % module.params["login_unix_socket"]
+    diff = summary_diff(label, "", "\n".join(actions)) if steps else []
     module.exit_json(changed=bool(steps), actions=actions, diff=diff)
 
 

@@ -127,64 +127,77 @@ import os
 
 from ansible.module_utils.has_kdc_module import HasKdcModule, subject_names, summary_diff
 
+ARGUMENT_SPEC = {
+    "ca_dir": {"type": "path", "required": True},
+    "ca_name": {"type": "str", "default": "has-kdc cluster CA"},
+    "csr": {"type": "str"},
+    "dns_names": {"type": "list", "elements": "str", "default": []},
+    "ip_addresses": {"type": "list", "elements": "str", "default": []},
+    "validity_days": {"type": "int", "default": 825},
+}
+
+NOTHING_DONE = {
+    "ca_created": False,
+    "ca_cert": "",
+    "ca_not_valid_after": "",
+    "node_keys": {},
+    "signed": False,
+    "certificate": "",
+}
+
+
+def prediction(p):
+    """Check mode before the CA exists (or has_kdc is installed): a new CA, and the CSR,
+    if any, signed by it; no PEM can be shown before the CA's key is made."""
+    return {**NOTHING_DONE, "ca_created": True, "signed": p["csr"] is not None}
+
+
+def check_params(module):
+    p = module.params
+    if p["validity_days"] < 1:
+        module.fail_json(msg="validity_days must be 1 or more, not %d" % p["validity_days"])
+    if p["csr"] is not None and not p["csr"].strip() and not module.check_mode:
+        module.fail_json(msg="csr is empty: the node made no certificate request to sign")
+
+
+def exit_with_new_ca_predicted(module):
+    p = module.params
+    diffs = [summary_diff(p["ca_dir"], "(no CA)\n", "CA %s (new)\n" % p["ca_name"])]
+    if p["csr"] is not None:
+        diffs.append(sign_diff(p, "(check mode: not signed)"))
+    module.exit_json(changed=True, diff=diffs, **prediction(p))
+
+
+def keep_ca(pki, p, ca_exists):
+    """The CA, made unless it exists; its facts for the result, and its diff when new."""
+    if not ca_exists:
+        os.makedirs(p["ca_dir"], mode=0o700, exist_ok=True)
+    ca = pki.create_ca(p["ca_dir"], p["ca_name"])
+    result = {
+        **NOTHING_DONE,
+        "ca_created": ca.changed,
+        "ca_cert": ca.cert_pem().decode("ascii"),
+        "ca_not_valid_after": ca.certificate.not_valid_after_utc.isoformat(),
+        "node_keys": pki.node_keys_on_ca(p["ca_dir"]),
+    }
+    diffs = [summary_diff(p["ca_dir"], "(no CA)\n", "CA %s\n" % ca.name)] if ca.changed else []
+    return ca, result, diffs
+
 
 def main():
     module = HasKdcModule(
-        argument_spec={
-            "ca_dir": {"type": "path", "required": True},
-            "ca_name": {"type": "str", "default": "has-kdc cluster CA"},
-            "csr": {"type": "str"},
-            "dns_names": {"type": "list", "elements": "str", "default": []},
-            "ip_addresses": {"type": "list", "elements": "str", "default": []},
-            "validity_days": {"type": "int", "default": 825},
-        },
-        supports_check_mode=True,
-        prediction=lambda p: {
-            "ca_created": True,
-            "ca_cert": "",
-            "ca_not_valid_after": "",
-            "node_keys": {},
-            "signed": p["csr"] is not None,
-            "certificate": "",
-        },
+        argument_spec=ARGUMENT_SPEC, supports_check_mode=True, prediction=prediction
     )
     from has_kdc import pki
 
     p = module.params
-    ca_dir = p["ca_dir"]
-    if p["validity_days"] < 1:
-        module.fail_json(msg="validity_days must be 1 or more, not %d" % p["validity_days"])
-    signing = p["csr"] is not None
-    if signing and not p["csr"].strip() and not module.check_mode:
-        module.fail_json(msg="csr is empty: the node made no certificate request to sign")
-    ca_exists = os.path.exists(os.path.join(ca_dir, pki.CA_CERT_FILE))
-    result = {
-        "ca_created": False,
-        "ca_cert": "",
-        "ca_not_valid_after": "",
-        "node_keys": {},
-        "signed": False,
-        "certificate": "",
-    }
-    diffs = []
-    with module.failing_on_user_errors("cluster CA in %s" % ca_dir, (ValueError,)):
+    check_params(module)
+    ca_exists = os.path.exists(os.path.join(p["ca_dir"], pki.CA_CERT_FILE))
+    with module.failing_on_user_errors("cluster CA in %s" % p["ca_dir"], (ValueError,)):
         if module.check_mode and not ca_exists:
-            result["ca_created"] = True
-            result["signed"] = signing
-            diffs.append(summary_diff(ca_dir, "(no CA)\n", "CA %s (new)\n" % p["ca_name"]))
-            if signing:
-                diffs.append(sign_diff(p, "(check mode: not signed)"))
-            module.exit_json(changed=True, diff=diffs, **result)
-        if not ca_exists:
-            os.makedirs(ca_dir, mode=0o700, exist_ok=True)
-        ca = pki.create_ca(ca_dir, p["ca_name"])
-        result["ca_created"] = ca.changed
-        result["ca_cert"] = ca.cert_pem().decode("ascii")
-        result["ca_not_valid_after"] = ca.certificate.not_valid_after_utc.isoformat()
-        result["node_keys"] = pki.node_keys_on_ca(ca_dir)
-        if ca.changed:
-            diffs.append(summary_diff(ca_dir, "(no CA)\n", "CA %s\n" % ca.name))
-        if signing:
+            exit_with_new_ca_predicted(module)
+        ca, result, diffs = keep_ca(pki, p, ca_exists)
+        if p["csr"] is not None:
             result.update(sign(module, pki, ca, p))
             diffs.append(sign_diff(p, result.get("serial", "(check mode: not signed)")))
     module.exit_json(changed=result["ca_created"] or result["signed"], diff=diffs, **result)

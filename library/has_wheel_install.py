@@ -79,53 +79,70 @@ from ansible.module_utils.has_kdc_module import HasKdcModule, file_sha256, summa
 MARKER = "has-kdc-wheel.sha256"
 
 
-def main():
-    module = HasKdcModule(
-        argument_spec={
-            "venv": {"type": "path", "required": True},
-            "wheel": {"type": "path", "required": True},
-            "python": {"type": "path", "default": "/usr/bin/python3"},
-            "pip_args": {"type": "list", "elements": "str", "default": []},
-            "sha256": {"type": "str"},
-        },
-        supports_check_mode=True,
-        needs_has_kdc=False,
-    )
+ARGUMENT_SPEC = {
+    "venv": {"type": "path", "required": True},
+    "wheel": {"type": "path", "required": True},
+    "python": {"type": "path", "default": "/usr/bin/python3"},
+    "pip_args": {"type": "list", "elements": "str", "default": []},
+    "sha256": {"type": "str"},
+}
+
+
+def wheel_digest(module):
+    """The wheel's SHA-256: the one given (check mode may run before the wheel is
+    copied), which a real run requires the file on the target to have."""
     p = module.params
-    venv, wheel = p["venv"], p["wheel"]
-    on_disk = file_sha256(wheel)
+    on_disk = file_sha256(p["wheel"])
     digest = (p["sha256"] or on_disk or "").lower() or None
     if not module.check_mode:
         if on_disk is None:
-            module.fail_json(msg="wheel %s does not exist on this host" % wheel)
+            module.fail_json(msg="wheel %s does not exist on this host" % p["wheel"])
         if digest != on_disk:
-            module.fail_json(msg="wheel %s does not have the sha256 %s" % (wheel, digest))
-    marker = os.path.join(venv, MARKER)
-    venv_python = os.path.join(venv, "bin", "python")
-    venv_created = not os.path.exists(venv_python)
-    try:
-        with open(marker) as fh:
-            installed_digest = fh.read().strip()
-    except OSError:
-        installed_digest = None
-    install = venv_created or installed_digest != digest
-    result = {"venv_created": venv_created, "installed": install, "sha256": digest}
-    if module.check_mode or not install:
-        diff = summary_diff(venv, installed_digest or "(none)", digest or "(new wheel)")
-        module.exit_json(changed=install, diff=diff if install else [], **result)
+            module.fail_json(msg="wheel %s does not have the sha256 %s" % (p["wheel"], digest))
+    return digest
 
+
+def installed_digest(venv):
+    """The SHA-256 of the wheel the venv holds, or None before the first install."""
+    try:
+        with open(os.path.join(venv, MARKER)) as fh:
+            return fh.read().strip()
+    except OSError:
+        return None
+
+
+def install(module, venv_python, venv_created, digest):
+    """The venv (when new) and the wheel in it; the marker last, so that a failed
+    install is tried again."""
+    p = module.params
     if venv_created:
-        module.run_command([p["python"], "-m", "venv", venv], check_rc=True)
+        module.run_command([p["python"], "-m", "venv", p["venv"]], check_rc=True)
     pip = [venv_python, "-m", "pip", "install", "--disable-pip-version-check", "-q"]
-    module.run_command(pip + p["pip_args"] + [wheel], check_rc=True)
+    module.run_command(pip + p["pip_args"] + [p["wheel"]], check_rc=True)
     if not venv_created:
         # same version, new build: pip would call it "already satisfied"
         module.run_command(
-            pip + p["pip_args"] + ["--force-reinstall", "--no-deps", wheel], check_rc=True
+            pip + p["pip_args"] + ["--force-reinstall", "--no-deps", p["wheel"]], check_rc=True
         )
-    write_atomic(marker, digest + "\n", PUBLIC_MODE)
-    diff = summary_diff(venv, installed_digest or "(none)", digest)
-    module.exit_json(changed=True, diff=diff, **result)
+    write_atomic(os.path.join(p["venv"], MARKER), digest + "\n", PUBLIC_MODE)
+
+
+def main():
+    module = HasKdcModule(
+        argument_spec=ARGUMENT_SPEC, supports_check_mode=True, needs_has_kdc=False
+    )
+    venv = module.params["venv"]
+    digest = wheel_digest(module)
+    venv_python = os.path.join(venv, "bin", "python")
+    venv_created = not os.path.exists(venv_python)
+    before = installed_digest(venv)
+    needed = venv_created or before != digest
+    result = {"venv_created": venv_created, "installed": needed, "sha256": digest}
+    if module.check_mode or not needed:
+        diff = summary_diff(venv, before or "(none)", digest or "(new wheel)")
+        module.exit_json(changed=needed, diff=diff if needed else [], **result)
+    install(module, venv_python, venv_created, digest)
+    module.exit_json(changed=True, diff=summary_diff(venv, before or "(none)", digest), **result)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ takes.
 from __future__ import annotations
 
 import base64
+import hashlib
 import importlib.util
 import json
 import os
@@ -168,6 +169,8 @@ def test_every_module_documents_exactly_its_options_with_the_shared_fragments() 
     assert "has_kdc_missing=true" in " ".join(docs["has_principal"]["doc"]["notes"])
     assert docs["has_keytab_file"]["doc"]["options"]["owner"]["description"]
     assert docs["has_client_config"]["doc"]["options"]["conf_dir"]["required"] is False
+    assert docs["has_galera_node"]["doc"]["attributes"]["diff_mode"]["support"] == "none"
+    assert "changed=false" in " ".join(docs["has_galera_plan"]["doc"]["notes"])
 
 
 # ---------------------------------------------------------------------- has_realm_init
@@ -407,3 +410,58 @@ def test_every_module_writes_files_through_the_one_atomic_writer() -> None:
             continue
         text = path.read_text(encoding="utf-8")
         assert not [w for w in ways if w in text], f"{path.name} writes a file its own way"
+
+
+# ---------------------------------------------------------------------- has_wheel_install
+
+
+def test_wheel_install_predicts_checks_the_digest_and_keeps_an_installed_build(
+    tmp_path: Path,
+) -> None:
+    """What the module decides without running pip: the prediction, the refusals, and
+    "already installed" read from the marker, not from the version."""
+    wheel = tmp_path / "has_kdc-0.1.0-py3-none-any.whl"
+    wheel.write_bytes(b"a build")
+    digest = hashlib.sha256(b"a build").hexdigest()
+    venv = tmp_path / "venv"
+    args = {"venv": str(venv), "wheel": str(wheel)}
+
+    predicted = run("has_wheel_install", {**args, "sha256": digest.upper()}, check=True)
+    assert predicted["changed"] and predicted["venv_created"] and predicted["installed"]
+    assert predicted["sha256"] == digest
+    assert "(none)" in predicted["diff"]["before"]
+    assert not venv.exists(), "check mode made the venv"
+
+    wrong = run("has_wheel_install", {**args, "sha256": "00" * 32}, ok=False)
+    assert wrong["failed"] and "does not have the sha256" in wrong["msg"]
+    gone = run("has_wheel_install", {**args, "wheel": str(tmp_path / "none.whl")}, ok=False)
+    assert gone["failed"] and "does not exist on this host" in gone["msg"]
+
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").touch()
+    (venv / "has-kdc-wheel.sha256").write_text(digest + "\n")
+    kept = run("has_wheel_install", args)
+    assert not kept["changed"] and not kept["installed"] and kept["diff"] == []
+    wheel.write_bytes(b"a new build of the same version")
+    rebuilt = run("has_wheel_install", args, check=True)
+    assert rebuilt["changed"] and rebuilt["installed"] and not rebuilt["venv_created"]
+    assert rebuilt["diff"]["before"].strip() == digest
+
+
+# ---------------------------------------------------------------------- has_mysql_bootstrap
+
+
+def test_mysql_bootstrap_refuses_bad_input_before_connecting(tmp_path: Path) -> None:
+    args = {
+        "login_unix_socket": str(tmp_path / "no.sock"),
+        "database": "has",
+        "user": "has",
+        "password": "secret-pw",
+    }
+    bad_name = run("has_mysql_bootstrap", {**args, "database": "has; DROP"}, ok=False)
+    assert "use letters, digits" in bad_name["msg"]
+    empty = run("has_mysql_bootstrap", {**args, "password": ""}, ok=False)
+    assert "password is empty" in empty["msg"]
+    unreachable = run("has_mysql_bootstrap", args, check=True, ok=False)
+    assert "cannot connect to MariaDB as root over" in unreachable["msg"]
+    assert "secret-pw" not in json.dumps(unreachable)

@@ -109,6 +109,15 @@ def add_enctypes(parser: CommandParser) -> None:
 
 def _parsers(console: Console) -> dict[str, CommandParser]:
     """The argument specs of ``PRINCIPAL_COMMANDS``, by command name."""
+    return {
+        **_principal_parsers(console),
+        **_key_parsers(console),
+        **_host_role_parsers(console),
+    }
+
+
+def _principal_parsers(console: Console) -> dict[str, CommandParser]:
+    """addprinc, delprinc, renprinc, getprinc, listprincs, modprinc."""
     out: dict[str, CommandParser] = {}
 
     p = out["addprinc"] = console.parser("addprinc", "add a principal")
@@ -139,6 +148,22 @@ def _parsers(console: Console) -> dict[str, CommandParser]:
     )
     p.add_argument("glob", metavar="GLOB", nargs="?")
 
+    p = out["modprinc"] = console.parser("modprinc", "change a principal's attributes")
+    add_switches(p)
+    add_lifetimes(p, pwexpire=True)
+    p.add_argument("-kvno", type=int, metavar="KVNO", help="set the key version number")
+    add_policy(p)
+    state = p.add_mutually_exclusive_group()
+    state.add_argument("-disable", action="store_true", help="refuse all tickets")
+    state.add_argument("-enable", action="store_true", help="undo -disable")
+    p.add_argument("name", metavar="NAME")
+    return out
+
+
+def _key_parsers(console: Console) -> dict[str, CommandParser]:
+    """cpw, purgekeys, ktadd: a principal's keys and their export."""
+    out: dict[str, CommandParser] = {}
+
     p = out["cpw"] = console.parser("cpw", "change a principal's password or randomize its keys")
     keysrc = p.add_mutually_exclusive_group()
     keysrc.add_argument("-pw", metavar="PASSWORD", help="the new password (else prompted)")
@@ -157,16 +182,6 @@ def _parsers(console: Console) -> dict[str, CommandParser]:
     purge.add_argument("-all", action="store_true", help="purge every key, the current too")
     p.add_argument("name", metavar="NAME")
 
-    p = out["modprinc"] = console.parser("modprinc", "change a principal's attributes")
-    add_switches(p)
-    add_lifetimes(p, pwexpire=True)
-    p.add_argument("-kvno", type=int, metavar="KVNO", help="set the key version number")
-    add_policy(p)
-    state = p.add_mutually_exclusive_group()
-    state.add_argument("-disable", action="store_true", help="refuse all tickets")
-    state.add_argument("-enable", action="store_true", help="undo -disable")
-    p.add_argument("name", metavar="NAME")
-
     p = out["ktadd"] = console.parser(
         "ktadd", "add principals' keys to a keytab (new random keys first)"
     )
@@ -175,6 +190,12 @@ def _parsers(console: Console) -> dict[str, CommandParser]:
     p.add_argument("-q", action="store_true", help="do not list the entries added")
     p.add_argument("-glob", metavar="GLOB", help="every principal matching GLOB")
     p.add_argument("names", metavar="NAME", nargs="*")
+    return out
+
+
+def _host_role_parsers(console: Console) -> dict[str, CommandParser]:
+    """hostroles, creprincs, expkeytabs: the Hadoop host roles."""
+    out: dict[str, CommandParser] = {}
 
     out["hostroles"] = console.parser(
         "hostroles", "list the Hadoop host roles and their principal names"

@@ -26,8 +26,8 @@ import argparse
 import getpass
 import time
 
-from has_kdc.admin import AdminError, PrincipalAdmin
-from has_kdc.cli.shell import Command, Console
+from has_kdc.admin import AdminError, PluginUserAdmin, PrincipalAdmin
+from has_kdc.cli.shell import Command, CommandParser, Console
 from has_kdc.plugins.mysql import check_user_name
 from has_kdc.plugins.passwords import DEFAULT_PARAMS, MAX_LN, ScryptParams, hash_password
 
@@ -89,113 +89,135 @@ def _cost(options: argparse.Namespace) -> ScryptParams:
     return ScryptParams(ln=ln)
 
 
-def register_plugin_user_commands(console: Console, admin: PrincipalAdmin) -> None:
-    """Add the plugin user commands to ``console`` (hadmin-local), over ``admin``'s store."""
-    users = admin.plugin_users
+class _PluginUserCommands:
+    """What each plugin user command does, over one store's plugin users."""
 
-    def password(options: argparse.Namespace, name: str) -> str:
-        return str(options.pw) if options.pw is not None else _read_password(console, name)
+    def __init__(self, console: Console, users: PluginUserAdmin) -> None:
+        self.console = console
+        self.users = users
 
-    def add(options: argparse.Namespace) -> int:
+    def _password(self, options: argparse.Namespace, name: str) -> str:
+        return str(options.pw) if options.pw is not None else _read_password(self.console, name)
+
+    def add(self, options: argparse.Namespace) -> int:
         name = _name(options.name)
-        if users.get(name) is not None:
+        if self.users.get(name) is not None:
             raise AdminError(f"plugin user {name} already exists (resetpluginuser changes it)")
-        secret = hash_password(password(options, name), params=_cost(options))
-        users.add(name, secret, disabled=options.disable, linked=options.link)
+        secret = hash_password(self._password(options, name), params=_cost(options))
+        self.users.add(name, secret, disabled=options.disable, linked=options.link)
         notes = [w for w, on in (("disabled", options.disable), ("linked", options.link)) if on]
         shown = f" ({', '.join(notes)})" if notes else ""
-        console.out(f'Plugin user "{name}" created{shown}.')
+        self.console.out(f'Plugin user "{name}" created{shown}.')
         return 0
 
-    def reset(options: argparse.Namespace) -> int:
+    def reset(self, options: argparse.Namespace) -> int:
         name = _name(options.name)
-        if users.get(name) is None:
+        if self.users.get(name) is None:
             raise AdminError(f"plugin user {name} does not exist")
-        users.set_password(name, hash_password(password(options, name), params=_cost(options)))
-        console.out(f'Password for plugin user "{name}" changed.')
+        secret = hash_password(self._password(options, name), params=_cost(options))
+        self.users.set_password(name, secret)
+        self.console.out(f'Password for plugin user "{name}" changed.')
         return 0
 
-    def modify(options: argparse.Namespace) -> int:
+    def modify(self, options: argparse.Namespace) -> int:
         name = _name(options.name)
         if options.disable is None and options.link is None:
-            console.commands["modpluginuser"].parser.error(
+            self.console.commands["modpluginuser"].parser.error(
                 "nothing to change: give -disable, -enable, -link or -unlink"
             )
-        users.modify(name, disabled=options.disable, linked=options.link)
+        self.users.modify(name, disabled=options.disable, linked=options.link)
         done = []
         if options.disable is not None:
             done.append("disabled" if options.disable else "enabled")
         if options.link is not None:
             done.append("linked" if options.link else "unlinked")
-        console.out(f'Plugin user "{name}" {" and ".join(done)}.')
+        self.console.out(f'Plugin user "{name}" {" and ".join(done)}.')
         return 0
 
-    def delete(options: argparse.Namespace) -> int:
+    def delete(self, options: argparse.Namespace) -> int:
         name = _name(options.name)
-        if users.get(name) is None:
+        if self.users.get(name) is None:
             raise AdminError(f"plugin user {name} does not exist")
-        if not options.force:
-            question = f'Are you sure you want to delete the plugin user "{name}"? (yes/no): '
-            if not console.stdin_is_tty() and not console.interactive:
-                console.out(question)
-            answer = console.read_line(question)
-            if answer is None:
-                raise AdminError(f"not deleting {name}: no answer on standard input; use -force")
-            if answer.strip().lower() != "yes":
-                console.out(f'Plugin user "{name}" not deleted.')
-                return 1
-        users.delete(name)
-        console.out(f'Plugin user "{name}" deleted.')
+        if not options.force and not self._confirmed(name):
+            self.console.out(f'Plugin user "{name}" not deleted.')
+            return 1
+        self.users.delete(name)
+        self.console.out(f'Plugin user "{name}" deleted.')
         return 0
 
-    def listing(_options: argparse.Namespace) -> int:
-        for user in users.list():
+    def _confirmed(self, name: str) -> bool:
+        question = f'Are you sure you want to delete the plugin user "{name}"? (yes/no): '
+        if not self.console.stdin_is_tty() and not self.console.interactive:
+            self.console.out(question)
+        answer = self.console.read_line(question)
+        if answer is None:
+            raise AdminError(f"not deleting {name}: no answer on standard input; use -force")
+        return answer.strip().lower() == "yes"
+
+    def listing(self, _options: argparse.Namespace) -> int:
+        for user in self.users.list():
             state = "disabled" if user.disabled else "enabled"
             link = "\tlinked" if user.linked else ""
-            console.out(
+            self.console.out(
                 f"{user.name}\t{state}\tcreated {_stamp(user.created)}\t"
                 f"modified {_stamp(user.modified)}{link}"
             )
         return 0
 
+
+_LINK_HELP = "may log in as NAME@REALM even if that principal has keys of its own"
+
+
+def _add_parser(console: Console) -> CommandParser:
     p = console.parser("addpluginuser", "add a user of the MySQL plugin (TGT over HTTPS)")
     p.add_argument("-pw", metavar="PASSWORD", help="the password (else prompted)")
     _cost_argument(p)
     p.add_argument("-disable", action="store_true", help="create it disabled")
-    p.add_argument(
-        "-link",
-        action="store_true",
-        help="may log in as NAME@REALM even if that principal has keys of its own",
-    )
+    p.add_argument("-link", action="store_true", help=_LINK_HELP)
     p.add_argument("name", metavar="NAME")
-    console.add(Command("addpluginuser", p, add, ("add_plugin_user",)))
+    return p
 
+
+def _reset_parser(console: Console) -> CommandParser:
     p = console.parser("resetpluginuser", "set a new password for a MySQL plugin user")
     p.add_argument("-pw", metavar="PASSWORD", help="the new password (else prompted)")
     _cost_argument(p)
     p.add_argument("name", metavar="NAME")
-    console.add(Command("resetpluginuser", p, reset, ("reset_plugin_user",)))
+    return p
 
+
+def _modify_parser(console: Console) -> CommandParser:
     p = console.parser("modpluginuser", "disable/enable or link/unlink a MySQL plugin user")
     state = p.add_mutually_exclusive_group()
     state.add_argument("-disable", dest="disable", action="store_const", const=True)
     state.add_argument("-enable", dest="disable", action="store_const", const=False)
     link = p.add_mutually_exclusive_group()
-    link.add_argument(
-        "-link",
-        dest="link",
-        action="store_const",
-        const=True,
-        help="may log in as NAME@REALM even if that principal has keys of its own",
-    )
+    link.add_argument("-link", dest="link", action="store_const", const=True, help=_LINK_HELP)
     link.add_argument("-unlink", dest="link", action="store_const", const=False)
     p.add_argument("name", metavar="NAME")
-    console.add(Command("modpluginuser", p, modify, ("modify_plugin_user",)))
+    return p
 
+
+def _delete_parser(console: Console) -> CommandParser:
     p = console.parser("delpluginuser", "delete a MySQL plugin user")
     p.add_argument("-force", action="store_true", help="do not ask for confirmation")
     p.add_argument("name", metavar="NAME")
-    console.add(Command("delpluginuser", p, delete, ("delete_plugin_user",)))
+    return p
 
-    p = console.parser("listpluginusers", "list the MySQL plugin users")
-    console.add(Command("listpluginusers", p, listing, ("list_plugin_users",)))
+
+def register_plugin_user_commands(console: Console, admin: PrincipalAdmin) -> None:
+    """Add the plugin user commands to ``console`` (hadmin-local), over ``admin``'s store."""
+    run = _PluginUserCommands(console, admin.plugin_users)
+    for command in (
+        Command("addpluginuser", _add_parser(console), run.add, ("add_plugin_user",)),
+        Command("resetpluginuser", _reset_parser(console), run.reset, ("reset_plugin_user",)),
+        Command("modpluginuser", _modify_parser(console), run.modify, ("modify_plugin_user",)),
+        Command("delpluginuser", _delete_parser(console), run.delete, ("delete_plugin_user",)),
+        Command(
+            "listpluginusers",
+            console.parser("listpluginusers", "list the MySQL plugin users"),
+            run.listing,
+            ("list_plugin_users",),
+        ),
+    ):
+        console.add(command)

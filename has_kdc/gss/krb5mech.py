@@ -244,6 +244,22 @@ def _split_time(now: float) -> tuple[int, int]:
     return seconds, int((now - seconds) * 1_000_000) % 1_000_000
 
 
+def _ap_rep_token(
+    authenticator: Authenticator, session_key: EncryptionKey, acceptor_seq: int, mech: str
+) -> bytes:
+    """The AP-REP token of mutual authentication: the authenticator's time, sealed in the
+    session key, with the acceptor's first sequence number."""
+    enc_part = EncApRepPart(
+        ctime=authenticator.ctime,
+        cusec=authenticator.cusec,
+        seq_number=acceptor_seq,
+    )
+    et = enctype_by_id(session_key.keytype)
+    cipher = et.encrypt(session_key.keyvalue, KU_AP_REP_ENC_PART, encode(enc_part))
+    ap_rep = ApRep(enc_part=EncryptedData(session_key.keytype, cipher))
+    return krb5_token(TOK_AP_REP, encode(ap_rep), mech)
+
+
 @dataclass(frozen=True)
 class Krb5Context:
     """An established Kerberos security context, as the acceptor (or initiator) sees it."""
@@ -320,80 +336,25 @@ class Krb5Acceptor:
 
     def accept_ap_req(self, ap_req: ApReq, mech: str = KRB5_OID) -> Krb5Context:
         now = self.clock()
-        if ap_req.ap_options & APOptions.USE_SESSION_KEY:
-            raise GssError(
-                FAILURE, "user-to-user AP-REQ (USE-SESSION-KEY) is not supported by this service"
-            )
-        ticket = ap_req.ticket
-        service = format_principal(ticket.sname.components, ticket.realm)
-        if self.services is not None and service not in self.services:
-            raise GssError(
-                NO_CRED,
-                f"ticket is for {service}, this service accepts "
-                + ", ".join(sorted(self.services)),
-                minor=KRB_AP_ERR_NOT_US,
-            )
-        enc_ticket = self._decrypt_ticket(ticket, service)
+        service = self._service_of(ap_req)
+        enc_ticket = self._decrypt_ticket(ap_req.ticket, service)
         client = format_principal(enc_ticket.cname.components, enc_ticket.crealm)
         self._check_ticket_times(enc_ticket, client, service, now)
 
         session_key = enc_ticket.key
         authenticator = self._decrypt_authenticator(ap_req, session_key, client)
-        if (
-            authenticator.crealm != enc_ticket.crealm
-            or authenticator.cname.components != enc_ticket.cname.components
-        ):
-            named = format_principal(authenticator.cname.components, authenticator.crealm)
-            raise GssError(
-                DEFECTIVE_TOKEN,
-                f"authenticator names {named} but the ticket was issued to {client}",
-                minor=KRB_AP_ERR_BADMATCH,
-            )
-        if abs(authenticator.ctime - now) > self.skew:
-            raise GssError(
-                DEFECTIVE_TOKEN,
-                f"authenticator time of {client} is {int(authenticator.ctime - now):+d} s from "
-                f"this server's clock (allowed skew {self.skew} s): check the clocks",
-                minor=KRB_AP_ERR_SKEW,
-            )
+        self._check_authenticator(authenticator, enc_ticket, client, now)
         gss_cksum = self._gss_checksum(authenticator, client)
-        channel_bound = False
-        if gss_cksum.bindings != _NO_BINDINGS and self._expected_bnd is not None:
-            if gss_cksum.bindings != self._expected_bnd:
-                raise GssError(
-                    BAD_BINDINGS,
-                    f"channel bindings sent by {client} do not match this connection",
-                )
-            channel_bound = True
+        channel_bound = self._channel_bound(gss_cksum, client)
         if gss_cksum.flags & GssFlags.DCE_STYLE:
             raise GssError(FAILURE, "DCE-style Kerberos contexts are not supported")
-        if not self.replay_cache.check_and_store(
-            client,
-            service,
-            authenticator.ctime,
-            authenticator.cusec,
-            ap_req.authenticator.cipher,
-            now,
-        ):
-            raise GssError(
-                DUPLICATE_TOKEN,
-                f"authenticator of {client} was already used (replay)",
-                minor=KRB_AP_ERR_REPEAT,
-            )
+        self._check_replay(ap_req, authenticator, client, service, now)
 
         output = None
         acceptor_seq = None
         if gss_cksum.flags & GssFlags.MUTUAL or ap_req.ap_options & APOptions.MUTUAL_REQUIRED:
             acceptor_seq = secrets.randbits(30)
-            enc_part = EncApRepPart(
-                ctime=authenticator.ctime,
-                cusec=authenticator.cusec,
-                seq_number=acceptor_seq,
-            )
-            et = enctype_by_id(session_key.keytype)
-            cipher = et.encrypt(session_key.keyvalue, KU_AP_REP_ENC_PART, encode(enc_part))
-            ap_rep = ApRep(enc_part=EncryptedData(session_key.keytype, cipher))
-            output = krb5_token(TOK_AP_REP, encode(ap_rep), mech)
+            output = _ap_rep_token(authenticator, session_key, acceptor_seq, mech)
         return Krb5Context(
             client=client,
             service=service,
@@ -411,6 +372,74 @@ class Krb5Acceptor:
         )
 
     # -- the steps -------------------------------------------------------------
+
+    def _service_of(self, ap_req: ApReq) -> str:
+        """The service the ticket is for, if this acceptor is that service."""
+        if ap_req.ap_options & APOptions.USE_SESSION_KEY:
+            raise GssError(
+                FAILURE, "user-to-user AP-REQ (USE-SESSION-KEY) is not supported by this service"
+            )
+        ticket = ap_req.ticket
+        service = format_principal(ticket.sname.components, ticket.realm)
+        if self.services is not None and service not in self.services:
+            raise GssError(
+                NO_CRED,
+                f"ticket is for {service}, this service accepts "
+                + ", ".join(sorted(self.services)),
+                minor=KRB_AP_ERR_NOT_US,
+            )
+        return service
+
+    def _check_authenticator(
+        self, authenticator: Authenticator, enc_ticket: EncTicketPart, client: str, now: float
+    ) -> None:
+        """The authenticator speaks for the ticket's client, and was made just now."""
+        if (
+            authenticator.crealm != enc_ticket.crealm
+            or authenticator.cname.components != enc_ticket.cname.components
+        ):
+            named = format_principal(authenticator.cname.components, authenticator.crealm)
+            raise GssError(
+                DEFECTIVE_TOKEN,
+                f"authenticator names {named} but the ticket was issued to {client}",
+                minor=KRB_AP_ERR_BADMATCH,
+            )
+        if abs(authenticator.ctime - now) > self.skew:
+            raise GssError(
+                DEFECTIVE_TOKEN,
+                f"authenticator time of {client} is {int(authenticator.ctime - now):+d} s from "
+                f"this server's clock (allowed skew {self.skew} s): check the clocks",
+                minor=KRB_AP_ERR_SKEW,
+            )
+
+    def _channel_bound(self, gss_cksum: GssChecksum, client: str) -> bool:
+        """Whether the context is bound to this connection: bindings the initiator sent
+        must match the expected ones; none sent, or none expected, is an unbound context."""
+        if gss_cksum.bindings == _NO_BINDINGS or self._expected_bnd is None:
+            return False
+        if gss_cksum.bindings != self._expected_bnd:
+            raise GssError(
+                BAD_BINDINGS,
+                f"channel bindings sent by {client} do not match this connection",
+            )
+        return True
+
+    def _check_replay(
+        self, ap_req: ApReq, authenticator: Authenticator, client: str, service: str, now: float
+    ) -> None:
+        if not self.replay_cache.check_and_store(
+            client,
+            service,
+            authenticator.ctime,
+            authenticator.cusec,
+            ap_req.authenticator.cipher,
+            now,
+        ):
+            raise GssError(
+                DUPLICATE_TOKEN,
+                f"authenticator of {client} was already used (replay)",
+                minor=KRB_AP_ERR_REPEAT,
+            )
 
     def _decrypt_ticket(self, ticket: Ticket, service: str) -> EncTicketPart:
         enc = ticket.enc_part

@@ -14,7 +14,7 @@ import html
 import threading
 import time
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -141,10 +141,87 @@ def render_html(report: Mapping[str, Any]) -> str:
     )
 
 
+#: One gauge per node or database host: its name, help text, and its value from the
+#: entry in the cluster report (None: not known, so no sample).
+_Gauges = tuple[tuple[str, str, Callable[[dict[str, Any]], Any]], ...]
+
+_NODE_GAUGES: _Gauges = (
+    (
+        "has_cluster_node_up",
+        "Whether the node's heartbeats arrive.",
+        lambda n: int(n["state"] == "up"),
+    ),
+    (
+        "has_cluster_node_heartbeat_age_seconds",
+        "Seconds since the node's last heartbeat.",
+        lambda n: n.get("heartbeat_age"),
+    ),
+    (
+        "has_cluster_node_kdc_requests_per_second",
+        "KDC requests per second, as the node last reported.",
+        lambda n: n.get("kdc_requests_per_second"),
+    ),
+    (
+        "has_cluster_node_kdc_errors",
+        "KDC error answers (other than PREAUTH_REQUIRED) the node reported.",
+        lambda n: n.get("kdc_errors"),
+    ),
+    (
+        "has_cluster_node_serving_from_memory",
+        "Whether the node reported serving from memory (no database).",
+        lambda n: int(n.get("kdc_state") == "from_memory"),
+    ),
+)
+
+_DATABASE_HOST_GAUGES: _Gauges = (
+    (
+        "has_database_host_up",
+        "Whether the host is usable (Galera: Synced, primary).",
+        lambda h: int(h["state"] == "usable"),
+    ),
+    (
+        "has_database_host_schema_version",
+        "Schema version on the host.",
+        lambda h: h["schema_version"],
+    ),
+    (
+        "has_galera_cluster_size",
+        "Galera cluster size the host reports.",
+        lambda h: h["galera_cluster_size"],
+    ),
+    (
+        "has_galera_primary",
+        "Whether the host is in a primary component.",
+        lambda h: (
+            None
+            if h["galera_cluster_status"] is None
+            else int(h["galera_cluster_status"] == "Primary")
+        ),
+    ),
+    (
+        "has_galera_synced",
+        "Whether the host's Galera state is Synced.",
+        lambda h: None if h["galera_state"] is None else int(h["galera_state"] == "Synced"),
+    ),
+)
+
+
 def cluster_metrics(out: MetricsText, context: WebContext, *, cluster: bool = True) -> None:
     """This KDC's view of the store, then, with ``cluster``, every node and database host
     by name (blocking). The names are for the node itself and administrators only, as in
     /health: an anonymous scrape learns this node's state, not the cluster's layout."""
+    _kdc_store_gauges(out, context)
+    if not cluster:
+        return
+    try:
+        report = report_for(context.service)
+    except Exception:  # the store could not even be opened: the gauges above say enough
+        return
+    _labelled_gauges(out, _NODE_GAUGES, report["nodes"], "node", "host")
+    _labelled_gauges(out, _DATABASE_HOST_GAUGES, report["database"]["hosts"], "host", "address")
+
+
+def _kdc_store_gauges(out: MetricsText, context: WebContext) -> None:
     kdc = kdc_store_detail(context)
     out.gauge(
         "has_kdc_serving_from_memory",
@@ -166,76 +243,15 @@ def cluster_metrics(out: MetricsText, context: WebContext, *, cluster: bool = Tr
         "kdc_stale_ok: the bound of that age.",
         context.service.conf.kdc.stale_ok,
     )
-    if not cluster:
-        return
-    try:
-        report = report_for(context.service)
-    except Exception:  # the store could not even be opened: the gauges above say enough
-        return
-    nodes, hosts = report["nodes"], report["database"]["hosts"]
-    for name, help_text, value in (
-        (
-            "has_cluster_node_up",
-            "Whether the node's heartbeats arrive.",
-            lambda n: int(n["state"] == "up"),
-        ),
-        (
-            "has_cluster_node_heartbeat_age_seconds",
-            "Seconds since the node's last heartbeat.",
-            lambda n: n.get("heartbeat_age"),
-        ),
-        (
-            "has_cluster_node_kdc_requests_per_second",
-            "KDC requests per second, as the node last reported.",
-            lambda n: n.get("kdc_requests_per_second"),
-        ),
-        (
-            "has_cluster_node_kdc_errors",
-            "KDC error answers (other than PREAUTH_REQUIRED) the node reported.",
-            lambda n: n.get("kdc_errors"),
-        ),
-        (
-            "has_cluster_node_serving_from_memory",
-            "Whether the node reported serving from memory (no database).",
-            lambda n: int(n.get("kdc_state") == "from_memory"),
-        ),
-    ):
+
+
+def _labelled_gauges(
+    out: MetricsText, gauges: _Gauges, entries: list[dict[str, Any]], label: str, key: str
+) -> None:
+    """Each gauge with a sample for every entry that has a value, labelled ``label`` with
+    the entry's ``key`` (its host name or address)."""
+    for name, help_text, value in gauges:
         out.header(name, "gauge", help_text)
-        for node in nodes:
-            if (v := value(node)) is not None:
-                out.sample(name, {"node": node["host"]}, v)
-    for name, help_text, value in (
-        (
-            "has_database_host_up",
-            "Whether the host is usable (Galera: Synced, primary).",
-            lambda h: int(h["state"] == "usable"),
-        ),
-        (
-            "has_database_host_schema_version",
-            "Schema version on the host.",
-            lambda h: h["schema_version"],
-        ),
-        (
-            "has_galera_cluster_size",
-            "Galera cluster size the host reports.",
-            lambda h: h["galera_cluster_size"],
-        ),
-        (
-            "has_galera_primary",
-            "Whether the host is in a primary component.",
-            lambda h: (
-                None
-                if h["galera_cluster_status"] is None
-                else int(h["galera_cluster_status"] == "Primary")
-            ),
-        ),
-        (
-            "has_galera_synced",
-            "Whether the host's Galera state is Synced.",
-            lambda h: None if h["galera_state"] is None else int(h["galera_state"] == "Synced"),
-        ),
-    ):
-        out.header(name, "gauge", help_text)
-        for host in hosts:
-            if (v := value(host)) is not None:
-                out.sample(name, {"host": host["address"]}, v)
+        for entry in entries:
+            if (v := value(entry)) is not None:
+                out.sample(name, {label: entry[key]}, v)
