@@ -8,10 +8,13 @@ request. Here the lines are the same text, but:
 - `BatchedLogHandler.line` takes an already worded message and prefixes it with the
   time (worded once per second, milliseconds added), pid, level and logger name as
   the formatter would, without a LogRecord;
-- lines gather in memory and are written together: when ``max_lines`` are waiting,
-  at every WARNING or worse (so problems show at once), every ``interval`` seconds
-  from a background thread (so a quiet KDC's lines still appear within it), and on
-  `flush`/`close` (``logging.shutdown`` at exit, a KDC worker's orderly stop).
+- those lines gather in memory and are written together: when ``max_lines`` are
+  waiting, every ``interval`` seconds from a background thread (so a quiet KDC's lines
+  still appear within it), with any other record, and on `flush`/`close`
+  (``logging.shutdown`` at exit, a KDC worker's orderly stop);
+- every other record (a node event, a warning, the HTTPS server's lines) is rare
+  beside the KDC's and is what an operator tails the log for: it is written at once,
+  after the request lines waiting before it, so the file stays in order.
 
 A crash loses at most ``interval`` seconds of INFO lines; an orderly stop none.
 """
@@ -78,7 +81,7 @@ class BatchedLogHandler(logging.Handler):
         except Exception:
             self.handleError(record)
             return
-        self._add(text, now=record.levelno >= logging.WARNING)
+        self._add(text, now=True)
 
     def flush(self) -> None:
         with self._buffer_lock:
