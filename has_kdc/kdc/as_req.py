@@ -63,7 +63,6 @@ from has_kdc.asn1.constants import (
     KU_AS_REP_ENC_PART,
     KU_AS_REQ,
     KU_PA_ENC_TIMESTAMP,
-    KU_TICKET,
     LR_NONE,
     NT_ENTERPRISE,
     NT_PRINCIPAL,
@@ -85,6 +84,7 @@ from has_kdc.asn1.messages import (
     HostAddress,
     KdcRep,
     KdcReq,
+    KdcReqBody,
     LastReqEntry,
     PAData,
     PrincipalName,
@@ -92,7 +92,7 @@ from has_kdc.asn1.messages import (
     TransitedEncoding,
 )
 from has_kdc.backend.errors import BackendError
-from has_kdc.backend.model import KeyData
+from has_kdc.backend.model import KeyData, Principal
 from has_kdc.crypto import CryptoError, checksum_for_enctype, enctype_by_id
 from has_kdc.kdc import policy
 from has_kdc.kdc.context import (
@@ -105,6 +105,7 @@ from has_kdc.kdc.context import (
 from has_kdc.kdc.errors import KdcError
 from has_kdc.kdc.fast_armor import (
     MIT_COOKIE,
+    FastState,
     encrypted_challenge_reply,
     fast_reply_padata,
     find_fast,
@@ -114,9 +115,10 @@ from has_kdc.kdc.fast_armor import (
 )
 from has_kdc.kdc.policy import FLAG, OPT
 from has_kdc.kdc.principal_cache import CachedPrincipal
+from has_kdc.kdc.seal import seal_ticket
 from has_kdc.principal import PrincipalNameError, parse_principal
 
-__all__ = ["build_as_rep", "process_as_req"]
+__all__ = ["as_ticket_times", "build_as_rep", "process_as_req"]
 
 _LAST_REQ_NONE = (LastReqEntry(LR_NONE, 0),)
 _EMPTY_TRANSITED = TransitedEncoding(DOMAIN_X500_COMPRESS, b"")
@@ -137,110 +139,36 @@ def process_as_req(
     PA-REQ-ENC-PA-REP gets its checksum back (RFC 6806 §11).
     """
     kdc_time = int(now)
-    rlog.etypes = req.req_body.etypes
-    if req.msg_type != KRB_AS_REQ:
-        raise KdcError(KRB_ERR_GENERIC, "VALIDATE_MESSAGE_TYPE")
-    outer_body = req.req_body_der if req.req_body_der is not None else encode(req.req_body)
     outer = req
-    req, fast = find_fast(ctx, req, now, rlog, checksummed=outer_body)
+    req, fast = _read_request(ctx, req, now, rlog)
     body = req.req_body
-    rlog.etypes = body.etypes
-    if body.cname is None:
-        raise KdcError(KDC_ERR_C_PRINCIPAL_UNKNOWN, "NULL_CLIENT")
-    cname_text = store_name(body.cname, body.realm)
-    rlog.cname = cname_text or wire_name_text(body.cname, body.realm)
-    client_name = _client_lookup_name(body.cname, body.realm, cname_text)
-    if body.sname is None:
-        raise KdcError(KDC_ERR_S_PRINCIPAL_UNKNOWN, "NULL_SERVER")
-    server_name = store_name(body.sname, body.realm)
-    rlog.sname = server_name or wire_name_text(body.sname, body.realm)
-
-    client = _lookup(ctx, client_name, "CLIENT_NOT_FOUND", KDC_ERR_C_PRINCIPAL_UNKNOWN)
-    server = _lookup(ctx, server_name, "SERVER_NOT_FOUND", KDC_ERR_S_PRINCIPAL_UNKNOWN)
+    client, server = _find_principals(ctx, body, rlog)
     options = int(body.kdc_options)
     _validate_as_request(ctx, options, client, server, kdc_time)
-
     session_etype = policy.select_session_enctype(body.etypes, server.current_keys, ctx.permitted)
     if session_etype is None:
         raise KdcError(KDC_ERR_ETYPE_NOSUPP, "BAD_ENCRYPTION_TYPE")
-
     cp, sp = client.principal, server.principal
-    flags = policy.ticket_flags(options, client=cp, server=sp)
-    starttime = body.from_time if options & OPT.POSTDATED and body.from_time else kdc_time
-    endtime = policy.ticket_endtime(starttime, body.till, (cp.max_life, sp.max_life, ctx.max_life))
-    renew_till = policy.renew_till(
-        options,
-        starttime=starttime,
-        endtime=endtime,
-        till=body.till,
-        rtime=body.rtime,
-        max_renewable_lives=(sp.max_renewable_life, ctx.max_renewable_life, cp.max_renewable_life),
-        allowed=cp.allow_renewable and sp.allow_renewable,
+    flags, starttime, endtime, renew_till = as_ticket_times(
+        ctx, options, cp, sp, kdc_time, body.from_time, body.till, body.rtime
     )
-    if renew_till is not None:
-        flags |= FLAG.RENEWABLE
-
-    reply_etype = policy.select_client_key_enctype(body.etypes, client.current_keys, ctx.permitted)
-    if reply_etype is None:
-        raise KdcError(KDC_ERR_ETYPE_NOSUPP, "CANT_FIND_CLIENT_KEY")
-    reply_key = client.current_keys[reply_etype]
+    reply_key = _client_key(ctx, body, client)
     etype_info2, method_data = _hint_list(client, reply_key, armored=fast is not None)
-
-    challenge_key: EncryptionKey | None = None
-    for pa in req.padata:
-        if pa.padata_type == PA_ENC_TIMESTAMP:
-            _verify_enc_timestamp(ctx, client, pa.padata_value, kdc_time, method_data)
-            flags |= FLAG.PRE_AUTHENT
-            break
-        if pa.padata_type == PA_ENCRYPTED_CHALLENGE and fast is not None:
-            keys = tuple(
-                EncryptionKey(k.enctype, k.key)
-                for e, k in client.current_keys.items()
-                if e in body.etypes and e in ctx.permitted
-            )
-            failed = KdcError(KDC_ERR_PREAUTH_FAILED, "PREAUTH_FAILED", method_data)
-            challenge_key = verify_encrypted_challenge(
-                fast, pa.padata_value, keys, kdc_time, ctx.clock_skew, failed
-            )
-            flags |= FLAG.PRE_AUTHENT
-            break
-    if cp.requires_preauth and not flags & FLAG.PRE_AUTHENT:
-        raise KdcError(KDC_ERR_PREAUTH_REQUIRED, "NEEDED_PREAUTH", method_data)
+    flags, challenge_key = _preauthenticate(ctx, req, fast, client, flags, kdc_time, method_data)
 
     # -- issue --------------------------------------------------------------------
     rlog.authtime = kdc_time
-    if options & OPT.CANONICALIZE:
-        cname = PrincipalName(NT_PRINCIPAL, client.components)
-    else:
-        cname = body.cname
-    if options & OPT.CANONICALIZE and ctx.is_local_tgs(server.components, server.realm):
-        sname = PrincipalName(body.sname.name_type, server.components)
-    else:
-        sname = body.sname
-    enc_pa_rep_over = None
-    if any(pa.padata_type == PA_REQ_ENC_PA_REP for pa in req.padata):
+    cname, sname = _reply_names(ctx, options, body, client, server)
+    enc_pa_rep_over = _enc_pa_rep_over(req, outer, request_der)
+    if enc_pa_rep_over is not None:
         flags |= FLAG.ENC_PA_REP
-        enc_pa_rep_over = request_der if request_der is not None else encode(outer)
-    reply_as_key = EncryptionKey(reply_etype, reply_key.key)
+    reply_as_key = EncryptionKey(reply_key.enctype, reply_key.key)
     padata: tuple[PAData, ...] = (etype_info2,)
     fast_padata = None
     if fast is not None:
-        inner_padata = padata
-        if challenge_key is not None:  # first, as in MIT's reply
-            inner_padata = (encrypted_challenge_reply(fast, challenge_key, now), *padata)
-        strengthen_key, reply_as_key = strengthen(reply_as_key)
-
-        def fast_padata(ticket: Ticket) -> tuple[PAData, ...]:
-            return fast_reply_padata(
-                fast,
-                padata=inner_padata,
-                strengthen_key=strengthen_key,
-                ticket=ticket,
-                crealm=ctx.realm,
-                cname=cname,
-                now=now,
-            )
-
+        reply_as_key, fast_padata = _armor(
+            ctx, fast, reply_as_key, padata, challenge_key, cname, now
+        )
     reply, ticket_etype = build_as_rep(
         ctx,
         server=server,
@@ -261,7 +189,7 @@ def process_as_req(
         nonce=body.nonce,
         key_expiration=_key_expiration(client),
     )
-    rlog.rep_etype, rlog.tkt_etype, rlog.ses_etype = reply_etype, ticket_etype, session_etype
+    rlog.rep_etype, rlog.tkt_etype, rlog.ses_etype = reply_key.enctype, ticket_etype, session_etype
     return reply
 
 
@@ -300,14 +228,7 @@ def build_as_rep(
     ``kdc_handle_protected_negotiation``). ``visible_client`` replaces the client
     named outside the encrypted parts (FAST's hide-client-names).
     """
-    session_et = enctype_by_id(session_etype)
-    session_key = EncryptionKey(session_etype, session_et.random_key())
-    start_field = None if starttime == kdc_time else starttime
-
-    ticket_etype = policy.select_ticket_key_enctype(server.current_keys, ctx.permitted)
-    if ticket_etype is None:
-        raise KdcError(KDC_ERR_ETYPE_NOSUPP, "FINDING_SERVER_KEY")
-    server_key = server.current_keys[ticket_etype]
+    session_key = EncryptionKey(session_etype, enctype_by_id(session_etype).random_key())
     enc_ticket = EncTicketPart(
         flags=flags,
         key=session_key,
@@ -315,20 +236,12 @@ def build_as_rep(
         cname=cname,
         transited=_EMPTY_TRANSITED,
         authtime=kdc_time,
-        starttime=start_field,
+        starttime=None if starttime == kdc_time else starttime,
         endtime=endtime,
         renew_till=renew_till,
         caddr=addresses,
     )
-    ticket = Ticket(
-        realm=ctx.realm,
-        sname=sname,
-        enc_part=EncryptedData(
-            ticket_etype,
-            enctype_by_id(ticket_etype).encrypt(server_key.key, KU_TICKET, encode(enc_ticket)),
-            server_key.kvno,
-        ),
-    )
+    ticket, ticket_etype = seal_ticket(ctx, server, sname, enc_ticket)
     enc_rep = EncKdcRepPart(
         key=session_key,
         last_req=_LAST_REQ_NONE,
@@ -349,6 +262,7 @@ def build_as_rep(
     if fast_padata is not None:
         padata = fast_padata(ticket)
     rep_crealm, rep_cname = visible_client or (ctx.realm, cname)
+    cipher = reply_et.encrypt(reply_key.keyvalue, KU_AS_REP_ENC_PART, encode(enc_rep))
     reply = KdcRep(
         msg_type=KRB_AS_REP,
         padata=padata,
@@ -356,12 +270,168 @@ def build_as_rep(
         cname=rep_cname,
         ticket=ticket,
         # No kvno: MIT's KDC sets it only after encoding, so it never reaches the wire.
-        enc_part=EncryptedData(
-            reply_key.keytype,
-            reply_et.encrypt(reply_key.keyvalue, KU_AS_REP_ENC_PART, encode(enc_rep)),
-        ),
+        enc_part=EncryptedData(reply_key.keytype, cipher),
     )
     return encode(reply), ticket_etype
+
+
+def _read_request(
+    ctx: RealmContext, req: KdcReq, now: float, rlog: RequestLog
+) -> tuple[KdcReq, FastState | None]:
+    """The request to process (an armored one unwrapped) and its FAST state."""
+    rlog.etypes = req.req_body.etypes
+    if req.msg_type != KRB_AS_REQ:
+        raise KdcError(KRB_ERR_GENERIC, "VALIDATE_MESSAGE_TYPE")
+    outer_body = req.req_body_der if req.req_body_der is not None else encode(req.req_body)
+    req, fast = find_fast(ctx, req, now, rlog, checksummed=outer_body)
+    rlog.etypes = req.req_body.etypes
+    return req, fast
+
+
+def _find_principals(
+    ctx: RealmContext, body: KdcReqBody, rlog: RequestLog
+) -> tuple[CachedPrincipal, CachedPrincipal]:
+    """The client and the server the request names, in MIT's order (client first)."""
+    if body.cname is None:
+        raise KdcError(KDC_ERR_C_PRINCIPAL_UNKNOWN, "NULL_CLIENT")
+    cname_text = store_name(body.cname, body.realm)
+    rlog.cname = cname_text or wire_name_text(body.cname, body.realm)
+    client_name = _client_lookup_name(body.cname, body.realm, cname_text)
+    if body.sname is None:
+        raise KdcError(KDC_ERR_S_PRINCIPAL_UNKNOWN, "NULL_SERVER")
+    server_name = store_name(body.sname, body.realm)
+    rlog.sname = server_name or wire_name_text(body.sname, body.realm)
+    client = _lookup(ctx, client_name, "CLIENT_NOT_FOUND", KDC_ERR_C_PRINCIPAL_UNKNOWN)
+    server = _lookup(ctx, server_name, "SERVER_NOT_FOUND", KDC_ERR_S_PRINCIPAL_UNKNOWN)
+    return client, server
+
+
+def as_ticket_times(
+    ctx: RealmContext,
+    options: int,
+    cp: Principal,
+    sp: Principal,
+    kdc_time: int,
+    from_time: int | None,
+    till: int | None,
+    rtime: int | None,
+) -> tuple[int, int, int, int | None]:
+    """Flags, start, end and renew-till of a ticket from the AS (MIT
+    ``kdc_get_ticket_endtime``, ``kdc_get_ticket_renewtime``): the request's wishes
+    within the client's, the server's and the realm's limits. Shared with
+    TGT-over-HTTPS (`has_kdc.kdc.issue`), which applies the same policy."""
+    flags = policy.ticket_flags(options, client=cp, server=sp)
+    starttime = from_time if options & OPT.POSTDATED and from_time else kdc_time
+    endtime = policy.ticket_endtime(starttime, till, (cp.max_life, sp.max_life, ctx.max_life))
+    renew_till = policy.renew_till(
+        options,
+        starttime=starttime,
+        endtime=endtime,
+        till=till,
+        rtime=rtime,
+        max_renewable_lives=(sp.max_renewable_life, ctx.max_renewable_life, cp.max_renewable_life),
+        allowed=cp.allow_renewable and sp.allow_renewable,
+    )
+    if renew_till is not None:
+        flags |= FLAG.RENEWABLE
+    return flags, starttime, endtime, renew_till
+
+
+def _client_key(ctx: RealmContext, body: KdcReqBody, client: CachedPrincipal) -> KeyData:
+    """The reply key: the client's key of the first enctype the request lists that the
+    realm permits (MIT ``select_client_key``)."""
+    reply_etype = policy.select_client_key_enctype(body.etypes, client.current_keys, ctx.permitted)
+    if reply_etype is None:
+        raise KdcError(KDC_ERR_ETYPE_NOSUPP, "CANT_FIND_CLIENT_KEY")
+    return client.current_keys[reply_etype]
+
+
+def _enc_pa_rep_over(req: KdcReq, outer: KdcReq, request_der: bytes | None) -> bytes | None:
+    """The request as sent, when its client asked for PA-REQ-ENC-PA-REP (RFC 6806 §11)."""
+    if any(pa.padata_type == PA_REQ_ENC_PA_REP for pa in req.padata):
+        return request_der if request_der is not None else encode(outer)
+    return None
+
+
+def _preauthenticate(
+    ctx: RealmContext,
+    req: KdcReq,
+    fast: FastState | None,
+    client: CachedPrincipal,
+    flags: int,
+    kdc_time: int,
+    method_data: bytes,
+) -> tuple[int, EncryptionKey | None]:
+    """The ticket flags with PRE-AUTHENT when the padata proves the client's key, and
+    the client key of a PA-ENCRYPTED-CHALLENGE (the reply answers it); refused when
+    the client requires pre-authentication and the request has none."""
+    for pa in req.padata:
+        if pa.padata_type == PA_ENC_TIMESTAMP:
+            _verify_enc_timestamp(ctx, client, pa.padata_value, kdc_time, method_data)
+            return flags | FLAG.PRE_AUTHENT, None
+        if pa.padata_type == PA_ENCRYPTED_CHALLENGE and fast is not None:
+            etypes = req.req_body.etypes
+            keys = tuple(
+                EncryptionKey(k.enctype, k.key)
+                for e, k in client.current_keys.items()
+                if e in etypes and e in ctx.permitted
+            )
+            failed = KdcError(KDC_ERR_PREAUTH_FAILED, "PREAUTH_FAILED", method_data)
+            challenge_key = verify_encrypted_challenge(
+                fast, pa.padata_value, keys, kdc_time, ctx.clock_skew, failed
+            )
+            return flags | FLAG.PRE_AUTHENT, challenge_key
+    if client.principal.requires_preauth:
+        raise KdcError(KDC_ERR_PREAUTH_REQUIRED, "NEEDED_PREAUTH", method_data)
+    return flags, None
+
+
+def _reply_names(
+    ctx: RealmContext,
+    options: int,
+    body: KdcReqBody,
+    client: CachedPrincipal,
+    server: CachedPrincipal,
+) -> tuple[PrincipalName, PrincipalName]:
+    """The client and server names of the ticket: as asked, or with CANONICALIZE the
+    client's own and the realm's TGS's (MIT does not canonicalize other services)."""
+    assert body.cname is not None and body.sname is not None  # by _find_principals
+    if not options & OPT.CANONICALIZE:
+        return body.cname, body.sname
+    cname = PrincipalName(NT_PRINCIPAL, client.components)
+    if ctx.is_local_tgs(server.components, server.realm):
+        return cname, PrincipalName(body.sname.name_type, server.components)
+    return cname, body.sname
+
+
+def _armor(
+    ctx: RealmContext,
+    fast: FastState,
+    reply_key: EncryptionKey,
+    padata: tuple[PAData, ...],
+    challenge_key: EncryptionKey | None,
+    cname: PrincipalName,
+    now: float,
+) -> tuple[EncryptionKey, Callable[[Ticket], tuple[PAData, ...]]]:
+    """The strengthened reply key of an armored request, and how to make its reply
+    padata once the ticket exists (FAST's ``finished`` checksums the ticket)."""
+    inner_padata = padata
+    if challenge_key is not None:  # first, as in MIT's reply
+        inner_padata = (encrypted_challenge_reply(fast, challenge_key, now), *padata)
+    strengthen_key, reply_key = strengthen(reply_key)
+
+    def fast_padata(ticket: Ticket) -> tuple[PAData, ...]:
+        return fast_reply_padata(
+            fast,
+            padata=inner_padata,
+            strengthen_key=strengthen_key,
+            ticket=ticket,
+            crealm=ctx.realm,
+            cname=cname,
+            now=now,
+        )
+
+    return reply_key, fast_padata
 
 
 def _protected_negotiation(

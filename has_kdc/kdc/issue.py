@@ -41,10 +41,11 @@ from has_kdc.asn1.messages import EncryptionKey, ETypeInfo2Entry, PAData, Princi
 from has_kdc.backend.errors import BackendError
 from has_kdc.backend.model import Principal
 from has_kdc.kdc import policy
-from has_kdc.kdc.as_req import build_as_rep
+from has_kdc.kdc.as_req import as_ticket_times, build_as_rep
 from has_kdc.kdc.context import RealmContext
 from has_kdc.kdc.errors import KdcError
 from has_kdc.kdc.policy import FLAG, OPT
+from has_kdc.kdc.principal_cache import CachedPrincipal
 from has_kdc.principal import PrincipalNameError, parse_principal
 
 __all__ = ["HTTPS_TGT_OPTIONS", "issue_tgt", "reply_enctype"]
@@ -83,18 +84,59 @@ def issue_tgt(
     reply's PA-ETYPE-INFO2. Raises ``KdcError`` for a refused request.
     """
     kdc_time = int(now)
+    components = _client_components(ctx, client_name)
+    if options & _REFUSED_OPTIONS:
+        raise KdcError(KDC_ERR_BADOPTION, "INVALID OPTIONS")
+    if reply_key.keytype not in ctx.permitted:
+        raise KdcError(KDC_ERR_ETYPE_NOSUPP, "CANT_FIND_CLIENT_KEY")
+    client, server = _find_principals(ctx, client_name, kdc_time)
+    session_etype = policy.select_session_enctype(ctx.permitted, server.current_keys, ctx.permitted)
+    if session_etype is None:
+        raise KdcError(KDC_ERR_ETYPE_NOSUPP, "BAD_ENCRYPTION_TYPE")
+    flags, _start, endtime, renew_till = as_ticket_times(
+        ctx, options, client, server.principal, kdc_time, None, till, rtime
+    )
+    # The plugin has authenticated the user before this point: the ticket is as
+    # pre-authenticated as one from PA-ENC-TIMESTAMP.
+    flags |= FLAG.PRE_AUTHENT
+
+    hint = ETypeInfo2Entry(reply_key.keytype, salt, s2kparams)
+    reply, _ticket_etype = build_as_rep(
+        ctx,
+        server=server,
+        cname=PrincipalName(NT_PRINCIPAL, components),
+        sname=PrincipalName(NT_SRV_INST, ctx.tgs_name.components),
+        session_etype=session_etype,
+        reply_key=reply_key,
+        padata=(PAData(PA_ETYPE_INFO2, encode_etype_info2((hint,))),),
+        flags=flags,
+        kdc_time=kdc_time,
+        starttime=kdc_time,
+        endtime=endtime,
+        renew_till=renew_till,
+        addresses=None,
+        nonce=secrets.randbits(31) if nonce is None else nonce,
+        key_expiration=None,
+    )
+    return reply
+
+
+def _client_components(ctx: RealmContext, client_name: str) -> tuple[str, ...]:
+    """The name components of ``client_name``, a principal of this realm."""
     try:
         components, realm = parse_principal(client_name, ctx.realm)
     except PrincipalNameError:
         raise KdcError(KDC_ERR_C_PRINCIPAL_UNKNOWN, "CLIENT_NOT_FOUND") from None
     if realm != ctx.realm:
         raise KdcError(KDC_ERR_C_PRINCIPAL_UNKNOWN, "WRONG_REALM")
-    if options & _REFUSED_OPTIONS:
-        raise KdcError(KDC_ERR_BADOPTION, "INVALID OPTIONS")
-    if reply_key.keytype not in ctx.permitted:
-        raise KdcError(KDC_ERR_ETYPE_NOSUPP, "CANT_FIND_CLIENT_KEY")
+    return components
 
-    tgs_name = ctx.tgs_name
+
+def _find_principals(
+    ctx: RealmContext, client_name: str, kdc_time: int
+) -> tuple[Principal, CachedPrincipal]:
+    """The client (its principal, or a virtual one: see the module docstring) and the
+    realm's TGS, refused when either is locked out or the client has expired."""
     try:
         server = ctx.principals.get(f"krbtgt/{ctx.realm}@{ctx.realm}")
         existing = ctx.principals.get(client_name)
@@ -110,47 +152,4 @@ def issue_tgt(
     sp = server.principal
     if sp.disabled or not sp.allow_tix:
         raise KdcError(KDC_ERR_S_PRINCIPAL_UNKNOWN, "SERVICE LOCKED OUT")
-
-    session_etype = policy.select_session_enctype(ctx.permitted, server.current_keys, ctx.permitted)
-    if session_etype is None:
-        raise KdcError(KDC_ERR_ETYPE_NOSUPP, "BAD_ENCRYPTION_TYPE")
-    flags = policy.ticket_flags(options, client=client, server=sp)
-    # The plugin has authenticated the user before this point: the ticket is as
-    # pre-authenticated as one from PA-ENC-TIMESTAMP.
-    flags |= FLAG.PRE_AUTHENT
-    endtime = policy.ticket_endtime(kdc_time, till, (client.max_life, sp.max_life, ctx.max_life))
-    renew_till = policy.renew_till(
-        options,
-        starttime=kdc_time,
-        endtime=endtime,
-        till=till,
-        rtime=rtime,
-        max_renewable_lives=(
-            sp.max_renewable_life,
-            ctx.max_renewable_life,
-            client.max_renewable_life,
-        ),
-        allowed=client.allow_renewable and sp.allow_renewable,
-    )
-    if renew_till is not None:
-        flags |= FLAG.RENEWABLE
-
-    hint = ETypeInfo2Entry(reply_key.keytype, salt, s2kparams)
-    reply, _ticket_etype = build_as_rep(
-        ctx,
-        server=server,
-        cname=PrincipalName(NT_PRINCIPAL, components),
-        sname=PrincipalName(NT_SRV_INST, tgs_name.components),
-        session_etype=session_etype,
-        reply_key=reply_key,
-        padata=(PAData(PA_ETYPE_INFO2, encode_etype_info2((hint,))),),
-        flags=flags,
-        kdc_time=kdc_time,
-        starttime=kdc_time,
-        endtime=endtime,
-        renew_till=renew_till,
-        addresses=None,
-        nonce=secrets.randbits(31) if nonce is None else nonce,
-        key_expiration=None,
-    )
-    return reply
+    return client, server

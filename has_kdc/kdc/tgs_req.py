@@ -122,6 +122,7 @@ from has_kdc.kdc.fast_armor import (
 )
 from has_kdc.kdc.policy import FLAG, NON_TGT_OPTIONS, OPT
 from has_kdc.kdc.principal_cache import CachedPrincipal
+from has_kdc.kdc.seal import seal_ticket
 
 __all__ = ["process_tgs_req"]
 
@@ -129,6 +130,7 @@ _LAST_REQ_NONE = (LastReqEntry(LR_NONE, 0),)
 _O = OPT
 #: MIT's NO_REFERRAL_OPTION: the server must be the one the presented ticket names
 _NO_REFERRAL = NON_TGT_OPTIONS | _O.ENC_TKT_IN_SKEY
+_RENEWABLE: int = FLAG.RENEWABLE
 
 
 def process_tgs_req(
@@ -143,39 +145,69 @@ def process_tgs_req(
     ``peer_address`` (the client's IP, when the transport knows it) is checked
     against an addressed TGT's address list, as MIT does.
     """
-    body = req.req_body
     kdc_time = int(now)
-    rlog.etypes = body.etypes
-    if body.sname is None:
-        server_name = None
-    else:
-        server_name = store_name(body.sname, body.realm)
-        rlog.sname = server_name or wire_name_text(body.sname, body.realm)
+    rlog.etypes = req.req_body.etypes
+    server_name = _server_name(req.req_body, rlog)
     if req.msg_type != KRB_TGS_REQ:
         raise KdcError(KRB_ERR_GENERIC, "VALIDATE_MESSAGE_TYPE")
-
     tgt, header, header_server_name, session, subkey = _read_pa_tgs_req(
         ctx, req, kdc_time, rlog, peer_address
     )
     rlog.authtime = tgt.authtime
     req, fast = _find_fast(ctx, req, now, rlog, subkey, session)
+    body = req.req_body
     if fast is not None:  # the armored request's own body (RFC 6113 §5.4.1.1)
-        body = req.req_body
-        server_name = None if body.sname is None else store_name(body.sname, body.realm)
-        if body.sname is not None:
-            rlog.sname = server_name or wire_name_text(body.sname, body.realm)
+        server_name = _server_name(body, rlog)
     if body.sname is None:
         raise KdcError(KDC_ERR_S_PRINCIPAL_UNKNOWN, "NULL_SERVER")
     options = int(body.kdc_options)
     server = _lookup_server(ctx, server_name, body, options)
     # A referral names the TGS it found, not the one asked for (MIT: is_referral).
-    server_sname = (
-        body.sname
-        if server.principal.name == server_name
-        else PrincipalName(NT_SRV_INST, server.components)
-    )
+    sname = body.sname if server.principal.name == server_name else _tgs_sname(server)
     tgt_flags = int(tgt.flags)
     _check_server(options, server, kdc_time)
+    _check_tgt(
+        options, body, server, server_name, tgt, tgt_flags, header, header_server_name, kdc_time
+    )
+    session_etype = policy.select_session_enctype(body.etypes, server.current_keys, ctx.permitted)
+    if session_etype is None:
+        raise KdcError(KDC_ERR_ETYPE_NOSUPP, "BAD_ENCRYPTION_TYPE")
+    flags = policy.ticket_flags(options, server=server.principal, tgt_flags=tgt_flags)
+    times = _ticket_times(ctx, options, body, tgt, server.principal, kdc_time, tgt_flags)
+    flags = _renewable(flags, times[2])
+    transited, flags = _transited_checked(ctx, options, body, tgt, header, flags)
+    ticket, ticket_etype, enc_rep = _issue(
+        ctx, options, body, server, sname, tgt, session_etype, flags, transited, times
+    )
+    reply_key = subkey if subkey is not None else session
+    reply = _tgs_rep(fast, tgt, ticket, enc_rep, reply_key, subkey is not None, now)
+    rlog.rep_etype, rlog.tkt_etype, rlog.ses_etype = reply_key.keytype, ticket_etype, session_etype
+    return reply
+
+
+def _server_name(body: KdcReqBody, rlog: RequestLog) -> str | None:
+    """The store name of the server the request names (None when there is none or
+    no principal can have that name); the log names it either way."""
+    if body.sname is None:
+        return None
+    server_name = store_name(body.sname, body.realm)
+    rlog.sname = server_name or wire_name_text(body.sname, body.realm)
+    return server_name
+
+
+def _check_tgt(
+    options: int,
+    body: KdcReqBody,
+    server: CachedPrincipal,
+    server_name: str | None,
+    tgt: EncTicketPart,
+    tgt_flags: int,
+    header: Ticket,
+    header_server_name: str | None,
+    kdc_time: int,
+) -> None:
+    """MIT ``check_tgs_tgt``/``check_tgs_options``: what the presented ticket allows,
+    and (``check_tgs_lineage``) no cross-realm TGT for a client of our own realm."""
     policy.check_tgs_options(
         options,
         tgt_flags=tgt_flags,
@@ -187,21 +219,22 @@ def process_tgs_req(
         and header.sname.components[1] == body.realm,
         request_server_is_tgs=_is_tgs(server.components),
     )
-    crossrealm = header.realm != body.realm
-    if crossrealm and tgt.crealm == body.realm:
+    if header.realm != body.realm and tgt.crealm == body.realm:
         raise KdcError(KDC_ERR_POLICY, "INVALID LINEAGE")
 
-    session_etype = policy.select_session_enctype(body.etypes, server.current_keys, ctx.permitted)
-    if session_etype is None:
-        raise KdcError(KDC_ERR_ETYPE_NOSUPP, "BAD_ENCRYPTION_TYPE")
-    sp = server.principal
-    flags = policy.ticket_flags(options, server=sp, tgt_flags=tgt_flags)
-    starttime, endtime, renew_till = _ticket_times(ctx, options, body, tgt, sp, kdc_time, tgt_flags)
-    if renew_till is not None:
-        flags |= FLAG.RENEWABLE
-    else:
-        flags &= ~FLAG.RENEWABLE
-    transited = _transited(tgt, header, crossrealm)
+
+def _transited_checked(
+    ctx: RealmContext,
+    options: int,
+    body: KdcReqBody,
+    tgt: EncTicketPart,
+    header: Ticket,
+    flags: int,
+) -> tuple[TransitedEncoding, int]:
+    """The new ticket's transited field, and its flags with TRANSITED-POLICY-CHECKED
+    when the path is one ``[capaths]`` allows; refused when it cannot be so marked
+    (MIT ``validate_transit_path`` with ``reject_bad_transit``)."""
+    transited = _transited(tgt, header, header.realm != body.realm)
     if not options & _O.DISABLE_TRANSITED_CHECK:
         try:
             check_transited(transited.contents, tgt.crealm, body.realm, ctx.capaths)
@@ -211,14 +244,31 @@ def process_tgs_req(
             flags |= FLAG.TRANSITED_POLICY_CHECKED
     if not flags & FLAG.TRANSITED_POLICY_CHECKED:
         raise KdcError(KDC_ERR_POLICY, "BAD_TRANSIT")
+    return transited, flags
 
-    ticket_etype = policy.select_ticket_key_enctype(server.current_keys, ctx.permitted)
-    if ticket_etype is None:
-        raise KdcError(KDC_ERR_ETYPE_NOSUPP, "FINDING_SERVER_KEY")
-    server_key = server.current_keys[ticket_etype]
+
+def _issue(
+    ctx: RealmContext,
+    options: int,
+    body: KdcReqBody,
+    server: CachedPrincipal,
+    sname: PrincipalName,
+    tgt: EncTicketPart,
+    session_etype: int,
+    flags: int,
+    transited: TransitedEncoding,
+    times: tuple[int, int, int | None],
+) -> tuple[Ticket, int, EncKdcRepPart]:
+    """The new ticket under the server's key, its enctype, and the reply part.
+
+    A fresh session key; the TGT's client, authtime and authorization data; its
+    addresses unless FORWARDED or PROXY asks for the request's; the times and flags
+    decided before, the starttime left out of the ticket when it is the authtime
+    but always named in the reply (see ``as_req``).
+    """
+    starttime, endtime, renew_till = times
     session_key = EncryptionKey(session_etype, enctype_by_id(session_etype).random_key())
     caddr = body.addresses if options & (_O.FORWARDED | _O.PROXY) else tgt.caddr
-    start_field = None if starttime == tgt.authtime else starttime
     enc_ticket = EncTicketPart(
         flags=flags,
         key=session_key,
@@ -226,39 +276,46 @@ def process_tgs_req(
         cname=tgt.cname,
         transited=transited,
         authtime=tgt.authtime,
-        starttime=start_field,
+        starttime=None if starttime == tgt.authtime else starttime,
         endtime=endtime,
         renew_till=renew_till,
         caddr=caddr,
         authorization_data=tgt.authorization_data,
     )
-    ticket = Ticket(
-        realm=ctx.realm,
-        sname=server_sname,
-        enc_part=EncryptedData(
-            ticket_etype,
-            enctype_by_id(ticket_etype).encrypt(server_key.key, KU_TICKET, encode(enc_ticket)),
-            server_key.kvno,
-        ),
-    )
+    ticket, ticket_etype = seal_ticket(ctx, server, sname, enc_ticket)
     enc_rep = EncKdcRepPart(
         key=session_key,
         last_req=_LAST_REQ_NONE,
         nonce=body.nonce,
         flags=flags,
         authtime=tgt.authtime,
-        starttime=starttime,  # always in the reply (see has_kdc/kdc/as_req.py)
+        starttime=starttime,
         endtime=endtime,
         renew_till=renew_till,
         srealm=ctx.realm,
-        sname=server_sname,
+        sname=sname,
         caddr=caddr,
         application_tag=APP_ENC_TGS_REP_PART,
     )
-    if subkey is not None:
-        reply_key, usage = subkey, KU_TGS_REP_ENC_PART_SUBKEY
-    else:
-        reply_key, usage = session, KU_TGS_REP_ENC_PART_SESSION_KEY
+    return ticket, ticket_etype, enc_rep
+
+
+def _tgs_sname(server: CachedPrincipal) -> PrincipalName:
+    return PrincipalName(NT_SRV_INST, server.components)
+
+
+def _tgs_rep(
+    fast: FastState | None,
+    tgt: EncTicketPart,
+    ticket: Ticket,
+    enc_rep: EncKdcRepPart,
+    reply_key: EncryptionKey,
+    by_subkey: bool,
+    now: float,
+) -> bytes:
+    """The encoded TGS-REP: the reply part under the authenticator's subkey (usage 9)
+    or the TGT session key (usage 8), strengthened and armored for a FAST request."""
+    usage = KU_TGS_REP_ENC_PART_SUBKEY if by_subkey else KU_TGS_REP_ENC_PART_SESSION_KEY
     padata: tuple[PAData, ...] = ()
     if fast is not None:
         try:
@@ -288,7 +345,6 @@ def process_tgs_req(
         ticket=ticket,
         enc_part=EncryptedData(reply_key.keytype, cipher),
     )
-    rlog.rep_etype, rlog.tkt_etype, rlog.ses_etype = reply_key.keytype, ticket_etype, session_etype
     return encode(reply)
 
 
@@ -535,6 +591,11 @@ def _ticket_times(
         tgt_renew_till=tgt.renew_till,
     )
     return starttime, endtime, renew_till
+
+
+def _renewable(flags: int, renew_till: int | None) -> int:
+    """``flags`` with RENEWABLE exactly when the ticket has a renew-till."""
+    return flags | _RENEWABLE if renew_till is not None else flags & ~_RENEWABLE
 
 
 def _is_tgs(components: tuple[str, ...]) -> bool:
