@@ -66,6 +66,14 @@ def find_server_tool(*names: str) -> str:
     )
 
 
+def _stopped(stat: Path) -> bool:
+    """Whether the thread whose /proc stat file this is has stopped (or is gone)."""
+    try:
+        return stat.read_text().rsplit(")", 1)[1].split()[0] in ("T", "t")
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+
+
 class MariaDb:
     """One ``mariadbd`` on 127.0.0.1 and a free port, with everything under ``tmp``."""
 
@@ -170,6 +178,14 @@ class MariaDb:
         """A hung server: the process stops (SIGSTOP) with its sockets open."""
         if self.proc is not None:
             self.proc.send_signal(signal.SIGSTOP)
+            # kill() returns before every thread has stopped: a thread running on the
+            # other core can still answer one query. Wait until the kernel says stopped.
+            tasks = Path(f"/proc/{self.proc.pid}/task")
+            deadline = time.monotonic() + 5
+            while not all(_stopped(task / "stat") for task in tasks.iterdir()):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"mariadbd {self.proc.pid} did not stop")
+                time.sleep(0.01)
 
     def resume(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
