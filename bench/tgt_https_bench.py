@@ -9,14 +9,18 @@ seconds or ``--max-requests`` requests, whichever comes first; every answer is
 decrypted and checked as login-test does (a wrong or undecryptable answer counts as
 an error, not as speed). Printed per row: requests, requests/s, p50 and p99 latency.
 
-Rows: for each ``--nodes`` count (the first N nodes take the load), one of
-``GET getkrb5conf`` (the HTTPS server's own overhead, no hashing), then one per
-``--scrypt-ln`` value. ln=15 is the default hash cost (what
+Rows: for each ``--layouts`` entry, NODESxCORES (the first NODES nodes take the
+load, each restarted pinned to CORES CPUs of its own, so its password-hash pool has
+CORES workers), one of ``GET getkrb5conf`` (the HTTPS server's own overhead, no
+hashing), then one per ``--scrypt-ln`` value. The default ``1x1,1x2,2x1`` shows
+scaling with cores (one node on one, then two cores) and with nodes (two nodes on one
+core each, the same two cores). The clients are not pinned. ln=15 is the default hash cost (what
 ``hadmin-local addpluginuser`` stores): the node spends most of each request in
 scrypt, by design. A low ln shows the ceiling of the rest (TLS, JSON, the KDC, the
 reply's string-to-key and AES).
 
     .venv/bin/python -m bench.tgt_https_bench                      # ln 15 and 8, 10 s each
+    .venv/bin/python -m bench.tgt_https_bench --layouts 1x2,2x1 --scrypt-ln 15
     .venv/bin/python -m bench.tgt_https_bench --scrypt-ln 15 --duration 20 --clients 6
 
 Everything runs on this machine's loopback; everything started is stopped and the
@@ -26,13 +30,16 @@ temp directory removed (unless ``--keep``). Run from the checkout's top director
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
+import os
 import shutil
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,6 +61,7 @@ class Result:
     scrypt_ln: int | str  # or what was measured instead of logins
     clients: int
     nodes: int = 2
+    cores: int = 0  # CPUs each node is pinned to (0: not pinned)
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -69,8 +77,9 @@ class Result:
 
     def row(self) -> str:
         nodes = ", ".join(f"{h}: {n}" for h, n in sorted(self.per_node.items()))
+        cores = f" x {self.cores}" if self.cores else ""
         return (
-            f"| {self.nodes} | {self.scrypt_ln} | {self.clients} | {len(self.latencies)} "
+            f"| {self.nodes}{cores} | {self.scrypt_ln} | {self.clients} | {len(self.latencies)} "
             f"| {self.rate:.1f} | "
             f"{self.pct(0.5):.1f} | {self.pct(0.99):.1f} | {len(self.errors)} | {nodes} |"
         )
@@ -164,6 +173,47 @@ def run_plain(nodes: list[HasNode], clients: int, duration: float, max_requests:
     return result
 
 
+@contextlib.contextmanager
+def _affinity(cpus: set[int]) -> Iterator[None]:
+    """Processes started inside inherit ``cpus`` (a has-server sizes its hash pool from
+    its affinity at start); this process gets its own set back afterwards."""
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, cpus)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+def place(nodes: list[HasNode], count: int, cores: int) -> list[HasNode]:
+    """Stop every node, then start the first ``count``, each pinned to ``cores`` CPUs
+    no other node has. The nodes started, ready."""
+    cpus = sorted(os.sched_getaffinity(0))
+    for node in nodes:
+        node.stop()
+    for index, node in enumerate(nodes[:count]):
+        with _affinity(set(cpus[index * cores : (index + 1) * cores])):
+            node.start()
+    return nodes[:count]
+
+
+def parse_layouts(text: str, hosts: int) -> list[tuple[int, int]]:
+    """``"1x1,1x2,2x1"`` -> [(1, 1), (1, 2), (2, 1)]; ValueError naming what cannot run."""
+    cpus = len(os.sched_getaffinity(0))
+    layouts = []
+    for item in (x.strip() for x in text.split(",")):
+        if not item:
+            continue
+        count_text, _, cores_text = item.partition("x")
+        count, cores = int(count_text), int(cores_text or 1)
+        if not 1 <= count <= hosts or cores < 1:
+            raise ValueError(f"{item}: 1 to {hosts} nodes, at least 1 core each")
+        if count * cores > cpus:
+            raise ValueError(f"{item}: needs {count * cores} CPUs, this process may use {cpus}")
+        layouts.append((count, cores))
+    return layouts
+
+
 def set_users(config: BackendConfig, ln: int) -> None:
     params = ScryptParams(ln=ln)
     with open_backend(config) as backend:
@@ -179,7 +229,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=4, help="client threads (keep-alive each)")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per row")
     parser.add_argument("--max-requests", type=int, default=5000, help="requests per row at most")
-    parser.add_argument("--nodes", default="1,2", help="node counts to run, comma-separated")
+    parser.add_argument(
+        "--layouts",
+        default="1x1,1x2,2x1",
+        help="NODESxCORES to run, comma-separated (each node pinned to CORES CPUs of its own)",
+    )
     parser.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the temp directory")
     options = parser.parse_args(argv)
@@ -189,6 +243,11 @@ def main(argv: list[str] | None = None) -> int:
             ScryptParams(ln=ln)
     except ValueError as exc:
         print(f"tgt_https_bench: --scrypt-ln: {exc}", file=sys.stderr)
+        return 2
+    try:
+        layouts = parse_layouts(options.layouts, len(HOSTS))
+    except ValueError as exc:
+        print(f"tgt_https_bench: --layouts: {exc}", file=sys.stderr)
         return 2
     if options.clients < 1 or options.duration <= 0 or options.max_requests < 1:
         print(
@@ -205,13 +264,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         server.start()
         config = mysql_config(server, "has")
-        counts = [int(x) for x in options.nodes.split(",") if x.strip()]
         with running_cluster(tmp, config, HOSTS, init=True) as nodes:
-            for n in counts:
-                used = nodes[:n]
+            for n, cores in layouts:
+                used = place(nodes, n, cores)
                 plain = run_plain(used, options.clients, options.duration, options.max_requests)
+                plain.cores = cores
                 results.append(plain)
-                print(f"{n} node(s), {plain.scrypt_ln}: {plain.row()}", flush=True)
+                print(f"{n}x{cores}, {plain.scrypt_ln}: {plain.row()}", flush=True)
                 for ln in costs:
                     set_users(config, ln)
                     warm = run_load(used, ln, len(used), 2.0, 2 * len(used))  # connections
@@ -220,8 +279,9 @@ def main(argv: list[str] | None = None) -> int:
                     result = run_load(
                         used, ln, options.clients, options.duration, options.max_requests
                     )
+                    result.cores = cores
                     results.append(result)
-                    print(f"{n} node(s), scrypt ln={ln}: {result.row()}", flush=True)
+                    print(f"{n}x{cores}, scrypt ln={ln}: {result.row()}", flush=True)
     finally:
         server.stop()
         if not options.keep:
@@ -230,7 +290,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(f"TGT over HTTPS, nodes {', '.join(HOSTS)}, keep-alive, MariaDB, {REALM}")
     print(
-        "| nodes | scrypt ln | clients | requests | req/s | p50 ms | p99 ms | errors | per node |"
+        "| nodes x cores | scrypt ln | clients | requests | req/s | p50 ms | p99 ms | errors "
+        "| per node |"
     )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for result in results:
