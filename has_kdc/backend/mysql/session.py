@@ -41,6 +41,7 @@ from has_kdc.backend.mysql.connection import MysqlConnection
 from has_kdc.backend.mysql.errors import NO_SUCH_TABLE, CommitUnknown, ConnectionLost, reason_of
 from has_kdc.backend.mysql.galera import galera_on
 from has_kdc.backend.sql.dialect import MYSQL
+from has_kdc.backend.sql.nesting import NestedTransactions
 
 __all__ = ["MysqlSession"]
 
@@ -60,7 +61,7 @@ COMMIT_CHECK_WAIT = 15.0
 TOKEN_RETENTION = 3600
 
 
-class MysqlSession:
+class MysqlSession(NestedTransactions):
     """The ``Session`` the MySQL stores run their work in: one connection, guarded by a
     lock so threads may share it."""
 
@@ -71,7 +72,6 @@ class MysqlSession:
         self.lock = threading.RLock()
         self.tokens = True  # until a unit finds no write_tokens table (schema < 5)
         self._clock = clock
-        self._depth = 0
         self._cur: Cursor | None = None
         self._token: bytes | None = None
 
@@ -282,44 +282,30 @@ class MysqlSession:
                 )
             time.sleep(0.2)
 
-    @property
-    def in_transaction(self) -> bool:
-        return self._depth > 0
-
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        with self.lock:
-            if self._depth:
-                self._depth += 1
-                try:
-                    yield
-                finally:
-                    self._depth -= 1
-                return
-            try:
-                cur = self._begin(write=True)
-            except ConnectionLost as lost:  # nothing was done: the caller may run it again
+    def _outermost(self) -> Iterator[None]:
+        try:
+            cur = self._begin(write=True)
+        except ConnectionLost as lost:  # nothing was done: the caller may run it again
+            raise TransactionConflict(f"{lost}; nothing was done, it can be run again") from None
+        token = self._token
+        self._cur = cur
+        self._depth = 1
+        try:
+            yield
+        except BaseException as exc:
+            self._rollback_or_drop(exc)
+            raise
+        finally:
+            self._depth = 0
+            self._cur = None
+        try:
+            self._commit(cur, True)
+        except ConnectionLost as lost:
+            if not lost.during_commit:
+                raise TransactionConflict(f"{lost}; nothing was applied") from None
+            if not self._committed(token):
                 raise TransactionConflict(
-                    f"{lost}; nothing was done, it can be run again"
+                    f"{lost}: it was not applied, and can be run again"
                 ) from None
-            token = self._token
-            self._cur = cur
-            self._depth = 1
-            try:
-                yield
-            except BaseException as exc:
-                self._rollback_or_drop(exc)
-                raise
-            finally:
-                self._depth = 0
-                self._cur = None
-            try:
-                self._commit(cur, True)
-            except ConnectionLost as lost:
-                if not lost.during_commit:
-                    raise TransactionConflict(f"{lost}; nothing was applied") from None
-                if not self._committed(token):
-                    raise TransactionConflict(
-                        f"{lost}: it was not applied, and can be run again"
-                    ) from None
-                log.warning("%s; it was applied", lost)
+            log.warning("%s; it was applied", lost)

@@ -31,6 +31,7 @@ from typing import TypeVar
 
 from has_kdc.backend.errors import BackendError, BackendUnavailable, SchemaError
 from has_kdc.backend.sql.dialect import SQLITE, Cursor
+from has_kdc.backend.sql.nesting import NestedTransactions
 
 __all__ = ["SqliteConnection"]
 
@@ -62,7 +63,7 @@ def _create_private_file(path: Path) -> None:
         os.close(fd)
 
 
-class SqliteConnection:
+class SqliteConnection(NestedTransactions):
     """The ``Session`` the SQLite stores run their work in."""
 
     dialect = SQLITE
@@ -77,7 +78,6 @@ class SqliteConnection:
         self.path = Path(path)
         self._clock = clock
         self.lock = threading.RLock()
-        self._depth = 0
         _create_private_file(self.path)
         try:
             self.conn = sqlite3.connect(
@@ -115,38 +115,26 @@ class SqliteConnection:
         except sqlite3.DatabaseError as exc:
             raise BackendError(f"{self.path}: {exc}") from None
 
-    @property
-    def in_transaction(self) -> bool:
-        return self._depth > 0
-
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        with self.lock:
-            if self._depth:
-                self._depth += 1
-                try:
-                    yield
-                finally:
-                    self._depth -= 1
-                return
-            with self.errors():
-                self.conn.execute("BEGIN IMMEDIATE")
-            self._depth = 1
-            try:
-                yield
-            except BaseException:
-                self._depth = 0
-                with contextlib.suppress(sqlite3.Error):
-                    self.conn.execute("ROLLBACK")
-                raise
+    def _outermost(self) -> Iterator[None]:
+        with self.errors():
+            self.conn.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
             self._depth = 0
-            try:
-                with self.errors():
-                    self.conn.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    self.conn.execute("ROLLBACK")
-                raise
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.execute("ROLLBACK")
+            raise
+        self._depth = 0
+        try:
+            with self.errors():
+                self.conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.execute("ROLLBACK")
+            raise
 
     def atomic(
         self, work: Callable[[Cursor], T], *, write: bool = False, snapshot: bool = False
