@@ -29,6 +29,7 @@ paths agree on every captured and generated message.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from typing import Any
@@ -414,6 +415,53 @@ _LEAF_READERS = {
     schema.GENERAL_STRING_BYTES: "_ctx_general_bytes",
     schema.KERBEROS_TIME: "_ctx_time",
 }
+# Per leaf type, the lines reading ``[n] leaf`` at ``q`` when its header is short and
+# its value the common case, without a call; anything else goes to ``{call}``, the
+# reader above ({v} the variable, {tag} the identifier octet of ``[n]``).
+_LEAF_INLINE = {
+    # A<n> 03 02 01 vv: pvno, msg-type, etypes, error codes, kvno
+    schema.INTEGER: [
+        "if d[q] == {tag} and d[q + 1] == 3 and d[q + 2] == INTEGER and d[q + 3] == 1 "
+        "and q + 5 <= e:",
+        "    {v} = d[q + 4]",
+        "    if {v} & 0x80:",
+        "        {v} -= 256",
+        "    q += 5",
+        "else:",
+        "    {call}",
+    ],
+    # A<n> 11 18 0F YYYYMMDDHHMMSSZ, the only form there is
+    schema.KERBEROS_TIME: [
+        "if d[q] == {tag} and d[q + 1] == 17 and d[q + 2] == 0x18 and d[q + 3] == 15 "
+        "and q + 19 <= e:",
+        "    {v} = _time_memo.get(d[q + 4 : q + 19])",
+        "    if {v} is None:",
+        "        {v} = _time_value(d[q + 4 : q + 19])",
+        "    q += 19",
+        "else:",
+        "    raise Fallback",
+    ],
+    # A<n> L 1B L-2 ..: a realm, a name
+    schema.KERBEROS_STRING: [
+        "n = d[q + 1]",
+        "if d[q] == {tag} and 1 < n < 0x80 and d[q + 2] == GENERAL_STRING "
+        "and d[q + 3] == n - 2 and q + 2 + n <= e:",
+        '    {v} = d[q + 4 : q + 2 + n].decode("utf-8", "surrogateescape")',
+        "    q += 2 + n",
+        "else:",
+        "    {call}",
+    ],
+    # A<n> L 04 L-2 ..: a short padata-value or ciphertext
+    schema.OCTET_STRING: [
+        "n = d[q + 1]",
+        "if d[q] == {tag} and 1 < n < 0x80 and d[q + 2] == OCTET_STRING "
+        "and d[q + 3] == n - 2 and q + 2 + n <= e:",
+        "    {v} = d[q + 4 : q + 2 + n]",
+        "    q += 2 + n",
+        "else:",
+        "    {call}",
+    ],
+}
 _LEAF_WRITERS = {
     # small values from a table, whole (``{x}`` is read once, into ``x``)
     schema.INTEGER: "(_CTX_INT_{n}[x] if type(x := {x}) is int and -129 < x < 128 "
@@ -525,6 +573,8 @@ class _Compiler:
             Fallback=Fallback,
             INTEGER=INTEGER,
             GENERAL_STRING=GENERAL_STRING,
+            OCTET_STRING=OCTET_STRING,
+            _new=object.__new__,
             **{f"_CTX_INT_{n}": table for n, table in enumerate(_CTX_SMALL_INT)},
         )
 
@@ -617,8 +667,34 @@ class _Compiler:
             arguments.append(f"{t.application_attr}=number")
         self.namespace[t.cls.__name__] = t.cls
         lines += ["if q != e:", "    raise Fallback"]
-        lines += [f"return {t.cls.__name__}({', '.join(arguments)}), e0"]
-        return lines
+        return lines + self._construct(t.cls, arguments)
+
+    def _construct(self, cls: type, arguments: list[str]) -> list[str]:
+        """Lines returning ``cls(**arguments)``, and the end of the element, ``e0``.
+
+        A frozen dataclass's ``__init__`` sets each field through
+        ``object.__setattr__`` (and parses keywords): a third of the time of a small
+        message's decode. When the class has slots and no ``__post_init__``, and the
+        arguments name every field, the object is made empty and each slot filled
+        through its descriptor instead: the same object, a third of the work.
+        """
+        name = cls.__name__
+        attrs = [a.split("=", 1) for a in arguments]
+        slots = cls.__dict__.get("__slots__")
+        if (
+            not dataclasses.is_dataclass(cls)
+            or slots is None
+            or hasattr(cls, "__post_init__")
+            or {f.name for f in dataclasses.fields(cls)} != {attr for attr, _ in attrs}
+            or set(slots) != {attr for attr, _ in attrs}
+        ):
+            return [f"return {name}({', '.join(arguments)}), e0"]
+        lines = [f"o = _new({name})"]
+        for attr, value in attrs:
+            setter = f"_set_{name}_{attr}"
+            self.namespace[setter] = getattr(cls, attr).__set__
+            lines.append(f"{setter}(o, {value})")
+        return [*lines, "return o, e0"]
 
     def _field_read(self, f: Field, value: str, tag: str) -> list[str]:
         """Lines reading field ``f`` at ``q`` into ``value``. A SEQUENCE or SEQUENCE OF
@@ -626,7 +702,11 @@ class _Compiler:
         t = f.type
         if isinstance(t, Leaf | Flags) or t in _DECODE_MEMOS:
             assert not f.der_attr
-            return [f"{value}, q = {self.field_reader(t)}(d, q, e, {tag})"]
+            call = f"{value}, q = {self.field_reader(t)}(d, q, e, {tag})"
+            inline = _LEAF_INLINE.get(t) if isinstance(t, Leaf) else None
+            if inline is None:
+                return [call]
+            return [line.format(v=value, tag=tag, call=call) for line in inline]
         return [
             *_read_header(tag, "q", "e", "fs", "fe"),
             f"{value}, q = {self.reader(t)}(d, fs, fe)",
