@@ -427,6 +427,11 @@ _LEAF_INLINE = {
         "    if {v} & 0x80:",
         "        {v} -= 256",
         "    q += 5",
+        # A<n> L 02 L-2 vv..: a nonce, a microsecond count
+        "elif d[q] == {tag} and 2 < (n := d[q + 1]) < 0x80 and d[q + 2] == INTEGER "
+        "and d[q + 3] == n - 2 and q + 2 + n <= e:",
+        "    {v} = _int_value(d, q + 4, q + 2 + n)",
+        "    q += 2 + n",
         "else:",
         "    {call}",
     ],
@@ -534,12 +539,18 @@ def _ident(t: Type) -> str:
 
 def _read_header(tag: str, p: str, end: str, s: str, e: str) -> list[str]:
     """Lines reading the header of the element at ``p`` (identifier ``tag``) into its
-    content span ``s``, ``e``: the short form inline, the rest by ``_header``."""
+    content span ``s``, ``e``: the short form and ``81 nn`` (a request's outer two
+    headers) inline, the rest by ``_header``."""
     return [
         f"n = d[{p} + 1]",
         f"if d[{p}] == {tag} and n < 0x80:",
         f"    {s} = {p} + 2",
         f"    {e} = {s} + n",
+        f"    if {e} > {end}:",
+        "        raise Fallback",
+        f"elif n == 0x81 and d[{p}] == {tag} and d[{p} + 2] >= 0x80:",
+        f"    {s} = {p} + 3",
+        f"    {e} = {s} + d[{p} + 2]",
         f"    if {e} > {end}:",
         "        raise Fallback",
         "else:",
