@@ -231,7 +231,7 @@ _FLAGS_MEMO_SIZE = 256
 def _flags_reader(cls: Any) -> Callable[[bytes, int, int, int], tuple[Any, int]]:
     """The reader of ``[n] KerberosFlags`` of exactly 32 bits (A<n> 07 03 05 00 xx xx
     xx xx) as a member of ``cls``."""
-    memo: dict[int, Any] = {}
+    memo: dict[bytes, Any] = {}  # by the four octets of the value
 
     def read(d: bytes, p: int, end: int, tag: int) -> tuple[Any, int]:
         if d[p] != tag or d[p + 1] != 7 or d[p + 2] != BIT_STRING or d[p + 3] != 5 or d[p + 4]:
@@ -239,16 +239,17 @@ def _flags_reader(cls: Any) -> Callable[[bytes, int, int, int], tuple[Any, int]]
         e = p + 9
         if e > end:
             raise Fallback
-        value = int.from_bytes(d[p + 5 : e], "big")
-        member = memo.get(value)
+        raw = d[p + 5 : e]
+        member = memo.get(raw)
         if member is None:
-            member = flags_from_wire(cls, value)
+            member = flags_from_wire(cls, int.from_bytes(raw, "big"))
             if len(memo) >= _FLAGS_MEMO_SIZE:
                 memo.clear()
-            memo[value] = member
+            memo[raw] = member
         return member, e
 
     read.__name__ = f"_ctx_{cls.__name__}"
+    read.memo = memo  # type: ignore[attr-defined]  # the generated readers look it up inline
     return read
 
 
@@ -467,6 +468,32 @@ _LEAF_INLINE = {
         "    {call}",
     ],
 }
+# ``[n] X`` of a type decoded by its bytes (``_DECODE_MEMOS``, {memo}): a short one
+# that is remembered is looked up here, anything else read by ``ctx_X`` ({call}).
+_MEMO_INLINE = [
+    "n = d[q + 1]",
+    "if d[q] == {tag} and n < 0x80 and q + 2 + n <= e:",
+    "    {v} = {memo}.get(d[q + 2 : q + 2 + n])",
+    "    if {v} is None:",
+    "        {call}",
+    "    else:",
+    "        q += 2 + n",
+    "else:",
+    "    {call}",
+]
+# ``[n] KerberosFlags`` whose member is remembered ({memo}, by the value's octets):
+# A<n> 07 03 05 00 xx xx xx xx.
+_FLAGS_INLINE = [
+    "if d[q] == {tag} and d[q + 1] == 7 and d[q + 2] == 3 and d[q + 3] == 5 and d[q + 4] == 0 "
+    "and q + 9 <= e:",
+    "    {v} = {memo}.get(d[q + 5 : q + 9])",
+    "    if {v} is None:",
+    "        {call}",
+    "    else:",
+    "        q += 9",
+    "else:",
+    "    {call}",
+]
 _LEAF_WRITERS = {
     # small values from a table, whole (``{x}`` is read once, into ``x``)
     schema.INTEGER: "(_CTX_INT_{n}[x] if type(x := {x}) is int and -129 < x < 128 "
@@ -597,7 +624,10 @@ class _Compiler:
             return _LEAF_READERS[t]
         if isinstance(t, Flags):
             name = f"_ctx_{_ident(t)}"
-            self.namespace.setdefault(name, _flags_reader(t.enum))
+            if name not in self.namespace:
+                read = _flags_reader(t.enum)
+                self.namespace[name] = read
+                self.namespace[f"_memo_{_ident(t)}"] = read.memo  # type: ignore[attr-defined]
             return name
         name = "ctx_" + _ident(t)
         if name not in self.source:
@@ -714,10 +744,16 @@ class _Compiler:
         if isinstance(t, Leaf | Flags) or t in _DECODE_MEMOS:
             assert not f.der_attr
             call = f"{value}, q = {self.field_reader(t)}(d, q, e, {tag})"
-            inline = _LEAF_INLINE.get(t) if isinstance(t, Leaf) else None
+            memo = ""
+            if isinstance(t, Sequence) and t in _DECODE_MEMOS:
+                inline, memo = _MEMO_INLINE, _DECODE_MEMOS[t][0]
+            elif isinstance(t, Flags):
+                inline, memo = _FLAGS_INLINE, f"_memo_{_ident(t)}"
+            else:
+                inline = _LEAF_INLINE.get(t) if isinstance(t, Leaf) else None
             if inline is None:
                 return [call]
-            return [line.format(v=value, tag=tag, call=call) for line in inline]
+            return [line.format(v=value, tag=tag, call=call, memo=memo) for line in inline]
         return [
             *_read_header(tag, "q", "e", "fs", "fe"),
             f"{value}, q = {self.reader(t)}(d, fs, fe)",
