@@ -102,7 +102,7 @@ class KdcError(Exception):
     ) -> None:
         # The message is only worded when someone reads it: refusals are the common
         # case (every first kinit gets PREAUTH_REQUIRED) and the handler never needs it.
-        super().__init__(code, status)
+        self.args = (code, status)  # as Exception.__init__ would set them, without the call
         self.code = code
         self.status = status
         self.e_data = e_data
