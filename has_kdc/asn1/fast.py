@@ -745,6 +745,7 @@ class _Compiler:
             assert not f.der_attr
             call = f"{value}, q = {self.field_reader(t)}(d, q, e, {tag})"
             memo = ""
+            inline: list[str] | None
             if isinstance(t, Sequence) and t in _DECODE_MEMOS:
                 inline, memo = _MEMO_INLINE, _DECODE_MEMOS[t][0]
             elif isinstance(t, Flags):
