@@ -422,8 +422,7 @@ _LEAF_READERS = {
 _LEAF_INLINE = {
     # A<n> 03 02 01 vv: pvno, msg-type, etypes, error codes, kvno
     schema.INTEGER: [
-        "if d[q] == {tag} and d[q + 1] == 3 and d[q + 2] == INTEGER and d[q + 3] == 1 "
-        "and q + 5 <= e:",
+        "if d.startswith({prefix}, q) and q + 5 <= e:",
         "    {v} = d[q + 4]",
         "    if {v} & 0x80:",
         "        {v} -= 256",
@@ -438,8 +437,7 @@ _LEAF_INLINE = {
     ],
     # A<n> 11 18 0F YYYYMMDDHHMMSSZ, the only form there is
     schema.KERBEROS_TIME: [
-        "if d[q] == {tag} and d[q + 1] == 17 and d[q + 2] == 0x18 and d[q + 3] == 15 "
-        "and q + 19 <= e:",
+        "if d.startswith({prefix}, q) and q + 19 <= e:",
         "    {v} = _time_memo.get(d[q + 4 : q + 19])",
         "    if {v} is None:",
         "        {v} = _time_value(d[q + 4 : q + 19])",
@@ -468,6 +466,13 @@ _LEAF_INLINE = {
         "    {call}",
     ],
 }
+# What follows ``[n]`` in the common case of a leaf read inline ({prefix}): one
+# ``startswith`` instead of a comparison per octet.
+_INLINE_PREFIX: dict[Type, bytes] = {
+    schema.INTEGER: bytes((3, INTEGER, 1)),  # a one-octet INTEGER
+    schema.KERBEROS_TIME: bytes((17, GENERALIZED_TIME, 15)),
+}
+_FLAGS_PREFIX = bytes((7, BIT_STRING, 5, 0))  # 32 bits, no unused bits
 # ``[n] X`` of a type decoded by its bytes (``_DECODE_MEMOS``, {memo}): a short one
 # that is remembered is looked up here, anything else read by ``ctx_X`` ({call}).
 _MEMO_INLINE = [
@@ -484,8 +489,7 @@ _MEMO_INLINE = [
 # ``[n] KerberosFlags`` whose member is remembered ({memo}, by the value's octets):
 # A<n> 07 03 05 00 xx xx xx xx.
 _FLAGS_INLINE = [
-    "if d[q] == {tag} and d[q + 1] == 7 and d[q + 2] == 3 and d[q + 3] == 5 and d[q + 4] == 0 "
-    "and q + 9 <= e:",
+    "if d.startswith({prefix}, q) and q + 9 <= e:",
     "    {v} = {memo}.get(d[q + 5 : q + 9])",
     "    if {v} is None:",
     "        {call}",
@@ -754,7 +758,13 @@ class _Compiler:
                 inline = _LEAF_INLINE.get(t) if isinstance(t, Leaf) else None
             if inline is None:
                 return [call]
-            return [line.format(v=value, tag=tag, call=call, memo=memo) for line in inline]
+            # the constant octets the common case starts with, tag first
+            after = _FLAGS_PREFIX if isinstance(t, Flags) else _INLINE_PREFIX.get(t, b"")
+            prefix = _literal(bytes((context_tag(f.tag), *after)))
+            return [
+                line.format(v=value, tag=tag, call=call, memo=memo, prefix=prefix)
+                for line in inline
+            ]
         return [
             *_read_header(tag, "q", "e", "fs", "fe"),
             f"{value}, q = {self.reader(t)}(d, fs, fe)",
@@ -769,8 +779,20 @@ class _Compiler:
             item = _LEAF_ITEM_READERS[t.item]
         else:  # RFC 4120 has no SEQUENCE OF KerberosFlags
             raise TypeError(f"no reader of a SEQUENCE OF {t.item}")
+        whole: list[str] = []
+        if t.item == schema.INTEGER:
+            # a list of etypes: one-octet non-negative INTEGERs (02 01 vv ...), in one go
+            whole = [
+                "c = d[s:e]",
+                "k = len(c) // 3",
+                'if len(c) == 3 * k and c[::3] == b"\\x02" * k and c[1::3] == b"\\x01" * k:',
+                "    v = c[2::3]",
+                "    if v.isascii():",
+                "        return tuple(v), e",
+            ]
         return [
             *_read_header(_hex(SEQUENCE), "p", "end", "s", "e"),
+            *whole,
             "items = []",
             "q = s",
             "while q < e:",
