@@ -137,7 +137,11 @@ def _as_refusal_steps(kdc: Kdc, name: str, raw: bytes, now: float) -> list[Step]
             "AS checks up to the refusal",
             lambda: _refusal(lambda: process_as_req(kdc.realm, req, now, log)),
         ),
-        (name, "KRB-ERROR (e-data, encode)", lambda: kdc._error_reply(req, "AS_REQ", err, now)),
+        (
+            name,
+            "KRB-ERROR (e-data, encode)",
+            lambda: kdc._error_reply(req, "AS_REQ", err, now, log.fast, log.tgt_client),
+        ),
     ]
 
 

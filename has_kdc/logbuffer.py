@@ -71,7 +71,15 @@ class BatchedLogHandler(logging.Handler):
             self._second_text = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
             self._second = second
         ms = int((now - second) * 1000)
-        self._add(f"{self._second_text},{ms:03d} {self._pid} {levelname} {name}: {message}\n")
+        text = f"{self._second_text},{ms:03d} {self._pid} {levelname} {name}: {message}\n"
+        # ``_add``, without the call: this runs once per KDC request
+        with self._buffer_lock:
+            pending = self._pending
+            pending.append(text)
+            if len(pending) >= self.max_lines:
+                self._write_pending()
+            elif self._flusher is None:
+                self._start_flusher()
 
     # -- logging.Handler ---------------------------------------------------------------
 
@@ -113,10 +121,13 @@ class BatchedLogHandler(logging.Handler):
             if now or len(self._pending) >= self.max_lines:
                 self._write_pending()
             elif self._flusher is None:
-                self._flusher = threading.Thread(
-                    target=self._flush_every, name="has-log-flush", daemon=True
-                )
-                self._flusher.start()
+                self._start_flusher()
+
+    def _start_flusher(self) -> None:
+        self._flusher = threading.Thread(
+            target=self._flush_every, name="has-log-flush", daemon=True
+        )
+        self._flusher.start()
 
     def _write_pending(self) -> None:
         if not self._pending:

@@ -226,6 +226,12 @@ def _issued_etypes_text(rep: int | None, tkt: int | None, ses: int | None) -> st
     return f"etypes {{{', '.join(parts)}}}"
 
 
+# Log lines by what they say. An entry holds the line, the names it was made of and
+# the etype list (at most ``LOG_ETYPES`` listed, but the key holds them all: a request
+# with thousands is worded each time, see the item bound).
+_lines = Memo(4096, 8 * 1024 * 1024, 8 * 1024)
+
+
 @dataclass(slots=True)
 class RequestLog:
     """What one log line says about one request; filled in while processing it."""
@@ -249,6 +255,31 @@ class RequestLog:
     tgt_client: tuple[str, PrincipalName] | None = None
 
     def line(self) -> str:
+        """The log line; the same request from the same client, refused or answered
+        within the same second, gives the same line, so lines are remembered by what
+        they say (bounded: the names and etypes are the client's)."""
+        etypes = self.etypes
+        key = (
+            self.kind,
+            etypes if type(etypes) is tuple else tuple(etypes),
+            self.peer,
+            self.cname,
+            self.sname,
+            self.status,
+            self.code,
+            self.authtime,
+            self.rep_etype,
+            self.tkt_etype,
+            self.ses_etype,
+        )
+        line: str | None = _lines.get(key)
+        if line is None:
+            line = self._word()
+            size = 2 * len(line) + 40 * len(key[1]) + ENTRY_OVERHEAD
+            _lines.remember(key, line, size)
+        return line
+
+    def _word(self) -> str:
         ktypes = _ktypes_text(tuple(self.etypes))
         cname = log_name(self.cname) if self.cname else "<unknown client>"
         sname = log_name(self.sname) if self.sname else "<unknown server>"

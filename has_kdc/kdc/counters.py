@@ -52,6 +52,10 @@ MAX_CODE = 128
 _OK, _DROPPED, _OTHER, _CODE0 = 0, 1, 2, 3
 _RESULTS = _CODE0 + MAX_CODE
 _HIST = len(KDC_BUCKETS) + 3
+#: in a kind's slots: the histogram's first bucket, its sum and its count
+_HIST0 = _RESULTS
+_HIST_SUM = _RESULTS + len(KDC_BUCKETS) + 1
+_HIST_COUNT = _RESULTS + len(KDC_BUCKETS) + 2
 _PID, _DB_ERRORS, _KIND0 = 0, 1, 2
 _KIND_SIZE = _RESULTS + _HIST
 _SYNCED_AT = _KIND0 + len(KDC_KINDS) * _KIND_SIZE
@@ -207,10 +211,9 @@ class KdcCounters:
             slots[base + _CODE0 + code] += 1
         else:
             slots[base + _OTHER] += 1
-        hist = base + _RESULTS
-        slots[hist + bisect.bisect_left(KDC_BUCKETS, seconds)] += 1
-        slots[hist + len(KDC_BUCKETS) + 1] += round(seconds * 1e6)
-        slots[hist + len(KDC_BUCKETS) + 2] += 1
+        slots[base + _HIST0 + bisect.bisect_left(KDC_BUCKETS, seconds)] += 1
+        slots[base + _HIST_SUM] += round(seconds * 1e6)
+        slots[base + _HIST_COUNT] += 1
 
     def database_error(self) -> None:
         if self._row >= 0:

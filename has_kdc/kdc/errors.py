@@ -16,8 +16,12 @@ Messages never carry key bytes, passwords or plaintext.
 
 from __future__ import annotations
 
+import time
+
 from has_kdc.asn1.codec import encode
 from has_kdc.asn1.constants import error_name
+from has_kdc.asn1.der import content_span, element_span
+from has_kdc.asn1.memo import ENTRY_OVERHEAD, Memo
 from has_kdc.asn1.messages import KrbError, PrincipalName
 
 __all__ = [
@@ -98,7 +102,7 @@ class KdcError(Exception):
     ) -> None:
         # The message is only worded when someone reads it: refusals are the common
         # case (every first kinit gets PREAUTH_REQUIRED) and the handler never needs it.
-        super().__init__(code, status)
+        self.args = (code, status)  # as Exception.__init__ would set them, without the call
         self.code = code
         self.status = status
         self.e_data = e_data
@@ -107,6 +111,49 @@ class KdcError(Exception):
     def __str__(self) -> str:
         code = self.code
         return f"{self.status}: {error_message(code)} ({error_name(code)}, {code})"
+
+
+# A KDC sends the same few errors over and over (C_PRINCIPAL_UNKNOWN to the same
+# misspelled name, PREAUTH_REQUIRED with the same hints to the same user): between two
+# of them only stime and susec change. So everything after susec is encoded once and
+# kept by what it is made of; a reply is then that piece behind the time, the
+# microseconds and the headers. Keyed by names a client chose: bounded in bytes.
+_tails = Memo(4096, 4 * 1024 * 1024, 16 * 1024)
+#: KerberosTime of the KRB-ERROR range the template writes (the codec refuses the rest)
+_TIME_MAX = 253402300799
+#: ``[0] pvno 5, [1] msg-type 30`` of every KRB-ERROR
+_PVNO_MSG_TYPE = bytes.fromhex("a003020105a10302011e")
+#: ``[4]`` around a KerberosTime (GeneralizedTime of 15 octets)
+_STIME_HEADER = bytes.fromhex("a411180f")
+_last_stime: tuple[int, bytes] = (-1, b"")
+
+
+def _length(n: int) -> bytes:
+    """DER length octets of ``n`` content octets."""
+    if n < 0x80:
+        return bytes((n,))
+    size = (n.bit_length() + 7) // 8
+    return bytes((0x80 | size,)) + n.to_bytes(size, "big")
+
+
+def _stime(seconds: int) -> bytes:
+    """``[4] KerberosTime`` of ``seconds``, worded once per second."""
+    global _last_stime
+    last, der = _last_stime
+    if last != seconds:
+        der = _STIME_HEADER + time.strftime("%Y%m%d%H%M%SZ", time.gmtime(seconds)).encode()
+        _last_stime = (seconds, der)
+    return der
+
+
+def _tail(error: KrbError) -> bytes:
+    """The DER of ``error``'s fields after susec."""
+    der = encode(error)
+    start, end = content_span(der, 0)  # [APPLICATION 30] -> SEQUENCE
+    q, end = content_span(der, start)
+    for _ in range(4):  # pvno, msg-type, stime, susec: MIT's KDC sends no ctime/cusec
+        q = element_span(der, q)[1]
+    return der[q:end]
 
 
 def build_krb_error(
@@ -127,16 +174,42 @@ def build_krb_error(
     client, as in the request. No ctime/cusec: MIT's KDC leaves them out.
     """
     seconds = int(now)
-    return encode(
-        KrbError(
+    susec = min(int((now - seconds) * 1_000_000), 999_999)
+    if cname is None:
+        crealm = None
+    e_text = e_text or None
+    key = (code, realm, sname, crealm, cname, e_text, e_data)
+    try:
+        tail: bytes | None = _tails.get(key)
+    except TypeError:  # unhashable (a name's components as a list): no template
+        tail, templated = None, False
+    else:
+        templated = 0 <= seconds <= _TIME_MAX and susec >= 0
+    if tail is None or not templated:
+        error = KrbError(
             stime=seconds,
-            susec=min(int((now - seconds) * 1_000_000), 999_999),
+            susec=susec,
             error_code=code,
             realm=realm,
             sname=sname,
-            crealm=crealm if cname is not None else None,
+            crealm=crealm,
             cname=cname,
-            e_text=e_text or None,
+            e_text=e_text,
             e_data=e_data,
         )
+        if not templated:
+            return encode(error)
+        tail = _tail(error)
+        _tails.remember(key, tail, 2 * len(tail) + ENTRY_OVERHEAD)
+    usec = susec.to_bytes(susec.bit_length() // 8 + 1, "big")
+    fields = b"".join(
+        (
+            _PVNO_MSG_TYPE,
+            _stime(seconds),
+            bytes((0xA5, len(usec) + 2, 0x02, len(usec))),
+            usec,
+            tail,
+        )
     )
+    sequence = b"\x30" + _length(len(fields)) + fields
+    return b"\x7e" + _length(len(sequence)) + sequence

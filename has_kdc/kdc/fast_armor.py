@@ -174,8 +174,11 @@ def find_fast(
     the PA-TGS-REQ value (TGS). ``tgs_keys`` is (authenticator subkey, TGT session
     key) of a TGS-REQ. Raises ``KdcError`` (armored once the armor key is known).
     """
-    value = next((p.padata_value for p in req.padata if p.padata_type == PA_FX_FAST), None)
-    if value is None:
+    for pa in req.padata:
+        if pa.padata_type == PA_FX_FAST:
+            value = pa.padata_value
+            break
+    else:
         return req, None
     try:
         armored = decode_pa_fx_fast_request(value)

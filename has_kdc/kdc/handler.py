@@ -278,8 +278,8 @@ class Kdc:
             )
             hints = decode_method_data(e_data) if e_data else ()
             e_data = encode_method_data(fast_error_e_data(fast, hints, encode(inner)))
-        if client is not None:
-            crealm, cname = visible_client(fast, *client)
+            if client is not None:
+                crealm, cname = visible_client(fast, *client)
         return build_krb_error(
             err.code,
             now=now,

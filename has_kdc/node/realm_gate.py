@@ -90,7 +90,7 @@ class RealmGate:
         if self.counters is None:
             return self._answer(request, transport, peer)
         start = time.perf_counter()
-        if self.is_open():
+        if self._open or self.is_open():
             reply = self.kdc.handle(request, transport, peer=peer)
             code = self.kdc.last_result  # known to the Kdc: no need to re-read the reply
         else:
