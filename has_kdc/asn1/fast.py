@@ -267,6 +267,8 @@ _KERBEROS_FLAGS_HEADER = bytes((BIT_STRING, 5, 0))
 _KERBEROS_TIME_SIZE = len(_KERBEROS_TIME_HEADER) + 15
 _KERBEROS_FLAGS_SIZE = len(_KERBEROS_FLAGS_HEADER) + 4
 _LENGTH = [bytes((n,)) for n in range(0x80)]
+#: Length octets of 0 .. 255 content octets: the short form, then 81 nn.
+_LENGTHS = _LENGTH + [bytes((0x81, n)) for n in range(0x80, 0x100)]
 _SMALL_INT = {v: bytes((INTEGER, 1, v & 0xFF)) for v in range(-127, 128)}
 _SMALL_INT[-128] = bytes((INTEGER, 2, 0xFF, 0x80))  # as pyasn1 writes it, see _put_int
 # Identifier and short-form length octets together, for contents under 128 bytes:
@@ -278,50 +280,32 @@ _CTX_SHORT = [[bytes((context_tag(n), size)) for size in range(0x80)] for n in r
 _SEQ_SHORT = [bytes((SEQUENCE, size)) for size in range(0x80)]
 #: ``[n] INTEGER`` of the small values (pvno, msg-type, etypes, kvno, error codes), whole.
 _CTX_SMALL_INT = [{v: _CTX_SHORT[n][len(b)] + b for v, b in _SMALL_INT.items()} for n in range(13)]
+#: ``[n] OCTET STRING`` headers (four octets) of the contents under 126 bytes.
+_CTX_OCTETS_SHORT = [
+    [bytes((context_tag(n), size + 2, OCTET_STRING, size)) for size in range(0x7E)]
+    for n in range(_CTX_TAGS)
+]
 # Encodings of values a KDC writes into every reply (its realm, its principals):
 # bounded memos, cleared when full, so a client sending new names cannot grow them.
 _text_memo = Memo(_MEMO_SIZE, _MEMO_BYTES, _NAME_MEMO_ITEM * 2 + ENTRY_OVERHEAD)
 _principal_memo = Memo(_MEMO_SIZE, _MEMO_BYTES, _NAME_MEMO_ITEM * 3 + ENTRY_OVERHEAD)
 
 
+def _length(n: int) -> bytes:
+    """DER length octets of ``n`` content octets (minimal, definite)."""
+    if n < 0x100:
+        return _LENGTHS[n]
+    if n < 0x10000:
+        return b"\x82" + n.to_bytes(2, "big")
+    size = (n.bit_length() + 7) // 8
+    return bytes((0x80 | size,)) + n.to_bytes(size, "big")
+
+
 def _tlv(tag: bytes, content: bytes) -> bytes:
     n = len(content)
     if n < 0x80:
         return tag + _LENGTH[n] + content
-    if n < 0x100:
-        return tag + b"\x81" + bytes((n,)) + content
-    if n < 0x10000:
-        return tag + b"\x82" + n.to_bytes(2, "big") + content
-    return (
-        tag
-        + bytes((0x80 | (n.bit_length() + 7) // 8,))
-        + n.to_bytes((n.bit_length() + 7) // 8, "big")
-        + content
-    )
-
-
-def _ctx(n: int, inner: bytes) -> bytes:
-    size = len(inner)
-    if size < 0x80:
-        return _CTX_SHORT[n][size] + inner
-    return _tlv(_CTX[n], inner)
-
-
-def _seq(parts: list[bytes]) -> bytes:
-    content = b"".join(parts)
-    size = len(content)
-    if size < 0x80:
-        return _SEQ_SHORT[size] + content
-    return _tlv(_SEQUENCE_ID, content)
-
-
-def _app_seq(tag: bytes, parts: list[bytes]) -> bytes:
-    """``[APPLICATION n] SEQUENCE`` of ``parts`` (``tag`` its identifier octet)."""
-    content = b"".join(parts)
-    size = len(content)
-    if size < 0x7E:  # both lengths short
-        return tag + _LENGTH[size + 2] + _SEQ_SHORT[size] + content
-    return _tlv(tag, _seq(parts) if size < 0x80 else _tlv(_SEQUENCE_ID, content))
+    return tag + _length(n) + content
 
 
 def _put_int(v: Any) -> bytes:
@@ -335,8 +319,8 @@ def _put_int(v: Any) -> bytes:
     # pyasn1's length rule, byte for byte: minimal for every value except -2**(8k-1)
     # (-128, -32768, -2**31, ...), which it writes one byte longer (ff 80 00 ...).
     # X.690 wants the short form; the model is the reference, so the quirk is kept.
-    n = (v if v >= 0 else -v).bit_length() // 8 + 1
-    return _tlv(_INTEGER_ID, v.to_bytes(n, "big", signed=True))
+    content = v.to_bytes((v if v >= 0 else -v).bit_length() // 8 + 1, "big", signed=True)
+    return _INTEGER_ID + _length(len(content)) + content
 
 
 def _put_ctx_int(n: int, v: Any) -> bytes:
@@ -345,7 +329,16 @@ def _put_ctx_int(n: int, v: Any) -> bytes:
         der = _CTX_SMALL_INT[n].get(v)
         if der is not None:
             return der
-    return _ctx(n, _put_int(v))
+    der = _put_int(v)
+    return _CTX[n] + _length(len(der)) + der
+
+
+def _put_ctx_octets(n: int, v: Any) -> bytes:
+    """``[n] OCTET STRING`` (the generated writers inline the short ones)."""
+    if type(v) is not bytes:
+        raise Fallback
+    header = _OCTET_STRING_ID + _length(len(v))
+    return _CTX[n] + _length(len(header) + len(v)) + header + v
 
 
 def _put_octets(v: Any) -> bytes:
@@ -417,12 +410,16 @@ _LEAF_READERS = {
 _LEAF_WRITERS = {
     # small values from a table, whole (``{x}`` is read once, into ``x``)
     schema.INTEGER: "(_CTX_INT_{n}[x] if type(x := {x}) is int and -129 < x < 128 "
-    "else _ctx({n}, _put_int(x)))",
-    schema.OCTET_STRING: "_ctx({n}, _put_octets({x}))",
-    schema.KERBEROS_STRING: "_ctx({n}, _put_text({x}))",
-    schema.GENERAL_STRING_BYTES: "_ctx({n}, _put_general_bytes({x}))",
+    "else _put_ctx_int({n}, x))",
+    # short ones with their four header octets from a table, the rest by a call
+    schema.OCTET_STRING: "(_CTX_OCTETS_{n}[len(x)] + x if type(x := {x}) is bytes "
+    "and len(x) < 0x7e else _put_ctx_octets({n}, x))",
+    schema.KERBEROS_STRING: "_put_text({x})",
+    schema.GENERAL_STRING_BYTES: "_put_general_bytes({x})",
     schema.KERBEROS_TIME: "{time_prefix} + _put_time({x})",
 }
+#: Leaf writers above that return the inner element only: ``[n]`` goes around it inline.
+_LEAF_WRITERS_INNER = frozenset({schema.KERBEROS_STRING, schema.GENERAL_STRING_BYTES})
 # SEQUENCE OF a leaf: the loop body reading one item at ``q`` into ``items``, and the
 # writer of one item ``i``. A list of etypes is one-byte INTEGERs nearly always.
 _LEAF_ITEM_READERS = {
@@ -440,7 +437,7 @@ _LEAF_ITEM_READERS = {
         'items.append(d[a:q].decode("utf-8", "surrogateescape"))',
     ],
 }
-_LEAF_ITEM_WRITERS = {schema.INTEGER: "_put_int(i)", schema.KERBEROS_STRING: "_put_text(i)"}
+_LEAF_ITEM_WRITERS = {schema.INTEGER: "_put_int", schema.KERBEROS_STRING: "_put_text"}
 
 # Decoded values remembered by their bytes: (memo, bytes it holds per byte of DER,
 # per entry). The same few names come in every request (the user, krbtgt/REALM, the
@@ -499,6 +496,36 @@ def _read_header(tag: str, p: str, end: str, s: str, e: str) -> list[str]:
     ]
 
 
+def _explicit(n: int, inner: str) -> str:
+    """The expression writing ``[n]`` around the element ``inner`` evaluates to: the
+    short form from a table, inline (most elements of a KDC message are under 128
+    bytes, and a call per element is a measurable share of encoding a reply)."""
+    return f"(_CTX_SHORT_{n}[len(b)] + b if len(b := {inner}) < 0x80 else _tlv(_CTX_ID_{n}, b))"
+
+
+def _return_seq(parts: str) -> list[str]:
+    """Lines returning the SEQUENCE of the elements ``parts`` (an iterable of bytes)."""
+    return [
+        f'c = b"".join({parts})',
+        "if len(c) < 0x80:",
+        "    return _SEQ_SHORT[len(c)] + c",
+        "return _SEQUENCE_ID + _length(len(c)) + c",
+    ]
+
+
+def _return_app_seq(tag: str) -> list[str]:
+    """Lines returning ``[APPLICATION n] SEQUENCE`` of ``parts`` (``tag`` the expression
+    of its identifier octet): both headers short inline, else computed once each."""
+    return [
+        'c = b"".join(parts)',
+        "size = len(c)",
+        "if size < 0x7e:",
+        f"    return {tag} + _LENGTH[size + 2] + _SEQ_SHORT[size] + c",
+        "header = _SEQUENCE_ID + _length(size)",
+        f"return {tag} + _length(size + len(header)) + header + c",
+    ]
+
+
 def _indent(lines: list[str], level: int = 1) -> list[str]:
     return ["    " * level + line for line in lines]
 
@@ -526,6 +553,9 @@ class _Compiler:
             INTEGER=INTEGER,
             GENERAL_STRING=GENERAL_STRING,
             **{f"_CTX_INT_{n}": table for n, table in enumerate(_CTX_SMALL_INT)},
+            **{f"_CTX_OCTETS_{n}": table for n, table in enumerate(_CTX_OCTETS_SHORT)},
+            **{f"_CTX_SHORT_{n}": table for n, table in enumerate(_CTX_SHORT)},
+            **{f"_CTX_ID_{n}": octet for n, octet in enumerate(_CTX)},
         )
 
     # -- decoding ------------------------------------------------------------------
@@ -667,11 +697,12 @@ class _Compiler:
         n, t = f.tag, f.type
         if isinstance(t, Leaf):
             time_prefix = _literal(bytes((context_tag(n), _KERBEROS_TIME_SIZE)))
-            return _LEAF_WRITERS[t].format(n=n, x=value, time_prefix=time_prefix)
+            write = _LEAF_WRITERS[t].format(n=n, x=value, time_prefix=time_prefix)
+            return _explicit(n, write) if t in _LEAF_WRITERS_INNER else write
         if isinstance(t, Flags):
             prefix = _literal(bytes((context_tag(n), _KERBEROS_FLAGS_SIZE)))
             return f"{prefix} + _put_flags({value})"
-        return f"_ctx({n}, {self.writer(t)}({value}))"
+        return _explicit(n, f"{self.writer(t)}({value})")
 
     def _fields_writer(self, fields: tuple[Field, ...]) -> list[str]:
         """Lines putting the DER of ``fields`` of ``v`` in ``parts``: the leading
@@ -730,17 +761,16 @@ class _Compiler:
             tail_lines = [*self._fields_writer(tail), 'return b"".join(parts)']
             functions = ["", f"def {tail_name}(v):", *_indent(tail_lines)]
         if len(t.application) > 1:
-            lines.append("return _app_seq(tag, parts)")
+            lines += _return_app_seq("tag")
         elif t.application:
-            tag = bytes((application_tag(t.application[0]),))
-            lines.append(f"return _app_seq({_literal(tag)}, parts)")
+            lines += _return_app_seq(_literal(bytes((application_tag(t.application[0]),))))
         else:
-            lines.append("return _seq(parts)")
+            lines += _return_seq("parts")
         return [f"def {name}(v):", *_indent(lines), *functions]
 
     def _list_writer(self, t: SequenceOf, name: str) -> list[str]:
         if isinstance(t.item, Sequence | SequenceOf):
-            item = f"{self.writer(t.item)}(i)"
+            item = self.writer(t.item)
         elif isinstance(t.item, Leaf):
             item = _LEAF_ITEM_WRITERS[t.item]
         else:
@@ -749,7 +779,7 @@ class _Compiler:
             f"def {name}(v):",
             "    if type(v) is not tuple and type(v) is not list:",
             "        raise Fallback",
-            f"    return _seq([{item} for i in v])",
+            *_indent(_return_seq(f"map({item}, v)")),
         ]
 
     # -- the result ----------------------------------------------------------------
