@@ -267,8 +267,14 @@ _KERBEROS_FLAGS_HEADER = bytes((BIT_STRING, 5, 0))
 _KERBEROS_TIME_SIZE = len(_KERBEROS_TIME_HEADER) + 15
 _KERBEROS_FLAGS_SIZE = len(_KERBEROS_FLAGS_HEADER) + 4
 _LENGTH = [bytes((n,)) for n in range(0x80)]
-#: Length octets of 0 .. 255 content octets: the short form, then 81 nn.
-_LENGTHS = _LENGTH + [bytes((0x81, n)) for n in range(0x80, 0x100)]
+#: Length octets of 0 .. 4095 content octets (a KDC message is shorter): the short
+#: form, 81 nn, 82 nn nn. About 150 KB, the same in every process.
+_LENGTHS_UP_TO = 0x1000
+_LENGTHS = (
+    _LENGTH
+    + [bytes((0x81, n)) for n in range(0x80, 0x100)]
+    + [b"\x82" + n.to_bytes(2, "big") for n in range(0x100, _LENGTHS_UP_TO)]
+)
 _SMALL_INT = {v: bytes((INTEGER, 1, v & 0xFF)) for v in range(-127, 128)}
 _SMALL_INT[-128] = bytes((INTEGER, 2, 0xFF, 0x80))  # as pyasn1 writes it, see _put_int
 # Identifier and short-form length octets together, for contents under 128 bytes:
@@ -293,10 +299,8 @@ _principal_memo = Memo(_MEMO_SIZE, _MEMO_BYTES, _NAME_MEMO_ITEM * 3 + ENTRY_OVER
 
 def _length(n: int) -> bytes:
     """DER length octets of ``n`` content octets (minimal, definite)."""
-    if n < 0x100:
+    if n < _LENGTHS_UP_TO:
         return _LENGTHS[n]
-    if n < 0x10000:
-        return b"\x82" + n.to_bytes(2, "big")
     size = (n.bit_length() + 7) // 8
     return bytes((0x80 | size,)) + n.to_bytes(size, "big")
 
@@ -414,9 +418,13 @@ _LEAF_WRITERS = {
     # short ones with their four header octets from a table, the rest by a call
     schema.OCTET_STRING: "(_CTX_OCTETS_{n}[len(x)] + x if type(x := {x}) is bytes "
     "and len(x) < 0x7e else _put_ctx_octets({n}, x))",
-    schema.KERBEROS_STRING: "_put_text({x})",
+    # the realm and other names from their memo, inline
+    schema.KERBEROS_STRING: "(t if type(x := {x}) is str and (t := _text_memo.get(x)) is not None "
+    "else _put_text(x))",
     schema.GENERAL_STRING_BYTES: "_put_general_bytes({x})",
-    schema.KERBEROS_TIME: "{time_prefix} + _put_time({x})",
+    # the times of the last few seconds from their memo, inline
+    schema.KERBEROS_TIME: "{time_prefix} + (t if type(x := {x}) is int and "
+    "(t := _time_der_memo.get(x)) is not None else _put_time(x))",
 }
 #: Leaf writers above that return the inner element only: ``[n]`` goes around it inline.
 _LEAF_WRITERS_INNER = frozenset({schema.KERBEROS_STRING, schema.GENERAL_STRING_BYTES})
@@ -500,16 +508,22 @@ def _explicit(n: int, inner: str) -> str:
     """The expression writing ``[n]`` around the element ``inner`` evaluates to: the
     short form from a table, inline (most elements of a KDC message are under 128
     bytes, and a call per element is a measurable share of encoding a reply)."""
-    return f"(_CTX_SHORT_{n}[len(b)] + b if len(b := {inner}) < 0x80 else _tlv(_CTX_ID_{n}, b))"
+    return (
+        f"(_CTX_SHORT_{n}[size] + b if (size := len(b := {inner})) < 0x80 "
+        f"else _CTX_ID_{n} + (_LENGTHS[size] if size < 0x1000 else _length(size)) + b)"
+    )
 
 
 def _return_seq(parts: str) -> list[str]:
     """Lines returning the SEQUENCE of the elements ``parts`` (an iterable of bytes)."""
     return [
         f'c = b"".join({parts})',
-        "if len(c) < 0x80:",
-        "    return _SEQ_SHORT[len(c)] + c",
-        "return _SEQUENCE_ID + _length(len(c)) + c",
+        "size = len(c)",
+        "if size < 0x80:",
+        "    return _SEQ_SHORT[size] + c",
+        "if size < 0x1000:",
+        "    return _SEQUENCE_ID + _LENGTHS[size] + c",
+        "return _SEQUENCE_ID + _length(size) + c",
     ]
 
 
@@ -521,6 +535,9 @@ def _return_app_seq(tag: str) -> list[str]:
         "size = len(c)",
         "if size < 0x7e:",
         f"    return {tag} + _LENGTH[size + 2] + _SEQ_SHORT[size] + c",
+        "if size < 0xffc:  # both lengths from the table",
+        "    header = _SEQUENCE_ID + _LENGTHS[size]",
+        f"    return {tag} + _LENGTHS[size + len(header)] + header + c",
         "header = _SEQUENCE_ID + _length(size)",
         f"return {tag} + _length(size + len(header)) + header + c",
     ]
