@@ -29,6 +29,7 @@ paths agree on every captured and generated message.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from typing import Any
@@ -51,7 +52,14 @@ from has_kdc.asn1.memo import ENTRY_OVERHEAD, Memo
 from has_kdc.asn1.messages import PrincipalName
 from has_kdc.asn1.schema import Field, Flags, Leaf, Sequence, SequenceOf, Type
 
-__all__ = ["DECODERS", "ENCODERS", "Fallback", "encode_etype_info2", "encode_method_data"]
+__all__ = [
+    "DECODERS",
+    "ENCODERS",
+    "FIELD_ENCODERS",
+    "Fallback",
+    "encode_etype_info2",
+    "encode_method_data",
+]
 
 
 class Fallback(Exception):
@@ -504,6 +512,13 @@ def _read_header(tag: str, p: str, end: str, s: str, e: str) -> list[str]:
     ]
 
 
+#: Every name the generated writers assign or read besides the leaf writers' tables
+#: and functions: no field passed to a ``fields_X`` may be called so.
+_WRITER_LOCALS = frozenset(
+    {"b", "c", "der", "header", "memo_key", "number", "parts", "size", "t", "tag", "v", "x"}
+)
+
+
 def _explicit(n: int, inner: str) -> str:
     """The expression writing ``[n]`` around the element ``inner`` evaluates to: the
     short form from a table, inline (most elements of a KDC message are under 128
@@ -721,20 +736,22 @@ class _Compiler:
             return f"{prefix} + _put_flags({value})"
         return _explicit(n, f"{self.writer(t)}({value})")
 
-    def _fields_writer(self, fields: tuple[Field, ...]) -> list[str]:
+    def _fields_writer(self, fields: tuple[Field, ...], owner: str = "v.") -> list[str]:
         """Lines putting the DER of ``fields`` of ``v`` in ``parts``: the leading
-        required ones in the list display, the rest appended when present."""
+        required ones in the list display, the rest appended when present. With
+        ``owner=""`` the values are the variables named after the fields instead."""
         leading = 0
         while leading < len(fields) and not fields[leading].optional:
             leading += 1
-        first = [self.field_writer(f, f"v.{f.attr}") for f in fields[:leading]]
+        first = [self.field_writer(f, f"{owner}{f.attr}") for f in fields[:leading]]
         lines = [f"parts = [{', '.join(first)}]"]
         for f in fields[leading:]:
-            write = f"parts.append({self.field_writer(f, 'x' if f.optional else f'v.{f.attr}')})"
+            value = "x" if f.optional else f"{owner}{f.attr}"
+            write = f"parts.append({self.field_writer(f, value)})"
             if not f.optional:
                 lines.append(write)
                 continue
-            lines.append(f"x = v.{f.attr}")
+            lines.append(f"x = {owner}{f.attr}")
             lines += ["if x:" if f.empty_is_absent else "if x is not None:", f"    {write}"]
         return lines
 
@@ -759,18 +776,19 @@ class _Compiler:
         if tail:
             tail_name = "tail_" + _ident(t)
             key = ", ".join(f"v.{f.attr}" for f in tail)
+            size = 2 * ENTRY_OVERHEAD
             lines += [
                 f"if type(v.{tail[0].attr}) is int:",
-                f"    key = ({key})",
+                f"    memo_key = ({key})",
                 "    try:",
-                f"        der = {memo_name}.get(key)",
+                f"        der = {memo_name}.get(memo_key)",
                 "    except TypeError:  # unhashable, e.g. a list of name components",
-                "        der = key = None",
+                "        der = memo_key = None",
                 "    if der is None:",
                 f"        der = {tail_name}(v)",
-                "        if key is not None:",
+                "        if memo_key is not None:",
                 "            # every value of the key is in the piece too: twice its bytes",
-                f"            {memo_name}.remember(key, der, len(der) * 2 + {2 * ENTRY_OVERHEAD})",
+                f"            {memo_name}.remember(memo_key, der, len(der) * 2 + {size})",
                 "else:",
                 f"    der = {tail_name}(v)",
                 "parts.append(der)",
@@ -784,6 +802,43 @@ class _Compiler:
         else:
             lines += _return_seq("parts")
         return [f"def {name}(v):", *_indent(lines), *functions]
+
+    def fields_writer(self, t: Sequence) -> str:
+        """``fields_X(*, field=..., ...)``: the DER of ``X(field=..., ...)`` from the
+        values alone, the same lines as ``put_X`` reading arguments instead of
+        attributes (see ``FIELD_ENCODERS``). Defaults are the dataclass's."""
+        name = "fields_" + _ident(t)
+        if name in self.source:
+            return name
+        if t in _TEMPLATED_TAILS:
+            raise ValueError(f"{t.name}: a templated tail is written from the object only")
+        parameters = []
+        for f in dataclasses.fields(t.cls):
+            if f.name in _WRITER_LOCALS:  # would be shadowed by the generated code
+                raise ValueError(f"{t.name}: field {f.name} is a name the writers use")
+            if f.default is dataclasses.MISSING:
+                parameters.append(f.name)
+            elif f.default is None or type(f.default) in (int, str, tuple):
+                parameters.append(f"{f.name}={f.default!r}")
+            else:
+                raise ValueError(f"{t.name}: no literal default for field {f.name}")
+        lines = []
+        if len(t.application) > 1:
+            lines.append(f"number = {t.application_attr}")
+            for i, number in enumerate(t.application):
+                keyword = "if" if i == 0 else "elif"
+                tag = bytes((application_tag(number),))
+                lines += [f"{keyword} number == {number}:", f"    tag = {_literal(tag)}"]
+            lines += ["else:", "    raise Fallback"]
+        lines += self._fields_writer(t.fields, owner="")
+        if len(t.application) > 1:
+            lines += _return_app_seq("tag")
+        elif t.application:
+            lines += _return_app_seq(_literal(bytes((application_tag(t.application[0]),))))
+        else:
+            lines += _return_seq("parts")
+        self.source[name] = [f"def {name}(*, {', '.join(parameters)}):", *_indent(lines)]
+        return name
 
     def _list_writer(self, t: SequenceOf, name: str) -> list[str]:
         if isinstance(t.item, Sequence | SequenceOf):
@@ -850,6 +905,15 @@ _ENCODED: tuple[Sequence, ...] = (
     schema.PRINCIPAL_NAME,
 )
 
+#: Messages the KDC builds only to encode them (its reply and the two parts it
+#: encrypts): encoded from their field values too (``FIELD_ENCODERS``), because
+#: building a frozen dataclass of a dozen fields costs more than encoding it.
+_BUILT_FROM_FIELDS: tuple[Sequence, ...] = (
+    schema.ENC_TICKET_PART,
+    schema.ENC_KDC_REP_PART,
+    schema.KDC_REP,
+)
+
 
 def _compile() -> tuple[_Compiler, dict[str, Any]]:
     compiler = _Compiler()
@@ -859,6 +923,8 @@ def _compile() -> tuple[_Compiler, dict[str, Any]]:
         compiler.writer(encoded)
     compiler.writer(schema.METHOD_DATA)
     compiler.writer(schema.ETYPE_INFO2)
+    for built in _BUILT_FROM_FIELDS:
+        compiler.fields_writer(built)
     namespace = compiler.build()
     # A name's DER is remembered by the name, but only for the exact types: a list
     # is not hashable, and True equals 1 but is not an Int32 here, so the memo never
@@ -924,6 +990,19 @@ def _guarded(name: str, function: Callable[[Any], bytes]) -> Callable[[Any], byt
     return encode
 
 
+def _guarded_fields(name: str, function: Callable[..., bytes]) -> Callable[..., bytes]:
+    """``_guarded`` for a ``fields_X``: keyword arguments in."""
+
+    def encode(**fields: Any) -> bytes:
+        try:
+            return function(**fields)
+        except (AttributeError, TypeError, ValueError, OverflowError):
+            raise Fallback from None
+
+    encode.__name__ = encode.__qualname__ = name
+    return encode
+
+
 DECODERS: dict[str, Callable[[bytes], Any]] = {
     name: _entry(name, _generated[_compiler.reader(t)]) for name, t in _DECODED.items()
 }
@@ -933,6 +1012,13 @@ ENCODERS: dict[type, Callable[[Any], bytes]] = {
     t.cls: _guarded(f"encode_{t.cls.__name__}", _generated[_compiler.writer(t)]) for t in _ENCODED
 }
 """``type(obj)`` → fast encoder of ``encode(obj)`` (raises Fallback when it declines)."""
+
+FIELD_ENCODERS: dict[type, Callable[..., bytes]] = {
+    t.cls: _guarded_fields(f"encode_{t.cls.__name__}", _generated[_compiler.fields_writer(t)])
+    for t in _BUILT_FROM_FIELDS
+}
+"""``cls`` → fast encoder of ``encode(cls(**fields))`` called as ``f(**fields)``, without
+the object (raises Fallback when it declines, TypeError for a missing or unknown field)."""
 
 encode_method_data = _guarded(
     "encode_method_data", _generated[_compiler.writer(schema.METHOD_DATA)]
