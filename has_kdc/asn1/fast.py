@@ -331,7 +331,7 @@ def _put_int(v: Any) -> bytes:
     # pyasn1's length rule, byte for byte: minimal for every value except -2**(8k-1)
     # (-128, -32768, -2**31, ...), which it writes one byte longer (ff 80 00 ...).
     # X.690 wants the short form; the model is the reference, so the quirk is kept.
-    content = v.to_bytes((v if v >= 0 else -v).bit_length() // 8 + 1, "big", signed=True)
+    content: bytes = v.to_bytes((v if v >= 0 else -v).bit_length() // 8 + 1, "big", signed=True)
     return _INTEGER_ID + _length(len(content)) + content
 
 
