@@ -111,6 +111,7 @@ __all__ = [
     "encode_authorization_data",
     "encode_etype_info",
     "encode_etype_info2",
+    "encode_fields",
     "encode_method_data",
     "encode_typed_data",
     "message_type",
@@ -669,6 +670,21 @@ def encode(obj: object) -> bytes:
             except fast.Fallback:
                 pass
     return _encode_model(obj)
+
+
+def encode_fields(cls: type, /, **fields: Any) -> bytes:
+    """``encode(cls(**fields))`` without building the object: for a message built
+    only to be encoded (the KDC's EncTicketPart, EncKDCRepPart and KDC-REP, whose
+    frozen dataclasses cost more to build than to encode). Errors are those of
+    ``cls(**fields)`` and ``encode``."""
+    if _fast_enabled:
+        fast_encode = fast.FIELD_ENCODERS.get(cls)
+        if fast_encode is not None:
+            try:
+                return fast_encode(**fields)
+            except fast.Fallback:
+                pass
+    return encode(cls(**fields))
 
 
 def encode_method_data(padata: tuple[PAData, ...] | list[PAData]) -> bytes:

@@ -52,7 +52,14 @@ from has_kdc.asn1.memo import ENTRY_OVERHEAD, Memo
 from has_kdc.asn1.messages import PrincipalName
 from has_kdc.asn1.schema import Field, Flags, Leaf, Sequence, SequenceOf, Type
 
-__all__ = ["DECODERS", "ENCODERS", "Fallback", "encode_etype_info2", "encode_method_data"]
+__all__ = [
+    "DECODERS",
+    "ENCODERS",
+    "FIELD_ENCODERS",
+    "Fallback",
+    "encode_etype_info2",
+    "encode_method_data",
+]
 
 
 class Fallback(Exception):
@@ -269,6 +276,14 @@ _KERBEROS_FLAGS_HEADER = bytes((BIT_STRING, 5, 0))
 _KERBEROS_TIME_SIZE = len(_KERBEROS_TIME_HEADER) + 15
 _KERBEROS_FLAGS_SIZE = len(_KERBEROS_FLAGS_HEADER) + 4
 _LENGTH = [bytes((n,)) for n in range(0x80)]
+#: Length octets of 0 .. 4095 content octets (a KDC message is shorter): the short
+#: form, 81 nn, 82 nn nn. About 150 KB, the same in every process.
+_LENGTHS_UP_TO = 0x1000
+_LENGTHS = (
+    _LENGTH
+    + [bytes((0x81, n)) for n in range(0x80, 0x100)]
+    + [b"\x82" + n.to_bytes(2, "big") for n in range(0x100, _LENGTHS_UP_TO)]
+)
 _SMALL_INT = {v: bytes((INTEGER, 1, v & 0xFF)) for v in range(-127, 128)}
 _SMALL_INT[-128] = bytes((INTEGER, 2, 0xFF, 0x80))  # as pyasn1 writes it, see _put_int
 # Identifier and short-form length octets together, for contents under 128 bytes:
@@ -280,50 +295,30 @@ _CTX_SHORT = [[bytes((context_tag(n), size)) for size in range(0x80)] for n in r
 _SEQ_SHORT = [bytes((SEQUENCE, size)) for size in range(0x80)]
 #: ``[n] INTEGER`` of the small values (pvno, msg-type, etypes, kvno, error codes), whole.
 _CTX_SMALL_INT = [{v: _CTX_SHORT[n][len(b)] + b for v, b in _SMALL_INT.items()} for n in range(13)]
+#: ``[n] OCTET STRING`` headers (four octets) of the contents under 126 bytes.
+_CTX_OCTETS_SHORT = [
+    [bytes((context_tag(n), size + 2, OCTET_STRING, size)) for size in range(0x7E)]
+    for n in range(_CTX_TAGS)
+]
 # Encodings of values a KDC writes into every reply (its realm, its principals):
 # bounded memos, cleared when full, so a client sending new names cannot grow them.
 _text_memo = Memo(_MEMO_SIZE, _MEMO_BYTES, _NAME_MEMO_ITEM * 2 + ENTRY_OVERHEAD)
 _principal_memo = Memo(_MEMO_SIZE, _MEMO_BYTES, _NAME_MEMO_ITEM * 3 + ENTRY_OVERHEAD)
 
 
+def _length(n: int) -> bytes:
+    """DER length octets of ``n`` content octets (minimal, definite)."""
+    if n < _LENGTHS_UP_TO:
+        return _LENGTHS[n]
+    size = (n.bit_length() + 7) // 8
+    return bytes((0x80 | size,)) + n.to_bytes(size, "big")
+
+
 def _tlv(tag: bytes, content: bytes) -> bytes:
     n = len(content)
     if n < 0x80:
         return tag + _LENGTH[n] + content
-    if n < 0x100:
-        return tag + b"\x81" + bytes((n,)) + content
-    if n < 0x10000:
-        return tag + b"\x82" + n.to_bytes(2, "big") + content
-    return (
-        tag
-        + bytes((0x80 | (n.bit_length() + 7) // 8,))
-        + n.to_bytes((n.bit_length() + 7) // 8, "big")
-        + content
-    )
-
-
-def _ctx(n: int, inner: bytes) -> bytes:
-    size = len(inner)
-    if size < 0x80:
-        return _CTX_SHORT[n][size] + inner
-    return _tlv(_CTX[n], inner)
-
-
-def _seq(parts: list[bytes]) -> bytes:
-    content = b"".join(parts)
-    size = len(content)
-    if size < 0x80:
-        return _SEQ_SHORT[size] + content
-    return _tlv(_SEQUENCE_ID, content)
-
-
-def _app_seq(tag: bytes, parts: list[bytes]) -> bytes:
-    """``[APPLICATION n] SEQUENCE`` of ``parts`` (``tag`` its identifier octet)."""
-    content = b"".join(parts)
-    size = len(content)
-    if size < 0x7E:  # both lengths short
-        return tag + _LENGTH[size + 2] + _SEQ_SHORT[size] + content
-    return _tlv(tag, _seq(parts) if size < 0x80 else _tlv(_SEQUENCE_ID, content))
+    return tag + _length(n) + content
 
 
 def _put_int(v: Any) -> bytes:
@@ -337,8 +332,8 @@ def _put_int(v: Any) -> bytes:
     # pyasn1's length rule, byte for byte: minimal for every value except -2**(8k-1)
     # (-128, -32768, -2**31, ...), which it writes one byte longer (ff 80 00 ...).
     # X.690 wants the short form; the model is the reference, so the quirk is kept.
-    n = (v if v >= 0 else -v).bit_length() // 8 + 1
-    return _tlv(_INTEGER_ID, v.to_bytes(n, "big", signed=True))
+    content: bytes = v.to_bytes((v if v >= 0 else -v).bit_length() // 8 + 1, "big", signed=True)
+    return _INTEGER_ID + _length(len(content)) + content
 
 
 def _put_ctx_int(n: int, v: Any) -> bytes:
@@ -347,7 +342,16 @@ def _put_ctx_int(n: int, v: Any) -> bytes:
         der = _CTX_SMALL_INT[n].get(v)
         if der is not None:
             return der
-    return _ctx(n, _put_int(v))
+    der = _put_int(v)
+    return _CTX[n] + _length(len(der)) + der
+
+
+def _put_ctx_octets(n: int, v: Any) -> bytes:
+    """``[n] OCTET STRING`` (the generated writers inline the short ones)."""
+    if type(v) is not bytes:
+        raise Fallback
+    header = _OCTET_STRING_ID + _length(len(v))
+    return _CTX[n] + _length(len(header) + len(v)) + header + v
 
 
 def _put_octets(v: Any) -> bytes:
@@ -501,12 +505,20 @@ _FLAGS_INLINE = [
 _LEAF_WRITERS = {
     # small values from a table, whole (``{x}`` is read once, into ``x``)
     schema.INTEGER: "(_CTX_INT_{n}[x] if type(x := {x}) is int and -129 < x < 128 "
-    "else _ctx({n}, _put_int(x)))",
-    schema.OCTET_STRING: "_ctx({n}, _put_octets({x}))",
-    schema.KERBEROS_STRING: "_ctx({n}, _put_text({x}))",
-    schema.GENERAL_STRING_BYTES: "_ctx({n}, _put_general_bytes({x}))",
-    schema.KERBEROS_TIME: "{time_prefix} + _put_time({x})",
+    "else _put_ctx_int({n}, x))",
+    # short ones with their four header octets from a table, the rest by a call
+    schema.OCTET_STRING: "(_CTX_OCTETS_{n}[len(x)] + x if type(x := {x}) is bytes "
+    "and len(x) < 0x7e else _put_ctx_octets({n}, x))",
+    # the realm and other names from their memo, inline
+    schema.KERBEROS_STRING: "(t if type(x := {x}) is str and (t := _text_memo.get(x)) is not None "
+    "else _put_text(x))",
+    schema.GENERAL_STRING_BYTES: "_put_general_bytes({x})",
+    # the times of the last few seconds from their memo, inline
+    schema.KERBEROS_TIME: "{time_prefix} + (t if type(x := {x}) is int and "
+    "(t := _time_der_memo.get(x)) is not None else _put_time(x))",
 }
+#: Leaf writers above that return the inner element only: ``[n]`` goes around it inline.
+_LEAF_WRITERS_INNER = frozenset({schema.KERBEROS_STRING, schema.GENERAL_STRING_BYTES})
 # SEQUENCE OF a leaf: the loop body reading one item at ``q`` into ``items``, and the
 # writer of one item ``i``. A list of etypes is one-byte INTEGERs nearly always.
 _LEAF_ITEM_READERS = {
@@ -524,7 +536,7 @@ _LEAF_ITEM_READERS = {
         'items.append(d[a:q].decode("utf-8", "surrogateescape"))',
     ],
 }
-_LEAF_ITEM_WRITERS = {schema.INTEGER: "_put_int(i)", schema.KERBEROS_STRING: "_put_text(i)"}
+_LEAF_ITEM_WRITERS = {schema.INTEGER: "_put_int", schema.KERBEROS_STRING: "_put_text"}
 
 # Decoded values remembered by their bytes: (memo, bytes it holds per byte of DER,
 # per entry). The same few names come in every request (the user, krbtgt/REALM, the
@@ -589,6 +601,52 @@ def _read_header(tag: str, p: str, end: str, s: str, e: str) -> list[str]:
     ]
 
 
+#: Every name the generated writers assign or read besides the leaf writers' tables
+#: and functions: no field passed to a ``fields_X`` may be called so.
+_WRITER_LOCALS = frozenset(
+    {"b", "c", "der", "header", "memo_key", "number", "parts", "size", "t", "tag", "v", "x"}
+)
+
+
+def _explicit(n: int, inner: str) -> str:
+    """The expression writing ``[n]`` around the element ``inner`` evaluates to: the
+    short form from a table, inline (most elements of a KDC message are under 128
+    bytes, and a call per element is a measurable share of encoding a reply)."""
+    return (
+        f"(_CTX_SHORT_{n}[size] + b if (size := len(b := {inner})) < 0x80 "
+        f"else _CTX_ID_{n} + (_LENGTHS[size] if size < 0x1000 else _length(size)) + b)"
+    )
+
+
+def _return_seq(parts: str) -> list[str]:
+    """Lines returning the SEQUENCE of the elements ``parts`` (an iterable of bytes)."""
+    return [
+        f'c = b"".join({parts})',
+        "size = len(c)",
+        "if size < 0x80:",
+        "    return _SEQ_SHORT[size] + c",
+        "if size < 0x1000:",
+        "    return _SEQUENCE_ID + _LENGTHS[size] + c",
+        "return _SEQUENCE_ID + _length(size) + c",
+    ]
+
+
+def _return_app_seq(tag: str) -> list[str]:
+    """Lines returning ``[APPLICATION n] SEQUENCE`` of ``parts`` (``tag`` the expression
+    of its identifier octet): both headers short inline, else computed once each."""
+    return [
+        'c = b"".join(parts)',
+        "size = len(c)",
+        "if size < 0x7e:",
+        f"    return {tag} + _LENGTH[size + 2] + _SEQ_SHORT[size] + c",
+        "if size < 0xffc:  # both lengths from the table",
+        "    header = _SEQUENCE_ID + _LENGTHS[size]",
+        f"    return {tag} + _LENGTHS[size + len(header)] + header + c",
+        "header = _SEQUENCE_ID + _length(size)",
+        f"return {tag} + _length(size + len(header)) + header + c",
+    ]
+
+
 def _indent(lines: list[str], level: int = 1) -> list[str]:
     return ["    " * level + line for line in lines]
 
@@ -618,6 +676,9 @@ class _Compiler:
             OCTET_STRING=OCTET_STRING,
             _new=object.__new__,
             **{f"_CTX_INT_{n}": table for n, table in enumerate(_CTX_SMALL_INT)},
+            **{f"_CTX_OCTETS_{n}": table for n, table in enumerate(_CTX_OCTETS_SHORT)},
+            **{f"_CTX_SHORT_{n}": table for n, table in enumerate(_CTX_SHORT)},
+            **{f"_CTX_ID_{n}": octet for n, octet in enumerate(_CTX)},
         )
 
     # -- decoding ------------------------------------------------------------------
@@ -817,26 +878,29 @@ class _Compiler:
         n, t = f.tag, f.type
         if isinstance(t, Leaf):
             time_prefix = _literal(bytes((context_tag(n), _KERBEROS_TIME_SIZE)))
-            return _LEAF_WRITERS[t].format(n=n, x=value, time_prefix=time_prefix)
+            write = _LEAF_WRITERS[t].format(n=n, x=value, time_prefix=time_prefix)
+            return _explicit(n, write) if t in _LEAF_WRITERS_INNER else write
         if isinstance(t, Flags):
             prefix = _literal(bytes((context_tag(n), _KERBEROS_FLAGS_SIZE)))
             return f"{prefix} + _put_flags({value})"
-        return f"_ctx({n}, {self.writer(t)}({value}))"
+        return _explicit(n, f"{self.writer(t)}({value})")
 
-    def _fields_writer(self, fields: tuple[Field, ...]) -> list[str]:
+    def _fields_writer(self, fields: tuple[Field, ...], owner: str = "v.") -> list[str]:
         """Lines putting the DER of ``fields`` of ``v`` in ``parts``: the leading
-        required ones in the list display, the rest appended when present."""
+        required ones in the list display, the rest appended when present. With
+        ``owner=""`` the values are the variables named after the fields instead."""
         leading = 0
         while leading < len(fields) and not fields[leading].optional:
             leading += 1
-        first = [self.field_writer(f, f"v.{f.attr}") for f in fields[:leading]]
+        first = [self.field_writer(f, f"{owner}{f.attr}") for f in fields[:leading]]
         lines = [f"parts = [{', '.join(first)}]"]
         for f in fields[leading:]:
-            write = f"parts.append({self.field_writer(f, 'x' if f.optional else f'v.{f.attr}')})"
+            value = "x" if f.optional else f"{owner}{f.attr}"
+            write = f"parts.append({self.field_writer(f, value)})"
             if not f.optional:
                 lines.append(write)
                 continue
-            lines.append(f"x = v.{f.attr}")
+            lines.append(f"x = {owner}{f.attr}")
             lines += ["if x:" if f.empty_is_absent else "if x is not None:", f"    {write}"]
         return lines
 
@@ -861,18 +925,19 @@ class _Compiler:
         if tail:
             tail_name = "tail_" + _ident(t)
             key = ", ".join(f"v.{f.attr}" for f in tail)
+            size = 2 * ENTRY_OVERHEAD
             lines += [
                 f"if type(v.{tail[0].attr}) is int:",
-                f"    key = ({key})",
+                f"    memo_key = ({key})",
                 "    try:",
-                f"        der = {memo_name}.get(key)",
+                f"        der = {memo_name}.get(memo_key)",
                 "    except TypeError:  # unhashable, e.g. a list of name components",
-                "        der = key = None",
+                "        der = memo_key = None",
                 "    if der is None:",
                 f"        der = {tail_name}(v)",
-                "        if key is not None:",
+                "        if memo_key is not None:",
                 "            # every value of the key is in the piece too: twice its bytes",
-                f"            {memo_name}.remember(key, der, len(der) * 2 + {2 * ENTRY_OVERHEAD})",
+                f"            {memo_name}.remember(memo_key, der, len(der) * 2 + {size})",
                 "else:",
                 f"    der = {tail_name}(v)",
                 "parts.append(der)",
@@ -880,17 +945,53 @@ class _Compiler:
             tail_lines = [*self._fields_writer(tail), 'return b"".join(parts)']
             functions = ["", f"def {tail_name}(v):", *_indent(tail_lines)]
         if len(t.application) > 1:
-            lines.append("return _app_seq(tag, parts)")
+            lines += _return_app_seq("tag")
         elif t.application:
-            tag = bytes((application_tag(t.application[0]),))
-            lines.append(f"return _app_seq({_literal(tag)}, parts)")
+            lines += _return_app_seq(_literal(bytes((application_tag(t.application[0]),))))
         else:
-            lines.append("return _seq(parts)")
+            lines += _return_seq("parts")
         return [f"def {name}(v):", *_indent(lines), *functions]
+
+    def fields_writer(self, t: Sequence) -> str:
+        """``fields_X(*, field=..., ...)``: the DER of ``X(field=..., ...)`` from the
+        values alone, the same lines as ``put_X`` reading arguments instead of
+        attributes (see ``FIELD_ENCODERS``). Defaults are the dataclass's."""
+        name = "fields_" + _ident(t)
+        if name in self.source:
+            return name
+        if t in _TEMPLATED_TAILS:
+            raise ValueError(f"{t.name}: a templated tail is written from the object only")
+        parameters = []
+        for f in dataclasses.fields(t.cls):
+            if f.name in _WRITER_LOCALS:  # would be shadowed by the generated code
+                raise ValueError(f"{t.name}: field {f.name} is a name the writers use")
+            if f.default is dataclasses.MISSING:
+                parameters.append(f.name)
+            elif f.default is None or type(f.default) in (int, str, tuple):
+                parameters.append(f"{f.name}={f.default!r}")
+            else:
+                raise ValueError(f"{t.name}: no literal default for field {f.name}")
+        lines = []
+        if len(t.application) > 1:
+            lines.append(f"number = {t.application_attr}")
+            for i, number in enumerate(t.application):
+                keyword = "if" if i == 0 else "elif"
+                tag = bytes((application_tag(number),))
+                lines += [f"{keyword} number == {number}:", f"    tag = {_literal(tag)}"]
+            lines += ["else:", "    raise Fallback"]
+        lines += self._fields_writer(t.fields, owner="")
+        if len(t.application) > 1:
+            lines += _return_app_seq("tag")
+        elif t.application:
+            lines += _return_app_seq(_literal(bytes((application_tag(t.application[0]),))))
+        else:
+            lines += _return_seq("parts")
+        self.source[name] = [f"def {name}(*, {', '.join(parameters)}):", *_indent(lines)]
+        return name
 
     def _list_writer(self, t: SequenceOf, name: str) -> list[str]:
         if isinstance(t.item, Sequence | SequenceOf):
-            item = f"{self.writer(t.item)}(i)"
+            item = self.writer(t.item)
         elif isinstance(t.item, Leaf):
             item = _LEAF_ITEM_WRITERS[t.item]
         else:
@@ -899,7 +1000,7 @@ class _Compiler:
             f"def {name}(v):",
             "    if type(v) is not tuple and type(v) is not list:",
             "        raise Fallback",
-            f"    return _seq([{item} for i in v])",
+            *_indent(_return_seq(f"map({item}, v)")),
         ]
 
     # -- the result ----------------------------------------------------------------
@@ -953,6 +1054,15 @@ _ENCODED: tuple[Sequence, ...] = (
     schema.PRINCIPAL_NAME,
 )
 
+#: Messages the KDC builds only to encode them (its reply and the two parts it
+#: encrypts): encoded from their field values too (``FIELD_ENCODERS``), because
+#: building a frozen dataclass of a dozen fields costs more than encoding it.
+_BUILT_FROM_FIELDS: tuple[Sequence, ...] = (
+    schema.ENC_TICKET_PART,
+    schema.ENC_KDC_REP_PART,
+    schema.KDC_REP,
+)
+
 
 def _compile() -> tuple[_Compiler, dict[str, Any]]:
     compiler = _Compiler()
@@ -962,6 +1072,8 @@ def _compile() -> tuple[_Compiler, dict[str, Any]]:
         compiler.writer(encoded)
     compiler.writer(schema.METHOD_DATA)
     compiler.writer(schema.ETYPE_INFO2)
+    for built in _BUILT_FROM_FIELDS:
+        compiler.fields_writer(built)
     namespace = compiler.build()
     # A name's DER is remembered by the name, but only for the exact types: a list
     # is not hashable, and True equals 1 but is not an Int32 here, so the memo never
@@ -1027,6 +1139,19 @@ def _guarded(name: str, function: Callable[[Any], bytes]) -> Callable[[Any], byt
     return encode
 
 
+def _guarded_fields(name: str, function: Callable[..., bytes]) -> Callable[..., bytes]:
+    """``_guarded`` for a ``fields_X``: keyword arguments in."""
+
+    def encode(**fields: Any) -> bytes:
+        try:
+            return function(**fields)
+        except (AttributeError, TypeError, ValueError, OverflowError):
+            raise Fallback from None
+
+    encode.__name__ = encode.__qualname__ = name
+    return encode
+
+
 DECODERS: dict[str, Callable[[bytes], Any]] = {
     name: _entry(name, _generated[_compiler.reader(t)]) for name, t in _DECODED.items()
 }
@@ -1036,6 +1161,13 @@ ENCODERS: dict[type, Callable[[Any], bytes]] = {
     t.cls: _guarded(f"encode_{t.cls.__name__}", _generated[_compiler.writer(t)]) for t in _ENCODED
 }
 """``type(obj)`` → fast encoder of ``encode(obj)`` (raises Fallback when it declines)."""
+
+FIELD_ENCODERS: dict[type, Callable[..., bytes]] = {
+    t.cls: _guarded_fields(f"encode_{t.cls.__name__}", _generated[_compiler.fields_writer(t)])
+    for t in _BUILT_FROM_FIELDS
+}
+"""``cls`` → fast encoder of ``encode(cls(**fields))`` called as ``f(**fields)``, without
+the object (raises Fallback when it declines, TypeError for a missing or unknown field)."""
 
 encode_method_data = _guarded(
     "encode_method_data", _generated[_compiler.writer(schema.METHOD_DATA)]

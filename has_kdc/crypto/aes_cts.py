@@ -51,7 +51,7 @@ class CbcBlocks:
     thread per process, but the web server's threads use the same keys.
     """
 
-    __slots__ = ("_dec", "_dec_chain", "_enc", "_enc_chain", "_lock", "iv")
+    __slots__ = ("_dec", "_dec_fix", "_enc", "_enc_fix", "_iv_int", "_lock", "iv")
 
     def __init__(self, key: bytes, iv: bytes = ZERO_IV) -> None:
         if len(key) not in _AES_KEY_SIZES:
@@ -62,39 +62,38 @@ class CbcBlocks:
         cipher = Cipher(algorithms.AES(bytes(key)), modes.CBC(self.iv))
         self._enc = cipher.encryptor()
         self._dec = cipher.decryptor()
-        # What each context XORs into its next first block: the IV until first used,
-        # then the last ciphertext block it saw (chain XOR IV is the correction).
-        self._enc_chain = self._dec_chain = self.iv
+        # What each context XORs into its next first block, XOR the IV, as an int: 0
+        # until first used, then the last ciphertext block it saw XOR the IV (the
+        # correction). Ints, because XOR of two 16-byte strings is cheapest that way.
+        self._iv_int = int.from_bytes(self.iv, "big")
+        self._enc_fix = self._dec_fix = 0
         self._lock = threading.Lock()
 
     def encrypt_blocks(self, data: bytes) -> bytes:
         """CBC encryption of ``data`` (a non-empty multiple of 16 bytes) from the IV."""
-        _check_blocks(data)
+        if not data or len(data) % BLOCK_SIZE:
+            _check_blocks(data)
         with self._lock:
-            fix = self._chain_fix(self._enc_chain)
-            if fix is not None:  # cancel the chaining to the previous message
-                data = _xor(data[:BLOCK_SIZE], fix) + data[BLOCK_SIZE:]
+            fix = self._enc_fix
+            if fix:  # cancel the chaining to the previous message
+                first = int.from_bytes(data[:BLOCK_SIZE], "big") ^ fix
+                data = first.to_bytes(BLOCK_SIZE, "big") + data[BLOCK_SIZE:]
             out = self._enc.update(data)
-            self._enc_chain = out[-BLOCK_SIZE:]
+            self._enc_fix = int.from_bytes(out[-BLOCK_SIZE:], "big") ^ self._iv_int
         return out
 
     def decrypt_blocks(self, data: bytes) -> bytes:
         """CBC decryption of ``data`` (a non-empty multiple of 16 bytes) from the IV."""
-        _check_blocks(data)
+        if not data or len(data) % BLOCK_SIZE:
+            _check_blocks(data)
         with self._lock:
-            fix = self._chain_fix(self._dec_chain)
+            fix = self._dec_fix
             out = self._dec.update(data)
-            self._dec_chain = data[-BLOCK_SIZE:]
-        if fix is not None:
-            out = _xor(out[:BLOCK_SIZE], fix) + out[BLOCK_SIZE:]
+            self._dec_fix = int.from_bytes(data[-BLOCK_SIZE:], "big") ^ self._iv_int
+        if fix:
+            first = int.from_bytes(out[:BLOCK_SIZE], "big") ^ fix
+            out = first.to_bytes(BLOCK_SIZE, "big") + out[BLOCK_SIZE:]
         return out
-
-    def _chain_fix(self, chain: bytes) -> bytes | None:
-        """chain XOR IV, or None when that is zero (the context is at the IV)."""
-        iv = self.iv
-        if chain == iv:
-            return None
-        return chain if iv == ZERO_IV else _xor(chain, iv)
 
     def __repr__(self) -> str:  # never show key material
         return "CbcBlocks(<redacted>)"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 
 from has_kdc.crypto.aes_cts import (
     BLOCK_SIZE,
@@ -79,7 +80,10 @@ class AesSha1Enctype(Enctype):
         self, key: bytes, usage: int, plaintext: bytes, confounder: bytes | None = None
     ) -> bytes:
         keys = self._usage_keys(key, usage)
-        data = self._confounder(confounder) + bytes(plaintext)
+        if confounder is None:
+            data = os.urandom(self.confounder_size) + bytes(plaintext)
+        else:
+            data = self._confounder(confounder) + bytes(plaintext)
         mac = keys.ki.digest(data)[: self.mac_size]
         return cts_encrypt_with(keys.ke_cbc, data) + mac
 

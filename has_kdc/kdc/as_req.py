@@ -40,6 +40,7 @@ from has_kdc.asn1.codec import (
     decode_pa_enc_ts_enc,
     encode,
     encode_etype_info2,
+    encode_fields,
     encode_method_data,
 )
 from has_kdc.asn1.constants import (
@@ -229,7 +230,8 @@ def build_as_rep(
     named outside the encrypted parts (FAST's hide-client-names).
     """
     session_key = EncryptionKey(session_etype, enctype_by_id(session_etype).random_key())
-    enc_ticket = EncTicketPart(
+    enc_ticket = encode_fields(
+        EncTicketPart,
         flags=flags,
         key=session_key,
         crealm=ctx.realm,
@@ -242,7 +244,8 @@ def build_as_rep(
         caddr=addresses,
     )
     ticket, ticket_etype = seal_ticket(ctx, server, sname, enc_ticket)
-    enc_rep = EncKdcRepPart(
+    enc_rep = encode_fields(
+        EncKdcRepPart,
         key=session_key,
         last_req=_LAST_REQ_NONE,
         nonce=nonce,
@@ -262,8 +265,9 @@ def build_as_rep(
     if fast_padata is not None:
         padata = fast_padata(ticket)
     rep_crealm, rep_cname = visible_client or (ctx.realm, cname)
-    cipher = reply_et.encrypt(reply_key.keyvalue, KU_AS_REP_ENC_PART, encode(enc_rep))
-    reply = KdcRep(
+    cipher = reply_et.encrypt(reply_key.keyvalue, KU_AS_REP_ENC_PART, enc_rep)
+    reply = encode_fields(
+        KdcRep,
         msg_type=KRB_AS_REP,
         padata=padata,
         crealm=rep_crealm,
@@ -272,7 +276,7 @@ def build_as_rep(
         # No kvno: MIT's KDC sets it only after encoding, so it never reaches the wire.
         enc_part=EncryptedData(reply_key.keytype, cipher),
     )
-    return encode(reply), ticket_etype
+    return reply, ticket_etype
 
 
 def _read_request(

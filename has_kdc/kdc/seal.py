@@ -7,9 +7,8 @@ enctype the realm permits, whatever the client asked for, and names that key's k
 
 from __future__ import annotations
 
-from has_kdc.asn1.codec import encode
 from has_kdc.asn1.constants import KDC_ERR_ETYPE_NOSUPP, KU_TICKET
-from has_kdc.asn1.messages import EncryptedData, EncTicketPart, PrincipalName, Ticket
+from has_kdc.asn1.messages import EncryptedData, PrincipalName, Ticket
 from has_kdc.crypto import enctype_by_id
 from has_kdc.kdc import policy
 from has_kdc.kdc.context import RealmContext
@@ -20,9 +19,10 @@ __all__ = ["seal_ticket"]
 
 
 def seal_ticket(
-    ctx: RealmContext, server: CachedPrincipal, sname: PrincipalName, enc_ticket: EncTicketPart
+    ctx: RealmContext, server: CachedPrincipal, sname: PrincipalName, enc_ticket: bytes
 ) -> tuple[Ticket, int]:
-    """The ticket for ``server`` holding ``enc_ticket`` (usage 2), and its enctype.
+    """The ticket for ``server`` holding ``enc_ticket``, the DER of its EncTicketPart
+    (encrypted with usage 2), and its enctype.
 
     Raises ``KdcError`` when the server has no key the realm permits.
     """
@@ -30,7 +30,7 @@ def seal_ticket(
     if ticket_etype is None:
         raise KdcError(KDC_ERR_ETYPE_NOSUPP, "FINDING_SERVER_KEY")
     server_key = server.current_keys[ticket_etype]
-    cipher = enctype_by_id(ticket_etype).encrypt(server_key.key, KU_TICKET, encode(enc_ticket))
+    cipher = enctype_by_id(ticket_etype).encrypt(server_key.key, KU_TICKET, enc_ticket)
     ticket = Ticket(
         realm=ctx.realm,
         sname=sname,

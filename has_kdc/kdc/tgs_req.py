@@ -40,6 +40,7 @@ from has_kdc.asn1.codec import (
     decode_authenticator,
     decode_enc_ticket_part,
     encode,
+    encode_fields,
 )
 from has_kdc.asn1.constants import (
     ADDRTYPE_IPV4,
@@ -258,8 +259,8 @@ def _issue(
     flags: int,
     transited: TransitedEncoding,
     times: tuple[int, int, int | None],
-) -> tuple[Ticket, int, EncKdcRepPart]:
-    """The new ticket under the server's key, its enctype, and the reply part.
+) -> tuple[Ticket, int, bytes]:
+    """The new ticket under the server's key, its enctype, and the reply part's DER.
 
     A fresh session key; the TGT's client, authtime and authorization data; its
     addresses unless FORWARDED or PROXY asks for the request's; the times and flags
@@ -269,7 +270,8 @@ def _issue(
     starttime, endtime, renew_till = times
     session_key = EncryptionKey(session_etype, enctype_by_id(session_etype).random_key())
     caddr = body.addresses if options & (_O.FORWARDED | _O.PROXY) else tgt.caddr
-    enc_ticket = EncTicketPart(
+    enc_ticket = encode_fields(
+        EncTicketPart,
         flags=flags,
         key=session_key,
         crealm=tgt.crealm,
@@ -283,7 +285,8 @@ def _issue(
         authorization_data=tgt.authorization_data,
     )
     ticket, ticket_etype = seal_ticket(ctx, server, sname, enc_ticket)
-    enc_rep = EncKdcRepPart(
+    enc_rep = encode_fields(
+        EncKdcRepPart,
         key=session_key,
         last_req=_LAST_REQ_NONE,
         nonce=body.nonce,
@@ -308,13 +311,14 @@ def _tgs_rep(
     fast: FastState | None,
     tgt: EncTicketPart,
     ticket: Ticket,
-    enc_rep: EncKdcRepPart,
+    enc_rep: bytes,
     reply_key: EncryptionKey,
     by_subkey: bool,
     now: float,
 ) -> bytes:
-    """The encoded TGS-REP: the reply part under the authenticator's subkey (usage 9)
-    or the TGT session key (usage 8), strengthened and armored for a FAST request."""
+    """The encoded TGS-REP: the reply part (``enc_rep``, its DER) under the
+    authenticator's subkey (usage 9) or the TGT session key (usage 8), strengthened
+    and armored for a FAST request."""
     usage = KU_TGS_REP_ENC_PART_SUBKEY if by_subkey else KU_TGS_REP_ENC_PART_SESSION_KEY
     padata: tuple[PAData, ...] = ()
     if fast is not None:
@@ -333,11 +337,12 @@ def _tgs_rep(
         )
     try:
         reply_et = enctype_by_id(reply_key.keytype)
-        cipher = reply_et.encrypt(reply_key.keyvalue, usage, encode(enc_rep))
+        cipher = reply_et.encrypt(reply_key.keyvalue, usage, enc_rep)
     except CryptoError:
         raise KdcError(KDC_ERR_ETYPE_NOSUPP, "BAD_ENCRYPTION_TYPE") from None
     rep_crealm, rep_cname = visible_client(fast, tgt.crealm, tgt.cname)
-    reply = KdcRep(
+    return encode_fields(
+        KdcRep,
         msg_type=KRB_TGS_REP,
         padata=padata,
         crealm=rep_crealm,
@@ -345,7 +350,6 @@ def _tgs_rep(
         ticket=ticket,
         enc_part=EncryptedData(reply_key.keytype, cipher),
     )
-    return encode(reply)
 
 
 def _read_pa_tgs_req(
