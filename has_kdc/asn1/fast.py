@@ -631,6 +631,28 @@ def _return_seq(parts: str) -> list[str]:
     ]
 
 
+def _application_tag(t: Sequence, owner: str) -> list[str]:
+    """Lines setting ``tag`` for a SEQUENCE that is one of several APPLICATION types
+    (KDC-REQ, KDC-REP), chosen by its ``application_attr`` read from ``owner``."""
+    if len(t.application) < 2:
+        return []
+    lines = [f"number = {owner}{t.application_attr}"]
+    for i, number in enumerate(t.application):
+        keyword = "if" if i == 0 else "elif"
+        tag = bytes((application_tag(number),))
+        lines += [f"{keyword} number == {number}:", f"    tag = {_literal(tag)}"]
+    return [*lines, "else:", "    raise Fallback"]
+
+
+def _return_sequence(t: Sequence) -> list[str]:
+    """Lines returning ``t``'s DER from ``parts``, under its APPLICATION tag if any."""
+    if len(t.application) > 1:
+        return _return_app_seq("tag")
+    if t.application:
+        return _return_app_seq(_literal(bytes((application_tag(t.application[0]),))))
+    return _return_seq("parts")
+
+
 def _return_app_seq(tag: str) -> list[str]:
     """Lines returning ``[APPLICATION n] SEQUENCE`` of ``parts`` (``tag`` the expression
     of its identifier octet): both headers short inline, else computed once each."""
@@ -907,13 +929,7 @@ class _Compiler:
     def _sequence_writer(self, t: Sequence, name: str) -> list[str]:
         self.namespace[t.cls.__name__] = t.cls
         lines = [f"if type(v) is not {t.cls.__name__}:", "    raise Fallback"]
-        if len(t.application) > 1:
-            lines.append(f"number = v.{t.application_attr}")
-            for i, number in enumerate(t.application):
-                keyword = "if" if i == 0 else "elif"
-                tag = bytes((application_tag(number),))
-                lines += [f"{keyword} number == {number}:", f"    tag = {_literal(tag)}"]
-            lines += ["else:", "    raise Fallback"]
+        lines += _application_tag(t, "v.")
         fields: tuple[Field, ...] = t.fields
         tail: tuple[Field, ...] = ()
         if t in _TEMPLATED_TAILS:
@@ -944,12 +960,7 @@ class _Compiler:
             ]
             tail_lines = [*self._fields_writer(tail), 'return b"".join(parts)']
             functions = ["", f"def {tail_name}(v):", *_indent(tail_lines)]
-        if len(t.application) > 1:
-            lines += _return_app_seq("tag")
-        elif t.application:
-            lines += _return_app_seq(_literal(bytes((application_tag(t.application[0]),))))
-        else:
-            lines += _return_seq("parts")
+        lines += _return_sequence(t)
         return [f"def {name}(v):", *_indent(lines), *functions]
 
     def fields_writer(self, t: Sequence) -> str:
@@ -972,20 +983,9 @@ class _Compiler:
             else:
                 raise ValueError(f"{t.name}: no literal default for field {f.name}")
         lines = []
-        if len(t.application) > 1:
-            lines.append(f"number = {t.application_attr}")
-            for i, number in enumerate(t.application):
-                keyword = "if" if i == 0 else "elif"
-                tag = bytes((application_tag(number),))
-                lines += [f"{keyword} number == {number}:", f"    tag = {_literal(tag)}"]
-            lines += ["else:", "    raise Fallback"]
+        lines += _application_tag(t, "")
         lines += self._fields_writer(t.fields, owner="")
-        if len(t.application) > 1:
-            lines += _return_app_seq("tag")
-        elif t.application:
-            lines += _return_app_seq(_literal(bytes((application_tag(t.application[0]),))))
-        else:
-            lines += _return_seq("parts")
+        lines += _return_sequence(t)
         self.source[name] = [f"def {name}(*, {', '.join(parameters)}):", *_indent(lines)]
         return name
 
