@@ -47,9 +47,9 @@ def test_every_row_has_numbers_and_the_expected_replies(tmp_path: Path) -> None:
         scale_principals=300,
     )
     rows = run_bench(settings, SECTIONS, tmp_path, lambda _text: None)
-    # 4 one-process rows, 2 scaling rows, 4 worker rows
+    # 4 one-process rows, 2 scaling rows, the AS one against MIT, 4 worker rows
     assert [r.section.split(":")[0].split(" ")[0] for r in rows] == (
-        ["one"] * 4 + ["scaling"] * 2 + ["has-kdc"] * 4
+        ["one"] * 4 + ["scaling"] * 2 + ["300"] + ["has-kdc"] * 4
     )
     for row in rows:
         sides = [row.mit, row.has] + ([row.baseline] if row.baseline else [])
@@ -60,9 +60,10 @@ def test_every_row_has_numbers_and_the_expected_replies(tmp_path: Path) -> None:
             assert m.good > 0 and m.rate > 0 and m.p99_ms > 0
         assert row.problems() == []
         assert row.ratio > 0
-    assert [r.floor for r in rows] == [0.5] * 4 + [0.9, None] + [1.0] * 4
+    assert [r.floor for r in rows] == [1.0] * 4 + [0.9, None, 1.0] + [1.0] * 4
+    assert rows[6].has is rows[4].has and rows[6].mit is rows[4].mit
     table = format_table(rows, settings)
-    assert table.count("\n| ") == 1 + 3 + len(rows)  # header, 3 section lines, rows
+    assert table.count("\n| ") == 1 + 4 + len(rows)  # header, 4 section lines, rows
     assert "WRONG" not in table and "NO EXPECTED" not in table
 
 
