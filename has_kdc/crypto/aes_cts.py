@@ -102,13 +102,7 @@ class CbcBlocks:
         remainder = n % BLOCK_SIZE
         if remainder:
             data += bytes(BLOCK_SIZE - remainder)
-        with self._lock:
-            fix = self._enc_fix
-            if fix:
-                first = int.from_bytes(data[:BLOCK_SIZE], "big") ^ fix
-                data = first.to_bytes(BLOCK_SIZE, "big") + data[BLOCK_SIZE:]
-            out = self._enc.update(data)
-            self._enc_fix = int.from_bytes(out[-BLOCK_SIZE:], "big") ^ self._iv_int
+        out = self.encrypt_blocks(data)
         if n == BLOCK_SIZE:
             return out
         # Swap the last two blocks; the one moved to the end is cut to the last
