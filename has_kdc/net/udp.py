@@ -8,6 +8,16 @@ wake-up, answers about 140,000/s, so the transport stays a small part of what a 
 spends per request. A reply the kernel cannot take right now (send buffer full) is
 dropped rather than queued: the client retransmits, and memory stays bounded under
 a flood. Needs a selector event loop (asyncio's default on Linux).
+
+A wake-up works in three phases: receive every datagram waiting (up to the batch),
+answer them all, then send every reply. Interleaved (receive, answer, send, receive,
+...), under kdc_bench's load (32 in flight, one process) the KDC spent 21 µs of user
+and 7 µs of system time per unknown-principal request, though the handler alone
+takes 12 µs: each ``sendto`` woke a client while the KDC went on, and the kernel's
+loopback path and the interpreter took turns in the caches. In phases it spends 17
+and 2.6 µs, and answers 51,000 requests/s instead of 35,000 (AS-REP 10,000 -> 13,300,
+TGS-REP 8,500 -> 11,100). The last request of a batch waits as long as before: it was
+queued behind the others either way.
 """
 
 from __future__ import annotations
@@ -15,13 +25,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from typing import Any
 
 from has_kdc.net.dispatch import Dispatcher
 
 log = logging.getLogger(__name__)
 
 #: Datagrams answered per readiness event before the loop serves others (TCP
-#: connections, timers): bounded so a UDP flood cannot starve them.
+#: connections, timers): bounded so a UDP flood cannot starve them, and so that a
+#: batch holds at most this many requests and replies in memory.
 DRAIN_BATCH = 64
 #: Larger than any UDP payload (65507), so no datagram is truncated.
 RECEIVE_SIZE = 65536
@@ -48,19 +60,21 @@ class UdpEndpoint:
         self.closed.set_result(None)
 
     def _drain(self) -> None:
+        """Receive what is waiting, answer it, send the replies: see the module's note."""
         recvfrom = self._sock.recvfrom
-        sendto = self._sock.sendto
-        answer = self._dispatcher.answer_udp
+        batch: list[tuple[bytes, Any]] = []  # (datagram, the sender's address)
         for _ in range(DRAIN_BATCH):
             try:
-                request, address = recvfrom(RECEIVE_SIZE)
+                batch.append(recvfrom(RECEIVE_SIZE))
             except BlockingIOError:
-                return
+                break
             except OSError as exc:
                 # A pending ICMP error and the like: about an earlier exchange.
                 log.debug("UDP receive error ignored: %s", exc)
-                continue
-            reply = answer(request, address[0])
+        answer = self._dispatcher.answer_udp
+        replies = [(answer(request, address[0]), address) for request, address in batch]
+        sendto = self._sock.sendto
+        for reply, address in replies:
             if reply is None:
                 continue
             try:
