@@ -17,7 +17,7 @@ Measured, each by one HTTPS client in this process:
   parsed and its principals checked.
 
     .venv/bin/python -m bench.admin_api_bench                       # 100,000 and 1,000
-    .venv/bin/python -m bench.admin_api_bench --tree /work/main     # another checkout's server
+    .venv/bin/python -m bench.admin_api_bench --tree ../before     # another checkout's server
 
 ``--tree`` runs the server from another checkout (its ``has_kdc`` and ``tests``), to
 compare before and after; a tree without paging gets that row marked "n/a". Run from

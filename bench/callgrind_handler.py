@@ -10,7 +10,7 @@ start-up, imports and the pools' construction cancel out.
 
     .venv/bin/python -m bench.callgrind_handler                       # unknown, as-enc-timestamp
     .venv/bin/python -m bench.callgrind_handler --workloads unknown,as-no-preauth,tgs
-    .venv/bin/python -m bench.callgrind_handler --python /work/main/.venv/bin/python  # before
+    .venv/bin/python -m bench.callgrind_handler --python ../before/.venv/bin/python  # before
 
 The realm is made once outside valgrind (``bench.realms.HasKdc`` under a temp
 directory, removed at the end). Each valgrind run takes a minute or two here.
