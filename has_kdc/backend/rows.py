@@ -12,7 +12,8 @@ SQL and its connection handling.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 
 from has_kdc.backend.errors import BackendError, SchemaError
@@ -25,6 +26,9 @@ from has_kdc.backend.model import (
     Principal,
 )
 from has_kdc.principal import default_salt, parse_principal
+
+#: the stores' own logger name, as their other records use
+log = logging.getLogger("has_kdc.backend")
 
 __all__ = [
     "AUDIT_COLUMNS",
@@ -379,3 +383,27 @@ def newer_schema(where: str, current: int, latest: int) -> SchemaError:
         f"{where}: schema version {current} is newer than this has-kdc understands "
         f"({latest}); upgrade has-kdc"
     )
+
+
+#: A schema step: (version, what it does, its statements). Never edit a released one.
+Migration = tuple[int, str, tuple[str, ...]]
+
+
+def pending_migrations(
+    migrations: Sequence[Migration], current: int, goal: int, where: str
+) -> Iterator[Migration]:
+    """The steps from a store at ``current`` to ``goal``, in order, for the caller to apply.
+
+    Both stores' migration loops are this plus their dialect (MySQL tolerates a step a
+    Galera peer already ran and commits each; SQLite runs them in one transaction).
+    A step is logged when the caller comes back for the next one, so one that failed
+    is not reported as done. Refuses a store that a newer has-kdc wrote.
+    """
+    latest = migrations[-1][0]
+    if current > latest:
+        raise newer_schema(where, current, latest)
+    for step in migrations:
+        version, description, _ = step
+        if current < version <= goal:
+            yield step
+            log.info("%s: schema upgraded to version %d (%s)", where, version, description)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import logging
 import time
 from collections.abc import Callable
 
@@ -20,12 +19,11 @@ from pymysql.cursors import Cursor
 from has_kdc.backend.errors import BackendError, BackendUnavailable
 from has_kdc.backend.mysql.errors import ALREADY_DONE
 from has_kdc.backend.mysql.session import MysqlSession
-from has_kdc.backend.rows import migration_goal, newer_schema
+from has_kdc.backend.rows import Migration, migration_goal, pending_migrations
 from has_kdc.backend.stores import Schema
 
 __all__ = ["LATEST_VERSION", "MIGRATIONS", "MysqlSchema", "read_schema_version"]
 
-log = logging.getLogger("has_kdc.backend")
 
 _TABLE = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
 
@@ -33,7 +31,7 @@ _TABLE = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
 # step; add the next one. MySQL commits each DDL statement on its own, so a step cut
 # short (a crash) is finished by running it again: "already exists" errors of a
 # repeated statement are taken as done (see ALREADY_DONE).
-MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
+MIGRATIONS: tuple[Migration, ...] = (
     (
         1,
         "principals, keys, realm config, nodes, change counter and log",
@@ -239,24 +237,20 @@ class MysqlSchema(Schema):
             f"description VARCHAR(255) NOT NULL, applied BIGINT NOT NULL) {_TABLE}"
         )
         current = read_schema_version(cur)
-        if current > LATEST_VERSION:
-            raise newer_schema(self.db.where, current, LATEST_VERSION)
-        for version, description, statements in MIGRATIONS:
-            if current < version <= goal:
-                for statement in statements:
-                    try:
-                        cur.execute(statement)
-                    except pymysql.err.MySQLError as exc:
-                        if not exc.args or exc.args[0] not in ALREADY_DONE:
-                            raise
-                # IGNORE: on Galera another host's run may have recorded it first.
-                cur.execute(
-                    "INSERT IGNORE INTO schema_version (version, description, applied) "
-                    "VALUES (%s, %s, %s)",
-                    (version, description, self.db.now()),
-                )
-                cur.connection.commit()
-                log.info(
-                    "%s: schema upgraded to version %d (%s)", self.db.where, version, description
-                )
+        for version, description, statements in pending_migrations(
+            MIGRATIONS, current, goal, self.db.where
+        ):
+            for statement in statements:
+                try:
+                    cur.execute(statement)
+                except pymysql.err.MySQLError as exc:
+                    if not exc.args or exc.args[0] not in ALREADY_DONE:
+                        raise
+            # IGNORE: on Galera another host's run may have recorded it first.
+            cur.execute(
+                "INSERT IGNORE INTO schema_version (version, description, applied) "
+                "VALUES (%s, %s, %s)",
+                (version, description, self.db.now()),
+            )
+            cur.connection.commit()
         return max(current, goal)

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 
-from has_kdc.backend.rows import migration_goal, newer_schema
+from has_kdc.backend.rows import Migration, migration_goal, pending_migrations
 from has_kdc.backend.sql.dialect import Cursor
 from has_kdc.backend.sqlite.connection import SqliteConnection
 from has_kdc.backend.stores import Schema
 
 __all__ = ["LATEST_VERSION", "MIGRATIONS", "SqliteSchema"]
 
-log = logging.getLogger("has_kdc.backend")
 
 # Versioned schema steps: (version, what it does, statements). Never edit a released
 # step; add the next one.
-MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
+MIGRATIONS: tuple[Migration, ...] = (
     (
         1,
         "principals, keys, realm config, nodes, change counter and log",
@@ -162,17 +160,13 @@ class SqliteSchema(Schema):
             "description TEXT NOT NULL, applied INTEGER NOT NULL)"
         )
         current = read_schema_version(cur)
-        if current > LATEST_VERSION:
-            raise newer_schema(self.db.where, current, LATEST_VERSION)
-        for version, description, statements in MIGRATIONS:
-            if current < version <= goal:
-                for statement in statements:
-                    cur.execute(statement)
-                cur.execute(
-                    "INSERT INTO schema_version (version, description, applied) VALUES (?, ?, ?)",
-                    (version, description, self.db.now()),
-                )
-                log.info(
-                    "%s: schema upgraded to version %d (%s)", self.db.where, version, description
-                )
+        for version, description, statements in pending_migrations(
+            MIGRATIONS, current, goal, self.db.where
+        ):
+            for statement in statements:
+                cur.execute(statement)
+            cur.execute(
+                "INSERT INTO schema_version (version, description, applied) VALUES (?, ?, ?)",
+                (version, description, self.db.now()),
+            )
         return max(current, goal)
