@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import threading
 
 import pytest
 
@@ -85,3 +86,54 @@ def test_a_file_handler_appends_and_a_closed_stream_does_not_raise(tmp_path):
     with pytest.raises(ValueError):
         broken.stream.write("x")
     broken.flush()  # a closed stream (or a full disk) must not stop the KDC
+
+
+def test_lines_added_while_another_thread_writes_are_each_written_once_in_order():
+    # The KDC appends without the lock while the background flush and other records
+    # write: no line may be lost, doubled or moved.
+    out = io.StringIO()
+    handler = BatchedLogHandler(out, interval=3600, max_lines=97, close_stream=False)
+    add = handler.lines_of("has_kdc.kdc", "INFO")
+    stop = threading.Event()
+
+    def flush_all_the_time() -> None:
+        while not stop.is_set():
+            handler.flush()
+
+    writer = threading.Thread(target=flush_all_the_time)
+    writer.start()
+    try:
+        for i in range(20_000):
+            add(f"request {i}")
+    finally:
+        stop.set()
+        writer.join()
+    handler.close()
+    numbers = [int(line.rsplit(" ", 1)[1]) for line in out.getvalue().splitlines()]
+    assert numbers == list(range(20_000))
+
+
+def test_a_forked_child_writes_its_own_lines_under_its_own_pid(tmp_path):
+    path = tmp_path / "has-server.log"
+    handler = BatchedLogHandler.to_file(path, interval=3600)
+    add = handler.lines_of("has_kdc.kdc", "INFO")
+    add("parent before")
+    pid = os.fork()
+    if pid == 0:  # the child: logging re-initializes handlers at fork
+        try:
+            add("child")
+            handler.close()
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    add("parent after")
+    handler.close()
+    lines = path.read_text().splitlines()
+    assert sorted(line.rsplit(": ", 1)[1] for line in lines) == [
+        "child",
+        "parent after",
+        "parent before",
+    ]
+    child = next(line for line in lines if line.endswith(": child"))
+    assert f" {pid} INFO has_kdc.kdc: child" in child
+    assert all(f" {os.getpid()} INFO" in line for line in lines if line != child)

@@ -157,7 +157,7 @@ def _setup_logging(log_file: Path | None, level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    send_request_lines_to(functools.partial(handler.line, "has_kdc.kdc", "INFO"))
+    send_request_lines_to(handler.lines_of("has_kdc.kdc", "INFO"))
 
 
 def _read_server_conf(conf: ConfDir) -> HasServerConfig | None:

@@ -121,6 +121,8 @@ class KdcCounters:
         self._map = mmap.mmap(fd, rows * ROW_SLOTS * _SLOT)
         self._slots = memoryview(self._map).cast("Q")
         self._row = -1
+        #: first byte of a request -> its kind's first slot in this process's row
+        self._bases: dict[int, int] = {}
 
     # -- lifetime ----------------------------------------------------------------
 
@@ -149,6 +151,8 @@ class KdcCounters:
             raise ValueError(f"{path} is not a KDC counter file")
         counters = cls(Path(path), fd, rows, owner=False)
         counters._claim()
+        row = counters._row * ROW_SLOTS + _KIND0
+        counters._bases = {tag: row + kind * _KIND_SIZE for tag, kind in _KIND_BY_TAG.items()}
         return counters
 
     def _claim(self) -> None:
@@ -196,10 +200,9 @@ class KdcCounters:
         costs more than the counting itself. A dropped request has no reply, so a
         None ``code`` with a None ``reply`` counts as dropped either way.
         """
-        kind = _KIND_BY_TAG.get(request[0]) if request else None
-        if kind is None or self._row < 0:
-            return  # not a KDC request: the KDC drops it silently and so do we
-        base = self._row * ROW_SLOTS + _KIND0 + kind * _KIND_SIZE
+        base = self._bases.get(request[0]) if request else None
+        if base is None:
+            return  # not a KDC request (the KDC drops it silently and so do we), or no row
         slots = self._slots
         if code is None or reply is None:
             code = kdc_reply_code(reply)
@@ -212,7 +215,7 @@ class KdcCounters:
         else:
             slots[base + _OTHER] += 1
         slots[base + _HIST0 + bisect.bisect_left(KDC_BUCKETS, seconds)] += 1
-        slots[base + _HIST_SUM] += round(seconds * 1e6)
+        slots[base + _HIST_SUM] += int(seconds * 1e6 + 0.5)
         slots[base + _HIST_COUNT] += 1
 
     def database_error(self) -> None:

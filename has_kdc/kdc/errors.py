@@ -178,7 +178,18 @@ def build_krb_error(
     if cname is None:
         crealm = None
     e_text = e_text or None
-    key = (code, realm, sname, crealm, cname, e_text, e_data)
+    # the names by their fields: a PrincipalName's own hash is a Python-level call
+    key = (
+        code,
+        realm,
+        sname.name_type,
+        sname.components,
+        crealm,
+        None if cname is None else cname.name_type,
+        None if cname is None else cname.components,
+        e_text,
+        e_data,
+    )
     try:
         tail: bytes | None = _tails.get(key)
     except TypeError:  # unhashable (a name's components as a list): no template

@@ -149,7 +149,7 @@ class Kdc:
         address when known (logged, and checked against addressed tickets).
         """
         try:
-            return self._handle(bytes(request), peer)
+            return self._handle(request if type(request) is bytes else bytes(request), peer)
         except Exception:
             log.exception(
                 "KDC failed on a %d-byte %s request from %s", len(request), transport, peer

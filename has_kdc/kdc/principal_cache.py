@@ -190,11 +190,10 @@ class PrincipalCache:
         """
         self._maybe_poll()
         entries = self._entries
-        try:
-            entry = entries[name]
-        except KeyError:
-            pass
-        else:
+        # ``get``, not ``[]`` and KeyError: an unknown name (a scanner, a typo) is a
+        # common request, and raising costs more than the rest of the lookup
+        entry = entries.get(name)
+        if entry is not None:
             self.hits += 1
             entries.move_to_end(name)
             return entry

@@ -35,6 +35,7 @@ __all__ = ["INIT_POLL_INTERVAL", "GateCounters", "RealmGate", "kdc_handlers"]
 
 log = logging.getLogger("has_kdc.server")
 
+_perf_counter = time.perf_counter
 #: How often a waiting worker re-reads the shared ``initialized`` entry (seconds).
 INIT_POLL_INTERVAL = 1.0
 _KDC_REQ_TAGS = (0x6A, 0x6C)  # [APPLICATION 10] AS-REQ, [APPLICATION 12] TGS-REQ
@@ -87,24 +88,24 @@ class RealmGate:
         return self._open
 
     def handle(self, request: bytes, transport: str, peer: str | None = None) -> bytes | None:
-        if self.counters is None:
+        counters = self.counters
+        if counters is None:
             return self._answer(request, transport, peer)
-        start = time.perf_counter()
+        start = _perf_counter()
+        kdc = self.kdc
         if self._open or self.is_open():
-            reply = self.kdc.handle(request, transport, peer=peer)
-            code = self.kdc.last_result  # known to the Kdc: no need to re-read the reply
+            reply = kdc.handle(request, transport, peer=peer)
+            code = kdc.last_result  # known to the Kdc: no need to re-read the reply
         else:
             reply = self._answer(request, transport, peer)
             code = None  # the gate's own error 29: counted from the reply
-        self.counters.observe(request, reply, time.perf_counter() - start, code)
-        cache = self.kdc.principals
-        if (
-            cache.synced_at is not self._store_state[0]
-            or cache.down_since is not self._store_state[1]
-        ):
+        counters.observe(request, reply, _perf_counter() - start, code)
+        cache = kdc.principals
+        state = self._store_state
+        if cache.synced_at is not state[0] or cache.down_since is not state[1]:
             # at most once per change poll: for /health, /metrics and the heartbeat
             self._store_state = (cache.synced_at, cache.down_since)
-            self.counters.store_state(*self._store_state)
+            counters.store_state(*self._store_state)
         return reply
 
     def _answer(self, request: bytes, transport: str, peer: str | None) -> bytes | None:
