@@ -44,9 +44,11 @@ def check_fields(obj: Any) -> bytes:
     expected = model_encode(obj)
     fields = fields_of(obj)
     assert fast.FIELD_ENCODERS[type(obj)](**fields) == expected
+    assert fast.FIELD_ENCODERS_WITH_MODEL[type(obj)](**fields) == expected
     for path in codec.DER_PATHS:
         with der_path(path):
             assert codec.encode_fields(type(obj), **fields) == expected
+            assert codec.fields_encoder(type(obj))(**fields) == expected
     return expected
 
 
@@ -153,6 +155,8 @@ def test_what_the_fast_path_declines_gets_the_models_answer(change):
         fast.FIELD_ENCODERS[EncKdcRepPart](**fields)
     expected = _outcome(lambda: model_encode(EncKdcRepPart(**fields)))
     assert _outcome(lambda: codec.encode_fields(EncKdcRepPart, **fields)) == expected
+    with_model = fast.FIELD_ENCODERS_WITH_MODEL[EncKdcRepPart]
+    assert _outcome(lambda: with_model(**fields)) == expected
 
 
 def _outcome(run: Any) -> tuple[str, Any]:

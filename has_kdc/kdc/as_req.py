@@ -40,8 +40,8 @@ from has_kdc.asn1.codec import (
     decode_pa_enc_ts_enc,
     encode,
     encode_etype_info2,
-    encode_fields,
     encode_method_data,
+    fields_encoder,
 )
 from has_kdc.asn1.constants import (
     APP_ENC_AS_REP_PART,
@@ -230,8 +230,7 @@ def build_as_rep(
     named outside the encrypted parts (FAST's hide-client-names).
     """
     session_key = EncryptionKey(session_etype, enctype_by_id(session_etype).random_key())
-    enc_ticket = encode_fields(
-        EncTicketPart,
+    enc_ticket = fields_encoder(EncTicketPart)(
         flags=flags,
         key=session_key,
         crealm=ctx.realm,
@@ -244,8 +243,7 @@ def build_as_rep(
         caddr=addresses,
     )
     ticket, ticket_etype = seal_ticket(ctx, server, sname, enc_ticket)
-    enc_rep = encode_fields(
-        EncKdcRepPart,
+    enc_rep = fields_encoder(EncKdcRepPart)(
         key=session_key,
         last_req=_LAST_REQ_NONE,
         nonce=nonce,
@@ -266,8 +264,7 @@ def build_as_rep(
         padata = fast_padata(ticket)
     rep_crealm, rep_cname = visible_client or (ctx.realm, cname)
     cipher = reply_et.encrypt(reply_key.keyvalue, KU_AS_REP_ENC_PART, enc_rep)
-    reply = encode_fields(
-        KdcRep,
+    reply = fields_encoder(KdcRep)(
         msg_type=KRB_AS_REP,
         padata=padata,
         crealm=rep_crealm,

@@ -40,7 +40,7 @@ from has_kdc.asn1.codec import (
     decode_authenticator,
     decode_enc_ticket_part,
     encode,
-    encode_fields,
+    fields_encoder,
 )
 from has_kdc.asn1.constants import (
     ADDRTYPE_IPV4,
@@ -270,8 +270,7 @@ def _issue(
     starttime, endtime, renew_till = times
     session_key = EncryptionKey(session_etype, enctype_by_id(session_etype).random_key())
     caddr = body.addresses if options & (_O.FORWARDED | _O.PROXY) else tgt.caddr
-    enc_ticket = encode_fields(
-        EncTicketPart,
+    enc_ticket = fields_encoder(EncTicketPart)(
         flags=flags,
         key=session_key,
         crealm=tgt.crealm,
@@ -285,8 +284,7 @@ def _issue(
         authorization_data=tgt.authorization_data,
     )
     ticket, ticket_etype = seal_ticket(ctx, server, sname, enc_ticket)
-    enc_rep = encode_fields(
-        EncKdcRepPart,
+    enc_rep = fields_encoder(EncKdcRepPart)(
         key=session_key,
         last_req=_LAST_REQ_NONE,
         nonce=body.nonce,
@@ -341,8 +339,7 @@ def _tgs_rep(
     except CryptoError:
         raise KdcError(KDC_ERR_ETYPE_NOSUPP, "BAD_ENCRYPTION_TYPE") from None
     rep_crealm, rep_cname = visible_client(fast, tgt.crealm, tgt.cname)
-    return encode_fields(
-        KdcRep,
+    return fields_encoder(KdcRep)(
         msg_type=KRB_TGS_REP,
         padata=padata,
         crealm=rep_crealm,
