@@ -554,8 +554,8 @@ def _decoder(name: str, t: Sequence | SequenceOf, what: str, doc: str = "") -> A
     ``t``, else or on its Fallback the model (which also turns anything not
     bytes-like into TypeError)."""
     model = _model_decoder(t, what)
-    fast_function = fast.DECODERS.get(name)
-    if fast_function is None:
+    read = fast.READERS.get(name)
+    if read is None:
         decode = model
     else:
 
@@ -565,10 +565,17 @@ def _decoder(name: str, t: Sequence | SequenceOf, what: str, doc: str = "") -> A
                 if type(raw) is not bytes and isinstance(raw, bytes | bytearray | memoryview):
                     raw = bytes(raw)
                 if type(raw) is bytes:
-                    try:
-                        return fast_function(raw)
-                    except fast.Fallback:
-                        pass
+                    # fast.DECODERS[name], inline (a call less per message): exactly one
+                    # element, and input with too many for the model goes to the model
+                    size = len(raw)
+                    if size <= fast.MANY_ELEMENTS_FROM or not der.too_many_elements(raw):
+                        try:
+                            value, end = read(raw, 0, size)
+                        except (fast.Fallback, IndexError):
+                            pass
+                        else:
+                            if end == size:
+                                return value
             return model(data)
 
     decode.__name__ = decode.__qualname__ = name

@@ -125,7 +125,7 @@ _TIME_MAX = 253402300799
 _PVNO_MSG_TYPE = bytes.fromhex("a003020105a10302011e")
 #: ``[4]`` around a KerberosTime (GeneralizedTime of 15 octets)
 _STIME_HEADER = bytes.fromhex("a411180f")
-_last_stime: tuple[int, bytes] = (-1, b"")
+_last_head: tuple[int, bytes] = (-1, b"")
 
 
 def _length(n: int) -> bytes:
@@ -136,13 +136,26 @@ def _length(n: int) -> bytes:
     return bytes((0x80 | size,)) + n.to_bytes(size, "big")
 
 
-def _stime(seconds: int) -> bytes:
-    """``[4] KerberosTime`` of ``seconds``, worded once per second."""
-    global _last_stime
-    last, der = _last_stime
+#: the length octets of 0 .. 1023 content octets (every KRB-ERROR a KDC sends but
+#: those with long e-data or names)
+_LENGTHS = tuple(_length(n) for n in range(1024))
+#: ``[5] INTEGER`` headers of a susec of 1, 2 and 3 octets
+_SUSEC_HEADERS = (
+    b"",
+    bytes.fromhex("a5030201"),
+    bytes.fromhex("a5040202"),
+    bytes.fromhex("a5050203"),
+)
+
+
+def _head(seconds: int) -> bytes:
+    """``[0] pvno [1] msg-type [4] stime`` of ``seconds``, worded once per second."""
+    global _last_head
+    last, der = _last_head
     if last != seconds:
-        der = _STIME_HEADER + time.strftime("%Y%m%d%H%M%SZ", time.gmtime(seconds)).encode()
-        _last_stime = (seconds, der)
+        stime = time.strftime("%Y%m%d%H%M%SZ", time.gmtime(seconds)).encode()
+        der = _PVNO_MSG_TYPE + _STIME_HEADER + stime
+        _last_head = (seconds, der)
     return der
 
 
@@ -212,15 +225,9 @@ def build_krb_error(
             return encode(error)
         tail = _tail(error)
         _tails.remember(key, tail, 2 * len(tail) + ENTRY_OVERHEAD)
-    usec = susec.to_bytes(susec.bit_length() // 8 + 1, "big")
-    fields = b"".join(
-        (
-            _PVNO_MSG_TYPE,
-            _stime(seconds),
-            bytes((0xA5, len(usec) + 2, 0x02, len(usec))),
-            usec,
-            tail,
-        )
-    )
-    sequence = b"\x30" + _length(len(fields)) + fields
-    return b"\x7e" + _length(len(sequence)) + sequence
+    size = susec.bit_length() // 8 + 1  # 1 to 3 octets: susec < 10**6 < 2**23
+    fields = b"".join((_head(seconds), _SUSEC_HEADERS[size], susec.to_bytes(size, "big"), tail))
+    n = len(fields)
+    sequence = b"\x30" + (_LENGTHS[n] if n < 1024 else _length(n)) + fields
+    n = len(sequence)
+    return b"\x7e" + (_LENGTHS[n] if n < 1024 else _length(n)) + sequence
