@@ -149,7 +149,45 @@ class Kdc:
         address when known (logged, and checked against addressed tickets).
         """
         try:
-            return self._handle(request if type(request) is bytes else bytes(request), peer)
+            # the whole request in this one frame: it runs for every datagram
+            if type(request) is not bytes:
+                request = bytes(request)
+            if not request:
+                self._drop(request, peer, "empty message")
+                return None
+            tag = request[0]
+            if tag == _AS_REQ_TAG:
+                kind = "AS_REQ"
+            elif tag == _TGS_REQ_TAG:
+                kind = "TGS_REQ"
+            else:
+                self._drop(request, peer, f"not a KDC request (first byte 0x{tag:02x})")
+                return None
+            try:
+                req = decode_kdc_req(request)
+            except Asn1Error as exc:
+                self._drop(request, peer, _Undecodable(kind, exc))
+                return None
+            if req.req_body.sname is None:
+                self._drop(request, peer, f"{kind} names no server")
+                return None
+
+            now = self._clock()
+            rlog = RequestLog(kind, peer or "")
+            try:
+                if kind == "AS_REQ":
+                    reply = process_as_req(self.realm, req, now, rlog, request)
+                else:
+                    reply = process_tgs_req(self.realm, req, now, rlog, peer)
+            except KdcError as err:
+                rlog.status, rlog.code = err.status, err.code
+                reply = self._error_reply(req, kind, err, now, rlog.fast, rlog.tgt_client)
+            else:
+                rlog.code = KDC_ERR_NONE
+            self.last_result = rlog.code
+            if log.isEnabledFor(logging.INFO):
+                (_request_sink or _log_request)(rlog.line())
+            return reply
         except Exception:
             log.exception(
                 "KDC failed on a %d-byte %s request from %s", len(request), transport, peer
@@ -199,44 +237,6 @@ class Kdc:
             if len(text) > 200:
                 text = text[:197] + "..."
             log.debug("DISPATCH: no answer to %d bytes from %s: %s", len(request), peer, text)
-
-    def _handle(self, request: bytes, peer: str | None) -> bytes | None:
-        if not request:
-            self._drop(request, peer, "empty message")
-            return None
-        tag = request[0]
-        if tag == _AS_REQ_TAG:
-            kind = "AS_REQ"
-        elif tag == _TGS_REQ_TAG:
-            kind = "TGS_REQ"
-        else:
-            self._drop(request, peer, f"not a KDC request (first byte 0x{tag:02x})")
-            return None
-        try:
-            req = decode_kdc_req(request)
-        except Asn1Error as exc:
-            self._drop(request, peer, _Undecodable(kind, exc))
-            return None
-        if req.req_body.sname is None:
-            self._drop(request, peer, f"{kind} names no server")
-            return None
-
-        now = self._clock()
-        rlog = RequestLog(kind, peer or "")
-        try:
-            if kind == "AS_REQ":
-                reply = process_as_req(self.realm, req, now, rlog, request)
-            else:
-                reply = process_tgs_req(self.realm, req, now, rlog, peer)
-        except KdcError as err:
-            rlog.status, rlog.code = err.status, err.code
-            reply = self._error_reply(req, kind, err, now, rlog.fast, rlog.tgt_client)
-        else:
-            rlog.code = KDC_ERR_NONE
-        self.last_result = rlog.code
-        if log.isEnabledFor(logging.INFO):
-            (_request_sink or _log_request)(rlog.line())
-        return reply
 
     def _error_reply(
         self,

@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from has_kdc.net.limits import ListenerLimits
 from has_kdc.net.stats import NetStats
@@ -101,21 +101,39 @@ class Dispatcher:
         self._udp_limit = limits.udp_reply_limit
         self._error_log = _RateLimitedLog()
 
-    def answer_udp(self, request: bytes, peer: str | None = None) -> bytes | None:
-        """The datagram to send back for ``request``, or None."""
+    def answer_udp(self, batch: list[tuple[bytes, Any]]) -> list[tuple[bytes, Any]]:
+        """The datagrams to send back for a batch of ``(request, address)`` received
+        together, as ``(reply, address)`` in the same order; a request answered with
+        nothing has no pair. The peer the handler sees is the address's host.
+
+        One call per batch (``has_kdc.net.udp``): the counting, the lookups and the
+        calls around the handler are paid once per batch, not per datagram."""
+        handle = self.handlers.handle
+        limit = self._udp_limit
+        replies: list[tuple[bytes, Any]] = []
+        for request, address in batch:
+            try:
+                reply = handle(request, "udp", address[0])
+            except Exception:
+                reply = self._failed(request, "udp")
+            if reply is not None:
+                if len(reply) > limit:
+                    reply = self._too_big(request)
+                    if reply is None:
+                        continue
+                replies.append((reply, address))
         stats = self.stats
-        stats.requests_udp += 1
-        reply = self._call(request, "udp", peer)
+        stats.requests_udp += len(batch)
+        stats.replies_udp += len(replies)
+        stats.dropped += len(batch) - len(replies)
+        return replies
+
+    def _too_big(self, request: bytes) -> bytes | None:
+        self.stats.too_big += 1
+        reply = self._build(self.handlers.too_big_reply, request, "too_big_reply")
         if reply is not None and len(reply) > self._udp_limit:
-            stats.too_big += 1
-            reply = self._build(self.handlers.too_big_reply, request, "too_big_reply")
-            if reply is not None and len(reply) > self._udp_limit:
-                self._log_error("too_big_reply gave %d bytes, over the UDP limit", len(reply))
-                reply = None
-        if reply is None:
-            stats.dropped += 1
-        else:
-            stats.replies_udp += 1
+            self._log_error("too_big_reply gave %d bytes, over the UDP limit", len(reply))
+            return None
         return reply
 
     def answer_tcp(self, request: bytes, peer: str | None = None) -> bytes | None:
@@ -145,12 +163,17 @@ class Dispatcher:
         try:
             return self.handlers.handle(request, transport, peer)
         except Exception:
-            self.stats.handler_errors += 1
-            # The length only: request bytes may carry encrypted timestamps or tickets.
-            self._log_error(
-                "KDC handler raised on a %d-byte %s request", len(request), transport, exc_info=True
-            )
-            return self._build(self.handlers.generic_error_reply, request, "generic_error_reply")
+            return self._failed(request, transport)
+
+    def _failed(self, request: bytes, transport: Transport) -> bytes | None:
+        """After the handler raised on ``request`` (called while handling that exception,
+        so the log has the traceback): the generic error reply, or None."""
+        self.stats.handler_errors += 1
+        # The length only: request bytes may carry encrypted timestamps or tickets.
+        self._log_error(
+            "KDC handler raised on a %d-byte %s request", len(request), transport, exc_info=True
+        )
+        return self._build(self.handlers.generic_error_reply, request, "generic_error_reply")
 
     def _build(self, builder: ErrorReplyBuilder | None, request: bytes, name: str) -> bytes | None:
         if builder is None:

@@ -71,12 +71,9 @@ class UdpEndpoint:
             except OSError as exc:
                 # A pending ICMP error and the like: about an earlier exchange.
                 log.debug("UDP receive error ignored: %s", exc)
-        answer = self._dispatcher.answer_udp
-        replies = [(answer(request, address[0]), address) for request, address in batch]
+        replies = self._dispatcher.answer_udp(batch)
         sendto = self._sock.sendto
         for reply, address in replies:
-            if reply is None:
-                continue
             try:
                 sendto(reply, address)
             except OSError as exc:
