@@ -435,7 +435,12 @@ _LEAF_INLINE = {
         "    if {v} & 0x80:",
         "        {v} -= 256",
         "    q += 5",
-        # A<n> L 02 L-2 vv..: a nonce, a microsecond count
+        # A<n> 06 02 04 vv vv vv vv, the first octet 01..7F (positive and minimal): a
+        # nonce, as MIT and Heimdal send it nearly always
+        "elif d.startswith({prefix4}, q) and 0 < d[q + 4] < 0x80 and q + 8 <= e:",
+        '    {v} = int.from_bytes(d[q + 4 : q + 8], "big")',
+        "    q += 8",
+        # A<n> L 02 L-2 vv..: other nonces, a microsecond count
         "elif d[q] == {tag} and 2 < (n := d[q + 1]) < 0x80 and d[q + 2] == INTEGER "
         "and d[q + 3] == n - 2 and q + 2 + n <= e:",
         "    {v} = _int_value(d, q + 4, q + 2 + n)",
@@ -848,8 +853,9 @@ class _Compiler:
             # the constant octets the common case starts with, tag first
             after = _FLAGS_PREFIX if isinstance(t, Flags) else _INLINE_PREFIX.get(t, b"")
             prefix = _literal(bytes((context_tag(f.tag), *after)))
+            prefix4 = _literal(bytes((context_tag(f.tag), 6, INTEGER, 4)))  # INTEGER only
             return [
-                line.format(v=value, tag=tag, call=call, memo=memo, prefix=prefix)
+                line.format(v=value, tag=tag, call=call, memo=memo, prefix=prefix, prefix4=prefix4)
                 for line in inline
             ]
         return [

@@ -116,8 +116,9 @@ class KdcError(Exception):
 # A KDC sends the same few errors over and over (C_PRINCIPAL_UNKNOWN to the same
 # misspelled name, PREAUTH_REQUIRED with the same hints to the same user): between two
 # of them only stime and susec change. So everything after susec is encoded once and
-# kept by what it is made of; a reply is then that piece behind the time, the
-# microseconds and the headers. Keyed by names a client chose: bounded in bytes.
+# kept by what it is made of, with the headers in front for each size of susec; a
+# reply is then those headers, the time, the microseconds and that piece, joined.
+# Keyed by names a client chose: bounded in bytes.
 _tails = Memo(4096, 4 * 1024 * 1024, 16 * 1024)
 #: KerberosTime of the KRB-ERROR range the template writes (the codec refuses the rest)
 _TIME_MAX = 253402300799
@@ -126,6 +127,8 @@ _PVNO_MSG_TYPE = bytes.fromhex("a003020105a10302011e")
 #: ``[4]`` around a KerberosTime (GeneralizedTime of 15 octets)
 _STIME_HEADER = bytes.fromhex("a411180f")
 _last_head: tuple[int, bytes] = (-1, b"")
+#: octets of ``_head``: pvno and msg-type, then stime's header and 15 octets
+_HEAD_SIZE = len(_PVNO_MSG_TYPE) + len(_STIME_HEADER) + 15
 
 
 def _length(n: int) -> bytes:
@@ -136,9 +139,6 @@ def _length(n: int) -> bytes:
     return bytes((0x80 | size,)) + n.to_bytes(size, "big")
 
 
-#: the length octets of 0 .. 1023 content octets (every KRB-ERROR a KDC sends but
-#: those with long e-data or names)
-_LENGTHS = tuple(_length(n) for n in range(1024))
 #: ``[5] INTEGER`` headers of a susec of 1, 2 and 3 octets
 _SUSEC_HEADERS = (
     b"",
@@ -204,12 +204,12 @@ def build_krb_error(
         e_data,
     )
     try:
-        tail: bytes | None = _tails.get(key)
+        template: tuple[bytes, tuple[bytes, ...]] | None = _tails.get(key)
     except TypeError:  # unhashable (a name's components as a list): no template
-        tail, templated = None, False
+        template, templated = None, False
     else:
         templated = 0 <= seconds <= _TIME_MAX and susec >= 0
-    if tail is None or not templated:
+    if template is None or not templated:
         error = KrbError(
             stime=seconds,
             susec=susec,
@@ -223,11 +223,21 @@ def build_krb_error(
         )
         if not templated:
             return encode(error)
-        tail = _tail(error)
-        _tails.remember(key, tail, 2 * len(tail) + ENTRY_OVERHEAD)
+        template = _template(_tail(error))
+        _tails.remember(key, template, 2 * len(template[0]) + 3 * 16 + ENTRY_OVERHEAD)
+    tail, prefixes = template
     size = susec.bit_length() // 8 + 1  # 1 to 3 octets: susec < 10**6 < 2**23
-    fields = b"".join((_head(seconds), _SUSEC_HEADERS[size], susec.to_bytes(size, "big"), tail))
-    n = len(fields)
-    sequence = b"\x30" + (_LENGTHS[n] if n < 1024 else _length(n)) + fields
-    n = len(sequence)
-    return b"\x7e" + (_LENGTHS[n] if n < 1024 else _length(n)) + sequence
+    return b"".join(
+        (prefixes[size], _head(seconds), _SUSEC_HEADERS[size], susec.to_bytes(size, "big"), tail)
+    )
+
+
+def _template(tail: bytes) -> tuple[bytes, tuple[bytes, ...]]:
+    """``tail`` and, by the octets of susec (1 to 3), the headers in front of the head:
+    every length in a KRB-ERROR but susec's is fixed once the tail is."""
+    prefixes = [b""]
+    for size in (1, 2, 3):
+        n = _HEAD_SIZE + len(_SUSEC_HEADERS[size]) + size + len(tail)
+        sequence = b"\x30" + _length(n)
+        prefixes.append(b"\x7e" + _length(len(sequence) + n) + sequence)
+    return tail, tuple(prefixes)
