@@ -229,7 +229,8 @@ def _issued_etypes_text(rep: int | None, tkt: int | None, ses: int | None) -> st
 # Log lines by what they say. An entry holds the line, the names it was made of and
 # the etype list (at most ``LOG_ETYPES`` listed, but the key holds them all: a request
 # with thousands is worded each time, see the item bound).
-_lines = Memo(4096, 8 * 1024 * 1024, 8 * 1024)
+# As many as a cluster's clients at once (``has_kdc.asn1.fast._NAME_MEMO_SIZE``).
+_lines = Memo(65536, 16 * 1024 * 1024, 8 * 1024)
 
 
 @dataclass(slots=True)

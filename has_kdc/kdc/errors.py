@@ -118,8 +118,9 @@ class KdcError(Exception):
 # of them only stime and susec change. So everything after susec is encoded once and
 # kept by what it is made of, with the headers in front for each size of susec; a
 # reply is then those headers, the time, the microseconds and that piece, joined.
-# Keyed by names a client chose: bounded in bytes.
-_tails = Memo(4096, 4 * 1024 * 1024, 16 * 1024)
+# Keyed by names a client chose: bounded in bytes; as many entries as a cluster's
+# clients at once (see ``has_kdc.asn1.fast._NAME_MEMO_SIZE``).
+_tails = Memo(65536, 8 * 1024 * 1024, 16 * 1024)
 #: KerberosTime of the KRB-ERROR range the template writes (the codec refuses the rest)
 _TIME_MAX = 253402300799
 #: ``[0] pvno 5, [1] msg-type 30`` of every KRB-ERROR
