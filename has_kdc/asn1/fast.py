@@ -1216,7 +1216,9 @@ FIELD_ENCODERS: dict[type, Callable[..., bytes]] = {
     for t in _BUILT_FROM_FIELDS
 }
 """``cls`` → fast encoder of ``encode(cls(**fields))`` called as ``f(**fields)``, without
-the object (raises Fallback when it declines, TypeError for a missing or unknown field)."""
+the object (raises Fallback when it declines, TypeError for a missing or unknown field).
+The fast path alone, for checking it (tests/test_asn1_encode_fields.py): the codec
+uses ``FIELD_ENCODERS_WITH_MODEL``, the same lines with the model behind them."""
 
 FIELD_ENCODERS_WITH_MODEL: dict[type, Callable[..., bytes]] = {
     t.cls: _generated["model_" + _compiler.fields_writer(t)] for t in _BUILT_FROM_FIELDS

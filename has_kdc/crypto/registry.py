@@ -75,12 +75,10 @@ def is_supported(etype: int) -> bool:
 
 def enctype_by_id(etype: int) -> Enctype:
     """The enctype with IANA number ``etype``; ``UnsupportedEnctype`` if refused or unknown."""
-    if type(etype) is int:  # the common case, a few times per request: one lookup
-        found = _ENCTYPES.get(etype)
-    else:
-        found = (
-            _ENCTYPES.get(etype) if isinstance(etype, int) and not isinstance(etype, bool) else None
-        )
+    # ``type(etype) is int`` first: the common case, a few times per request, without
+    # the two isinstance calls
+    is_number = type(etype) is int or (isinstance(etype, int) and not isinstance(etype, bool))
+    found = _ENCTYPES.get(etype) if is_number else None
     if found is not None:
         return found
     if isinstance(etype, int) and etype in _REFUSED:

@@ -225,7 +225,9 @@ def build_krb_error(
         if not templated:
             return encode(error)
         template = _template(_tail(error))
-        _tails.remember(key, template, 2 * len(template[0]) + 3 * 16 + ENTRY_OVERHEAD)
+        # the tail twice (it holds every value of the key) and a second overhead for
+        # the three headers and the two tuples around them (about 250 bytes)
+        _tails.remember(key, template, 2 * len(template[0]) + 2 * ENTRY_OVERHEAD)
     tail, prefixes = template
     size = susec.bit_length() // 8 + 1  # 1 to 3 octets: susec < 10**6 < 2**23
     return b"".join(
